@@ -1,0 +1,15 @@
+/**
+ * What a worker's poll loop drives: the packet pipeline of one queue (the
+ * stack, the impairment bridge, a benchmark). The loop calls `input` with each
+ * received burst and `tick` every millisecond; the pipeline transmits through
+ * the TxBatch it was given.
+ */
+export interface Pipeline {
+  /** Takes ownership of the received slots `slots[0..n)`. */
+  input(slots: Int32Array, n: number, nowUs: number): void;
+  /** Timer work (retransmission, ARP aging, delayed frames); called at least every ms. */
+  tick(nowUs: number): void;
+  /** Work still pending that must not wait for the next received frame (keeps the loop from parking). */
+  busy(): boolean;
+  close(): void;
+}
