@@ -46,6 +46,12 @@ export class TxBatch {
     }
   }
 
+  /** Frees every frame still waiting (a stopping worker returns its slots). */
+  drop(): void {
+    for (let i = 0; i < this.n; i++) this.queue.pool.free(this.slots[i]);
+    this.n = 0;
+  }
+
   get pending(): number {
     return this.n;
   }

@@ -1,7 +1,229 @@
+/**
+ * `vaigai --port <spec> --src-ip A-B ...` (the default command): brings the
+ * network layer up on one port queue, answers ARP and ping for every owned
+ * address, prints a live counters line each second and a summary at the end.
+ * With a mode it also runs the user-space TCP and, on it, an HTTP/1.1 server
+ * (`--server`, HTTPS with `--tls`), a TCP sink or source, or an HTTP client
+ * load (`--client URL`). The stack runs on this thread's own poll loop
+ * (`pollLoop`), shaped so it can move into a worker's loop unchanged.
+ */
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { monotonicClock, type Clock } from '../../common/clock.js';
+import { BufferPool } from '../../core/buffer_pool.js';
+import type { PortQueue } from '../../port/port.js';
+import { openPort } from '../../port/spec.js';
+import { NetStack } from '../../net/stack.js';
+import type { NetCounters } from '../../net/counters.js';
+import { TcpLayer } from '../../net/tcp/tcp_layer.js';
+import { BulkMode, ClientMode, HttpServerMode, type Mode } from '../../engine/modes.js';
+import { IPV4_PROTO_TCP } from '../../wire/ipv4.js';
+import { ipToString } from '../../wire/ipv4_addr.js';
+import { macFromBytes, macToString } from '../../wire/mac.js';
+import { parseRunOptions, type RawRunOptions, type RunPlan } from './stack_config.js';
+
+const POOL_SLOTS = 8192;
+const BURST = 64;
+/** Polling slice before the event loop gets a turn (signals, the live line). */
+const SLICE_US = 2000;
+/** Time without frames before the loop sleeps a millisecond between polls. */
+const IDLE_US = 500;
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 export function registerRun(program: Command): void {
-  program.command('run').description('(not built yet)').action(() => {
-    throw new Error('run: not built yet');
+  program
+    .command('run', { isDefault: true })
+    .description('bring up the network stack on a port: ARP and ping for the owned addresses')
+    .option('--port <spec>', 'port to use, e.g. af_packet:iface=eth1')
+    .option('--src-ip <range>', 'owned addresses: A, A-B, A/len or A-B/len (subnet /24 by default), @N for VLAN N; repeatable', collect, [])
+    .option('--gateway <ip>', 'default route via this gateway')
+    .option('--route <spec>', '"prefix/len via gateway" (repeatable)', collect, [])
+    .option('--vlan <id>', '802.1Q VLAN of the owned addresses given without @N')
+    .option('--mac <mac>', "our MAC address (default: the port's)")
+    .option('--duration <seconds>', 'stop after this long (default: on SIGINT/SIGTERM)')
+    .option('--json <file>', 'write the counters as JSON to this file (each second and at exit)')
+    .option('--max-conns <n>', 'TCP connections (TCBs) held at once, TIME_WAIT included', '65536')
+    .option('--server', 'HTTP/1.1 server on the owned addresses (/bytes/<n> answers n bytes)')
+    .option('--listen-port <port>', 'port of --server (80, 443 with --tls), --tcp-sink (9), --tcp-source (19)')
+    .option('--http-status <code>', 'status of every --server answer', '200')
+    .option('--body-size <bytes>', 'body size of --server answers to other targets than /bytes/<n>', '0')
+    .option('--tcp-sink', 'TCP server that discards what it receives (with --sha256: prints each connection\'s digest)')
+    .option('--tcp-source <bytes>', 'TCP server that sends this many bytes on each connection, then closes')
+    .option('--client <url>', 'HTTP client load against http[s]://IPv4[:port]/path')
+    .option('--connections <n>', 'concurrent client connections', '1')
+    .option('--requests <n>', 'requests in all (default 1, or unbounded with --duration)')
+    .option('--keepalive', 'keep connections open for all requests (the default)')
+    .option('--conn-per-request', 'one request per connection')
+    .option('--requests-per-conn <n>', 'requests per connection before it is closed and replaced')
+    .option('--pipeline <depth>', 'requests in flight per connection', '1')
+    .option('--rate <n>', 'requests per second at most (connections per second with --conn-per-request)')
+    .option('--method <m>', 'request method (GET; POST with --body-file)')
+    .option('--body-file <file>', 'request body (sent with Content-Length)')
+    .option('--save-body <file>', 'write the (last) response body to this file')
+    .option('--sha256', 'print the sha256 of the (last) response body')
+    .option('--expect-sha256 <hex>', 'count each response body as verified when its sha256 is this')
+    .option('--tls', 'serve HTTPS (--server, with --cert and --key)')
+    .option('--cert <file>', 'PEM certificate of the HTTPS server')
+    .option('--key <file>', 'PEM private key of the HTTPS server')
+    .option('--sni <name>', 'TLS server name the client sends and verifies')
+    .option('--insecure', 'client: do not verify the server certificate')
+    .option('--ca <file>', 'client: PEM CA bundle to verify the server with')
+    .action(async (opts: RawRunOptions) => {
+      await runStack(parseRunOptions(opts));
+    });
+}
+
+async function runStack(plan: RunPlan): Promise<void> {
+  const port = openPort(plan.portSpec);
+  const pool = new BufferPool(POOL_SLOTS);
+  const queue = port.openQueue(0, pool);
+  const mac = plan.mac >= 0 ? plan.mac : macFromBytes(port.caps.mac);
+  const stack = new NetStack({
+    queue,
+    clock: monotonicClock,
+    mac,
+    addrs: plan.addrs,
+    routes: plan.routes,
   });
+  const tcp = plan.mode.kind === 'stack' ? null : new TcpLayer(stack, { maxConns: plan.maxConns });
+  if (tcp !== null) stack.registerL4(IPV4_PROTO_TCP, tcp);
+  const owned = plan.addrs.reduce((n, a) => n + a.hi - a.lo + 1, 0);
+  console.log(
+    `vaigai: ${port.driver} ${port.name} mac ${macToString(mac)}, ${owned} addresses ` +
+      plan.addrs.map((a) => `${ipToString(a.lo)}-${ipToString(a.hi)}/${a.prefixLen}${a.vlan >= 0 ? ` vlan ${a.vlan}` : ''}`).join(', '),
+  );
+  let mode: Mode | null = null;
+  try {
+    mode = tcp === null ? null : startMode(plan, tcp);
+  } catch (e) {
+    stack.close();
+    queue.close();
+    port.close();
+    throw e;
+  }
+  let stop = false;
+  const onSignal = (): void => {
+    stop = true;
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const started = monotonicClock.nowUs();
+  // The client's time bound is its own (it drains open requests past it).
+  const deadline = plan.durationS > 0 && plan.mode.kind !== 'client' ? started + plan.durationS * 1e6 : Infinity;
+  const report = (): void => {
+    const s = (monotonicClock.nowUs() - started) / 1e6;
+    console.log(mode === null ? liveLine(s, stack.counters) : mode.liveLine(s));
+    if (plan.jsonPath !== null) writeStats(plan.jsonPath, stack.counters, queue, s, tcp, mode);
+  };
+  const timer = setInterval(report, 1000);
+  const onTick = mode === null ? null : (now: number): void => (mode as Mode).tick(now);
+  try {
+    await pollLoop(queue, stack, monotonicClock, () => stop || monotonicClock.nowUs() >= deadline || (mode?.finished() ?? false), onTick);
+  } finally {
+    clearInterval(timer);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    stack.flush();
+    stack.close();
+    report();
+    console.log(summary(stack.counters));
+    if (tcp !== null) console.log(tcpSummary(tcp));
+    if (mode !== null) console.log(mode.summary());
+    queue.close();
+    port.close();
+  }
+}
+
+/** The mode on the TCP layer, from the plan. */
+function startMode(plan: RunPlan, tcp: TcpLayer): Mode {
+  const m = plan.mode;
+  switch (m.kind) {
+    case 'http':
+      return new HttpServerMode({ transport: tcp, port: m.port, status: m.status, bodySize: m.bodySize, tls: m.tls });
+    case 'sink':
+    case 'source':
+      return new BulkMode(tcp, m.kind, m.port, m.bytes, m.sha256);
+    case 'client':
+      return new ClientMode({
+        ...m,
+        transport: tcp,
+        clock: monotonicClock,
+        srcIp: plan.addrs[0].lo,
+        durationUs: plan.durationS * 1e6,
+        maxConns: plan.maxConns,
+      });
+    default:
+      throw new Error('no mode');
+  }
+}
+
+/**
+ * Polls `queue` into `stack` until `done()`: bursts in slices of SLICE_US, a
+ * tick (and `onTick`) every millisecond, one event-loop turn between slices,
+ * and once nothing arrived for IDLE_US (and nothing is pending) a 1 ms sleep
+ * between polls.
+ */
+export async function pollLoop(
+  queue: PortQueue,
+  stack: NetStack,
+  clock: Clock,
+  done: () => boolean,
+  onTick: ((nowUs: number) => void) | null = null,
+): Promise<void> {
+  const rx = new Int32Array(BURST);
+  let nextTick = 0;
+  let lastRx = clock.nowUs();
+  while (!done()) {
+    const sliceEnd = clock.nowUs() + SLICE_US;
+    let now: number;
+    let idle: boolean;
+    do {
+      now = clock.nowUs();
+      const n = queue.rxBurst(rx, BURST);
+      if (n > 0) {
+        stack.input(rx, n, now);
+        lastRx = now;
+      }
+      if (now >= nextTick) {
+        stack.tick(now);
+        if (onTick !== null) onTick(now);
+        nextTick = now + 1000;
+      }
+      stack.flush();
+      idle = now - lastRx >= IDLE_US;
+    } while (now < sliceEnd && !idle);
+    if (idle && !stack.busy()) await new Promise((r) => setTimeout(r, 1));
+    else await new Promise((r) => setImmediate(r));
+  }
+}
+
+function liveLine(s: number, c: NetCounters): string {
+  const drops =
+    c.ethDropTruncated + c.ethDropNotForUs + c.ethDropVlan + c.ethDropType + c.arpDropMalformed + c.arpDropNotForUs +
+    c.ipv4DropTruncated + c.ipv4DropBadVersion + c.ipv4DropBadHeaderLen + c.ipv4DropBadTotalLen + c.ipv4DropBadChecksum +
+    c.ipv4DropTtl + c.ipv4DropFragment + c.ipv4DropNotOurs + c.ipv4DropNoProto + c.icmpDropTruncated + c.icmpDropBadChecksum +
+    c.icmpDropMalformed;
+  return (
+    `[${s.toFixed(0).padStart(4)}s] rx ${c.rxFrames} tx ${c.txFrames} | arp req ${c.arpRxRequests} rep ${c.arpTxReplies}` +
+    ` garp ${c.arpTxGratuitous} resolved ${c.arpResolved} | echo ${c.icmpRxEchoRequests}/${c.icmpTxEchoReplies}` +
+    ` | unreach tx ${c.icmpTxUnreach} rx ${c.icmpRxUnreach} | drops ${drops}`
+  );
+}
+
+function summary(c: NetCounters): string {
+  const nonZero = Object.entries(c.snapshot()).filter(([, v]) => v !== 0);
+  return `summary: ${nonZero.map(([k, v]) => `${k}=${v}`).join(' ') || 'no traffic'}`;
+}
+
+function tcpSummary(tcp: TcpLayer): string {
+  const nonZero = Object.entries(tcp.counters).filter(([, v]) => v !== 0);
+  return `tcp: ${nonZero.map(([k, v]) => `${k}=${String(v)}`).join(' ') || 'no traffic'}`;
+}
+
+function writeStats(path: string, c: NetCounters, queue: PortQueue, seconds: number, tcp: TcpLayer | null, mode: Mode | null): void {
+  const out: Record<string, unknown> = { seconds, counters: c.snapshot(), port: queue.stats() };
+  if (tcp !== null) out.tcp = { ...tcp.counters };
+  if (mode !== null) out.app = mode.json();
+  writeFileSync(path, JSON.stringify(out, null, 1));
 }

@@ -1,0 +1,247 @@
+/**
+ * AF_XDP and DPDK from JS against native loops on the same queue, in the same
+ * run: TX and RX frames/s of 64-byte frames, and JS/native. DPDK is also
+ * measured beside `dpdk-testpmd --forward-mode=txonly` on the same vdev.
+ *
+ *   node dist/bench/port_xdp_dpdk.js [--ms 1000] [--burst 64] [--rounds 2]
+ *
+ * `benchXdpDpdk()` is the section bench/port.ts can run; the loops it times
+ * (jsTx, jsRx) are exported for the same reason. TX: the queue sends to the
+ * kernel peer of a veth pair, which drops the frames (unknown ethertype). RX:
+ * an af_packet sender on the peer fills the queue's ring while nobody reads,
+ * then the loop under test drains it, timed. Needs root; namespaces vgxdpb-*
+ * are created and removed.
+ */
+import { spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { BufferPool } from '../src/core/buffer_pool.js';
+import { nativeDrivers, nativeLoadError, openNativePort, type NativePort, type NativeQueue } from '../src/port/native.js';
+import { NetnsLab, netTestSkipReason, probeFrame } from '../test/helpers/netns.js';
+
+const FRAME = 64;
+const PREFIX = 'vgxdpb-';
+const EAL = '--no-huge --no-shconf -m 512 --no-pci --no-telemetry';
+
+export interface BenchOptions {
+  /** Time per timed TX loop. */
+  ms: number;
+  burst: number;
+  /** JS/native alternations per measurement. */
+  rounds: number;
+}
+
+export interface Rate {
+  frames: number;
+  ns: number;
+}
+
+export function mpps(r: Rate): number {
+  return r.ns > 0 ? (r.frames * 1e3) / r.ns : 0;
+}
+
+function add(a: Rate, b: Rate): Rate {
+  return { frames: a.frames + b.frames, ns: a.ns + b.ns };
+}
+
+/** Sends bursts of FRAME-byte frames (every slot already holds one) for `ms`. */
+export function jsTx(q: NativeQueue, burst: number, ms: number): Rate {
+  const pool = q.pool;
+  const slots = new Int32Array(burst);
+  let sent = 0;
+  let calls = 0;
+  const t0 = process.hrtime.bigint();
+  const deadline = t0 + BigInt(ms) * 1_000_000n;
+  for (;;) {
+    for (let i = 0; i < burst; i++) {
+      const s = pool.alloc();
+      pool.dataLen[s] = FRAME;
+      slots[i] = s;
+    }
+    const k = q.txBurst(slots, burst);
+    for (let i = k; i < burst; i++) pool.free(slots[i]);
+    sent += k;
+    if ((++calls & 63) === 0 && process.hrtime.bigint() >= deadline) break;
+  }
+  return { frames: sent, ns: Number(process.hrtime.bigint() - t0) };
+}
+
+/** Drains the queue until `frames` arrived or a burst comes back empty (as the addon's benchRx). */
+export function jsRx(q: NativeQueue, burst: number, frames: number): Rate {
+  const pool = q.pool;
+  const out = new Int32Array(burst);
+  let got = 0;
+  const t0 = process.hrtime.bigint();
+  while (got < frames) {
+    const n = q.rxBurst(out, burst);
+    if (n === 0) break;
+    for (let i = 0; i < n; i++) pool.free(out[i]);
+    got += n;
+  }
+  return { frames: got, ns: Number(process.hrtime.bigint() - t0) };
+}
+
+/** Writes the same frame into every free slot of the pool, so TX only sets lengths. */
+function fillPool(pool: BufferPool, frame: Uint8Array): void {
+  const slots: number[] = [];
+  for (let s = pool.alloc(); s >= 0; s = pool.alloc()) slots.push(s);
+  for (const s of slots) pool.write(s, frame);
+  for (const s of slots) pool.free(s);
+}
+
+function line(what: string, js: Rate, peer: string, other: number): string {
+  const j = mpps(js);
+  return `${what.padEnd(30)} JS ${j.toFixed(3)} Mpps   ${peer} ${other.toFixed(3)} Mpps   ratio ${(other > 0 ? j / other : 0).toFixed(2)}`;
+}
+
+/** Prints JS against native TX and returns the JS rate. */
+function benchTx(what: string, q: NativeQueue, frame: Uint8Array, o: BenchOptions): Rate {
+  fillPool(q.pool, frame);
+  jsTx(q, o.burst, 200); // JIT warm-up, not counted
+  let js: Rate = { frames: 0, ns: 0 };
+  let nat: Rate = { frames: 0, ns: 0 };
+  for (let r = 0; r < o.rounds; r++) {
+    js = add(js, jsTx(q, o.burst, o.ms));
+    const b = q.benchTx(o.burst, Number.MAX_SAFE_INTEGER, o.ms, (s) => q.pool.write(s, frame));
+    nat = add(nat, { frames: b.frames, ns: b.ns });
+  }
+  console.log(line(`${what} TX`, js, 'native', mpps(nat)));
+  return js;
+}
+
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : s[s.length >> 1];
+}
+
+/**
+ * `fill(k)` makes k frames wait in the queue; JS and native drain alternately,
+ * 10 fills each per round. A drain lasts about a millisecond, so one preemption
+ * skews it: the median drain rate of each side is reported.
+ */
+function benchRx(what: string, q: NativeQueue, k: number, fill: (k: number) => void, o: BenchOptions): void {
+  for (let r = 0; r < 3; r++) {
+    fill(k);
+    jsRx(q, o.burst, k); // JIT warm-up, not counted
+  }
+  const js: number[] = [];
+  const nat: number[] = [];
+  for (let r = 0; r < o.rounds * 10; r++) {
+    fill(k);
+    js.push(mpps(jsRx(q, o.burst, k)));
+    fill(k);
+    const b = q.benchRx(o.burst, k, o.ms);
+    nat.push(mpps({ frames: b.frames, ns: b.ns }));
+  }
+  const j = median(js);
+  const n = median(nat);
+  console.log(`${`${what} RX (${k}/fill)`.padEnd(30)} JS ${j.toFixed(3)} Mpps   native ${n.toFixed(3)} Mpps   ratio ${(n > 0 ? j / n : 0).toFixed(2)}   (medians of ${js.length} drains)`);
+}
+
+/**
+ * dpdk-testpmd txonly on the same vdev: the mean of its per-second Tx-pps over
+ * `secs` seconds after the first. Started again while it fails to start (an XDP
+ * socket closed just now keeps its queue busy for about a second).
+ */
+async function testpmdTxonly(lab: NetnsLab, ns: string, vdev: string, secs: number): Promise<number> {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const child = lab.spawn(ns, 'dpdk-testpmd', [
+      '-l', '0-1', ...EAL.split(' '), `--vdev=${vdev}`, '--',
+      '--forward-mode=txonly', `--txpkts=${FRAME}`, '--stats-period=1', '--total-num-mbufs=8192',
+    ]);
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    const pps = () => [...out.matchAll(/Tx-pps:\s+(\d+)/g)].map((m) => Number(m[1])).filter((v) => v > 0);
+    const deadline = Date.now() + 20_000;
+    while (child.exitCode === null && pps().length < secs + 1 && Date.now() < deadline) await sleep(250);
+    if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGINT');
+    await Promise.race([new Promise((r) => child.once('exit', r)), sleep(5000)]);
+    const steady = pps().slice(1);
+    if (steady.length > 0) return steady.reduce((a, b) => a + b, 0) / steady.length / 1e6;
+    await sleep(1000);
+  }
+  return 0;
+}
+
+/** Runs the AF_XDP and DPDK measurements (those built into the addon) and prints one line each. */
+export async function benchXdpDpdk(o: BenchOptions): Promise<void> {
+  const drivers = nativeDrivers();
+  const want = ['af_xdp', 'dpdk'].filter((d) => drivers.includes(d));
+  for (const d of ['af_xdp', 'dpdk']) if (!want.includes(d)) console.log(`${d}: not built ${nativeLoadError()}`);
+  if (want.length === 0) return;
+  const lab = new NetnsLab(PREFIX);
+  try {
+    const portNs = lab.addNs('port');
+    const peerNs = lab.addNs('peer');
+    lab.addVeth({ name: 'vgxdpb-a', ns: portNs }, { name: 'vgxdpb-b', ns: peerNs });
+    const peerMac = lab.mac(peerNs, 'vgxdpb-b');
+    const pool = new BufferPool(16384);
+    // The sender that fills RX rings: af_packet on the peer, driven natively.
+    const sendPool = new BufferPool(256);
+    const sp = openNativePort('af_packet', { iface: 'vgxdpb-b', netns: peerNs }, 'vgxdpb-b');
+    const sq = sp.openQueue(0, sendPool, o.burst);
+    const fillFor = (dst: Uint8Array) => {
+      const frame = probeFrame(dst, peerMac, 0, FRAME);
+      return (k: number) => {
+        sq.benchTx(o.burst, k, 2000, (s) => sendPool.write(s, frame));
+      };
+    };
+    const measure = (what: string, port: NativePort, rxFill: number): Rate => {
+      const q = port.openQueue(0, pool, o.burst);
+      try {
+        const js = benchTx(what, q, probeFrame(peerMac, port.caps.mac, 0, FRAME), o);
+        benchRx(what, q, rxFill, fillFor(port.caps.mac), o);
+        return js;
+      } finally {
+        q.close();
+        port.close();
+      }
+    };
+    console.log(`bench/port_xdp_dpdk: ${FRAME}-byte frames, bursts of ${o.burst}, ${o.rounds} x ${o.ms} ms per TX side`);
+    try {
+      if (want.includes('af_xdp')) {
+        // 16384 UMEM frames: an RX ring of 8192.
+        measure('af_xdp copy', openNativePort('af_xdp', { iface: 'vgxdpb-a', netns: portNs, mode: 'copy', frames: '16384' }, 'a'), 6000);
+      }
+      if (want.includes('dpdk')) {
+        const haveTestpmd = spawnSync('sh', ['-c', 'command -v dpdk-testpmd'], { stdio: 'ignore' }).status === 0;
+        const vdevs = {
+          net_af_xdp: 'net_af_xdp0,iface=vgxdpb-a',
+          net_af_packet: 'net_af_packet0,iface=vgxdpb-a,qdisc_bypass=1,framecnt=4096',
+        };
+        for (const [name, vdev] of Object.entries(vdevs)) {
+          // testpmd first: net_af_xdp inside this process keeps its queue bound
+          // after close (see docs/DRIVERS.md), so it must come last.
+          const testpmd = haveTestpmd ? await testpmdTxonly(lab, portNs, vdev, 3) : 0;
+          await new Promise((r) => setTimeout(r, 1500));
+          const port = openNativePort('dpdk', { netns: portNs, rxd: '4096' }, name, `${EAL} --vdev=${vdev}`);
+          const js = measure(`dpdk ${name}`, port, 3000);
+          if (haveTestpmd) console.log(line(`dpdk ${name} TX`, js, 'testpmd txonly', testpmd));
+        }
+      }
+    } finally {
+      sq.close();
+      sp.close();
+    }
+  } finally {
+    lab.cleanup();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const { values } = parseArgs({
+    options: {
+      ms: { type: 'string', default: '1000' },
+      burst: { type: 'string', default: '64' },
+      rounds: { type: 'string', default: '2' },
+    },
+  });
+  const reason = netTestSkipReason();
+  if (reason) {
+    console.log(`bench/port_xdp_dpdk: skipped: ${reason}`);
+  } else {
+    await benchXdpDpdk({ ms: Number(values.ms), burst: Number(values.burst), rounds: Number(values.rounds) });
+  }
+}

@@ -1,0 +1,392 @@
+// N-API glue of the packet-I/O addon. JS surface (see src/port/native.ts):
+//   drivers()                         names of the drivers built in
+//   open(driver, options, ealArgs)    a Port: caps(), queueCount, handle, openQueue(), close()
+//   attach(handle)                    the same port in another thread (worker_threads)
+//   port.openQueue(q, reg)            a Queue over the worker's pool; `reg` registers once
+//                                     { buffer, slotSize, dataOff, dataLen, rxSlots, txSlots }
+//   queue.rx(n) / queue.tx(n)         one burst over rxSlots[0..n) / txSlots[0..n); count or -errno
+//   queue.waitFd, stats(), close(), benchTx(n, frames, ms), benchRx(n, frames, ms)
+//   pinThread(cpu), getAffinity()
+// A burst call takes one number and returns one number: no objects cross.
+#include <napi.h>
+
+#include <map>
+#include <mutex>
+
+#include "common.h"
+
+namespace vg {
+namespace {
+
+// Ports live in a process-wide table so that worker threads (each with its own
+// JS environment) can attach to a port the main thread opened. A port is
+// closed when the last JS port object and the last of its queues let go.
+struct PortEntry {
+  PortDriver* drv;
+  std::string driver;
+  int refs;
+};
+std::mutex g_mu;
+std::map<uint32_t, PortEntry> g_ports;
+uint32_t g_next_handle = 1;
+
+PortDriver* port_ref(uint32_t h) {
+  std::lock_guard<std::mutex> lk(g_mu);
+  auto it = g_ports.find(h);
+  if (it == g_ports.end()) return nullptr;
+  it->second.refs++;
+  return it->second.drv;
+}
+
+void port_unref(uint32_t h) {
+  PortDriver* drv = nullptr;
+  {
+    std::lock_guard<std::mutex> lk(g_mu);
+    auto it = g_ports.find(h);
+    if (it == g_ports.end() || --it->second.refs > 0) return;
+    drv = it->second.drv;
+    g_ports.erase(it);
+  }
+  drv->close();
+  delete drv;
+}
+
+struct Ctors {
+  Napi::FunctionReference port, queue;
+};
+
+Napi::Error error(Napi::Env env, const std::string& msg) { return Napi::Error::New(env, msg); }
+
+template <typename T>
+T* typed_data(const Napi::Object& reg, const char* key, napi_typedarray_type type, const char* type_name,
+              size_t& count) {
+  Napi::Value v = reg.Get(key);
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type)
+    throw error(reg.Env(), std::string("openQueue: ") + key + " must be " + type_name);
+  Napi::TypedArray ta = v.As<Napi::TypedArray>();
+  count = ta.ElementLength();
+  return reinterpret_cast<T*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
+}
+
+class Queue : public Napi::ObjectWrap<Queue> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "Queue",
+                       {InstanceMethod<&Queue::Stats>("stats"), InstanceMethod<&Queue::Close>("close"),
+                        InstanceMethod<&Queue::BenchTx>("benchTx"), InstanceMethod<&Queue::BenchRx>("benchRx"),
+                        InstanceAccessor<&Queue::WaitFd>("waitFd")});
+  }
+
+  // new Queue(handle, q, reg): only from Port.openQueue.
+  explicit Queue(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Queue>(info) {
+    Napi::Env env = info.Env();
+    uint32_t h = info[0].As<Napi::Number>().Uint32Value();
+    uint32_t qid = info[1].As<Napi::Number>().Uint32Value();
+    Napi::Object reg = info[2].As<Napi::Object>();
+    Napi::Value buf = reg.Get("buffer");
+    if (!buf.IsArrayBuffer()) throw error(env, "openQueue: buffer must be an ArrayBuffer");
+    Napi::ArrayBuffer ab = buf.As<Napi::ArrayBuffer>();
+    size_t n_off, n_len, n_rx, n_tx;
+    pool_.base = static_cast<uint8_t*>(ab.Data());
+    pool_.slot_size = reg.Get("slotSize").As<Napi::Number>().Uint32Value();
+    pool_.data_off = typed_data<uint16_t>(reg, "dataOff", napi_uint16_array, "a Uint16Array", n_off);
+    pool_.data_len = typed_data<uint16_t>(reg, "dataLen", napi_uint16_array, "a Uint16Array", n_len);
+    rx_slots_ = typed_data<int32_t>(reg, "rxSlots", napi_int32_array, "an Int32Array", n_rx);
+    tx_slots_ = typed_data<int32_t>(reg, "txSlots", napi_int32_array, "an Int32Array", n_tx);
+    if (pool_.slot_size == 0 || n_off != n_len || size_t(pool_.slot_size) * n_off > ab.ByteLength())
+      throw error(env, "openQueue: buffer, slotSize, dataOff and dataLen do not describe one pool");
+    pool_.count = uint32_t(n_off);
+    rx_cap_ = int(n_rx);
+    tx_cap_ = int(n_tx);
+    // The registered arrays must outlive the queue: the driver keeps raw pointers into them.
+    keep_ = Napi::Persistent(reg);
+    PortDriver* drv = port_ref(h);
+    if (!drv) throw error(env, "openQueue: the port is closed");
+    std::string err;
+    q_ = drv->open_queue(qid, err);
+    if (!q_) {
+      port_unref(h);
+      throw error(env, err);
+    }
+    handle_ = h;
+    // rx and tx are the hot calls: plain N-API functions bound to this queue
+    // (no wrapper, no unwrap), own properties of the queue object.
+    Napi::Object self = info.This().As<Napi::Object>();
+    self.DefineProperty(Napi::PropertyDescriptor::Value("rx", burst_fn(env, "rx", &Queue::RawRx), napi_default));
+    self.DefineProperty(Napi::PropertyDescriptor::Value("tx", burst_fn(env, "tx", &Queue::RawTx), napi_default));
+  }
+  ~Queue() override { release(); }
+
+ private:
+  // Slot indices come from JS: a bad one must not reach the driver.
+  bool slots_valid(const int32_t* s, int n) const {
+    for (int i = 0; i < n; i++)
+      if (uint32_t(s[i]) >= pool_.count) return false;
+    return true;
+  }
+
+  Napi::Value burst_fn(Napi::Env env, const char* name, napi_callback cb) {
+    napi_value fn;
+    NAPI_THROW_IF_FAILED(env, napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, this, &fn), Napi::Value());
+    return Napi::Value(env, fn);
+  }
+
+  // rx(n) / tx(n): one burst over the registered slots; frames moved, or -errno.
+  // The functions hold a raw pointer to the queue: they are reachable only
+  // through the queue object, so they do not outlive it.
+  static napi_value RawRx(napi_env env, napi_callback_info info) { return raw_burst(env, info, false); }
+  static napi_value RawTx(napi_env env, napi_callback_info info) { return raw_burst(env, info, true); }
+
+  static napi_value raw_burst(napi_env env, napi_callback_info info, bool tx) {
+    size_t argc = 1;
+    napi_value arg;
+    void* data;
+    int32_t n = 0;
+    napi_value out;
+    if (napi_get_cb_info(env, info, &argc, &arg, nullptr, &data) != napi_ok || argc < 1 ||
+        napi_get_value_int32(env, arg, &n) != napi_ok) {
+      napi_create_int32(env, -EINVAL, &out);
+      return out;
+    }
+    napi_create_int32(env, static_cast<Queue*>(data)->burst(n, tx), &out);
+    return out;
+  }
+
+  int burst(int n, bool tx) {
+    if (!q_) return -EBADF;
+    int cap = tx ? tx_cap_ : rx_cap_;
+    int32_t* slots = tx ? tx_slots_ : rx_slots_;
+    if (n > cap) n = cap;
+    if (n <= 0) return 0;
+    if (!slots_valid(slots, n)) return -EINVAL;
+    return tx ? q_->tx(pool_, slots, n) : q_->rx(pool_, slots, n);
+  }
+
+  Napi::Value WaitFd(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), q_ ? q_->wait_fd() : -1);
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    QueueStats s = q_ ? q_->stats() : last_;
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("rxFrames", double(s.rx_frames));
+    o.Set("rxBytes", double(s.rx_bytes));
+    o.Set("rxDropped", double(s.rx_dropped));
+    o.Set("txFrames", double(s.tx_frames));
+    o.Set("txBytes", double(s.tx_bytes));
+    o.Set("txDropped", double(s.tx_dropped));
+    return o;
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    release();
+    return info.Env().Undefined();
+  }
+
+  // benchTx(burst, frames, timeoutMs) / benchRx(...): the native-loop peer of bench/port.ts.
+  Napi::Value BenchTx(const Napi::CallbackInfo& info) { return bench(info, true); }
+  Napi::Value BenchRx(const Napi::CallbackInfo& info) { return bench(info, false); }
+
+  Napi::Value bench(const Napi::CallbackInfo& info, bool tx) {
+    Napi::Env env = info.Env();
+    int burst = info[0].As<Napi::Number>().Int32Value();
+    double frames = info[1].As<Napi::Number>().DoubleValue();
+    double ms = info[2].As<Napi::Number>().DoubleValue();
+    int cap = tx ? tx_cap_ : rx_cap_;
+    int32_t* slots = tx ? tx_slots_ : rx_slots_;
+    if (!q_) throw error(env, "bench: the queue is closed");
+    if (burst <= 0 || burst > cap || !slots_valid(slots, burst)) throw error(env, "bench: bad burst");
+    BenchResult r = tx ? bench_tx(*q_, pool_, slots, burst, uint64_t(frames), uint64_t(ms * 1e6))
+                       : bench_rx(*q_, pool_, slots, burst, uint64_t(frames), uint64_t(ms * 1e6));
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("frames", double(r.frames));
+    o.Set("calls", double(r.calls));
+    o.Set("ns", double(r.ns));
+    return o;
+  }
+
+  void release() {
+    if (!q_) return;
+    last_ = q_->stats();
+    q_->close();
+    delete q_;
+    q_ = nullptr;
+    port_unref(handle_);
+    keep_.Reset();
+  }
+
+  QueueDriver* q_ = nullptr;
+  uint32_t handle_ = 0;
+  PoolRef pool_;
+  int32_t* rx_slots_ = nullptr;
+  int32_t* tx_slots_ = nullptr;
+  int rx_cap_ = 0, tx_cap_ = 0;
+  QueueStats last_;
+  Napi::ObjectReference keep_;
+};
+
+class Port : public Napi::ObjectWrap<Port> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "Port",
+                       {InstanceMethod<&Port::Caps>("caps"), InstanceMethod<&Port::OpenQueue>("openQueue"),
+                        InstanceMethod<&Port::Close>("close"), InstanceAccessor<&Port::QueueCount>("queueCount"),
+                        InstanceAccessor<&Port::Handle>("handle"), InstanceAccessor<&Port::Driver>("driver")});
+  }
+
+  // new Port(handle): takes a reference on a port of the table.
+  explicit Port(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Port>(info) {
+    handle_ = info[0].As<Napi::Number>().Uint32Value();
+    drv_ = port_ref(handle_);
+    if (!drv_) throw error(info.Env(), "no open port with handle " + std::to_string(handle_));
+    std::lock_guard<std::mutex> lk(g_mu);
+    driver_ = g_ports[handle_].driver;
+  }
+  ~Port() override { release(); }
+
+ private:
+  Napi::Value Caps(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!drv_) throw error(env, "the port is closed");
+    const PortCaps& c = drv_->caps();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("mac", Napi::Buffer<uint8_t>::Copy(env, c.mac, 6));
+    o.Set("mtu", c.mtu);
+    o.Set("maxQueues", c.max_queues);
+    o.Set("txChecksumOffload", c.tx_csum_offload);
+    o.Set("rxChecksumValidated", c.rx_csum_validated);
+    o.Set("rxVlanStrip", c.rx_vlan_strip);
+    return o;
+  }
+
+  Napi::Value OpenQueue(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!drv_) throw error(env, "the port is closed");
+    if (!info[0].IsNumber() || !info[1].IsObject()) throw error(env, "openQueue(q, registration)");
+    Ctors* c = env.GetInstanceData<Ctors>();
+    return c->queue.New({Napi::Number::New(env, handle_), info[0], info[1]});
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    release();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value QueueCount(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), drv_ ? drv_->queue_count() : 0);
+  }
+  Napi::Value Handle(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), handle_); }
+  Napi::Value Driver(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), driver_); }
+
+  void release() {
+    if (!drv_) return;
+    drv_ = nullptr;
+    port_unref(handle_);
+  }
+
+  uint32_t handle_ = 0;
+  PortDriver* drv_ = nullptr;
+  std::string driver_;
+};
+
+Napi::Value Drivers(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array a = Napi::Array::New(env);
+  uint32_t i = 0;
+  a.Set(i++, "af_packet");
+  a.Set(i++, "tap");
+#ifdef VG_HAVE_AF_XDP
+  a.Set(i++, "af_xdp");
+#endif
+#ifdef VG_HAVE_DPDK
+  a.Set(i++, "dpdk");
+#endif
+  return a;
+}
+
+// open(driver, options: {[k]: string}, ealArgs: string) -> Port
+Napi::Value Open(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw error(env, "open(driver, options, ealArgs)");
+  std::string driver = info[0].As<Napi::String>();
+  Options opts;
+  if (info[1].IsObject()) {
+    Napi::Object o = info[1].As<Napi::Object>();
+    Napi::Array keys = o.GetPropertyNames();
+    for (uint32_t i = 0; i < keys.Length(); i++) {
+      std::string k = keys.Get(i).ToString();
+      opts[k] = o.Get(k).ToString().Utf8Value();
+    }
+  }
+  std::string eal = info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
+  std::string err;
+  PortDriver* drv = nullptr;
+  if (driver == "af_packet") {
+    drv = open_af_packet(opts, err);
+  } else if (driver == "tap") {
+    drv = open_tap(opts, err);
+#ifdef VG_HAVE_AF_XDP
+  } else if (driver == "af_xdp") {
+    drv = open_af_xdp(opts, err);
+#endif
+#ifdef VG_HAVE_DPDK
+  } else if (driver == "dpdk") {
+    drv = open_dpdk(opts, eal, err);
+#endif
+  } else {
+    throw error(env, "driver '" + driver + "' is not built into the native addon");
+  }
+  (void)eal;  // used only by dpdk, which may be left out of the build
+  if (!drv) throw error(env, err.empty() ? driver + ": open failed" : err);
+  uint32_t h;
+  {
+    std::lock_guard<std::mutex> lk(g_mu);
+    h = g_next_handle++;
+    g_ports[h] = PortEntry{drv, driver, 0};
+  }
+  Ctors* c = env.GetInstanceData<Ctors>();
+  return c->port.New({Napi::Number::New(env, h)});
+}
+
+Napi::Value Attach(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) throw error(env, "attach(handle)");
+  return env.GetInstanceData<Ctors>()->port.New({info[0]});
+}
+
+Napi::Value PinThread(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) throw error(env, "pinThread(cpu)");
+  std::string err;
+  if (!pin_thread(info[0].As<Napi::Number>().Int32Value(), err)) throw error(env, err);
+  return env.Undefined();
+}
+
+Napi::Value GetAffinity(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<int> cpus;
+  std::string err;
+  if (!thread_affinity(cpus, err)) throw error(env, err);
+  Napi::Array a = Napi::Array::New(env, cpus.size());
+  for (uint32_t i = 0; i < cpus.size(); i++) a.Set(i, cpus[i]);
+  return a;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  Ctors* c = new Ctors();
+  c->port = Napi::Persistent(Port::Init(env));
+  c->queue = Napi::Persistent(Queue::Init(env));
+  env.SetInstanceData(c);
+  exports.Set("drivers", Napi::Function::New<Drivers>(env));
+  exports.Set("open", Napi::Function::New<Open>(env));
+  exports.Set("attach", Napi::Function::New<Attach>(env));
+  exports.Set("pinThread", Napi::Function::New<PinThread>(env));
+  exports.Set("getAffinity", Napi::Function::New<GetAffinity>(env));
+  return exports;
+}
+
+}  // namespace
+}  // namespace vg
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return vg::Init(env, exports); }
+NODE_API_MODULE(vaigai_native, InitModule)

@@ -1,0 +1,334 @@
+/**
+ * HTTP/1.1 load client over any StreamTransport: a pool of connections, each
+ * with up to `pipeline` requests in flight (RFC 9112 §9.3.2), keep-alive or a
+ * fixed number of requests per connection, response time per request, bodies
+ * counted and optionally verified, never buffered unless asked.
+ */
+import { monotonicClock, type Clock } from '../../common/clock.js';
+import { BodyCheck } from './body_check.js';
+import { HTTP_ERR_COUNT, HttpErr } from './errors.js';
+import type { MessageHead } from './head.js';
+import { DEFAULT_PARSER_OPTIONS, Http1Parser, KIND_RESPONSE, type ParserOptions, type ParserSink } from './parser.js';
+import { buildRequest, type RequestSpec } from './request.js';
+import type { StreamHandler, StreamTransport } from './stream.js';
+
+export interface ClientOptions {
+  transport: StreamTransport;
+  srcIp: number;
+  dstIp: number;
+  dstPort: number;
+  /** Host header value. */
+  host: string;
+  /** Sent round-robin. */
+  requests: RequestSpec[];
+  /** Requests to complete in all; the client stops when they are answered. */
+  totalRequests: number;
+  /** Concurrent connections. */
+  connections: number;
+  /** Requests in flight per connection (1 = no pipelining). */
+  pipeline: number;
+  /** Requests per connection before it is closed; 0 = keep-alive until the end. */
+  requestsPerConnection: number;
+  /** Response bodies must repeat this pattern from their first byte. */
+  pattern: Uint8Array | null;
+  /** Hand each body to onResponse (buffers it: tests and small bodies only). */
+  keepBodies: boolean;
+  parser: ParserOptions;
+  clock: Clock;
+  /** Per response: status, body length, response time (µs), sha256 hex if the spec asked, body if kept. */
+  onResponse: ((status: number, bodyBytes: number, rttUs: number, sha256: string | null, body: Buffer | null) => void) | null;
+  onDone: ((stats: ClientStats) => void) | null;
+  /** Each response header field as strings: only when set (it costs two strings per field). */
+  onHeader: ((name: string, value: string) => void) | null;
+}
+
+export const DEFAULT_CLIENT_OPTIONS = {
+  srcIp: 0,
+  totalRequests: 1,
+  connections: 1,
+  pipeline: 1,
+  requestsPerConnection: 0,
+  pattern: null,
+  keepBodies: false,
+  parser: DEFAULT_PARSER_OPTIONS,
+  clock: monotonicClock,
+  onResponse: null,
+  onDone: null,
+  onHeader: null,
+};
+
+export class ClientStats {
+  connects = 0;
+  connectFailures = 0;
+  requests = 0;
+  responses = 0;
+  /** Final responses by class: index 1..5 for 1xx..5xx. */
+  readonly statusClass = new Float64Array(6);
+  informational = 0;
+  bodyBytes = 0;
+  /** Parse errors by HttpErr code; each closed its connection. */
+  readonly errors = new Float64Array(HTTP_ERR_COUNT);
+  /** Requests lost when a connection closed with them unanswered. */
+  unanswered = 0;
+  verifyOk = 0;
+  verifyFailed = 0;
+  rttSumUs = 0;
+  rttMinUs = Infinity;
+  rttMaxUs = 0;
+
+  errorTotal(): number {
+    let n = 0;
+    for (let i = 1; i < this.errors.length; i++) n += this.errors[i];
+    return n;
+  }
+}
+
+/** One connection's state; pooled and reused, indexed by connection id. */
+class ClientConn implements ParserSink {
+  id = -1;
+  readonly parser: Http1Parser;
+  readonly check: BodyCheck;
+  /** In-flight ring: send time, request index, HEAD flag. */
+  readonly sentAt: Float64Array;
+  readonly reqIdx: Int32Array;
+  qHead = 0;
+  qCount = 0;
+  /** Requests started on this connection. */
+  issued = 0;
+  /** Request being written (-1 none) and how far. */
+  writing = -1;
+  writeOff = 0;
+  writeBytes: Uint8Array | null = null;
+  connected = false;
+  private readonly client: Http1Client;
+
+  constructor(client: Http1Client, depth: number, opt: ClientOptions) {
+    this.client = client;
+    this.parser = new Http1Parser(KIND_RESPONSE, this, opt.parser);
+    this.check = new BodyCheck(opt.pattern, opt.keepBodies);
+    this.sentAt = new Float64Array(depth);
+    this.reqIdx = new Int32Array(depth);
+  }
+
+  reset(id: number): void {
+    this.id = id;
+    this.parser.reset();
+    this.qHead = 0;
+    this.qCount = 0;
+    this.issued = 0;
+    this.writing = -1;
+    this.writeOff = 0;
+    this.writeBytes = null;
+    this.connected = false;
+  }
+
+  onHead(h: MessageHead): boolean {
+    return this.client.responseHead(this, h);
+  }
+
+  onHeader(buf: Uint8Array, nameOff: number, nameLen: number, valOff: number, valLen: number): void {
+    this.client.header(buf, nameOff, nameLen, valOff, valLen);
+  }
+
+  onBody(buf: Uint8Array, off: number, len: number): void {
+    this.check.update(buf, off, len);
+  }
+
+  onComplete(h: MessageHead): void {
+    this.client.responseDone(this, h);
+  }
+
+  onError(code: number): void {
+    this.client.parseError(this, code);
+  }
+}
+
+export class Http1Client implements StreamHandler {
+  readonly stats = new ClientStats();
+  private readonly opt: ClientOptions;
+  private readonly t: StreamTransport;
+  /** Prebuilt request bytes: [i] keep-alive, [n + i] with Connection: close. */
+  private readonly wire: Uint8Array[];
+  private readonly isHead: boolean[];
+  private readonly conns: (ClientConn | null)[] = [];
+  private readonly pool: ClientConn[] = [];
+  private open = 0;
+  private nextReq = 0;
+  private stopped = false;
+  done = false;
+
+  constructor(opt: Partial<ClientOptions> & Pick<ClientOptions, 'transport' | 'dstIp' | 'dstPort' | 'host' | 'requests'>) {
+    this.opt = { ...DEFAULT_CLIENT_OPTIONS, ...opt };
+    const o = this.opt;
+    if (o.onHeader !== null) o.parser = { ...o.parser, headers: true };
+    if (o.requests.length === 0) throw new RangeError('no requests configured');
+    if (!(o.pipeline >= 1 && o.pipeline <= 1024)) throw new RangeError('pipeline depth must be 1..1024');
+    if (!(o.connections >= 1)) throw new RangeError('connections must be >= 1');
+    this.t = o.transport;
+    this.wire = [
+      ...o.requests.map((r) => buildRequest(r, o.host, false)),
+      ...o.requests.map((r) => buildRequest(r, o.host, true)),
+    ];
+    this.isHead = o.requests.map((r) => r.method === 'HEAD');
+  }
+
+  start(): void {
+    const n = Math.min(this.opt.connections, this.opt.totalRequests);
+    for (let i = 0; i < n; i++) this.openConn();
+    if (n === 0) this.finishIfDone();
+  }
+
+  /** Stops issuing requests; connections close as their answers arrive. */
+  stop(): void {
+    this.stopped = true;
+    for (const c of this.conns) if (c !== null && c !== undefined && c.qCount === 0) this.t.close(c.id);
+  }
+
+  // --- transport callbacks ---
+
+  onConnected(conn: number): void {
+    const c = this.conns[conn];
+    if (!c) return;
+    c.connected = true;
+    this.stats.connects++;
+    this.pump(c);
+  }
+
+  onData(conn: number, u8: Uint8Array, off: number, len: number): void {
+    const c = this.conns[conn];
+    if (c) c.parser.feed(u8, off, len);
+  }
+
+  onWritable(conn: number): void {
+    const c = this.conns[conn];
+    if (c) this.pump(c);
+  }
+
+  onPeerClosed(conn: number): void {
+    const c = this.conns[conn];
+    if (!c) return;
+    c.parser.finish(); // completes a close-delimited body or counts a truncation
+    this.t.close(conn);
+  }
+
+  onClosed(conn: number, _reason: number): void {
+    const c = this.conns[conn];
+    if (!c) return;
+    this.stats.unanswered += c.qCount;
+    this.conns[conn] = null;
+    this.pool.push(c);
+    this.open--;
+    if (!c.connected) {
+      this.stats.connectFailures++;
+      // A refused connection is not retried; when none is left, the run ends.
+      if (this.open === 0) this.stopped = true;
+    } else if (!this.stopped && this.nextReq < this.opt.totalRequests) {
+      this.openConn();
+    }
+    this.finishIfDone();
+  }
+
+  // --- parser callbacks (through ClientConn) ---
+
+  responseHead(c: ClientConn, h: MessageHead): boolean {
+    if (h.status < 200) {
+      this.stats.informational++;
+      return false;
+    }
+    const r = c.reqIdx[c.qHead];
+    c.check.begin(this.opt.requests[r].sha256 !== undefined);
+    return this.isHead[r];
+  }
+
+  responseDone(c: ClientConn, h: MessageHead): void {
+    const s = this.stats;
+    const slot = c.qHead;
+    const rtt = this.opt.clock.nowUs() - c.sentAt[slot];
+    const r = c.reqIdx[slot];
+    c.qHead = (slot + 1) % c.sentAt.length;
+    c.qCount--;
+    s.responses++;
+    s.statusClass[(h.status / 100) | 0]++;
+    s.bodyBytes += c.parser.bodyBytes;
+    s.rttSumUs += rtt;
+    if (rtt < s.rttMinUs) s.rttMinUs = rtt;
+    if (rtt > s.rttMaxUs) s.rttMaxUs = rtt;
+    const want = this.opt.requests[r].sha256;
+    const digest = c.check.digest();
+    if (this.opt.pattern !== null || want !== undefined) {
+      if (c.check.patternMatched() && (want === undefined || want === digest)) s.verifyOk++;
+      else s.verifyFailed++;
+    }
+    if (this.opt.onResponse !== null) this.opt.onResponse(h.status, c.parser.bodyBytes, rtt, digest, c.check.body());
+    if (!c.parser.keepAlive) this.t.close(c.id);
+    else this.pump(c);
+  }
+
+  header(buf: Uint8Array, nameOff: number, nameLen: number, valOff: number, valLen: number): void {
+    const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+    (this.opt.onHeader as (n: string, v: string) => void)(
+      b.toString('latin1', nameOff, nameOff + nameLen),
+      b.toString('latin1', valOff, valOff + valLen),
+    );
+  }
+
+  parseError(c: ClientConn, code: number): void {
+    this.stats.errors[code]++;
+    if (code !== HttpErr.TRUNCATED_BODY) this.t.abort(c.id);
+  }
+
+  // --- internals ---
+
+  private openConn(): void {
+    const o = this.opt;
+    const c = this.pool.pop() ?? new ClientConn(this, o.pipeline, o);
+    const id = this.t.connect(o.srcIp, o.dstIp, o.dstPort, this);
+    if (id < 0) {
+      this.stats.connectFailures++;
+      this.pool.push(c);
+      return;
+    }
+    c.reset(id);
+    this.conns[id] = c;
+    this.open++;
+  }
+
+  /** Writes requests until the pipeline is full, the budget is spent or the transport pushes back. */
+  private pump(c: ClientConn): void {
+    const o = this.opt;
+    const depth = c.sentAt.length;
+    while (true) {
+      if (c.writing < 0) {
+        if (c.qCount >= depth) return;
+        if (this.stopped || this.nextReq >= o.totalRequests || (o.requestsPerConnection > 0 && c.issued >= o.requestsPerConnection)) {
+          if (c.qCount === 0) this.t.close(c.id); // nothing left for this connection
+          return;
+        }
+        const r = this.nextReq++ % o.requests.length;
+        c.issued++;
+        const last = (o.requestsPerConnection > 0 && c.issued === o.requestsPerConnection) || this.nextReq === o.totalRequests;
+        c.writing = r;
+        c.writeOff = 0;
+        c.writeBytes = this.wire[last ? o.requests.length + r : r];
+        const slot = (c.qHead + c.qCount) % depth;
+        c.sentAt[slot] = o.clock.nowUs();
+        c.reqIdx[slot] = r;
+        c.qCount++;
+        this.stats.requests++;
+      }
+      const b = c.writeBytes as Uint8Array;
+      const n = this.t.write(c.id, b, c.writeOff, b.length - c.writeOff);
+      if (n < 0) return;
+      c.writeOff += n;
+      if (c.writeOff < b.length) return; // onWritable resumes
+      c.writing = -1;
+    }
+  }
+
+  private finishIfDone(): void {
+    if (this.done || this.open > 0) return;
+    if (!this.stopped && this.nextReq < this.opt.totalRequests) return;
+    this.done = true;
+    if (this.opt.onDone !== null) this.opt.onDone(this.stats);
+  }
+}

@@ -1,0 +1,327 @@
+/**
+ * HTTP/1.1 server mode over any StreamTransport: parses pipelined requests and
+ * answers each in order (RFC 9112 §9.3.2) with a configured status, headers
+ * and a body of a fixed size or the size named by `/bytes/<n>`. Bodies are
+ * written from one shared pattern buffer; heads are assembled in a
+ * per-connection scratch buffer, so answering allocates nothing.
+ */
+import { ascii } from './chars.js';
+import { errStatus, HTTP_ERR_COUNT } from './errors.js';
+import { METHOD_HEAD, type MessageHead } from './head.js';
+import { DEFAULT_PARSER_OPTIONS, Http1Parser, KIND_REQUEST, type ParserOptions, type ParserSink } from './parser.js';
+import type { StreamHandler, StreamTransport } from './stream.js';
+
+export interface ServerOptions {
+  transport: StreamTransport;
+  ip: number;
+  port: number;
+  status: number;
+  /** Extra response header fields, written as given. */
+  headers: Record<string, string>;
+  /** Body size when the target does not name one. */
+  bodySize: number;
+  /** Answer `/bytes/<n>` with an n-byte body. */
+  bytesRoute: boolean;
+  /** Largest body `/bytes/<n>` may ask for. */
+  maxBodySize: number;
+  /** Persistent connections allowed (else every response closes). */
+  keepAlive: boolean;
+  /** Body bytes repeat this pattern from offset 0 (the client can verify it). */
+  pattern: Uint8Array;
+  /** Answers queued per connection before the server stops reading it (pipelining depth). */
+  maxPipeline: number;
+  parser: ParserOptions;
+}
+
+export const DEFAULT_PATTERN = ascii('vaigAI-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMNOPQRSTUVWXYZ\n');
+
+export const DEFAULT_SERVER_OPTIONS = {
+  ip: 0,
+  status: 200,
+  headers: {},
+  bodySize: 0,
+  bytesRoute: true,
+  maxBodySize: 1 << 30,
+  keepAlive: true,
+  pattern: DEFAULT_PATTERN,
+  maxPipeline: 256,
+  parser: DEFAULT_PARSER_OPTIONS,
+};
+
+export class ServerStats {
+  accepted = 0;
+  requests = 0;
+  responses = 0;
+  bodyBytesOut = 0;
+  bodyBytesIn = 0;
+  readonly errors = new Float64Array(HTTP_ERR_COUNT);
+}
+
+const REASONS: Record<number, string> = {
+  200: 'OK', 201: 'Created', 204: 'No Content', 301: 'Moved Permanently', 302: 'Found', 304: 'Not Modified',
+  400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 413: 'Content Too Large', 431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error', 503: 'Service Unavailable', 505: 'HTTP Version Not Supported',
+};
+
+/** Connection header variants appended after Content-Length. */
+const CONN_NONE = 0;
+const CONN_CLOSE = 1;
+const CONN_KEEP = 2;
+const CONN_LINES = [ascii('\r\n\r\n'), ascii('\r\nConnection: close\r\n\r\n'), ascii('\r\nConnection: keep-alive\r\n\r\n')];
+const BYTES_PREFIX = ascii('/bytes/');
+/** Body bytes handed to one write. */
+const BODY_WRITE = 64 * 1024;
+/** Scratch for one response head: prefix, length digits, Connection line. */
+const HEAD_MAX = 1024;
+
+function headPrefix(status: number, headers: Record<string, string>): Uint8Array {
+  let s = `HTTP/1.1 ${status} ${REASONS[status] ?? 'Status'}\r\n`;
+  for (const [k, v] of Object.entries(headers)) s += `${k}: ${v}\r\n`;
+  return ascii(`${s}Content-Length: `);
+}
+
+class ServerConn implements ParserSink {
+  id = -1;
+  readonly parser: Http1Parser;
+  /** Queued answers: body size (-1 = error answer), HEAD flag, connection variant. */
+  readonly qBody: Float64Array;
+  readonly qHead: Uint8Array;
+  readonly qConn: Uint8Array;
+  qFirst = 0;
+  qCount = 0;
+  /** Current answer: head bytes in `scratch[headOff..headLen)`, then body bytes left. */
+  readonly scratch = new Uint8Array(HEAD_MAX);
+  headOff = 0;
+  headLen = 0;
+  bodyLeft = 0;
+  bodyOff = 0;
+  active = false;
+  /** Close after the queued answers (peer half-closed, or an error). */
+  closing = false;
+  private readonly server: Http1Server;
+
+  constructor(server: Http1Server, opt: ServerOptions) {
+    this.server = server;
+    this.parser = new Http1Parser(KIND_REQUEST, this, opt.parser);
+    this.qBody = new Float64Array(opt.maxPipeline);
+    this.qHead = new Uint8Array(opt.maxPipeline);
+    this.qConn = new Uint8Array(opt.maxPipeline);
+  }
+
+  reset(id: number): void {
+    this.id = id;
+    this.parser.reset();
+    this.qFirst = 0;
+    this.qCount = 0;
+    this.active = false;
+    this.closing = false;
+  }
+
+  onHead(): boolean {
+    return false;
+  }
+
+  onHeader(): void {}
+
+  onBody(_b: Uint8Array, _o: number, len: number): void {
+    this.server.stats.bodyBytesIn += len;
+  }
+
+  onComplete(h: MessageHead): void {
+    this.server.request(this, h);
+  }
+
+  onError(code: number): void {
+    this.server.requestError(this, code);
+  }
+}
+
+export class Http1Server implements StreamHandler {
+  readonly stats = new ServerStats();
+  private readonly opt: ServerOptions;
+  private readonly t: StreamTransport;
+  private readonly prefix: Uint8Array;
+  private readonly errPrefix: Map<number, Uint8Array> = new Map();
+  /** Pattern repeated to BODY_WRITE + one period, so any offset has a contiguous run. */
+  private readonly bodySrc: Uint8Array;
+  private readonly conns: (ServerConn | null)[] = [];
+  private readonly pool: ServerConn[] = [];
+
+  constructor(opt: Partial<ServerOptions> & Pick<ServerOptions, 'transport' | 'port'>) {
+    this.opt = { ...DEFAULT_SERVER_OPTIONS, ...opt };
+    const o = this.opt;
+    if (o.pattern.length === 0) throw new RangeError('body pattern is empty');
+    if (!(o.maxPipeline >= 1)) throw new RangeError('maxPipeline must be >= 1');
+    this.t = o.transport;
+    this.prefix = headPrefix(o.status, o.headers);
+    if (this.prefix.length > HEAD_MAX - 64) throw new RangeError('configured response headers are too long');
+    const p = o.pattern.length;
+    this.bodySrc = new Uint8Array(BODY_WRITE + p);
+    for (let i = 0; i < this.bodySrc.length; i++) this.bodySrc[i] = o.pattern[i % p];
+  }
+
+  listen(): number {
+    return this.t.listen(this.opt.ip, this.opt.port, this);
+  }
+
+  onConnected(conn: number): void {
+    const c = this.pool.pop() ?? new ServerConn(this, this.opt);
+    c.reset(conn);
+    this.conns[conn] = c;
+    this.stats.accepted++;
+  }
+
+  onData(conn: number, u8: Uint8Array, off: number, len: number): void {
+    const c = this.conns[conn];
+    if (c && !c.closing) c.parser.feed(u8, off, len);
+  }
+
+  onWritable(conn: number): void {
+    const c = this.conns[conn];
+    if (c) this.pump(c);
+  }
+
+  onPeerClosed(conn: number): void {
+    const c = this.conns[conn];
+    if (!c) return;
+    // A request cut short by the FIN is an error (counted, answered if the peer still reads).
+    if (!c.closing) c.parser.finish();
+    c.closing = true;
+    if (c.qCount === 0) this.t.close(conn);
+  }
+
+  onClosed(conn: number): void {
+    const c = this.conns[conn];
+    if (!c) return;
+    this.conns[conn] = null;
+    this.pool.push(c);
+  }
+
+  request(c: ServerConn, h: MessageHead): void {
+    this.stats.requests++;
+    const o = this.opt;
+    let size = o.bodySize;
+    if (o.bytesRoute) {
+      const n = bytesTarget(h.target, h.targetLen);
+      if (n >= 0) size = Math.min(n, o.maxBodySize);
+    }
+    const keep = o.keepAlive && c.parser.keepAlive;
+    const variant = !keep ? CONN_CLOSE : h.version === 10 ? CONN_KEEP : CONN_NONE;
+    this.enqueue(c, size, h.method === METHOD_HEAD, variant);
+    if (!keep) c.closing = true; // the parser also stops reading after "Connection: close"
+  }
+
+  requestError(c: ServerConn, code: number): void {
+    this.stats.errors[code]++;
+    c.closing = true;
+    // The answer goes out after the answers already owed, then the connection closes.
+    this.enqueue(c, -errStatus(code), false, CONN_CLOSE);
+  }
+
+  private enqueue(c: ServerConn, body: number, head: boolean, variant: number): void {
+    const cap = c.qBody.length;
+    if (c.qCount === cap) {
+      // More pipelined requests than we queue: shed the connection rather than buffer without bound.
+      this.t.abort(c.id);
+      return;
+    }
+    const slot = (c.qFirst + c.qCount) % cap;
+    c.qBody[slot] = body;
+    c.qHead[slot] = head ? 1 : 0;
+    c.qConn[slot] = variant;
+    c.qCount++;
+    if (!c.active) this.pump(c);
+  }
+
+  /** Writes queued answers in order until done or the transport pushes back. */
+  private pump(c: ServerConn): void {
+    while (true) {
+      if (!c.active) {
+        if (c.qCount === 0) {
+          if (c.closing) this.t.close(c.id);
+          return;
+        }
+        this.prepare(c);
+      }
+      if (c.headOff < c.headLen) {
+        const n = this.t.write(c.id, c.scratch, c.headOff, c.headLen - c.headOff);
+        if (n < 0) return;
+        c.headOff += n;
+        if (c.headOff < c.headLen) return;
+      }
+      while (c.bodyLeft > 0) {
+        const p = this.opt.pattern.length;
+        const off = c.bodyOff % p;
+        const n = this.t.write(c.id, this.bodySrc, off, Math.min(c.bodyLeft, BODY_WRITE));
+        if (n <= 0) return;
+        c.bodyLeft -= n;
+        c.bodyOff += n;
+        this.stats.bodyBytesOut += n;
+      }
+      const last = c.qConn[c.qFirst] === CONN_CLOSE;
+      c.qFirst = (c.qFirst + 1) % c.qBody.length;
+      c.qCount--;
+      c.active = false;
+      this.stats.responses++;
+      if (last) {
+        this.t.close(c.id);
+        return;
+      }
+    }
+  }
+
+  /** Assembles the head of the next queued answer in the connection's scratch buffer. */
+  private prepare(c: ServerConn): void {
+    const slot = c.qFirst;
+    const body = c.qBody[slot];
+    const size = body < 0 ? 0 : body;
+    const prefix = body < 0 ? this.errorPrefix(-body) : this.prefix;
+    const s = c.scratch;
+    s.set(prefix, 0);
+    let i = prefix.length;
+    i = writeDecimal(s, i, size);
+    const tail = CONN_LINES[c.qConn[slot]];
+    s.set(tail, i);
+    c.headOff = 0;
+    c.headLen = i + tail.length;
+    c.bodyLeft = c.qHead[slot] === 1 ? 0 : size;
+    c.bodyOff = 0;
+    c.active = true;
+  }
+
+  private errorPrefix(status: number): Uint8Array {
+    let p = this.errPrefix.get(status);
+    if (p === undefined) {
+      p = headPrefix(status, {});
+      this.errPrefix.set(status, p);
+    }
+    return p;
+  }
+}
+
+/** n from a target "/bytes/<n>" (digits only, at most 12), else -1. */
+function bytesTarget(t: Uint8Array, len: number): number {
+  const pl = BYTES_PREFIX.length;
+  if (len <= pl || len - pl > 12) return -1;
+  for (let i = 0; i < pl; i++) if (t[i] !== BYTES_PREFIX[i]) return -1;
+  let v = 0;
+  for (let i = pl; i < len; i++) {
+    const d = t[i] - 0x30;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/** Writes a non-negative integer in decimal at s[i..]; returns the end offset. */
+function writeDecimal(s: Uint8Array, i: number, v: number): number {
+  if (v === 0) {
+    s[i] = 0x30;
+    return i + 1;
+  }
+  let digits = 0;
+  for (let x = v; x >= 1; x = Math.floor(x / 10)) digits++;
+  let k = i + digits;
+  for (let x = v; x >= 1; x = Math.floor(x / 10)) s[--k] = 0x30 + (x % 10);
+  return i + digits;
+}

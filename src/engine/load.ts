@@ -1,0 +1,163 @@
+/**
+ * The client load model of the `vaigai` command: N concurrent connections,
+ * keep-alive or a fixed number of requests per connection, pipelining, bounded
+ * by a request count and/or a duration, optionally paced to a request rate.
+ * The HTTP work is Http1Client's; this adds pacing, the time bound and
+ * latency percentiles (HDR histograms, whole run and per interval).
+ */
+import type { Clock } from '../common/clock.js';
+import { Http1Client } from '../app/http11/client.js';
+import type { RequestSpec } from '../app/http11/request.js';
+import type { StreamTransport } from '../app/http11/stream.js';
+import { Histogram, type HdrParams } from '../telemetry/histogram.js';
+import { PacedTransport } from './pacer.js';
+
+/** Response times in µs, 1 µs to 10 min, 3 significant digits. */
+export const LATENCY_PARAMS: HdrParams = { lowest: 1, highest: 600_000_000, digits: 3 };
+
+export interface LoadConfig {
+  transport: StreamTransport;
+  clock: Clock;
+  srcIp: number;
+  dstIp: number;
+  dstPort: number;
+  host: string;
+  request: RequestSpec;
+  connections: number;
+  /** Requests in flight per connection. */
+  pipeline: number;
+  /** Requests per connection before it closes; 0 = keep-alive to the end. */
+  requestsPerConnection: number;
+  /** Requests in all; 0 = as many as the duration allows. */
+  totalRequests: number;
+  /** Time bound in µs; 0 = none. */
+  durationUs: number;
+  /** Requests per second; 0 = as fast as answers come. */
+  rate: number;
+  /** Connection ids the transport may hand out (sizes the pacer). */
+  maxConns: number;
+  /** Hash each body (sha256); the last digest is kept. */
+  sha256: boolean;
+  /** Expected sha256 of every body (hex), counted as verified ok/failed. */
+  expectSha256: string | null;
+  /** Keep each body and hand it to onBody (buffers it). */
+  keepBodies: boolean;
+  onBody: ((status: number, body: Buffer) => void) | null;
+}
+
+/** Counters at one instant, for rates between two of them. */
+export interface LoadSnapshot {
+  us: number;
+  connects: number;
+  connectFailures: number;
+  requests: number;
+  responses: number;
+  /** Index 1..5: 1xx..5xx. */
+  status: number[];
+  bodyBytes: number;
+  errors: number;
+  unanswered: number;
+  verifyOk: number;
+  verifyFailed: number;
+}
+
+export class LoadRun {
+  readonly client: Http1Client;
+  readonly latency = new Histogram(LATENCY_PARAMS);
+  readonly pacer: PacedTransport | null;
+  /** sha256 of the last body, when asked for. */
+  lastSha256: string | null = null;
+  startUs = -1;
+  endUs = -1;
+  private interval = new Histogram(LATENCY_PARAMS);
+  private stopped = false;
+  private readonly clock: Clock;
+  private readonly durationUs: number;
+
+  constructor(cfg: LoadConfig) {
+    if (cfg.totalRequests === 0 && cfg.durationUs === 0) throw new RangeError('a load needs a request count or a duration');
+    this.clock = cfg.clock;
+    this.durationUs = cfg.durationUs;
+    this.pacer = cfg.rate > 0 ? new PacedTransport(cfg.transport, cfg.rate, cfg.maxConns) : null;
+    const request: RequestSpec = { ...cfg.request };
+    // An expected digest makes the client verify; an empty one only makes it hash.
+    if (cfg.expectSha256 !== null) request.sha256 = cfg.expectSha256;
+    else if (cfg.sha256) request.sha256 = '';
+    const onBody = cfg.onBody;
+    this.client = new Http1Client({
+      transport: this.pacer ?? cfg.transport,
+      clock: cfg.clock,
+      srcIp: cfg.srcIp,
+      dstIp: cfg.dstIp,
+      dstPort: cfg.dstPort,
+      host: cfg.host,
+      requests: [request],
+      connections: cfg.connections,
+      pipeline: cfg.pipeline,
+      requestsPerConnection: cfg.requestsPerConnection,
+      totalRequests: cfg.totalRequests > 0 ? cfg.totalRequests : Number.MAX_SAFE_INTEGER,
+      keepBodies: cfg.keepBodies,
+      onResponse: (status, _bytes, rttUs, sha, body) => {
+        this.latency.record(rttUs);
+        this.interval.record(rttUs);
+        if (sha !== null) this.lastSha256 = sha;
+        if (body !== null && onBody !== null) onBody(status, body);
+      },
+      onDone: () => {
+        this.endUs = this.clock.nowUs();
+      },
+    });
+  }
+
+  start(): void {
+    this.startUs = this.clock.nowUs();
+    this.pacer?.tick(this.startUs);
+    this.client.start();
+  }
+
+  /** From the poll loop: pacing, and the time bound (no new requests past it). */
+  tick(nowUs: number): void {
+    this.pacer?.tick(nowUs);
+    if (!this.stopped && this.durationUs > 0 && nowUs - this.startUs >= this.durationUs) this.stop();
+  }
+
+  /** No new requests; connections close as their answers arrive. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.client.stop();
+  }
+
+  get done(): boolean {
+    return this.client.done;
+  }
+
+  /** Microseconds from start to the last close (or to now while running). */
+  elapsedUs(): number {
+    return (this.endUs >= 0 ? this.endUs : this.clock.nowUs()) - this.startUs;
+  }
+
+  snapshot(): LoadSnapshot {
+    const s = this.client.stats;
+    return {
+      us: this.clock.nowUs(),
+      connects: s.connects,
+      connectFailures: s.connectFailures,
+      requests: s.requests,
+      responses: s.responses,
+      status: Array.from(s.statusClass),
+      bodyBytes: s.bodyBytes,
+      errors: s.errorTotal(),
+      unanswered: s.unanswered,
+      verifyOk: s.verifyOk,
+      verifyFailed: s.verifyFailed,
+    };
+  }
+
+  /** Response times since the last call. */
+  takeInterval(): Histogram {
+    const h = this.interval;
+    this.interval = new Histogram(LATENCY_PARAMS);
+    return h;
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The application-facing connection API. Connections are TCB ids (numbers);
+ * applications keep their own per-connection state in arrays indexed by id.
+ * Callbacks run synchronously on the worker's packet path and must not block.
+ */
+export interface TcpHandler {
+  /** ESTABLISHED: the client's handshake completed, or the server accepted a connection. */
+  onConnected(conn: number): void;
+  /** In-order bytes; `u8[off, off+len)` is valid only during the call. */
+  onData(conn: number, u8: Uint8Array, off: number, len: number): void;
+  /** Send space became available after write() accepted less than asked. */
+  onWritable(conn: number): void;
+  /** The peer's FIN arrived; we may still write. */
+  onPeerClosed(conn: number): void;
+  /** The connection is gone; `reason` is a CloseReason. The id may be reused afterwards. */
+  onClosed(conn: number, reason: number): void;
+}
+
+export const CloseReason = {
+  NORMAL: 0,
+  RESET: 1,
+  TIMEOUT: 2,
+  REFUSED: 3,
+  ABORTED: 4,
+  UNREACHABLE: 5,
+} as const;
+
+/** Negative results of connect()/listen(). */
+export const TcpError = {
+  NO_TCB: -1,
+  NO_PORT: -2,
+  ADDR_IN_USE: -3,
+  NOT_LOCAL: -4,
+  INVALID: -5,
+} as const;
+
+export interface TcpOptions {
+  /** TCBs per worker (connections in any state, TIME_WAIT included). */
+  maxConns: number;
+  /** Shared buffer space for send queues and out-of-order data, in bytes. */
+  bufferBytes?: number;
+  /** MSS we advertise and the ceiling of the one we use. */
+  mss?: number;
+  /** Receive window we advertise (bytes); the scale is derived from it. */
+  rcvBuf?: number;
+  /** Send bytes queued per connection before write() pushes back. */
+  sndBuf?: number;
+  timestamps?: boolean;
+  sack?: boolean;
+  windowScale?: boolean;
+  /** RFC 6298 bounds in µs (RFC says min 1 s; Linux uses 200 ms). */
+  rtoMinUs?: number;
+  rtoMaxUs?: number;
+  rtoInitialUs?: number;
+  /** RTO expiries before an established connection is aborted (Linux tcp_retries2 = 15). */
+  retries?: number;
+  /** SYN / SYN-ACK retransmissions before giving up (Linux tcp_syn_retries = 6). */
+  synRetries?: number;
+  delayedAckUs?: number;
+  /** 2*MSL in µs (Linux: 60 s). */
+  timeWaitUs?: number;
+  /** Idle time before keepalive probes, 0 = off. */
+  keepaliveUs?: number;
+  keepaliveIntervalUs?: number;
+  keepaliveProbes?: number;
+  /** How long an orphaned FIN_WAIT_2 waits for the peer's FIN (Linux tcp_fin_timeout). */
+  finWait2Us?: number;
+  /** SYN_RECEIVED connections a listener holds by default. */
+  backlog?: number;
+  /** Fixed ISN key (tests); random by default. */
+  isnKey?: Uint32Array;
+}

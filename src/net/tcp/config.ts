@@ -1,0 +1,60 @@
+/** TcpOptions resolved to plain numbers once, at setup. */
+import type { TcpOptions } from './api.js';
+import { CHUNK_SIZE } from './chunk_pool.js';
+
+export class TcpConfig {
+  readonly maxConns: number;
+  readonly chunks: number;
+  readonly mss: number;
+  readonly rcvBuf: number;
+  /** Our window scale shift (RFC 7323 §2.3), derived from rcvBuf. */
+  readonly rcvWs: number;
+  readonly sndBuf: number;
+  readonly timestamps: boolean;
+  readonly sack: boolean;
+  readonly windowScale: boolean;
+  readonly rtoMinUs: number;
+  readonly rtoMaxUs: number;
+  readonly rtoInitialUs: number;
+  readonly retries: number;
+  readonly synRetries: number;
+  readonly delayedAckMs: number;
+  readonly timeWaitMs: number;
+  readonly keepaliveMs: number;
+  readonly keepaliveIntervalMs: number;
+  readonly keepaliveProbes: number;
+  readonly finWait2Ms: number;
+  readonly backlog: number;
+  /** Challenge ACKs per second (RFC 5961 §7; Linux tcp_challenge_ack_limit). */
+  readonly challengeAckLimit: number;
+
+  constructor(o: TcpOptions) {
+    this.maxConns = o.maxConns;
+    const bytes = o.bufferBytes ?? 64 * 1024 * 1024;
+    this.chunks = Math.max(16, Math.floor(bytes / CHUNK_SIZE));
+    this.mss = o.mss ?? 1460;
+    if (this.mss < 88 || this.mss > 65495) throw new RangeError(`mss must be in 88..65495, got ${this.mss}`);
+    this.rcvBuf = o.rcvBuf ?? 256 * 1024;
+    this.windowScale = o.windowScale ?? true;
+    let ws = 0;
+    if (this.windowScale) while (ws < 14 && this.rcvBuf >>> ws > 65535) ws++;
+    this.rcvWs = ws;
+    if (this.rcvBuf >>> ws > 65535) throw new RangeError(`rcvBuf ${this.rcvBuf} needs window scaling`);
+    this.sndBuf = o.sndBuf ?? 256 * 1024;
+    this.timestamps = o.timestamps ?? true;
+    this.sack = o.sack ?? true;
+    this.rtoMinUs = o.rtoMinUs ?? 200_000;
+    this.rtoMaxUs = o.rtoMaxUs ?? 60_000_000;
+    this.rtoInitialUs = o.rtoInitialUs ?? 1_000_000;
+    this.retries = o.retries ?? 15;
+    this.synRetries = o.synRetries ?? 6;
+    this.delayedAckMs = Math.max(1, Math.round((o.delayedAckUs ?? 40_000) / 1000));
+    this.timeWaitMs = Math.max(1, Math.round((o.timeWaitUs ?? 60_000_000) / 1000));
+    this.keepaliveMs = Math.round((o.keepaliveUs ?? 0) / 1000);
+    this.keepaliveIntervalMs = Math.max(1, Math.round((o.keepaliveIntervalUs ?? 75_000_000) / 1000));
+    this.keepaliveProbes = o.keepaliveProbes ?? 9;
+    this.finWait2Ms = Math.max(1, Math.round((o.finWait2Us ?? 60_000_000) / 1000));
+    this.backlog = o.backlog ?? 4096;
+    this.challengeAckLimit = 1000;
+  }
+}

@@ -1,0 +1,295 @@
+/**
+ * Opening connections: active open (SYN_SENT, RFC 9293 §3.10.7.3, including
+ * simultaneous open), passive open through listeners with a SYN backlog
+ * (§3.10.7.2), TIME_WAIT reuse by a new SYN (RFC 6191 with timestamps, RFC
+ * 1122 §4.2.2.13 without), and the step to ESTABLISHED.
+ */
+import { TCP_ACK, TCP_RST, TCP_SYN } from '../../wire/tcp.js';
+import { CloseReason, TcpError, type TcpHandler } from './api.js';
+import { negotiate } from './options.js';
+import { armRto, rttSample } from './rto.js';
+import { sendResetFor } from './rst.js';
+import { output, sendAck, transmit } from './snd.js';
+import { seqGt, seqLeq } from './seq.js';
+import {
+  ESTABLISHED, F_EPHEMERAL, F_FIN_QUEUED, F_PASSIVE, F_RTT, F_TS, FIN_WAIT_1, SYN_RECEIVED, SYN_SENT, TIME_WAIT,
+} from './tcb.js';
+import type { TcpLayer } from './tcp_layer.js';
+import { refile } from './timers.js';
+
+/** TIME_WAIT entries examined when the port pool of an address runs dry. */
+const TW_RECYCLE_SCAN = 64;
+
+export class Listener {
+  /** Connections in SYN_RECEIVED. */
+  pending = 0;
+  /** Next listener on the same port, -1 at the end. */
+  next = -1;
+  constructor(
+    readonly ip: number,
+    readonly port: number,
+    readonly handler: TcpHandler,
+    readonly backlog: number,
+  ) {}
+}
+
+export function listen(tcp: TcpLayer, ip: number, port: number, handler: TcpHandler, backlog: number): number {
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) return TcpError.INVALID;
+  if (ip !== 0 && !tcp.stack.ownsAddress(ip)) return TcpError.NOT_LOCAL;
+  for (let i = tcp.lsnByPort[port]; i >= 0; i = tcp.listeners[i].next) {
+    if (tcp.listeners[i].ip === ip >>> 0) return TcpError.ADDR_IN_USE;
+  }
+  const l = new Listener(ip >>> 0, port, handler, backlog);
+  const id = tcp.listeners.length;
+  // Specific addresses first, so they win over a wildcard on the same port.
+  if (ip === 0 || tcp.lsnByPort[port] < 0) {
+    let i = tcp.lsnByPort[port];
+    if (i < 0) tcp.lsnByPort[port] = id;
+    else {
+      while (tcp.listeners[i].next >= 0) i = tcp.listeners[i].next;
+      tcp.listeners[i].next = id;
+    }
+  } else {
+    l.next = tcp.lsnByPort[port];
+    tcp.lsnByPort[port] = id;
+  }
+  tcp.listeners.push(l);
+  return id;
+}
+
+function findListener(tcp: TcpLayer, ip: number, port: number): number {
+  for (let i = tcp.lsnByPort[port]; i >= 0; i = tcp.listeners[i].next) {
+    const l = tcp.listeners[i];
+    if (l.ip === 0 || l.ip === ip) return i;
+  }
+  return -1;
+}
+
+/**
+ * The ISS of a new incarnation of a tuple that was in TIME_WAIT: beyond
+ * everything the old one sent plus a window (as Linux does), even when the
+ * RFC 6528 clock has not moved on enough.
+ */
+function issAfter(isn: number, oldSndNxt: number): number {
+  if (oldSndNxt < 0) return isn;
+  const floor = (oldSndNxt + 65537) >>> 0;
+  return seqGt(isn, floor) ? isn : floor;
+}
+
+/** Per-connection defaults shared by both opens. */
+function initTcb(tcp: TcpLayer, c: number, handler: TcpHandler, iss: number): void {
+  const t = tcp.t;
+  t.handler[c] = handler;
+  t.rto[c] = tcp.cfg.rtoInitialUs;
+  t.sndWs[c] = 0;
+  t.rcvWs[c] = 0;
+  t.sndMss[c] = tcp.cfg.mss;
+  t.cwnd[c] = 0;
+  t.sndWnd[c] = 0;
+  t.maxSndWnd[c] = 0;
+  t.lastAckSent[c] = 0;
+  t.iss[c] = iss;
+  t.sndUna[c] = iss;
+  t.sndNxt[c] = (iss + 1) >>> 0;
+  t.sndMax[c] = (iss + 1) >>> 0;
+  t.recover[c] = iss;
+  t.highRxt[c] = iss;
+  // Time the SYN (Karn: dropped if it is retransmitted).
+  t.flags[c] |= F_RTT;
+  t.rttSeq[c] = iss;
+  t.rttStartMs[c] = tcp.nowUs;
+  tcp.sack.clear(c);
+}
+
+const conflicts = new Int32Array(4);
+
+/** A free ephemeral port of `srcIp` that is not in use towards dstIp:dstPort, recycling TIME_WAIT if needed; -1 if none. */
+function allocPort(tcp: TcpLayer, srcIp: number, dstIp: number, dstPort: number): number {
+  let found = -1;
+  let n = 0;
+  while (found < 0 && n < conflicts.length) {
+    let p = tcp.ports.alloc(srcIp);
+    if (p < 0 && recycleTimeWait(tcp, srcIp)) p = tcp.ports.alloc(srcIp);
+    if (p < 0) break;
+    if (tcp.t.lookup(srcIp, p, dstIp, dstPort) < 0) found = p;
+    else conflicts[n++] = p; // an explicitly bound connection holds this tuple
+  }
+  // Released only now, so the loop does not pick them again.
+  for (let i = 0; i < n; i++) tcp.ports.release(srcIp, conflicts[i]);
+  return found;
+}
+
+/**
+ * Frees the oldest TIME_WAIT connection (of `srcIp` with an ephemeral port, or
+ * any when srcIp is -1) so its port or TCB can serve a new connection.
+ */
+function recycleTimeWait(tcp: TcpLayer, srcIp: number): boolean {
+  const t = tcp.t;
+  const tw = tcp.tw;
+  // Entries of connections already recycled are dead weight at the head: drop them.
+  while (tw.size > 0 && (t.state[tw.idAt(0)] !== TIME_WAIT || t.gen[tw.idAt(0)] !== tw.genAt(0))) tw.pop();
+  const n = tw.size < TW_RECYCLE_SCAN ? tw.size : TW_RECYCLE_SCAN;
+  for (let i = 0; i < n; i++) {
+    const c = tw.idAt(i);
+    if (t.state[c] !== TIME_WAIT || t.gen[c] !== tw.genAt(i)) continue;
+    if (srcIp === -1 || (t.localIp[c] === srcIp >>> 0 && (t.flags[c] & F_EPHEMERAL) !== 0)) {
+      tcp.counters.twRecycled++;
+      tcp.release(c);
+      return true;
+    }
+  }
+  return false;
+}
+
+export function connect(tcp: TcpLayer, srcIp: number, dstIp: number, dstPort: number, handler: TcpHandler, srcPort: number): number {
+  if (!Number.isInteger(dstPort) || dstPort <= 0 || dstPort > 65535) return TcpError.INVALID;
+  if (!Number.isInteger(srcPort) || srcPort < 0 || srcPort > 65535) return TcpError.INVALID;
+  if (!tcp.stack.ownsAddress(srcIp)) return TcpError.NOT_LOCAL;
+  const t = tcp.t;
+  let port = srcPort;
+  let oldSndNxt = -1;
+  if (port === 0) {
+    port = allocPort(tcp, srcIp, dstIp, dstPort);
+    if (port < 0) {
+      tcp.counters.portExhausted++;
+      return TcpError.NO_PORT;
+    }
+  } else {
+    const old = t.lookup(srcIp, port, dstIp, dstPort);
+    if (old >= 0) {
+      if (t.state[old] !== TIME_WAIT) return TcpError.ADDR_IN_USE;
+      // Reusing a TIME_WAIT tuple: the RFC 6528 ISN has moved past the old sequence space.
+      tcp.counters.twRecycled++;
+      oldSndNxt = t.sndNxt[old];
+      tcp.release(old);
+    }
+  }
+  let c = t.alloc(srcIp, port, dstIp, dstPort);
+  if (c < 0 && recycleTimeWait(tcp, -1)) c = t.alloc(srcIp, port, dstIp, dstPort);
+  if (c < 0) {
+    if (srcPort === 0) tcp.ports.release(srcIp, port);
+    tcp.counters.tcbExhausted++;
+    return TcpError.NO_TCB;
+  }
+  if (srcPort === 0) t.flags[c] |= F_EPHEMERAL;
+  initTcb(tcp, c, handler, issAfter(tcp.isn.isn(srcIp, port, dstIp, dstPort, tcp.nowUs), oldSndNxt));
+  t.state[c] = SYN_SENT;
+  tcp.counters.activeOpens++;
+  transmit(tcp, c, t.iss[c], TCP_SYN, 0, 0);
+  armRto(tcp, c);
+  return c;
+}
+
+/**
+ * A segment that matches no TCB: a SYN for a listener, else a RST (RFC 9293
+ * §3.10.7.1-2). `oldSndNxt` >= 0 when the SYN replaces a TIME_WAIT incarnation.
+ */
+export function noConnection(tcp: TcpLayer, remoteIp: number, localIp: number, oldSndNxt: number): void {
+  const r = tcp.rx;
+  const k = tcp.counters;
+  if ((r.flags & TCP_RST) !== 0) return;
+  const li = (r.flags & (TCP_SYN | TCP_ACK)) === TCP_SYN ? findListener(tcp, localIp, r.dstPort) : -1;
+  if (li < 0) {
+    k.noConnResets++;
+    sendResetFor(tcp, remoteIp, localIp);
+    return;
+  }
+  const l = tcp.listeners[li];
+  if (l.pending >= l.backlog) {
+    k.synDropped++;
+    return;
+  }
+  const t = tcp.t;
+  const c = t.alloc(localIp, r.dstPort, remoteIp, r.srcPort);
+  if (c < 0) {
+    k.tcbExhausted++;
+    return;
+  }
+  initTcb(tcp, c, l.handler, issAfter(tcp.isn.isn(localIp, r.dstPort, remoteIp, r.srcPort, tcp.nowUs), oldSndNxt));
+  negotiate(t, tcp.cfg, c, tcp.rxOpt);
+  t.flags[c] |= F_PASSIVE;
+  t.listener[c] = li;
+  l.pending++;
+  t.rcvNxt[c] = (r.seq + 1) >>> 0;
+  t.sndWnd[c] = r.window; // RFC 7323 §2.2: a SYN's window is not scaled
+  t.maxSndWnd[c] = r.window;
+  t.sndWl1[c] = r.seq;
+  t.state[c] = SYN_RECEIVED;
+  k.passiveOpens++;
+  transmit(tcp, c, t.iss[c], TCP_SYN | TCP_ACK, 0, 0);
+  armRto(tcp, c);
+}
+
+/**
+ * A SYN for a tuple in TIME_WAIT may start a new incarnation when it cannot be
+ * confused with the old one: a newer timestamp (RFC 6191 §2), or without
+ * timestamps a sequence number above the old RCV.NXT (RFC 1122 §4.2.2.13).
+ */
+export function timeWaitReusable(tcp: TcpLayer, c: number): boolean {
+  const t = tcp.t;
+  const o = tcp.rxOpt;
+  if ((t.flags[c] & F_TS) !== 0 && o.hasTimestamps) return seqGt(o.tsVal, t.tsRecent[c]);
+  return seqGt(tcp.rx.seq, t.rcvNxt[c]);
+}
+
+/** RFC 9293 §3.10.7.3: a segment for a connection in SYN_SENT. */
+export function synSentInput(tcp: TcpLayer, c: number): void {
+  const t = tcp.t;
+  const r = tcp.rx;
+  const f = r.flags;
+  if ((f & TCP_ACK) !== 0 && (seqLeq(r.ack, t.iss[c]) || seqGt(r.ack, t.sndMax[c]))) {
+    sendResetFor(tcp, t.remoteIp[c], t.localIp[c]);
+    return;
+  }
+  if ((f & TCP_RST) !== 0) {
+    // RFC 5961 §3.2: in SYN_SENT a RST is valid when it acknowledges our SYN.
+    if ((f & TCP_ACK) !== 0) {
+      tcp.counters.connRefused++;
+      tcp.closeConn(c, CloseReason.REFUSED);
+    }
+    return;
+  }
+  if ((f & TCP_SYN) === 0) return;
+  negotiate(t, tcp.cfg, c, tcp.rxOpt);
+  t.rcvNxt[c] = (r.seq + 1) >>> 0;
+  t.lastAckSent[c] = t.rcvNxt[c];
+  t.sndWnd[c] = r.window;
+  t.maxSndWnd[c] = r.window;
+  t.sndWl1[c] = r.seq;
+  t.sndWl2[c] = r.ack;
+  if ((f & TCP_ACK) === 0) {
+    // Simultaneous open: SYN,ACK with our original ISS.
+    t.state[c] = SYN_RECEIVED;
+    transmit(tcp, c, t.iss[c], TCP_SYN | TCP_ACK, 0, 0);
+    return;
+  }
+  t.sndUna[c] = r.ack;
+  sendAck(tcp, c);
+  const g = t.gen[c];
+  if (!establish(tcp, c)) return;
+  if (tcp.alive(c, g)) output(tcp, c);
+}
+
+/** SYN acknowledged: ESTABLISHED (or FIN_WAIT_1 when shutdown() came first). False if the app closed it in onConnected. */
+export function establish(tcp: TcpLayer, c: number): boolean {
+  const t = tcp.t;
+  if ((t.flags[c] & F_RTT) !== 0) {
+    t.flags[c] &= ~F_RTT;
+    rttSample(tcp, c, tcp.nowUs - t.rttStartMs[c]);
+  }
+  t.backoff[c] = 0;
+  t.rtoAt[c] = 0;
+  t.state[c] = (t.flags[c] & F_FIN_QUEUED) !== 0 ? FIN_WAIT_1 : ESTABLISHED;
+  tcp.cc.init(c);
+  if (t.listener[c] >= 0) tcp.listeners[t.listener[c]].pending--;
+  if (tcp.cfg.keepaliveMs > 0) {
+    t.kaAt[c] = tcp.nowMs + tcp.cfg.keepaliveMs;
+    refile(tcp, c);
+  }
+  tcp.counters.established++;
+  const h = t.handler[c];
+  if (h === null) return true;
+  const g = t.gen[c];
+  h.onConnected(c);
+  return tcp.alive(c, g);
+}

@@ -1,0 +1,382 @@
+/**
+ * Segment arrival on a synchronized connection (RFC 9293 §3.10.7.4, in its
+ * order of checks): PAWS (RFC 7323 §5), sequence acceptability, RST, SYN,
+ * ACK (SND.UNA advance, RTT, congestion control, duplicate ACKs and fast
+ * recovery per RFC 5681/6582 with SACK-chosen retransmissions, window update),
+ * then data (out-of-order queue, delayed ACK) and FIN.
+ */
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../wire/tcp.js';
+import { CloseReason } from './api.js';
+import { CHUNK_SIZE, copyBytes } from './chunk_pool.js';
+import { synSentInput, establish } from './connect.js';
+import { challengeAck, rstArrives, sendResetFor } from './rst.js';
+import { armRto, rttSample } from './rto.js';
+import { ackSoon, output, rcvWnd, retransmit, sendAck } from './snd.js';
+import { seqGeq, seqGt, seqLeq, seqLt, seqMax } from './seq.js';
+import {
+  CLOSE_WAIT, CLOSING, ESTABLISHED, F_CLOSE, F_PASSIVE, F_PERSIST, F_RECOVERY, F_RTT, F_SACK, F_TS,
+  F_WANT_WRITABLE, FIN_WAIT_1, FIN_WAIT_2, LAST_ACK, SYN_RECEIVED, SYN_SENT,
+} from './tcb.js';
+import type { TcpLayer } from './tcp_layer.js';
+import { refile, touchIdle } from './timers.js';
+
+/** RFC 9293 §3.10.7.4 first check: does any of the segment fall in the receive window? */
+export function seqAcceptable(rcvNxt: number, wnd: number, seq: number, segLen: number): boolean {
+  const end = (rcvNxt + wnd) >>> 0;
+  if (segLen === 0) return wnd === 0 ? seq === rcvNxt : seqGeq(seq, rcvNxt) && seqLt(seq, end);
+  if (wnd === 0) return false;
+  const last = (seq + segLen - 1) >>> 0;
+  return (seqGeq(seq, rcvNxt) && seqLt(seq, end)) || (seqGeq(last, rcvNxt) && seqLt(last, end));
+}
+
+/** The segment in `tcp.rx` / `tcp.rxOpt` arrived for connection `c`. */
+export function segmentArrives(tcp: TcpLayer, c: number): void {
+  const t = tcp.t;
+  const r = tcp.rx;
+  const o = tcp.rxOpt;
+  const flags = r.flags;
+  const st = t.state[c];
+  if (st === SYN_SENT) {
+    synSentInput(tcp, c);
+    return;
+  }
+  const k = tcp.counters;
+  const segLen = r.payloadLen + ((flags & TCP_SYN) !== 0 ? 1 : 0) + ((flags & TCP_FIN) !== 0 ? 1 : 0);
+  // RFC 7323 §5.3 R1: PAWS. (The 24-day idle exemption of R3 is not needed: idle TCBs are this young.)
+  if ((t.flags[c] & F_TS) !== 0 && o.hasTimestamps && (flags & TCP_RST) === 0 && seqLt(o.tsVal, t.tsRecent[c])) {
+    k.pawsDrops++;
+    sendAck(tcp, c);
+    return;
+  }
+  if (!seqAcceptable(t.rcvNxt[c], rcvWnd(tcp, c), r.seq, segLen)) {
+    k.outOfWindow++;
+    if ((flags & TCP_RST) === 0) sendAck(tcp, c);
+    return;
+  }
+  // RFC 7323 §4.3 (3): remember the timestamp of the segment that covers Last.ACK.sent.
+  if ((t.flags[c] & F_TS) !== 0 && o.hasTimestamps && seqLeq(r.seq, t.lastAckSent[c])) t.tsRecent[c] = o.tsVal;
+  if ((flags & TCP_RST) !== 0) {
+    rstArrives(tcp, c);
+    return;
+  }
+  if ((flags & TCP_SYN) !== 0) {
+    if (st === SYN_RECEIVED && (t.flags[c] & F_PASSIVE) !== 0) {
+      tcp.release(c); // RFC 9293: a passive SYN_RECEIVED returns to LISTEN
+      return;
+    }
+    challengeAck(tcp, c); // RFC 5961 §4.2
+    return;
+  }
+  if ((flags & TCP_ACK) === 0) return;
+  const g = t.gen[c];
+  if (st === SYN_RECEIVED) {
+    if (seqLeq(r.ack, t.sndUna[c]) || seqGt(r.ack, t.sndMax[c])) {
+      sendResetFor(tcp, t.remoteIp[c], t.localIp[c]); // RFC 9293: unacceptable ACK in SYN_RECEIVED
+      return;
+    }
+    t.sndUna[c] = r.ack;
+    t.sndWnd[c] = (r.window << t.sndWs[c]) >>> 0;
+    t.maxSndWnd[c] = t.sndWnd[c];
+    t.sndWl1[c] = r.seq;
+    t.sndWl2[c] = r.ack;
+    if (!establish(tcp, c)) return;
+  }
+  if (!processAck(tcp, c)) return;
+  const st2 = t.state[c];
+  if ((r.payloadLen > 0 || (flags & TCP_FIN) !== 0) && (st2 === ESTABLISHED || st2 === FIN_WAIT_1 || st2 === FIN_WAIT_2)) {
+    processData(tcp, c);
+    if (!tcp.alive(c, g)) return;
+  }
+  output(tcp, c);
+  touchIdle(tcp, c);
+}
+
+/** Processes the ACK field; false when the segment must not be processed further (dropped, or the TCB is gone). */
+function processAck(tcp: TcpLayer, c: number): boolean {
+  const t = tcp.t;
+  const r = tcp.rx;
+  const o = tcp.rxOpt;
+  const ack = r.ack;
+  const una = t.sndUna[c];
+  if (seqGt(ack, t.sndMax[c])) {
+    // RFC 9293 §3.10.7.4: ACK for data never sent; RFC 5961 §5.2 applies the same answer.
+    sendAck(tcp, c);
+    return false;
+  }
+  if (seqLt(ack, (una - t.maxSndWnd[c]) >>> 0)) {
+    challengeAck(tcp, c); // RFC 5961 §5.2: too old to be a plausible duplicate
+    return false;
+  }
+  if ((t.flags[c] & F_SACK) !== 0 && o.sackCount > 0) takeSack(tcp, c, ack);
+  const wnd = (r.window << t.sndWs[c]) >>> 0;
+  const g = t.gen[c];
+  if (seqGt(ack, una)) {
+    if (!newAck(tcp, c, ack)) return false;
+  } else if (
+    ack === una && r.payloadLen === 0 && (r.flags & (TCP_SYN | TCP_FIN)) === 0 &&
+    wnd === t.sndWnd[c] && t.sndMax[c] !== una && (t.flags[c] & F_PERSIST) === 0
+  ) {
+    dupAck(tcp, c);
+  }
+  // RFC 9293 §3.10.7.4: window update only from a segment at least as new as the last one used.
+  if (seqLt(t.sndWl1[c], r.seq) || (t.sndWl1[c] === r.seq && seqLeq(t.sndWl2[c], ack))) {
+    t.sndWnd[c] = wnd;
+    t.sndWl1[c] = r.seq;
+    t.sndWl2[c] = ack;
+    if (wnd > t.maxSndWnd[c]) t.maxSndWnd[c] = wnd;
+    if (wnd > 0 && (t.flags[c] & F_PERSIST) !== 0) {
+      t.flags[c] &= ~F_PERSIST;
+      t.backoff[c] = 0;
+      if (t.sndMax[c] === t.sndUna[c]) t.rtoAt[c] = 0;
+    }
+  }
+  return tcp.alive(c, g);
+}
+
+/** RFC 2018 §4: SACK blocks are advisory; keep those inside (SEG.ACK, SND.MAX]. */
+function takeSack(tcp: TcpLayer, c: number, ack: number): void {
+  const o = tcp.rxOpt;
+  const b = o.sackBlocks;
+  const max = tcp.t.sndMax[c];
+  for (let i = 0; i < o.sackCount; i++) {
+    const l = b[2 * i];
+    const r = b[2 * i + 1];
+    if (!seqLt(l, r) || seqLeq(r, ack) || seqGt(r, max)) continue;
+    tcp.sack.add(c, seqMax(l, ack), r);
+  }
+}
+
+/** SND.UNA advances to `ack`. */
+function newAck(tcp: TcpLayer, c: number, ack: number): boolean {
+  const t = tcp.t;
+  const o = tcp.rxOpt;
+  const una = t.sndUna[c];
+  const acked = (ack - una) >>> 0;
+  const bufLen = tcp.sb.len[c];
+  const finAcked = acked > bufLen;
+  tcp.sb.consume(c, finAcked ? bufLen : acked);
+  t.sndUna[c] = ack;
+  if (seqLt(t.sndNxt[c], ack)) t.sndNxt[c] = ack;
+  tcp.sack.trim(c, ack);
+  tcp.counters.bytesAcked += finAcked ? bufLen : acked;
+  // RTT: a timed segment (Karn) in µs, else the timestamp echo (RFC 7323 §4.1) in ms.
+  if ((t.flags[c] & F_RTT) !== 0 && seqGt(ack, t.rttSeq[c])) {
+    t.flags[c] &= ~F_RTT;
+    rttSample(tcp, c, tcp.nowUs - t.rttStartMs[c]);
+  } else if ((t.flags[c] & F_TS) !== 0 && o.hasTimestamps && o.tsEcr !== 0) {
+    rttSample(tcp, c, ((tcp.tsVal() - o.tsEcr) | 0) * 1000);
+  }
+  t.backoff[c] = 0;
+  if ((t.flags[c] & F_RECOVERY) !== 0) {
+    if (seqGeq(ack, t.recover[c])) {
+      t.flags[c] &= ~F_RECOVERY; // RFC 6582 §3.2 step 4: full acknowledgment
+      tcp.cc.exitRecovery(c);
+    } else {
+      tcp.cc.onPartialAck(c, acked); // step 5: partial acknowledgment
+      recoveryRetransmit(tcp, c, true);
+    }
+  } else {
+    tcp.cc.onAck(c, acked);
+  }
+  t.dupAcks[c] = 0;
+  // RFC 6298 §5.2-5.3: stop the timer when all is acknowledged, else restart it.
+  if (t.sndMax[c] === ack) t.rtoAt[c] = 0;
+  else armRto(tcp, c);
+  if (finAcked) {
+    const st = t.state[c];
+    if (st === FIN_WAIT_1) {
+      t.state[c] = FIN_WAIT_2;
+      if ((t.flags[c] & F_CLOSE) !== 0) {
+        t.kaAt[c] = tcp.nowMs + tcp.cfg.finWait2Ms;
+        refile(tcp, c);
+      }
+    } else if (st === CLOSING) {
+      tcp.enterTimeWait(c);
+      return false;
+    } else if (st === LAST_ACK) {
+      tcp.closeConn(c, CloseReason.NORMAL);
+      return false;
+    }
+  }
+  if ((t.flags[c] & F_WANT_WRITABLE) !== 0 && tcp.sb.len[c] < tcp.cfg.sndBuf) {
+    t.flags[c] &= ~F_WANT_WRITABLE;
+    const h = t.handler[c];
+    if (h !== null) {
+      const g = t.gen[c];
+      h.onWritable(c);
+      return tcp.alive(c, g);
+    }
+  }
+  return true;
+}
+
+/** RFC 5681 §3.2 / RFC 6582 §3.2: duplicate ACK counting, fast retransmit, window inflation. */
+function dupAck(tcp: TcpLayer, c: number): void {
+  const t = tcp.t;
+  tcp.counters.dupAcksIn++;
+  if ((t.flags[c] & F_RECOVERY) !== 0) {
+    tcp.cc.onDupAck(c);
+    if ((t.flags[c] & F_SACK) !== 0) recoveryRetransmit(tcp, c, false);
+    return;
+  }
+  if (++t.dupAcks[c] < 3) return;
+  // Step 1: only when the ACK covers more than `recover` (no second reduction for one loss episode).
+  if (!seqGeq(t.sndUna[c], t.recover[c])) return;
+  t.recover[c] = t.sndMax[c];
+  tcp.cc.enterRecovery(c);
+  t.flags[c] |= F_RECOVERY;
+  tcp.counters.fastRetransmits++;
+  const una = t.sndUna[c];
+  t.highRxt[c] = una;
+  const n = retransmit(tcp, c, una, t.sndMss[c]);
+  if (n > 0) t.highRxt[c] = (una + n) >>> 0;
+}
+
+/**
+ * The retransmission of recovery: with SACK information the next hole above
+ * HighRxt (RFC 6675 NextSeg rule 1); without it, on a partial ACK, the first
+ * unacknowledged segment (RFC 6582 step 5).
+ */
+function recoveryRetransmit(tcp: TcpLayer, c: number, partial: boolean): void {
+  const t = tcp.t;
+  const una = t.sndUna[c];
+  if ((t.flags[c] & F_SACK) !== 0 && tcp.sack.n[c] > 0) {
+    const from = seqMax(t.highRxt[c], una);
+    const hole = tcp.sack.nextHole(c, from);
+    if (hole < 0) return;
+    const n = retransmit(tcp, c, hole, (tcp.sack.holeEnd - hole) >>> 0);
+    if (n > 0) t.highRxt[c] = (hole + n) >>> 0;
+    return;
+  }
+  if (!partial) return;
+  const n = retransmit(tcp, c, una, t.sndMss[c]);
+  if (n > 0) t.highRxt[c] = (una + n) >>> 0;
+}
+
+/** Data and FIN of an acceptable segment (RFC 9293 §3.10.7.4 seventh and eighth). */
+function processData(tcp: TcpLayer, c: number): void {
+  const t = tcp.t;
+  const r = tcp.rx;
+  const k = tcp.counters;
+  let seq = r.seq;
+  let off = r.payloadOff;
+  let len = r.payloadLen;
+  let fin = (r.flags & TCP_FIN) !== 0;
+  const rcvNxt = t.rcvNxt[c];
+  if (seqLt(seq, rcvNxt)) {
+    const d = (rcvNxt - seq) >>> 0;
+    if (d > len) fin = false; // an old FIN
+    if (d >= len) {
+      off += len;
+      len = 0;
+    } else {
+      off += d;
+      len -= d;
+    }
+    seq = rcvNxt;
+  }
+  const wEnd = (rcvNxt + rcvWnd(tcp, c)) >>> 0;
+  if (seqGt((seq + len) >>> 0, wEnd)) {
+    const room = (wEnd - seq) | 0;
+    len = room > 0 ? room : 0;
+    fin = false;
+  }
+  if (seq !== rcvNxt) {
+    k.oooSegs++;
+    if (len > 0) oooInsert(tcp, c, seq, off, len);
+    sendAck(tcp, c); // RFC 5681 §4.2: out-of-order data is acknowledged at once
+    return;
+  }
+  const g = t.gen[c];
+  const hadOoo = t.oooHead[c] >= 0;
+  if (len > 0) {
+    t.rcvNxt[c] = (rcvNxt + len) >>> 0;
+    k.bytesIn += len;
+    deliver(tcp, c, tcp.pool.u8, off, len);
+    if (!tcp.alive(c, g)) return;
+  }
+  if (hadOoo) {
+    drainOoo(tcp, c);
+    if (!tcp.alive(c, g)) return;
+  }
+  if (fin && t.oooHead[c] < 0) {
+    finArrives(tcp, c);
+    return;
+  }
+  if (hadOoo) sendAck(tcp, c); // RFC 5681 §4.2: a segment that fills a hole is acknowledged at once
+  else if (len > 0) ackSoon(tcp, c);
+}
+
+function deliver(tcp: TcpLayer, c: number, u8: Uint8Array, off: number, len: number): void {
+  const h = tcp.t.handler[c];
+  if (h !== null && (tcp.t.flags[c] & F_CLOSE) === 0) h.onData(c, u8, off, len);
+}
+
+/** Keeps out-of-order bytes in one chunk per segment, sorted by sequence (overlaps are trimmed when drained). */
+function oooInsert(tcp: TcpLayer, c: number, seq: number, off: number, len: number): void {
+  const t = tcp.t;
+  const ch = tcp.chunks;
+  if (len > CHUNK_SIZE) len = CHUNK_SIZE;
+  const end = (seq + len) >>> 0;
+  let prev = -1;
+  let cur = t.oooHead[c];
+  while (cur >= 0 && seqLeq(ch.seq[cur], seq)) {
+    if (seqGeq((ch.seq[cur] + ch.len[cur]) >>> 0, end)) {
+      t.oooLast[c] = seq; // a duplicate of what we hold
+      return;
+    }
+    prev = cur;
+    cur = ch.next[cur];
+  }
+  const n = t.oooCount[c] < tcp.oooMaxChunks ? ch.alloc() : -1;
+  if (n < 0) {
+    tcp.counters.oooDropped++;
+    return;
+  }
+  t.oooCount[c]++;
+  copyBytes(tcp.pool.u8, off, ch.u8, n * CHUNK_SIZE, len);
+  ch.seq[n] = seq;
+  ch.len[n] = len;
+  ch.next[n] = cur;
+  if (prev < 0) t.oooHead[c] = n;
+  else ch.next[prev] = n;
+  t.oooLast[c] = seq;
+}
+
+/** Delivers queued segments that RCV.NXT has reached. */
+function drainOoo(tcp: TcpLayer, c: number): void {
+  const t = tcp.t;
+  const ch = tcp.chunks;
+  const g = t.gen[c];
+  let h = t.oooHead[c];
+  while (h >= 0 && seqLeq(ch.seq[h], t.rcvNxt[c])) {
+    t.oooHead[c] = ch.next[h];
+    const rcvNxt = t.rcvNxt[c];
+    const end = (ch.seq[h] + ch.len[h]) >>> 0;
+    if (seqGt(end, rcvNxt)) {
+      const d = (rcvNxt - ch.seq[h]) >>> 0;
+      t.rcvNxt[c] = end;
+      tcp.counters.bytesIn += ch.len[h] - d;
+      deliver(tcp, c, ch.u8, h * CHUNK_SIZE + d, ch.len[h] - d);
+    }
+    ch.free(h);
+    if (!tcp.alive(c, g)) return;
+    t.oooCount[c]--;
+    h = t.oooHead[c];
+  }
+}
+
+/** RFC 9293 §3.10.7.4 eighth: the FIN. */
+function finArrives(tcp: TcpLayer, c: number): void {
+  const t = tcp.t;
+  t.rcvNxt[c] = (t.rcvNxt[c] + 1) >>> 0;
+  sendAck(tcp, c);
+  const st = t.state[c];
+  if (st === FIN_WAIT_2) {
+    tcp.enterTimeWait(c);
+    return;
+  }
+  t.state[c] = st === FIN_WAIT_1 ? CLOSING : CLOSE_WAIT;
+  const h = t.handler[c];
+  if (h !== null && (t.flags[c] & F_CLOSE) === 0) h.onPeerClosed(c);
+}

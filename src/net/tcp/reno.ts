@@ -1,0 +1,96 @@
+/**
+ * Congestion control behind an interface, so other algorithms can be added.
+ * The controller owns `cwnd` and `ssthresh` of the TCB store; the sender calls
+ * it at the events RFC 5681 names. NewReno is RFC 5681 + RFC 6582.
+ */
+import type { TcbStore } from './tcb.js';
+
+export interface CongestionControl {
+  /** Connection established: the initial window. */
+  init(c: number): void;
+  /** `acked` new bytes cumulatively acknowledged outside recovery. */
+  onAck(c: number, acked: number): void;
+  /** Loss detected (three duplicate ACKs or SACK): enter fast recovery. */
+  enterRecovery(c: number): void;
+  /** A further duplicate ACK during recovery. */
+  onDupAck(c: number): void;
+  /** An ACK that advanced SND.UNA but not past `recover`. */
+  onPartialAck(c: number, acked: number): void;
+  /** Recovery ended by an ACK covering `recover`. */
+  exitRecovery(c: number): void;
+  /** Retransmission timeout. */
+  onRto(c: number): void;
+}
+
+export class NewReno implements CongestionControl {
+  constructor(private readonly t: TcbStore) {}
+
+  private flight(c: number): number {
+    return (this.t.sndMax[c] - this.t.sndUna[c]) >>> 0;
+  }
+
+  /** RFC 5681 eq. (4): ssthresh = max(FlightSize / 2, 2*SMSS). */
+  private halve(c: number): void {
+    const mss = this.t.sndMss[c];
+    const half = this.flight(c) >>> 1;
+    this.t.ssthresh[c] = half > 2 * mss ? half : 2 * mss;
+  }
+
+  init(c: number): void {
+    // RFC 6928: IW = min(10*MSS, max(2*MSS, 14600)).
+    const mss = this.t.sndMss[c];
+    const iw = 2 * mss > 14600 ? 2 * mss : 14600;
+    this.t.cwnd[c] = 10 * mss < iw ? 10 * mss : iw;
+    this.t.ssthresh[c] = 0x7fffffff;
+  }
+
+  onAck(c: number, acked: number): void {
+    const t = this.t;
+    const mss = t.sndMss[c];
+    const cwnd = t.cwnd[c];
+    // RFC 7661 §4.1 spirit: a window the sender is not using (flight before this ACK under half of it) does not grow.
+    if (2 * (this.flight(c) + acked) < cwnd) return;
+    if (cwnd < t.ssthresh[c]) {
+      // RFC 5681 §3.1 slow start, byte counting limited to SMSS per ACK (RFC 3465 L = 1).
+      t.cwnd[c] = cwnd + (acked < mss ? acked : mss);
+    } else {
+      // Congestion avoidance, eq. (3).
+      const inc = Math.floor((mss * mss) / cwnd);
+      t.cwnd[c] = cwnd + (inc > 0 ? inc : 1);
+    }
+  }
+
+  enterRecovery(c: number): void {
+    // RFC 6582 §3.2 step 2 / RFC 5681 §3.2 steps 2-3.
+    this.halve(c);
+    this.t.cwnd[c] = this.t.ssthresh[c] + 3 * this.t.sndMss[c];
+  }
+
+  onDupAck(c: number): void {
+    this.t.cwnd[c] += this.t.sndMss[c]; // RFC 6582 §3.2 step 3: inflate
+  }
+
+  onPartialAck(c: number, acked: number): void {
+    // RFC 6582 §3.2 step 5: deflate by the newly acked amount, add back one SMSS if >= SMSS.
+    const t = this.t;
+    const mss = t.sndMss[c];
+    let w = t.cwnd[c] - acked;
+    if (acked >= mss) w += mss;
+    t.cwnd[c] = w > mss ? w : mss;
+  }
+
+  exitRecovery(c: number): void {
+    // RFC 6582 §3.2 step 4 option 1: min(ssthresh, max(FlightSize, SMSS) + SMSS).
+    const t = this.t;
+    const mss = t.sndMss[c];
+    const f = this.flight(c);
+    const w = (f > mss ? f : mss) + mss;
+    t.cwnd[c] = w < t.ssthresh[c] ? w : t.ssthresh[c];
+  }
+
+  onRto(c: number): void {
+    // RFC 5681 §3.1 eq. (4) and LW = 1 SMSS.
+    this.halve(c);
+    this.t.cwnd[c] = this.t.sndMss[c];
+  }
+}

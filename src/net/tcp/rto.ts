@@ -1,0 +1,102 @@
+/**
+ * Retransmission timer per RFC 6298: SRTT/RTTVAR estimator, RTO bounds,
+ * exponential backoff, Karn's rule (samples only from segments sent once, or
+ * from timestamp echoes, RFC 7323 §4), and the retry limit that aborts the
+ * connection. The persist timer (zero-window probing, RFC 9293 §3.8.6.1)
+ * shares the deadline, as in BSD.
+ */
+import { CloseReason } from './api.js';
+import { TCP_ACK, TCP_SYN } from '../../wire/tcp.js';
+import { output, transmit } from './snd.js';
+import { F_PERSIST, F_RECOVERY, F_RTT, SYN_RECEIVED, SYN_SENT } from './tcb.js';
+import type { TcpLayer } from './tcp_layer.js';
+
+/** Clock granularity G of RFC 6298 §2 (the wheel ticks in ms). */
+const GRANULARITY_US = 1000;
+/** Backoff exponent ceiling (the RTO is capped at rtoMax anyway). */
+const MAX_BACKOFF_SHIFT = 16;
+
+/** Feeds one RTT measurement (µs) into the estimator (RFC 6298 §2.2-2.3). */
+export function rttSample(tcp: TcpLayer, c: number, r: number): void {
+  const t = tcp.t;
+  if (r < 1) r = 1;
+  if (t.srtt[c] < 0) {
+    t.srtt[c] = r;
+    t.rttvar[c] = r >> 1;
+  } else {
+    const err = t.srtt[c] - r;
+    t.rttvar[c] = (3 * t.rttvar[c] + (err < 0 ? -err : err)) >> 2;
+    t.srtt[c] = (7 * t.srtt[c] + r) >> 3;
+  }
+  const k = 4 * t.rttvar[c];
+  let rto = t.srtt[c] + (k > GRANULARITY_US ? k : GRANULARITY_US);
+  if (rto < tcp.cfg.rtoMinUs) rto = tcp.cfg.rtoMinUs;
+  if (rto > tcp.cfg.rtoMaxUs) rto = tcp.cfg.rtoMaxUs;
+  t.rto[c] = rto;
+}
+
+/** The RTO with the current backoff applied (RFC 6298 §5.5), capped at rtoMax. */
+export function currentRtoUs(tcp: TcpLayer, c: number): number {
+  const b = tcp.t.backoff[c];
+  const v = tcp.t.rto[c] * 2 ** (b < MAX_BACKOFF_SHIFT ? b : MAX_BACKOFF_SHIFT);
+  return v < tcp.cfg.rtoMaxUs ? v : tcp.cfg.rtoMaxUs;
+}
+
+/** (Re)starts the retransmission timer (RFC 6298 §5.1, §5.3). */
+export function armRto(tcp: TcpLayer, c: number): void {
+  const at = tcp.nowMs + Math.ceil(currentRtoUs(tcp, c) / 1000);
+  tcp.t.rtoAt[c] = at;
+  tcp.wheel.schedule(c, at);
+}
+
+export function armPersist(tcp: TcpLayer, c: number): void {
+  tcp.t.flags[c] |= F_PERSIST;
+  armRto(tcp, c);
+}
+
+/** The retransmission (or persist) deadline passed. */
+export function rtoExpired(tcp: TcpLayer, c: number): void {
+  const t = tcp.t;
+  const k = tcp.counters;
+  const st = t.state[c];
+  if ((t.flags[c] & F_PERSIST) !== 0) {
+    // RFC 1122 §4.2.2.17: probe for as long as the receiver keeps answering.
+    if (tcp.sb.len[c] === 0 || t.sndWnd[c] !== 0) {
+      t.flags[c] &= ~F_PERSIST;
+      output(tcp, c);
+      return;
+    }
+    // As Linux (tcp_xmit_probe_skb): a segment at SND.UNA-1 is unacceptable to the
+    // receiver, which must answer with an ACK carrying its current window
+    // (RFC 9293 §3.10.7.4), without us pushing a byte beyond the window.
+    k.persistProbes++;
+    transmit(tcp, c, (t.sndUna[c] - 1) >>> 0, TCP_ACK, 0, 0);
+    if (t.backoff[c] < MAX_BACKOFF_SHIFT) t.backoff[c]++;
+    armRto(tcp, c);
+    return;
+  }
+  const limit = st === SYN_SENT || st === SYN_RECEIVED ? tcp.cfg.synRetries : tcp.cfg.retries;
+  if (t.backoff[c] >= limit) {
+    k.retryLimitAborts++;
+    tcp.closeConn(c, CloseReason.TIMEOUT);
+    return;
+  }
+  t.backoff[c]++;
+  k.rtoFires++;
+  t.flags[c] &= ~F_RTT; // Karn: the timed segment is being resent
+  if (st === SYN_SENT || st === SYN_RECEIVED) {
+    transmit(tcp, c, t.iss[c], st === SYN_SENT ? TCP_SYN : TCP_SYN | TCP_ACK, 0, 0);
+    armRto(tcp, c);
+    return;
+  }
+  // RFC 5681 §3.1: collapse the window; RFC 6582 §4: no fast retransmit for what was in flight.
+  tcp.cc.onRto(c);
+  t.flags[c] &= ~F_RECOVERY;
+  t.dupAcks[c] = 0;
+  t.recover[c] = t.sndMax[c];
+  // The peer may have reneged on SACKed data (RFC 2018 §8): resend from SND.UNA, go-back-N.
+  tcp.sack.clear(c);
+  t.sndNxt[c] = t.sndUna[c];
+  output(tcp, c);
+  if (t.rtoAt[c] === 0) armRto(tcp, c);
+}

@@ -1,0 +1,322 @@
+/**
+ * The TCP layer of one worker: an L4Handler registered with the network
+ * stack. It owns the TCB store, buffers, timers and listeners, dispatches
+ * arriving segments, and offers the connection API of api.ts. The protocol
+ * logic lives in the files beside it, split by concern.
+ */
+import type { Clock } from '../../common/clock.js';
+import type { BufferPool } from '../../core/buffer_pool.js';
+import { WireError } from '../../wire/error.js';
+import { TCP_ACK, TCP_RST, TCP_SYN, newTcpRepr, parseTcp, tcpChecksumOk, type TcpRepr } from '../../wire/tcp.js';
+import { newTcpOptionsRepr, parseTcpOptions, type TcpOptionsRepr } from '../../wire/tcp_options.js';
+import type { L4Handler } from '../l4.js';
+import { CloseReason, TcpError, type TcpHandler, type TcpOptions } from './api.js';
+import { CHUNK_SIZE, ChunkPool, SendBuffers } from './chunk_pool.js';
+import { TcpConfig } from './config.js';
+import { Listener, connect, listen, noConnection, timeWaitReusable } from './connect.js';
+import { TcpCounters } from './counters.js';
+import { IsnGenerator } from './isn.js';
+import { PortPool } from './port_pool.js';
+import { segmentArrives } from './rcv.js';
+import { type CongestionControl, NewReno } from './reno.js';
+import { SackBoard } from './sack.js';
+import { output, transmit } from './snd.js';
+import {
+  CLOSE_WAIT, CLOSED, ESTABLISHED, F_CLOSE, F_EPHEMERAL, F_FIN_QUEUED, F_NOTIFIED, F_PASSIVE, F_WANT_WRITABLE,
+  FIN_WAIT_1, FIN_WAIT_2, LAST_ACK, SYN_RECEIVED, SYN_SENT, TIME_WAIT, TcbStore,
+} from './tcb.js';
+import { TimeWaitFifo, TimerWheel } from './timer.js';
+import { onTimer, refile } from './timers.js';
+
+/** What TCP needs from the network layer (NetStack provides it). */
+export interface TcpStack {
+  readonly pool: BufferPool;
+  readonly clock: Clock;
+  outputIpv4(slot: number, srcIp: number, dstIp: number, proto: number, l4Len: number): void;
+  ownsAddress(ip: number): boolean;
+}
+
+/** ICMP destination unreachable (type 3), as `type << 8 | code`. */
+const ICMP_UNREACH_TYPE = 3;
+
+export class TcpLayer implements L4Handler {
+  readonly pool: BufferPool;
+  readonly cfg: TcpConfig;
+  readonly t: TcbStore;
+  readonly chunks: ChunkPool;
+  readonly sb: SendBuffers;
+  readonly sack: SackBoard;
+  readonly cc: CongestionControl;
+  readonly wheel: TimerWheel;
+  readonly tw: TimeWaitFifo;
+  readonly ports = new PortPool();
+  readonly isn: IsnGenerator;
+  readonly counters = new TcpCounters();
+  readonly listeners: Listener[] = [];
+  /** First listener index per port, -1 none. */
+  readonly lsnByPort = new Int32Array(65536).fill(-1);
+  /** Parsed header and options of the segment being processed, and of the one being built. */
+  readonly rx: TcpRepr = newTcpRepr();
+  readonly rxOpt: TcpOptionsRepr = newTcpOptionsRepr();
+  readonly txRepr: TcpRepr = newTcpRepr();
+  readonly txOpt: TcpOptionsRepr = newTcpOptionsRepr();
+  /** Out-of-order chunks one connection may hold: a window of quarter-full chunks. */
+  readonly oooMaxChunks: number;
+  nowUs = 0;
+  nowMs = 0;
+  challengeSecond = -1;
+  challengeCount = 0;
+  private readonly fire: (c: number) => void;
+
+  constructor(
+    readonly stack: TcpStack,
+    opts: TcpOptions,
+  ) {
+    this.pool = stack.pool;
+    this.cfg = new TcpConfig(opts);
+    const max = this.cfg.maxConns;
+    this.t = new TcbStore(max);
+    this.chunks = new ChunkPool(this.cfg.chunks);
+    this.sb = new SendBuffers(this.chunks, max);
+    this.sack = new SackBoard(max);
+    this.cc = new NewReno(this.t);
+    this.wheel = new TimerWheel(max);
+    this.tw = new TimeWaitFifo(max);
+    this.isn = new IsnGenerator(opts.isnKey);
+    this.oooMaxChunks = Math.min(65535, Math.ceil(this.cfg.rcvBuf / (CHUNK_SIZE / 4)));
+    this.fire = (c: number) => onTimer(this, c);
+  }
+
+  private setNow(nowUs: number): void {
+    this.nowUs = nowUs;
+    this.nowMs = Math.floor(nowUs / 1000);
+  }
+
+  /** Our timestamp clock (RFC 7323 §5.4): 1 ms ticks, never 0 so an echo of 0 means "none". */
+  tsVal(): number {
+    return (this.nowMs + 1) >>> 0;
+  }
+
+  /** True while `c` is still the incarnation with generation `g`. */
+  alive(c: number, g: number): boolean {
+    return this.t.gen[c] === g && this.t.state[c] !== CLOSED;
+  }
+
+  // ---- L4Handler ----
+
+  input(slot: number, _l3Off: number, l4Off: number, l4Len: number, srcIp: number, dstIp: number, nowUs: number): void {
+    this.setNow(nowUs);
+    const pool = this.pool;
+    const dv = pool.dv;
+    const r = this.rx;
+    const k = this.counters;
+    k.segsIn++;
+    if (parseTcp(dv, l4Off, l4Len, r) !== WireError.OK) {
+      k.rxBadHeader++;
+    } else if (!tcpChecksumOk(dv, l4Off, l4Len, srcIp, dstIp)) {
+      k.rxBadChecksum++;
+    } else if (parseTcpOptions(dv, r.optOff, r.optLen, this.rxOpt) !== WireError.OK) {
+      k.rxBadOption++;
+    } else {
+      let c = this.t.lookup(dstIp, r.dstPort, srcIp, r.srcPort);
+      let oldSndNxt = -1;
+      if (c >= 0 && this.t.state[c] === TIME_WAIT && (r.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN && timeWaitReusable(this, c)) {
+        k.twRecycled++;
+        oldSndNxt = this.t.sndNxt[c];
+        this.release(c);
+        c = -1;
+      }
+      if (c < 0) noConnection(this, srcIp, dstIp, oldSndNxt);
+      else segmentArrives(this, c);
+    }
+    pool.free(slot);
+  }
+
+  icmpError(code: number, srcIp: number, dstIp: number, _proto: number, srcPort: number, dstPort: number): void {
+    const c = this.t.lookup(srcIp, srcPort, dstIp, dstPort);
+    if (c < 0) return;
+    // RFC 1122 §4.2.3.9: unreachable is a hard error only while connecting; otherwise it is soft.
+    if (code >> 8 === ICMP_UNREACH_TYPE && this.t.state[c] === SYN_SENT) {
+      this.closeConn(c, CloseReason.UNREACHABLE);
+      return;
+    }
+    this.counters.icmpSoftErrors++;
+  }
+
+  tick(nowUs: number): void {
+    this.setNow(nowUs);
+    this.wheel.advance(this.nowMs, this.fire);
+    const tw = this.tw;
+    const t = this.t;
+    while (tw.size > 0 && tw.expAt(0) <= this.nowMs) {
+      const c = tw.idAt(0);
+      const g = tw.genAt(0);
+      tw.pop();
+      if (t.state[c] === TIME_WAIT && t.gen[c] === g) this.release(c);
+    }
+  }
+
+  busy(): boolean {
+    return false;
+  }
+
+  // ---- connection lifecycle (used by the protocol files) ----
+
+  /** Frees every resource of `c` and its id, without telling the application. */
+  release(c: number): void {
+    const t = this.t;
+    if (t.state[c] === SYN_RECEIVED && t.listener[c] >= 0) this.listeners[t.listener[c]].pending--;
+    this.wheel.cancel(c);
+    this.sb.clear(c);
+    this.freeOoo(c);
+    this.sack.clear(c);
+    if ((t.flags[c] & F_EPHEMERAL) !== 0) this.ports.release(t.localIp[c], t.localPort[c]);
+    t.free(c);
+  }
+
+  private freeOoo(c: number): void {
+    const t = this.t;
+    this.chunks.freeChain(t.oooHead[c]);
+    t.oooHead[c] = -1;
+    t.oooCount[c] = 0;
+  }
+
+  /** Ends `c` and reports `reason` to the application (unless it never saw the connection). */
+  closeConn(c: number, reason: number): void {
+    const t = this.t;
+    const h = t.handler[c];
+    const silent = (t.flags[c] & F_NOTIFIED) !== 0 || ((t.flags[c] & F_PASSIVE) !== 0 && t.state[c] === SYN_RECEIVED);
+    const k = this.counters;
+    if (reason === CloseReason.RESET) k.resets++;
+    else if (reason === CloseReason.TIMEOUT) k.timeouts++;
+    k.closed++;
+    this.release(c);
+    if (h !== null && !silent) h.onClosed(c, reason);
+  }
+
+  /** RFC 9293 TIME_WAIT: buffers go at once, the tuple stays for 2*MSL in the FIFO; the app is told now. */
+  enterTimeWait(c: number): void {
+    const t = this.t;
+    this.wheel.cancel(c);
+    this.sb.clear(c);
+    this.freeOoo(c);
+    this.sack.clear(c);
+    t.rtoAt[c] = 0;
+    t.dackAt[c] = 0;
+    t.kaAt[c] = 0;
+    t.state[c] = TIME_WAIT;
+    const tw = this.tw;
+    while (tw.full) {
+      // More TIME_WAIT than TCBs can have filed: the oldest ends early.
+      const o = tw.idAt(0);
+      const og = tw.genAt(0);
+      tw.pop();
+      if (t.state[o] === TIME_WAIT && t.gen[o] === og) {
+        this.counters.timeWaitEarly++;
+        this.release(o);
+      }
+    }
+    tw.push(c, t.gen[c], this.nowMs + this.cfg.timeWaitMs);
+    this.counters.timeWaitEntered++;
+    this.counters.closed++;
+    const h = t.handler[c];
+    t.handler[c] = null;
+    const notify = (t.flags[c] & F_NOTIFIED) === 0;
+    t.flags[c] |= F_NOTIFIED;
+    if (h !== null && notify) h.onClosed(c, CloseReason.NORMAL);
+  }
+
+  // ---- the connection API ----
+
+  /** Opens a connection; returns its id or a negative TcpError. */
+  connect(srcIp: number, dstIp: number, dstPort: number, handler: TcpHandler, srcPort = 0): number {
+    this.setNow(this.stack.clock.nowUs());
+    return connect(this, srcIp >>> 0, dstIp >>> 0, dstPort, handler, srcPort);
+  }
+
+  /** Accepts connections on `port` of `ip` (0 = any owned address); returns a listener id or a negative TcpError. */
+  listen(ip: number, port: number, handler: TcpHandler, backlog = this.cfg.backlog): number {
+    return listen(this, ip, port, handler, backlog);
+  }
+
+  private usable(c: number): boolean {
+    return Number.isInteger(c) && c >= 0 && c < this.t.max && this.t.state[c] !== CLOSED && (this.t.flags[c] & F_NOTIFIED) === 0;
+  }
+
+  /** Queues bytes to send; returns how many were accepted (less than `len` means back-pressure: wait for onWritable). */
+  write(c: number, u8: Uint8Array, off: number, len: number): number {
+    if (!this.usable(c)) return TcpError.INVALID;
+    this.setNow(this.stack.clock.nowUs());
+    const t = this.t;
+    const st = t.state[c];
+    if ((t.flags[c] & F_FIN_QUEUED) !== 0 || (st !== ESTABLISHED && st !== CLOSE_WAIT && st !== SYN_SENT && st !== SYN_RECEIVED)) {
+      return TcpError.INVALID;
+    }
+    const space = this.cfg.sndBuf - this.sb.len[c];
+    const want = len < space ? len : space > 0 ? space : 0;
+    const n = want > 0 ? this.sb.append(c, u8, off, want) : 0;
+    if (n < len) t.flags[c] |= F_WANT_WRITABLE;
+    if (n > 0) output(this, c);
+    return n;
+  }
+
+  sendSpace(c: number): number {
+    if (!this.usable(c)) return 0;
+    const s = this.cfg.sndBuf - this.sb.len[c];
+    return s > 0 ? s : 0;
+  }
+
+  /** Half-close: FIN after the queued data; we keep receiving. */
+  shutdown(c: number): void {
+    if (!this.usable(c)) return;
+    this.setNow(this.stack.clock.nowUs());
+    const t = this.t;
+    if ((t.flags[c] & F_FIN_QUEUED) !== 0) return;
+    const st = t.state[c];
+    if (st === SYN_SENT) {
+      // RFC 9293 §3.10.4: CLOSE in SYN_SENT deletes the TCB.
+      this.closeConn(c, CloseReason.NORMAL);
+      return;
+    }
+    t.flags[c] |= F_FIN_QUEUED;
+    if (st === ESTABLISHED) t.state[c] = FIN_WAIT_1;
+    else if (st === CLOSE_WAIT) t.state[c] = LAST_ACK;
+    output(this, c);
+  }
+
+  /** shutdown() and no more callbacks but onClosed; resources go when the close handshake ends. */
+  close(c: number): void {
+    if (!this.usable(c)) return;
+    this.setNow(this.stack.clock.nowUs());
+    const t = this.t;
+    t.flags[c] |= F_CLOSE;
+    const g = t.gen[c];
+    this.shutdown(c);
+    if (this.alive(c, g) && t.state[c] === FIN_WAIT_2 && t.kaAt[c] === 0) {
+      t.kaAt[c] = this.nowMs + this.cfg.finWait2Ms;
+      refile(this, c);
+    }
+  }
+
+  /** RFC 9293 §3.10.5 ABORT: RST now, connection gone. */
+  abort(c: number): void {
+    if (!this.usable(c)) return;
+    this.setNow(this.stack.clock.nowUs());
+    const st = this.t.state[c];
+    if (st !== SYN_SENT) {
+      transmit(this, c, this.t.sndNxt[c], TCP_RST, 0, 0);
+      this.counters.rstOut++;
+    }
+    this.closeConn(c, CloseReason.ABORTED);
+  }
+
+  state(c: number): number {
+    if (!Number.isInteger(c) || c < 0 || c >= this.t.max) return CLOSED;
+    return this.t.state[c];
+  }
+
+  /** Connections holding a TCB (TIME_WAIT included). */
+  get activeConnections(): number {
+    return this.t.active;
+  }
+}

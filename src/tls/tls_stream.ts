@@ -1,0 +1,238 @@
+/**
+ * TLS as a StreamTransport layered on another StreamTransport (the user-space
+ * TCP, or kernel sockets in tests): Node's `tls` runs over a ConnDuplex per
+ * connection. Upper connections have the ids of the lower ones. Clients
+ * resume sessions from a per-worker store; servers resume by ticket (keys
+ * from the CertManager) or by session ID (per-worker cache).
+ */
+import tls from 'node:tls';
+import type { StreamHandler, StreamTransport } from '../app/http11/stream.js';
+import type { CertManager, TlsPolicy } from './cert_manager.js';
+import { policyOptions } from './cert_manager.js';
+import { ConnDuplex } from './conn_duplex.js';
+import type { KeyLog } from './keylog.js';
+import { BoundedCache, TlsStats } from './session_store.js';
+
+export interface TlsClientConfig extends TlsPolicy {
+  /** SNI host name; also the name verified against the certificate. */
+  servername?: string;
+  alpn?: string[];
+  /** Verify the server's certificate chain and name. */
+  verify: boolean;
+  /** PEM CA bundle for verification (default: Node's bundled roots). */
+  ca?: string | Buffer;
+  /** Client certificate and key (PEM). */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** Offer the last session of the same server again. */
+  resume: boolean;
+}
+
+export interface TlsServerConfig {
+  certs: CertManager;
+  alpn?: string[];
+  /** Ask for a client certificate, and reject the handshake without a valid one when verifyClient. */
+  requestCert: boolean;
+  verifyClient: boolean;
+  /** Server-side session-ID cache entries (0 = tickets only). */
+  sessionCache: number;
+}
+
+/** Bytes queued in the TLS socket before write() pushes back. */
+const TLS_SEND_BUFFER = 256 * 1024;
+const SESSIONS_PER_WORKER = 4096;
+
+export class TlsStream implements StreamTransport {
+  readonly stats = new TlsStats();
+  /** Client sessions by server (per worker). */
+  readonly sessions = new BoundedCache(SESSIONS_PER_WORKER);
+  private readonly lower: StreamTransport;
+  private readonly client: TlsClientConfig | null;
+  private readonly clientCtx: tls.SecureContext | null;
+  private readonly server: TlsServerConfig | null;
+  /** Holds the server's session-ID cache listeners; never listens itself. */
+  private readonly sessionServer: tls.Server;
+  private readonly keylog: KeyLog | null;
+  private readonly duplex: (ConnDuplex | null)[] = [];
+  private readonly sock: (tls.TLSSocket | null)[] = [];
+  private readonly upper: (StreamHandler | null)[] = [];
+  private readonly sessionKey: string[] = [];
+  private readonly blocked: number[] = [];
+  /** 1 once the handshake completed. */
+  private readonly secure: number[] = [];
+  private listenHandler: StreamHandler | null = null;
+  private readonly lowerClient: StreamHandler;
+  private readonly lowerServer: StreamHandler;
+
+  constructor(lower: StreamTransport, opts: { client?: TlsClientConfig; server?: TlsServerConfig; keylog?: KeyLog | null }) {
+    this.lower = lower;
+    this.client = opts.client ?? null;
+    this.server = opts.server ?? null;
+    this.keylog = opts.keylog ?? null;
+    const c = this.client;
+    if (c !== null) {
+      const o: tls.SecureContextOptions = policyOptions(c);
+      if (c.ca !== undefined) o.ca = c.ca;
+      if (c.cert !== undefined) o.cert = c.cert;
+      if (c.key !== undefined) o.key = c.key;
+      // One context for all connections: building one per handshake would re-parse the CA bundle.
+      this.clientCtx = tls.createSecureContext(o);
+    } else {
+      this.clientCtx = null;
+    }
+    this.sessionServer = tls.createServer({});
+    const cacheSize = this.server?.sessionCache ?? 0;
+    if (cacheSize > 0) {
+      const cache = new BoundedCache(cacheSize);
+      this.sessionServer.on('newSession', (id: Buffer, data: Buffer, done: () => void) => {
+        cache.set(id.toString('hex'), data);
+        this.stats.sessionsStored++;
+        done();
+      });
+      this.sessionServer.on('resumeSession', (id: Buffer, done: (e: Error | null, data: Buffer | null) => void) => {
+        done(null, cache.get(id.toString('hex')) ?? null);
+      });
+    }
+    this.lowerClient = this.lowerHandler(false);
+    this.lowerServer = this.lowerHandler(true);
+  }
+
+  connect(srcIp: number, dstIp: number, dstPort: number, handler: StreamHandler, srcPort = 0): number {
+    if (this.client === null) throw new Error('TlsStream has no client configuration');
+    const id = this.lower.connect(srcIp, dstIp, dstPort, this.lowerClient, srcPort);
+    if (id < 0) return id;
+    this.upper[id] = handler;
+    this.sessionKey[id] = `${dstIp}:${dstPort}:${this.client.servername ?? ''}`;
+    return id;
+  }
+
+  listen(ip: number, port: number, handler: StreamHandler, backlog?: number): number {
+    if (this.server === null) throw new Error('TlsStream has no server configuration');
+    this.listenHandler = handler;
+    return this.lower.listen(ip, port, this.lowerServer, backlog);
+  }
+
+  write(conn: number, u8: Uint8Array, off: number, len: number): number {
+    const s = this.sock[conn];
+    if (!s || !s.writable) return -1;
+    const n = Math.min(len, TLS_SEND_BUFFER - s.writableLength);
+    if (n <= 0) {
+      this.blocked[conn] = 1;
+      return 0;
+    }
+    // Node's TLS keeps the chunk until encrypted: it gets a copy.
+    if (!s.write(Buffer.copyBytesFrom(u8, off, n)) || n < len) this.blocked[conn] = 1;
+    return n;
+  }
+
+  sendSpace(conn: number): number {
+    const s = this.sock[conn];
+    return s && s.writable ? Math.max(0, TLS_SEND_BUFFER - s.writableLength) : 0;
+  }
+
+  shutdown(conn: number): void {
+    this.sock[conn]?.end();
+  }
+
+  close(conn: number): void {
+    this.sock[conn]?.end();
+  }
+
+  abort(conn: number): void {
+    this.sock[conn]?.destroy();
+    this.lower.abort(conn);
+  }
+
+  private lowerHandler(isServer: boolean): StreamHandler {
+    return {
+      onConnected: (conn) => this.start(conn, isServer),
+      onData: (conn, u8, off, len) => this.duplex[conn]?.deliver(u8, off, len),
+      onWritable: (conn) => this.duplex[conn]?.onTransportWritable(),
+      onPeerClosed: (conn) => this.duplex[conn]?.push(null),
+      onClosed: (conn, reason) => this.lowerClosed(conn, reason),
+    };
+  }
+
+  private start(conn: number, isServer: boolean): void {
+    const d = new ConnDuplex(this.lower, conn);
+    this.duplex[conn] = d;
+    this.blocked[conn] = 0;
+    this.secure[conn] = 0;
+    let s: tls.TLSSocket;
+    if (isServer) {
+      this.upper[conn] = this.listenHandler;
+      const sv = this.server as TlsServerConfig;
+      const o: tls.TLSSocketOptions = {
+        isServer: true,
+        server: this.sessionServer,
+        secureContext: sv.certs.context,
+        requestCert: sv.requestCert,
+        rejectUnauthorized: sv.verifyClient,
+      };
+      if (sv.alpn) o.ALPNProtocols = sv.alpn;
+      s = new tls.TLSSocket(d, o);
+      s.once('secure', () => this.secured(conn, s));
+    } else {
+      const c = this.client as TlsClientConfig;
+      const o: tls.ConnectionOptions = {
+        socket: d,
+        secureContext: this.clientCtx as tls.SecureContext,
+        rejectUnauthorized: c.verify,
+      };
+      if (c.servername) o.servername = c.servername;
+      if (c.alpn) o.ALPNProtocols = c.alpn;
+      if (c.resume) {
+        const sess = this.sessions.get(this.sessionKey[conn]);
+        if (sess) o.session = sess;
+        s = tls.connect(o);
+        s.on('session', (sess: Buffer) => {
+          this.sessions.set(this.sessionKey[conn], sess);
+          this.stats.sessionsStored++;
+        });
+      } else {
+        s = tls.connect(o);
+      }
+      s.once('secureConnect', () => this.secured(conn, s));
+    }
+    this.sock[conn] = s;
+    if (this.keylog !== null) {
+      const kl = this.keylog;
+      s.on('keylog', (line: Buffer) => kl.write(line));
+    }
+    s.on('data', (b: Buffer) => this.upper[conn]?.onData(conn, b, 0, b.length));
+    s.on('end', () => this.upper[conn]?.onPeerClosed(conn));
+    s.on('drain', () => {
+      if (this.blocked[conn] === 1) {
+        this.blocked[conn] = 0;
+        this.upper[conn]?.onWritable(conn);
+      }
+    });
+    s.on('error', (e: Error) => {
+      if (this.sock[conn] !== s) return; // already released
+      if (this.secure[conn] === 0) this.stats.failures++;
+      this.stats.lastError = (e as NodeJS.ErrnoException).code ?? e.message;
+      this.lower.abort(conn);
+    });
+    // Closing the TLS socket (close_notify sent, or an error) releases the transport connection.
+    s.on('close', () => this.lower.close(conn));
+  }
+
+  private secured(conn: number, s: tls.TLSSocket): void {
+    const st = this.stats;
+    st.handshakes++;
+    this.secure[conn] = 1;
+    if (s.isSessionReused()) st.resumed++;
+    else st.full++;
+    this.upper[conn]?.onConnected(conn);
+  }
+
+  private lowerClosed(conn: number, reason: number): void {
+    const s = this.sock[conn];
+    const h = this.upper[conn];
+    this.sock[conn] = null;
+    this.duplex[conn] = null;
+    this.upper[conn] = null;
+    s?.destroy();
+    if (h) h.onClosed(conn, reason);
+  }
+}

@@ -1,0 +1,260 @@
+// The dpdk driver with --no-huge vdevs: a ring pair in memory, and
+// net_af_packet on a veth pair whose ends are in namespaces the test creates
+// (vgxdp-*, 198.18.252.0/24). The EAL is initialised once per process, so
+// every DPDK test lives in this file and shares one set of EAL arguments.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Worker } from 'node:worker_threads';
+import { BufferPool } from '../../src/core/buffer_pool.js';
+import { nativeDrivers, nativeLoadError, openNativePort } from '../../src/port/native.js';
+import { macHex, NetnsLab, netTestSkipReason, probeFrame, rxAll, sendAll } from '../helpers/netns.js';
+
+const N = 200;
+/** The EAL arguments of this process: no hugepages, no shared config, no PCI scan. */
+const EAL = '--no-huge --no-shconf -m 512 --no-pci --no-telemetry';
+
+function skipReason(tools: string[] = []): string | null {
+  if (!nativeDrivers().includes('dpdk')) return nativeLoadError() || 'dpdk driver not built (libdpdk-dev)';
+  return netTestSkipReason(tools);
+}
+
+/** Namespaces vgxdp-port (vgxdp-a, the DPDK port's interface) and vgxdp-peer (vgxdp-b, the kernel's). */
+function topology(lab: NetnsLab): { port: string; peer: string } {
+  const port = lab.addNs('port');
+  const peer = lab.addNs('peer');
+  lab.addVeth({ name: 'vgxdp-a', ns: port }, { name: 'vgxdp-b', ns: peer });
+  lab.run(peer, 'ip', ['addr', 'add', '198.18.252.2/24', 'dev', 'vgxdp-b']);
+  return { port, peer };
+}
+
+function afPacketPort(ns: string) {
+  return openNativePort('dpdk', { netns: ns }, 'vgxdp-a', `${EAL} --vdev=net_af_packet0,iface=vgxdp-a`);
+}
+
+test('dpdk: frames sent on one side of a ring pair come out of the other, byte for byte', (t) => {
+  const reason = skipReason();
+  if (reason) return t.skip(reason);
+  const a = openNativePort('dpdk', { pair: 'vgx', side: '0' }, 'ring-a', EAL);
+  t.after(() => a.close());
+  const b = openNativePort('dpdk', { pair: 'vgx', side: '1' }, 'ring-b', EAL);
+  t.after(() => b.close());
+  const pa = new BufferPool(512);
+  const pb = new BufferPool(512);
+  const qa = a.openQueue(0, pa, 32);
+  t.after(() => qa.close());
+  const qb = b.openQueue(0, pb, 32);
+  t.after(() => qb.close());
+  const dst = Uint8Array.of(2, 0, 0, 0, 0, 2);
+  const sent = Array.from({ length: N }, (_, i) => probeFrame(dst, a.caps.mac, i, 60 + (i % 50)));
+  // The rings hold 1024 frames: N fit without a reader.
+  assert.equal(sendAll(qa, sent), N, 'all frames accepted');
+  assert.deepEqual(rxAll(qa, 1, 50), [], 'nothing loops back to the sender');
+  const got = rxAll(qb, N, 2000);
+  assert.equal(got.length, N);
+  for (let i = 0; i < N; i++) assert.deepEqual(got[i], sent[i], `frame ${i} identical`);
+  assert.equal(qa.stats().txFrames, N);
+  assert.equal(qb.stats().rxFrames, N);
+  assert.equal(qb.stats().rxBytes, sent.reduce((s, f) => s + f.length, 0));
+  assert.equal(pa.available, 512 - 32, 'sender slots freed after the copy into mbufs (32 reserved by the RX probe)');
+});
+
+test('dpdk: a ring pair with 2 queues keeps each queue separate', (t) => {
+  const reason = skipReason();
+  if (reason) return t.skip(reason);
+  const a = openNativePort('dpdk', { pair: 'vgq', side: '0', queues: '2' }, 'ring-a', EAL);
+  t.after(() => a.close());
+  const b = openNativePort('dpdk', { pair: 'vgq', side: '1', queues: '2' }, 'ring-b', EAL);
+  t.after(() => b.close());
+  assert.equal(a.queueCount, 2);
+  const pool = new BufferPool(512);
+  const qa = [a.openQueue(0, pool, 32), a.openQueue(1, pool, 32)];
+  const qb = [b.openQueue(0, pool, 32), b.openQueue(1, pool, 32)];
+  t.after(() => [...qa, ...qb].forEach((q) => q.close()));
+  const dst = Uint8Array.of(2, 0, 0, 0, 0, 2);
+  assert.equal(sendAll(qa[0], [probeFrame(dst, a.caps.mac, 10, 64)]), 1);
+  assert.equal(sendAll(qa[1], [probeFrame(dst, a.caps.mac, 11, 64), probeFrame(dst, a.caps.mac, 12, 64)]), 2);
+  const on0 = rxAll(qb[0], 3, 200).map((f) => f[14]);
+  const on1 = rxAll(qb[1], 3, 200).map((f) => f[14]);
+  assert.deepEqual(on0, [10], 'queue 0 to queue 0');
+  assert.deepEqual(on1, [11, 12], 'queue 1 to queue 1');
+  assert.throws(() => a.openQueue(2, pool, 32), /no queue 2/);
+});
+
+test('dpdk: a worker thread drives a queue (registered with the EAL on first use)', async (t) => {
+  const reason = skipReason();
+  if (reason) return t.skip(reason);
+  const a = openNativePort('dpdk', { pair: 'vgw', side: '0' }, 'ring-a', EAL);
+  t.after(() => a.close());
+  const b = openNativePort('dpdk', { pair: 'vgw', side: '1' }, 'ring-b', EAL);
+  t.after(() => b.close());
+  const qb = b.openQueue(0, new BufferPool(512), 32);
+  t.after(() => qb.close());
+  const src = new URL('../../src/', import.meta.url).href;
+  const helpers = new URL('../helpers/netns.js', import.meta.url).href;
+  // The worker attaches to side 0 by handle, sends N frames and reports its count.
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    (async () => {
+      const { BufferPool } = await import('${src}core/buffer_pool.js');
+      const { attachNativePort } = await import('${src}port/native.js');
+      const { probeFrame, sendAll } = await import('${helpers}');
+      const port = attachNativePort(workerData.handle, 'ring-a');
+      const q = port.openQueue(0, new BufferPool(256), 32);
+      const frames = Array.from({ length: workerData.n }, (_, i) => probeFrame(new Uint8Array(6), port.caps.mac, i, 64));
+      const sent = sendAll(q, frames);
+      q.close();
+      parentPort.postMessage(sent);
+    })().catch((e) => parentPort.postMessage(String(e)));`;
+  const w = new Worker(code, { eval: true, workerData: { handle: a.handle, n: N } });
+  const sent = await new Promise((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+  await w.terminate();
+  assert.equal(sent, N, 'the worker sent every frame');
+  const got = rxAll(qb, N, 2000);
+  assert.equal(got.length, N);
+  for (let i = 0; i < N; i++) assert.equal(got[i][14] | (got[i][15] << 8), i, 'in order');
+});
+
+test('dpdk: net_af_packet on a veth: N frames sent arrive at the kernel peer byte for byte', async (t) => {
+  const reason = skipReason(['tshark']);
+  if (reason) return t.skip(reason);
+  const lab = new NetnsLab('vgxdp-');
+  t.after(() => lab.cleanup());
+  const { port: ns, peer } = topology(lab);
+  const port = afPacketPort(ns);
+  let closed = false;
+  t.after(() => closed || port.close());
+  assert.deepEqual([...port.caps.mac], [...lab.mac(ns, 'vgxdp-a')], 'caps report the interface MAC');
+  const pool = new BufferPool(1024);
+  const q = port.openQueue(0, pool, 32);
+  t.after(() => closed || q.close());
+  const dst = lab.mac(peer, 'vgxdp-b');
+  const sent = Array.from({ length: N }, (_, i) => probeFrame(dst, port.caps.mac, i, 60 + (i % 40)));
+  const rx0 = lab.counter(peer, 'vgxdp-b', 'rx_packets');
+  const cap = await lab.capture(peer, 'vgxdp-b', 'ether proto 0x88b5', N);
+  assert.equal(sendAll(q, sent), N, 'all frames accepted');
+  const got = await cap.frames();
+  assert.equal(lab.counter(peer, 'vgxdp-b', 'rx_packets') - rx0, N, 'peer interface counted N frames');
+  assert.equal(got.length, N, 'tshark captured N frames');
+  for (let i = 0; i < N; i++) assert.deepEqual(got[i], sent[i], `frame ${i} identical on the wire`);
+  assert.equal(q.stats().txFrames, N);
+  assert.equal(q.stats().txBytes, sent.reduce((s, f) => s + f.length, 0));
+  assert.match(lab.run(ns, 'ip', ['link', 'show', 'vgxdp-a']), /PROMISC/, 'promiscuous while open');
+  // An open queue keeps its port open: the port stops when both are closed.
+  q.close();
+  port.close();
+  closed = true;
+  assert.doesNotMatch(lab.run(ns, 'ip', ['link', 'show', 'vgxdp-a']), /PROMISC/, 'close turns promiscuous mode off');
+});
+
+test('dpdk: net_af_packet on a veth: frames injected by the peer arrive', async (t) => {
+  const reason = skipReason(['scapy']);
+  if (reason) return t.skip(reason);
+  const lab = new NetnsLab('vgxdp-');
+  t.after(() => lab.cleanup());
+  const { port: ns, peer } = topology(lab);
+  // Same vdev name as the test before: closing removed it, so it is probed again.
+  const port = afPacketPort(ns);
+  t.after(() => port.close());
+  const pool = new BufferPool(1024);
+  const q = port.openQueue(0, pool, 64);
+  t.after(() => q.close());
+  const mac = macHex(port.caps.mac);
+  const src = macHex(lab.mac(peer, 'vgxdp-b'));
+  lab.scapy(
+    peer,
+    `sendp([Ether(dst='${mac}', src='${src}', type=0x88b5)/Raw(bytes([i & 255, i >> 8]) + bytes(range(i % 200))) for i in range(${N})], iface='vgxdp-b')`,
+  );
+  const frames = rxAll(q, N, 5000).filter((f) => f[12] === 0x88 && f[13] === 0xb5);
+  assert.equal(frames.length, N, 'all injected frames received');
+  for (let i = 0; i < N; i++) {
+    const f = frames[i];
+    assert.equal(macHex(f.subarray(0, 6)), mac);
+    assert.equal(f[14] | (f[15] << 8), i, 'in order');
+    assert.equal(f.length, 16 + (i % 200));
+    for (let j = 0; j < i % 200; j++) assert.equal(f[16 + j], j);
+  }
+});
+
+test('dpdk: net_af_packet with 2 queue pairs: every flow stays on one queue', async (t) => {
+  const reason = skipReason(['scapy']);
+  if (reason) return t.skip(reason);
+  const lab = new NetnsLab('vgxdp-');
+  t.after(() => lab.cleanup());
+  const { port: ns, peer } = topology(lab);
+  // qpairs=2: two AF_PACKET sockets in a PACKET_FANOUT_HASH group, the PMD's flow steering.
+  const port = openNativePort('dpdk', { netns: ns, queues: '2' }, 'vgxdp-a', `${EAL} --vdev=net_af_packet1,iface=vgxdp-a,qpairs=2`);
+  t.after(() => port.close());
+  assert.equal(port.queueCount, 2);
+  const pool = new BufferPool(2048);
+  const qs = [port.openQueue(0, pool, 32), port.openQueue(1, pool, 32)];
+  t.after(() => qs.forEach((q) => q.close()));
+  const flows = 64;
+  const per = 5;
+  lab.scapy(
+    peer,
+    `sendp([Ether(dst='${macHex(port.caps.mac)}')/IP(src='198.18.252.2', dst='198.18.252.1')/UDP(sport=10000 + f, dport=9)/Raw(bytes(20))
+      for _ in range(${per}) for f in range(${flows})], iface='vgxdp-b')`,
+  );
+  const queuesOfFlow = new Map<number, Set<number>>();
+  let total = 0;
+  const out = new Int32Array(32);
+  const deadline = Date.now() + 5000;
+  while (total < flows * per && Date.now() < deadline) {
+    for (let qi = 0; qi < 2; qi++) {
+      const n = qs[qi].rxBurst(out, 32);
+      for (let i = 0; i < n; i++) {
+        const f = pool.read(out[i]);
+        pool.free(out[i]);
+        if (f[12] !== 0x08 || f[13] !== 0x00 || f[23] !== 17) continue; // IPv4 UDP from the peer only
+        const sport = (f[34] << 8) | f[35];
+        queuesOfFlow.set(sport, (queuesOfFlow.get(sport) ?? new Set<number>()).add(qi));
+        total++;
+      }
+    }
+  }
+  assert.equal(total, flows * per, 'all frames arrived');
+  for (const [sport, set] of queuesOfFlow) assert.equal(set.size, 1, `flow ${sport} stayed on one queue`);
+  const onQ0 = [...queuesOfFlow.values()].filter((set) => set.has(0)).length;
+  assert.ok(onQ0 > 0 && onQ0 < flows, `flows spread over both queues (${onQ0} of ${flows} on queue 0)`);
+});
+
+test('dpdk: errors name the problem', (t) => {
+  const reason = skipReason();
+  if (reason) return t.skip(reason);
+  assert.throws(() => openNativePort('dpdk', { dev: 'net_vgnone' }, 'x', EAL), /no port named net_vgnone/);
+  assert.throws(
+    () => openNativePort('dpdk', { pair: 'vgx' }, 'x', '--no-huge -m 256'),
+    /already initialised .* not change other EAL arguments/,
+  );
+  assert.throws(() => openNativePort('dpdk', { pair: 'vgx', side: '2' }, 'x', EAL), /side=0 or side=1/);
+  assert.throws(() => openNativePort('dpdk', { pair: 'vgx', queues: '0' }, 'x', EAL), /queues/);
+  assert.throws(() => openNativePort('dpdk', { port: '7' }, 'x', EAL), /no port 7/);
+});
+
+/** Opens a dpdk port in a fresh process (the EAL of this one is already up); returns the error text. */
+function openInChild(eal: string): string {
+  const native = new URL('../../src/port/native.js', import.meta.url).href;
+  const script = `import('${native}').then((m) => {
+    try { m.openNativePort('dpdk', {}, 'x', ${JSON.stringify(eal)}); console.log('opened'); }
+    catch (e) { console.log(e.message); }
+  })`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
+  return r.stdout.trim();
+}
+
+test('dpdk: start-up errors name the problem (missing hugepages, no ports, no such PCI device)', (t) => {
+  const reason = skipReason();
+  if (reason) return t.skip(reason);
+  assert.match(openInChild(EAL), /no ports found/);
+  // PCI domain ffff does not exist on any machine.
+  assert.match(openInChild('--no-huge --no-shconf -m 512 --no-telemetry -a ffff:ff:1f.7'), /no such PCI device ffff:ff:1f.7/);
+  const huge = /HugePages_Total:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'));
+  if (huge !== null && huge[1] === '0') {
+    assert.match(openInChild('--no-shconf -m 512 --no-pci --no-telemetry'), /no hugepages are reserved/);
+  }
+});
