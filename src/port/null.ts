@@ -3,7 +3,7 @@
  * Useful to measure the stack's TX cost without I/O.
  */
 import type { BufferPool } from '../core/buffer_pool.js';
-import { emptyQueueStats, type Port, type PortCaps, type PortQueue, type QueueStats } from './port.js';
+import { emptyQueueStats, softwareCaps, type Port, type PortCaps, type PortQueue, type QueueStats } from './port.js';
 
 class NullQueue implements PortQueue {
   private readonly st: QueueStats = emptyQueueStats();
@@ -36,14 +36,7 @@ export class NullPort implements Port {
     readonly name = 'null0',
     readonly queueCount = 1,
   ) {
-    this.caps = {
-      mac: Uint8Array.of(0x02, 0x76, 0x67, 0x00, 0x00, 0xff),
-      mtu: 1500,
-      maxQueues: queueCount,
-      txChecksumOffload: false,
-      rxChecksumValidated: false,
-      rxVlanStrip: false,
-    };
+    this.caps = softwareCaps(Uint8Array.of(0x02, 0x76, 0x67, 0x00, 0x00, 0xff), queueCount);
   }
   openQueue(q: number, pool: BufferPool): PortQueue {
     if (q < 0 || q >= this.queueCount) throw new RangeError(`null port has no queue ${q}`);

@@ -54,6 +54,11 @@ export interface Port {
   close(): void;
 }
 
+/** Capabilities of a software port (ring, null): no offloads, standard MTU. */
+export function softwareCaps(mac: Uint8Array, queues: number): PortCaps {
+  return { mac, mtu: 1500, maxQueues: queues, txChecksumOffload: false, rxChecksumValidated: false, rxVlanStrip: false };
+}
+
 export function emptyQueueStats(): QueueStats {
   return { rxFrames: 0, rxBytes: 0, rxDropped: 0, txFrames: 0, txBytes: 0, txDropped: 0 };
 }

@@ -16,7 +16,7 @@ import { Prng } from '../common/prng.js';
 import type { ImpairCounters } from '../impair/counters.js';
 import { Impairment } from '../impair/engine.js';
 import { parseImpairSpec, type ImpairSpec } from '../impair/spec.js';
-import { emptyQueueStats, type Port, type PortCaps, type PortQueue, type QueueStats } from './port.js';
+import { emptyQueueStats, softwareCaps, type Port, type PortCaps, type PortQueue, type QueueStats } from './port.js';
 
 export interface RingOptions {
   /** Frames each direction of each queue holds before TX backs off. */
@@ -170,14 +170,7 @@ export class RingPort implements Port {
     private readonly outFifos: Fifo[],
     private readonly inFifos: Fifo[],
   ) {
-    this.caps = {
-      mac,
-      mtu: 1500,
-      maxQueues: queueCount,
-      txChecksumOffload: false,
-      rxChecksumValidated: false,
-      rxVlanStrip: false,
-    };
+    this.caps = softwareCaps(mac, queueCount);
   }
   openQueue(q: number, pool: BufferPool): PortQueue {
     if (q < 0 || q >= this.queueCount) throw new RangeError(`ring port ${this.name} has no queue ${q}`);
