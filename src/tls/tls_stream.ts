@@ -36,6 +36,8 @@ export interface TlsServerConfig {
   verifyClient: boolean;
   /** Server-side session-ID cache entries (0 = tickets only). */
   sessionCache: number;
+  /** Certificates by SNI host name; `certs` serves names not listed and clients without SNI. */
+  sni?: Map<string, CertManager>;
 }
 
 /** Bytes queued in the TLS socket before write() pushes back. */
@@ -170,6 +172,7 @@ export class TlsStream implements StreamTransport {
         rejectUnauthorized: sv.verifyClient,
       };
       if (sv.alpn) o.ALPNProtocols = sv.alpn;
+      if (sv.sni) o.SNICallback = this.sniCallback;
       s = new tls.TLSSocket(d, o);
       s.once('secure', () => this.secured(conn, s));
     } else {
@@ -216,6 +219,12 @@ export class TlsStream implements StreamTransport {
     // Closing the TLS socket (close_notify sent, or an error) releases the transport connection.
     s.on('close', () => this.lower.close(conn));
   }
+
+  /** RFC 6066 §3: the certificate for the name the client asked for. One closure per TlsStream, not per handshake. */
+  private readonly sniCallback = (name: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void): void => {
+    const sv = this.server as TlsServerConfig;
+    cb(null, (sv.sni?.get(name.toLowerCase()) ?? sv.certs).context);
+  };
 
   private secured(conn: number, s: tls.TLSSocket): void {
     const st = this.stats;

@@ -161,6 +161,22 @@ describe('TLS server against openssl s_client and vaigAI', { skip }, () => {
     });
   }
 
+  it('SNI picks the certificate by name; other names get the default', async () => {
+    const k = new KernelStream();
+    const other = new CertManager({ cert: pki.cert2, key: pki.key2 });
+    const t = new TlsStream(k, { server: { certs: new CertManager({ cert: pki.cert, key: pki.key }), sni: new Map([['other.test', other]]), requestCert: false, verifyClient: false, sessionCache: 0 } });
+    new Http1Server({ transport: t, ip: LO, port: 0 }).listen();
+    await k.ready();
+    try {
+      const named = await openssl(['s_client', '-connect', `127.0.0.1:${k.boundPort()}`, '-servername', 'other.test'], req);
+      assert.match(named, /subject=CN ?= ?localhost-2/);
+      const unnamed = await openssl(['s_client', '-connect', `127.0.0.1:${k.boundPort()}`, '-servername', 'unknown.test'], req);
+      assert.match(unnamed, /subject=CN ?= ?localhost\n/);
+    } finally {
+      await k.stop();
+    }
+  });
+
   it('session-ID resumption (TLS 1.2, tickets off) uses the server cache', async () => {
     const sess = path.join(pki.dir, 'sess-noticket');
     const common = ['s_client', '-connect', `127.0.0.1:${port}`, '-tls1_2', '-no_ticket'];

@@ -174,8 +174,8 @@ export class Http1Client implements StreamHandler {
 
   start(): void {
     const n = Math.min(this.opt.connections, this.opt.totalRequests);
-    for (let i = 0; i < n; i++) this.openConn();
-    if (n === 0) this.finishIfDone();
+    for (let i = 0; i < n && !this.stopped; i++) this.openConn();
+    this.finishIfDone();
   }
 
   /** Stops issuing requests; connections close as their answers arrive. */
@@ -286,6 +286,7 @@ export class Http1Client implements StreamHandler {
     if (id < 0) {
       this.stats.connectFailures++;
       this.pool.push(c);
+      if (this.open === 0) this.stopped = true; // as for a refused connection in onClosed
       return;
     }
     c.reset(id);
