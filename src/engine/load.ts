@@ -49,7 +49,10 @@ export interface LoadConfig {
 export interface LoadSnapshot {
   us: number;
   connects: number;
+  /** Connections that failed to open (not counting those the time bound cancelled). */
   connectFailures: number;
+  /** Connections still opening when the time bound stopped the load, closed by us. */
+  cancelled: number;
   requests: number;
   responses: number;
   /** Index 1..5: 1xx..5xx. */
@@ -71,6 +74,7 @@ export class LoadRun {
   endUs = -1;
   private interval = new Histogram(LATENCY_PARAMS);
   private stopped = false;
+  private cancelled = 0;
   private readonly clock: Clock;
   private readonly durationUs: number;
 
@@ -125,7 +129,11 @@ export class LoadRun {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    // Connections still opening close at once (RFC 9293 §3.10.4: CLOSE in SYN_SENT deletes the
+    // TCB) and the client counts them as failed; they were cancelled.
+    const failed = this.client.stats.connectFailures;
     this.client.stop();
+    this.cancelled = this.client.stats.connectFailures - failed;
   }
 
   get done(): boolean {
@@ -142,7 +150,8 @@ export class LoadRun {
     return {
       us: this.clock.nowUs(),
       connects: s.connects,
-      connectFailures: s.connectFailures,
+      connectFailures: s.connectFailures - this.cancelled,
+      cancelled: this.cancelled,
       requests: s.requests,
       responses: s.responses,
       status: Array.from(s.statusClass),

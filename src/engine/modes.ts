@@ -10,6 +10,7 @@ import { Http1Server } from '../app/http11/server.js';
 import { ipv4String, type StreamTransport } from '../app/http11/stream.js';
 import { CertManager } from '../tls/cert_manager.js';
 import { TlsStream } from '../tls/tls_stream.js';
+import { FreshIdTransport } from './fresh_ids.js';
 import { LoadRun, type LoadSnapshot } from './load.js';
 import { liveLine, summarize, summaryText, fmtBytes } from './report.js';
 import { TcpSink, TcpSource } from './tcp_bulk.js';
@@ -25,12 +26,16 @@ export interface Mode {
 
 export class ModeError extends Error {}
 
+/** A TLS version to pin (both the minimum and the maximum). */
+export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
+
 export interface HttpServerModeConfig {
   transport: StreamTransport;
   port: number;
   status: number;
   bodySize: number;
-  tls: { cert: string; key: string } | null;
+  tls: { cert: string; key: string; version: TlsVersion | null } | null;
+  maxConns: number;
 }
 
 export class HttpServerMode implements Mode {
@@ -41,8 +46,10 @@ export class HttpServerMode implements Mode {
     let t = cfg.transport;
     this.tls = null;
     if (cfg.tls !== null) {
-      const certs = new CertManager({ cert: cfg.tls.cert, key: cfg.tls.key });
-      this.tls = new TlsStream(t, { server: { certs, requestCert: false, verifyClient: false, sessionCache: 4096 } });
+      const v = cfg.tls.version;
+      const certs = new CertManager({ cert: cfg.tls.cert, key: cfg.tls.key }, v === null ? {} : { minVersion: v, maxVersion: v });
+      // Fresh ids below TLS: see fresh_ids.ts.
+      this.tls = new TlsStream(new FreshIdTransport(t, cfg.maxConns), { server: { certs, requestCert: false, verifyClient: false, sessionCache: 4096 } });
       t = this.tls;
     }
     this.server = new Http1Server({ transport: t, port: cfg.port, status: cfg.status, bodySize: cfg.bodySize });
@@ -137,7 +144,7 @@ export interface ClientModeConfig {
   saveBody: string | null;
   sha256: boolean;
   expectSha256: string | null;
-  tls: { sni: string | null; verify: boolean; ca: string | null } | null;
+  tls: { sni: string | null; verify: boolean; ca: string | null; version: TlsVersion | null } | null;
 }
 
 /** Seconds the client waits for open connections after its time bound. */
@@ -156,10 +163,11 @@ export class ClientMode implements Mode {
     this.tls = null;
     if (cfg.tls !== null) {
       const c = cfg.tls;
-      this.tls = new TlsStream(t, {
+      this.tls = new TlsStream(new FreshIdTransport(t, cfg.maxConns), {
         client: {
           verify: c.verify,
           resume: true,
+          ...(c.version !== null ? { minVersion: c.version, maxVersion: c.version } : {}),
           ...(c.sni !== null ? { servername: c.sni } : {}),
           ...(c.ca !== null ? { ca: readFileSync(c.ca) } : {}),
         },
@@ -183,7 +191,8 @@ export class ClientMode implements Mode {
       totalRequests: cfg.requests,
       durationUs: cfg.durationUs,
       rate: cfg.rate,
-      maxConns: cfg.maxConns,
+      // Fresh ids run to twice the TCB count.
+      maxConns: cfg.tls !== null ? 2 * cfg.maxConns : cfg.maxConns,
       sha256: cfg.sha256,
       expectSha256: cfg.expectSha256,
       keepBodies: save !== null,

@@ -44,7 +44,7 @@ export function liveLine(elapsedS: number, prev: LoadSnapshot, cur: LoadSnapshot
 
 export interface LoadSummary {
   seconds: number;
-  connections: { ok: number; failed: number; perSecond: number };
+  connections: { ok: number; failed: number; cancelled: number; perSecond: number };
   requests: number;
   responses: number;
   status: { '1xx': number; '2xx': number; '3xx': number; '4xx': number; '5xx': number };
@@ -63,7 +63,7 @@ export function summarize(elapsedUs: number, s: LoadSnapshot, lat: Histogram, ve
   const p = PERCENTILES.map((q) => lat.valueAtPercentile(q));
   return {
     seconds: Number(secs.toFixed(3)),
-    connections: { ok: s.connects, failed: s.connectFailures, perSecond: Math.round(s.connects / secs) },
+    connections: { ok: s.connects, failed: s.connectFailures, cancelled: s.cancelled, perSecond: Math.round(s.connects / secs) },
     requests: s.requests,
     responses: s.responses,
     status: { '1xx': s.status[1], '2xx': s.status[2], '3xx': s.status[3], '4xx': s.status[4], '5xx': s.status[5] },
@@ -83,7 +83,7 @@ export function summaryText(title: string, m: LoadSummary): string {
   const st = m.status;
   const lines = [
     `${title}: ${m.seconds.toFixed(2)} s`,
-    `  connections  ${m.connections.ok} ok, ${m.connections.failed} failed (${fmtRate(m.connections.perSecond)}/s)`,
+    `  connections  ${m.connections.ok} ok, ${m.connections.failed} failed${m.connections.cancelled > 0 ? `, ${m.connections.cancelled} still opening at the time bound (cancelled)` : ''} (${fmtRate(m.connections.perSecond)}/s)`,
     `  requests     ${m.requests} sent, ${m.responses} answered (${fmtRate(m.requestsPerSecond)}/s), ${m.unanswered} unanswered, ${m.errors} errors`,
     `  status       1xx ${st['1xx']}  2xx ${st['2xx']}  3xx ${st['3xx']}  4xx ${st['4xx']}  5xx ${st['5xx']}`,
     `  body         ${fmtBytes(m.bodyBytes)} (${fmtBytes(m.bytesPerSecond)}/s, ${((m.bytesPerSecond * 8) / 1e6).toFixed(1)} Mbit/s)`,

@@ -65,8 +65,10 @@ export class RingPair {
   readonly client: RingHost;
   readonly server: RingHost;
   readonly pool: BufferPool;
+  private readonly clock: Clock;
 
   constructor(o: RingPairOptions) {
+    this.clock = o.clock;
     const [pa, pb] = createRingPair({ capacity: o.ringCapacity ?? 8192, name: 'ring' });
     this.pool = new BufferPool(o.poolSlots ?? 65536);
     const ma = macFromBytes(pa.caps.mac);
@@ -77,9 +79,13 @@ export class RingPair {
     this.server.stack.arpCache.insert(o.clientIp, -1, ma, 0, ARP_STATIC);
   }
 
-  /** One poll of each end; returns frames received by both. */
-  poll(nowUs: number): number {
-    return this.server.poll(nowUs) + this.client.poll(nowUs);
+  /**
+   * One poll of each end, each at a time read just before it (TCP's write()
+   * reads the clock too, and its timestamps must not go backwards: see
+   * test/front/engine.test.ts). Returns frames received by both.
+   */
+  poll(): number {
+    return this.server.poll(this.clock.nowUs()) + this.client.poll(this.clock.nowUs());
   }
 
   close(): void {

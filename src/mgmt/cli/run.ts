@@ -69,6 +69,7 @@ export function registerRun(program: Command): void {
     .option('--sni <name>', 'TLS server name the client sends and verifies')
     .option('--insecure', 'client: do not verify the server certificate')
     .option('--ca <file>', 'client: PEM CA bundle to verify the server with')
+    .option('--tls-version <v>', 'TLS version to use, 1.2 or 1.3 (default: either)')
     .action(async (opts: RawRunOptions) => {
       await runStack(parseRunOptions(opts));
     });
@@ -140,7 +141,7 @@ function startMode(plan: RunPlan, tcp: TcpLayer): Mode {
   const m = plan.mode;
   switch (m.kind) {
     case 'http':
-      return new HttpServerMode({ transport: tcp, port: m.port, status: m.status, bodySize: m.bodySize, tls: m.tls });
+      return new HttpServerMode({ transport: tcp, port: m.port, status: m.status, bodySize: m.bodySize, tls: m.tls, maxConns: plan.maxConns });
     case 'sink':
     case 'source':
       return new BulkMode(tcp, m.kind, m.port, m.bytes, m.sha256);

@@ -13,12 +13,13 @@
  *                                        --client, the load's time bound
  *
  * and what the stack does on top (at most one of):
- *   --server [--listen-port P --http-status S --body-size N --tls --cert F --key F]
+ *   --server [--listen-port P --http-status S --body-size N --tls --cert F --key F --tls-version V]
  *   --tcp-sink [--sha256] | --tcp-source BYTES [--listen-port P]
  *   --client URL [--connections N --requests M --keepalive|--conn-per-request|--requests-per-conn K
  *                 --pipeline D --rate R --method M --body-file F --sni NAME --insecure|--ca F
- *                 --save-body FILE --sha256 --expect-sha256 HEX]
+ *                 --tls-version V --save-body FILE --sha256 --expect-sha256 HEX]
  */
+import type { TlsVersion } from '../../engine/modes.js';
 import type { AddrRange, RouteConfig } from '../../net/stack.js';
 import { ipToString, parseIp, prefixMask } from '../../wire/ipv4_addr.js';
 import { isMulticastMac, parseMac } from '../../wire/mac.js';
@@ -61,6 +62,7 @@ export interface RawRunOptions {
   sni?: string;
   insecure?: boolean;
   ca?: string;
+  tlsVersion?: string;
   maxConns?: string;
 }
 
@@ -71,7 +73,7 @@ export interface ServerPlan {
   status: number;
   bodySize: number;
   /** PEM files when serving HTTPS, else null. */
-  tls: { cert: string; key: string } | null;
+  tls: { cert: string; key: string; version: TlsVersion | null } | null;
 }
 
 /** Plain TCP bulk modes: discard what arrives, or send `bytes` per connection. */
@@ -102,7 +104,7 @@ export interface ClientPlan {
   sha256: boolean;
   expectSha256: string | null;
   /** TLS client settings for https URLs, else null. */
-  tls: { sni: string | null; verify: boolean; ca: string | null } | null;
+  tls: { sni: string | null; verify: boolean; ca: string | null; version: TlsVersion | null } | null;
 }
 
 export type ModePlan = { kind: 'stack' } | ServerPlan | BulkPlan | ({ kind: 'client' } & ClientPlan);
@@ -166,7 +168,7 @@ function parseMode(o: RawRunOptions, durationS: number): ModePlan {
     let tls: ServerPlan['tls'] = null;
     if (o.tls === true) {
       if (o.cert === undefined || o.key === undefined) throw new OptionError('--tls', 'a server needs --cert and --key (PEM files)');
-      tls = { cert: o.cert, key: o.key };
+      tls = { cert: o.cert, key: o.key, version: parseTlsVersion(o.tlsVersion) };
     }
     return {
       kind: 'http',
@@ -204,8 +206,9 @@ function parseClient(o: RawRunOptions, durationS: number): ClientPlan {
   if (!/^[A-Z]+$/.test(method)) throw new OptionError('--method', `"${o.method}" is not a method name`);
   const expect = o.expectSha256?.toLowerCase() ?? null;
   if (expect !== null && !/^[0-9a-f]{64}$/.test(expect)) throw new OptionError('--expect-sha256', 'give 64 hex digits');
-  if (!https && (o.sni !== undefined || o.insecure === true || o.ca !== undefined)) {
-    throw new OptionError(o.sni !== undefined ? '--sni' : o.insecure === true ? '--insecure' : '--ca', 'needs an https:// URL');
+  if (!https && (o.sni !== undefined || o.insecure === true || o.ca !== undefined || o.tlsVersion !== undefined)) {
+    const opt = o.sni !== undefined ? '--sni' : o.insecure === true ? '--insecure' : o.ca !== undefined ? '--ca' : '--tls-version';
+    throw new OptionError(opt, 'needs an https:// URL');
   }
   if (o.insecure === true && o.ca !== undefined) throw new OptionError('--insecure', 'cannot be combined with --ca');
   return {
@@ -223,7 +226,7 @@ function parseClient(o: RawRunOptions, durationS: number): ClientPlan {
     saveBody: o.saveBody ?? null,
     sha256: o.sha256 === true,
     expectSha256: expect,
-    tls: https ? { sni: o.sni ?? null, verify: o.insecure !== true, ca: o.ca ?? null } : null,
+    tls: https ? { sni: o.sni ?? null, verify: o.insecure !== true, ca: o.ca ?? null, version: parseTlsVersion(o.tlsVersion) } : null,
   };
 }
 
@@ -248,6 +251,12 @@ function parseSrcRange(text: string, defaultVlan: number): AddrRange {
     throw new OptionError('--src-ip', `"${t}" does not fit one /${prefixLen} subnet (give the subnet as A-B/len)`);
   }
   return { lo, hi, prefixLen, vlan };
+}
+
+function parseTlsVersion(text: string | undefined): TlsVersion | null {
+  if (text === undefined) return null;
+  if (text === '1.2' || text === '1.3') return `TLSv${text}`;
+  throw new OptionError('--tls-version', `"${text}" is not 1.2 or 1.3`);
 }
 
 function parseRoute(text: string): RouteConfig {

@@ -1,0 +1,88 @@
+/**
+ * An HTTP load between two vaigAI hosts in one thread: an Http1Server on the
+ * server end of a RingPair, a LoadRun on the client end, both polled in turn
+ * by a busy loop. The demo and the HTTP benchmark drive it.
+ */
+import type { Clock } from '../common/clock.js';
+import { Http1Server } from '../app/http11/server.js';
+import type { Histogram } from '../telemetry/histogram.js';
+import { LoadRun, type LoadSnapshot } from './load.js';
+import { RingPair } from './ring_pair.js';
+
+export interface RingLoadOptions {
+  clock: Clock;
+  clientIp: number;
+  serverIp: number;
+  connections: number;
+  pipeline: number;
+  /** 0 = keep-alive. */
+  requestsPerConnection: number;
+  /** Body size of each answer. */
+  bodySize: number;
+  durationUs: number;
+  /** Called about once per `intervalUs` with the counters and the interval's latencies. */
+  onInterval: ((elapsedUs: number, prev: LoadSnapshot, cur: LoadSnapshot, interval: Histogram) => void) | null;
+  intervalUs: number;
+  /** TCBs per host. */
+  maxConns: number;
+}
+
+export interface RingLoadResult {
+  load: LoadRun;
+  server: Http1Server;
+  pair: RingPair;
+  /** Process CPU time used by the run, µs (user + system). */
+  cpuUs: number;
+}
+
+export function runRingLoad(o: RingLoadOptions): RingLoadResult {
+  const pair = new RingPair({
+    clock: o.clock,
+    clientIp: o.clientIp,
+    serverIp: o.serverIp,
+    // TIME_WAIT stays short: a connection per request would otherwise hold every TCB.
+    tcp: { maxConns: o.maxConns, timeWaitUs: 1_000_000, bufferBytes: 32 * 1024 * 1024 },
+  });
+  const server = new Http1Server({ transport: pair.server.tcp, port: 80, bodySize: o.bodySize });
+  if (server.listen() < 0) throw new Error('ring load: listen failed');
+  const load = new LoadRun({
+    transport: pair.client.tcp,
+    clock: o.clock,
+    srcIp: o.clientIp,
+    dstIp: o.serverIp,
+    dstPort: 80,
+    host: 'vaigai',
+    request: { method: 'GET', path: '/' },
+    connections: o.connections,
+    pipeline: o.pipeline,
+    requestsPerConnection: o.requestsPerConnection,
+    totalRequests: 0,
+    durationUs: o.durationUs,
+    rate: 0,
+    maxConns: o.maxConns,
+    sha256: false,
+    expectSha256: null,
+    keepBodies: false,
+    onBody: null,
+  });
+  const cpu0 = process.cpuUsage();
+  load.start();
+  let prev = load.snapshot();
+  let nextReport = load.startUs + o.intervalUs;
+  // Past the time bound, open requests get one more second to finish.
+  const hardEnd = load.startUs + o.durationUs + 1_000_000;
+  let now = load.startUs;
+  while (!load.done && now < hardEnd) {
+    pair.poll();
+    now = o.clock.nowUs();
+    load.tick(now);
+    if (o.onInterval !== null && now >= nextReport) {
+      const cur = load.snapshot();
+      o.onInterval(now - load.startUs, prev, cur, load.takeInterval());
+      prev = cur;
+      nextReport += o.intervalUs;
+    }
+  }
+  const cpu = process.cpuUsage(cpu0);
+  return { load, server, pair, cpuUs: cpu.user + cpu.system };
+}
