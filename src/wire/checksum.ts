@@ -3,29 +3,78 @@
  * incremental update (RFC 1624).
  *
  * Sums are kept unfolded as plain doubles: adding 32-bit big-endian words is
- * congruent to adding their 16-bit halves modulo 0xffff (RFC 1071 §2(C)), so the
- * loop reads one DataView word per 4 bytes and `fold` reduces at the end. An
- * accumulator stays exact up to 2^53, far beyond any frame.
+ * congruent to adding their 16-bit halves modulo 0xffff (RFC 1071 §2(C)), and
+ * `fold` reduces at the end. An accumulator stays exact up to 2^53, far beyond
+ * any frame.
  */
+
+/** Below this many bytes the word loop is not worth a view lookup. */
+const WIDE_MIN = 64;
+
+// Uint32Array views over the buffers of the last two DataViews seen (a worker's
+// pool, and in tests a second node's): built once, then every call hits.
+let wideDv0: DataView | null = null;
+let wideU0: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+let wideDv1: DataView | null = null;
+let wideU1: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+
+function wideOf(dv: DataView): Uint32Array<ArrayBufferLike> {
+  if (dv === wideDv0) return wideU0;
+  if (dv !== wideDv1) {
+    wideDv1 = dv;
+    wideU1 = new Uint32Array(dv.buffer, 0, dv.buffer.byteLength >>> 2);
+  }
+  // Most recent first.
+  const d = wideDv0;
+  const u = wideU0;
+  wideDv0 = wideDv1;
+  wideU0 = wideU1;
+  wideDv1 = d;
+  wideU1 = u;
+  return wideU0;
+}
 
 /**
  * Unfolded one's-complement sum of the bytes `[off, off+len)` as 16-bit big-endian
  * words, an odd last byte padded with zero, added to `acc`. Only its value
- * modulo 0xffff is defined (words are added 32 bits at a time): `fold` it.
+ * modulo 0xffff is defined: `fold` it (it comes back folded today, 0..0xffff).
+ *
+ * The bulk is summed as native (little-endian) 32-bit words from a Uint32Array
+ * (no byte swap per load), folded and byte-swapped once at the end, which
+ * RFC 1071 §2(B) (byte-order independence) makes equal to the big-endian sum.
  */
 export function sum16Dv(dv: DataView, off: number, len: number, acc = 0): number {
   let i = off;
-  // 16 bytes per iteration: halves the loop cost on full-size frames.
-  const end16 = off + (len & ~15);
-  for (; i < end16; i += 16) acc += dv.getUint32(i) + dv.getUint32(i + 4) + dv.getUint32(i + 8) + dv.getUint32(i + 12);
-  const end4 = off + (len & ~3);
+  const end = off + len;
+  const abs = dv.byteOffset + off;
+  if (len >= WIDE_MIN && (abs & 1) === 0) {
+    if ((abs & 2) !== 0) {
+      acc += dv.getUint16(i);
+      i += 2;
+    }
+    const u32 = wideOf(dv);
+    const shift = dv.byteOffset;
+    let w = (shift + i) >>> 2;
+    const we = (shift + end) >>> 2;
+    let le = 0;
+    const we4 = w + ((we - w) & ~3);
+    for (; w < we4; w += 4) le += u32[w] + u32[w + 1] + u32[w + 2] + u32[w + 3];
+    for (; w < we; w++) le += u32[w];
+    le = fold(le);
+    acc += ((le & 0xff) << 8) | (le >>> 8);
+    i = (we << 2) - shift;
+  }
+  // The rest (or a short or odd-aligned range): big-endian words from the DataView.
+  const end4 = i + ((end - i) & ~3);
   for (; i < end4; i += 4) acc += dv.getUint32(i);
-  if (len & 2) {
+  if (end - i >= 2) {
     acc += dv.getUint16(i);
     i += 2;
   }
-  if (len & 1) acc += dv.getUint8(i) << 8;
-  return acc;
+  if (i < end) acc += dv.getUint8(i) << 8;
+  // Folded (same value modulo 0xffff, and non-zero stays non-zero) so the
+  // result is a small integer, which V8 returns without boxing a double.
+  return fold(acc);
 }
 
 // Views over Uint8Array callers' buffers: one entry, so a worker's pool always hits.

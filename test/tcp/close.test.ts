@@ -143,3 +143,46 @@ test('TIME_WAIT reuse by connect(): an explicit port in TIME_WAIT is taken over 
   // Same instant, so the RFC 6528 clock has not moved: the ISS still starts past the old incarnation.
   assert.ok(seqGt(syn.seq, k.sndNxt + 65535));
 });
+
+test('a full TCB store recycles the oldest TIME_WAIT connection for each new connect(), over and over', () => {
+  const rig = new ScriptRig({ maxConns: 4, timeWaitUs: 60_000_000 });
+  for (let i = 0; i < 200; i++) {
+    const k = openConn(rig);
+    rig.tcp.close(k.c);
+    rig.sent();
+    rig.exchange(fromPeer(k, { ack: k.sndNxt + 1, flags: FA }));
+    assert.equal(rig.tcp.state(k.c), TIME_WAIT);
+  }
+  assert.equal(rig.tcp.activeConnections, 4);
+  assert.equal(rig.tcp.counters.twRecycled, 196);
+});
+
+test('a close() inside onConnected sends one FIN,ACK that also acknowledges the SYN (no separate ACK)', () => {
+  const rig = new ScriptRig();
+  const app = new Recorder();
+  app.onConnectedHook = (c) => rig.tcp.close(c);
+  const c = rig.tcp.connect(A_IP, B_IP, 80, app);
+  const [syn] = rig.sent();
+  const out = rig.exchange({ sport: 80, dport: syn.sport, seq: 7000, ack: syn.seq + 1, flags: TCP_SYN | TCP_ACK, win: 65535 });
+  assert.equal(out.length, 1);
+  assert.equal(out[0].flags, FA);
+  assert.equal(out[0].seq, syn.seq + 1);
+  assert.equal(out[0].ack, 7001);
+  assert.equal(rig.tcp.state(c), FIN_WAIT_1);
+});
+
+test("a close() inside onPeerClosed sends one FIN,ACK that acknowledges the peer's FIN; without it, the FIN is ACKed at once", () => {
+  const rig = new ScriptRig();
+  const k = openConn(rig);
+  k.app.onPeerClosed = (c: number) => rig.tcp.close(c);
+  const out = rig.exchange(fromPeer(k, { flags: FA }));
+  assert.equal(out.length, 1);
+  assert.equal(out[0].flags, FA);
+  assert.equal(out[0].ack, k.peerNxt + 1);
+  assert.equal(rig.tcp.state(k.c), LAST_ACK);
+  // An application that does not answer the FIN still gets it acknowledged in the same poll.
+  const k2 = openConn(rig);
+  const out2 = rig.exchange(fromPeer(k2, { flags: FA }));
+  assert.deepEqual(out2.map((s) => [s.flags, s.ack]), [[TCP_ACK, k2.peerNxt + 1]]);
+  assert.equal(rig.tcp.state(k2.c), CLOSE_WAIT);
+});

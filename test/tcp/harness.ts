@@ -2,8 +2,8 @@
  * Test rigs for the TCP layer: a vaigAI node (real NetStack + TcpLayer) on one
  * end of an in-memory ring pair, and on the other end either a scripted peer
  * that builds and parses raw segments ("send this segment, expect that one")
- * or a second vaigAI node. A seeded fault injector between the two drops,
- * duplicates and reorders frames.
+ * or a second vaigAI node. Faults between two nodes come from the ring port's
+ * own impairment (the engine of `vaigai impair`), seeded and on the rig's clock.
  */
 import assert from 'node:assert/strict';
 import { type Clock, ManualClock } from '../../src/common/clock.js';
@@ -13,7 +13,7 @@ import { NetStack } from '../../src/net/stack.js';
 import type { TcpHandler, TcpOptions } from '../../src/net/tcp/api.js';
 import { TcpLayer } from '../../src/net/tcp/tcp_layer.js';
 import type { PortQueue } from '../../src/port/port.js';
-import { createRingPair } from '../../src/port/ring.js';
+import { type RingPort, createRingPair } from '../../src/port/ring.js';
 import { ETH_HDR_LEN, ETH_TYPE_IPV4, emitEthernet, newEthernetRepr, parseEthernet } from '../../src/wire/ethernet.js';
 import { IPV4_PROTO_TCP, emitIpv4, newIpv4Repr, parseIpv4 } from '../../src/wire/ipv4.js';
 import { parseIp } from '../../src/wire/ipv4_addr.js';
@@ -61,14 +61,13 @@ export class Node {
     this.stack.registerL4(IPV4_PROTO_TCP, this.tcp);
   }
 
-  /** Receives what is waiting (through `filter` when given), runs timers, transmits. Returns frames received. */
-  poll(filter?: FaultInjector): number {
+  /** Receives what is waiting, runs timers, transmits. Returns frames received. */
+  poll(): number {
     const now = this.clock.nowUs();
     let total = 0;
     for (;;) {
-      let n = this.queue.rxBurst(this.rx, this.rx.length);
+      const n = this.queue.rxBurst(this.rx, this.rx.length);
       if (n === 0) break;
-      if (filter !== undefined) n = filter.apply(this.queue.pool, this.rx, n);
       total += n;
       this.stack.input(this.rx, n, now);
       this.stack.flush();
@@ -76,67 +75,6 @@ export class Node {
     this.stack.tick(now);
     this.stack.flush();
     return total;
-  }
-}
-
-/** Seeded loss, duplication and reordering of received frames. */
-export class FaultInjector {
-  private readonly rnd: () => number;
-  private held = -1;
-  dropped = 0;
-  duplicated = 0;
-  reordered = 0;
-
-  constructor(
-    seed: number,
-    readonly loss: number,
-    readonly dup = 0,
-    readonly reorder = 0,
-  ) {
-    this.rnd = prng(seed);
-  }
-
-  /** Filters `slots[0..n)` in place; returns the new count. */
-  apply(pool: BufferPool, slots: Int32Array, n: number): number {
-    const out: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const s = slots[i];
-      if (this.rnd() < this.loss) {
-        pool.free(s);
-        this.dropped++;
-        continue;
-      }
-      if (this.held < 0 && this.rnd() < this.reorder) {
-        this.held = s; // delivered after the next frame
-        this.reordered++;
-        continue;
-      }
-      out.push(s);
-      if (this.rnd() < this.dup) {
-        const d = pool.alloc();
-        if (d >= 0) {
-          pool.write(d, pool.read(s));
-          out.push(d);
-          this.duplicated++;
-        }
-      }
-      if (this.held >= 0) {
-        out.push(this.held);
-        this.held = -1;
-      }
-    }
-    if (out.length > slots.length) {
-      for (let i = slots.length; i < out.length; i++) pool.free(out[i]);
-      out.length = slots.length;
-    }
-    for (let i = 0; i < out.length; i++) slots[i] = out[i];
-    return out.length;
-  }
-
-  /** Frees a frame still held back (end of test). */
-  flush(pool: BufferPool): void {
-    if (this.held >= 0) pool.free(this.held);
-    this.held = -1;
   }
 }
 
@@ -346,25 +284,30 @@ export class ScriptRig {
   }
 }
 
-/** Two vaigAI nodes back to back on a ring pair, faults applied on receive, one manual clock. */
+/**
+ * Two vaigAI nodes back to back on a ring pair, one manual clock. Each
+ * direction may carry a ring impairment spec (`loss=1%,delay=1ms,...`), seeded
+ * by `seed` so a run repeats exactly.
+ */
 export class PairRig {
   readonly clock = new ManualClock(1_000_000);
   readonly client: Node;
   readonly server: Node;
+  /** The client's port: its impairCounters() are the faults on frames towards the server. */
+  readonly clientPort: RingPort;
+  readonly serverPort: RingPort;
 
-  constructor(
-    opts: Partial<TcpOptions> = {},
-    readonly toServer?: FaultInjector,
-    readonly toClient?: FaultInjector,
-  ) {
-    const [pa, pb] = createRingPair({ capacity: 4096 });
+  constructor(opts: Partial<TcpOptions> = {}, toServer?: string, toClient?: string, seed = 1) {
+    const [pa, pb] = createRingPair({ capacity: 4096, aToB: toServer, bToA: toClient, seed, clock: this.clock });
+    this.clientPort = pa;
+    this.serverPort = pb;
     this.client = new Node(pa.openQueue(0, new BufferPool(8192)), this.clock, A_MAC, A_IP, B_IP, B_MAC, { isnKey: Uint32Array.of(3, 4), ...opts });
     this.server = new Node(pb.openQueue(0, new BufferPool(8192)), this.clock, B_MAC, B_IP, A_IP, A_MAC, { isnKey: Uint32Array.of(5, 6), ...opts });
   }
 
   /** Polls both nodes; when nothing moved, lets 1 ms pass. Returns frames moved. */
   step(): number {
-    const n = this.server.poll(this.toServer) + this.client.poll(this.toClient);
+    const n = this.server.poll() + this.client.poll();
     if (n === 0) this.clock.advance(1000);
     return n;
   }

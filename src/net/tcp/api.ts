@@ -37,7 +37,7 @@ export const TcpError = {
 export interface TcpOptions {
   /** TCBs per worker (connections in any state, TIME_WAIT included). */
   maxConns: number;
-  /** Shared buffer space for send queues and out-of-order data, in bytes. */
+  /** Shared buffer space for send queues and out-of-order data, in bytes: taken from the packet pool's slots as needed. */
   bufferBytes?: number;
   /** MSS we advertise and the ceiling of the one we use. */
   mss?: number;

@@ -1,47 +1,59 @@
 /**
- * Buffer space shared by all connections of a worker: fixed chunks in one
- * ArrayBuffer, handed out on demand. A connection holds chunks only while it
- * has unacknowledged send data or out-of-order receive data, so an idle
- * established connection costs no buffer memory (the 1M-connection target).
+ * Buffer space shared by all connections of a worker: 2 KiB chunks that are
+ * slots of the worker's packet pool, taken on demand. A connection holds
+ * chunks only while it has unacknowledged send data or out-of-order receive
+ * data, so an idle established connection costs no buffer memory (the
+ * 1M-connection target). Living in the pool's own ArrayBuffer, a chunk moves
+ * to and from a frame with `copyWithin`: a native memmove, no view created.
  */
-export const CHUNK_SIZE = 2048;
+import { type BufferPool, SLOT_SIZE } from '../../core/buffer_pool.js';
+
+export const CHUNK_SIZE = SLOT_SIZE;
+
+/** Share of the packet pool that chunks never take, so frames can still be received and sent. */
+const FRAME_RESERVE_SHIFT = 2;
+const FRAME_RESERVE_MAX = 4096;
 
 export class ChunkPool {
+  /** Chunks the TCP may hold at once (the `bufferBytes` option). */
   readonly count: number;
+  /** The packet pool's bytes: chunk `c` starts at `c * CHUNK_SIZE`. */
   readonly u8: Uint8Array;
-  /** Next chunk in a chain (send buffer or out-of-order queue), -1 at the end; free-list link when free. */
+  /** Next chunk in a chain (send buffer or out-of-order queue), -1 at the end. Indexed by slot. */
   readonly next: Int32Array;
   /** Out-of-order queue entries: sequence number and length of the bytes held. */
   readonly seq: Uint32Array;
   readonly len: Uint16Array;
-  private freeHead: number;
+  /** Pool slots left to frames: below this many free slots no chunk is taken. */
+  readonly reserve: number;
+  /** Chunks that may still be taken (count minus those held). */
   available: number;
 
-  constructor(count: number) {
+  constructor(
+    readonly pool: BufferPool,
+    count: number,
+  ) {
     if (!Number.isInteger(count) || count <= 0) throw new RangeError(`chunk count must be a positive integer, got ${count}`);
     this.count = count;
-    this.u8 = new Uint8Array(count * CHUNK_SIZE);
-    this.next = new Int32Array(count);
-    this.seq = new Uint32Array(count);
-    this.len = new Uint16Array(count);
-    for (let i = 0; i < count; i++) this.next[i] = i + 1 < count ? i + 1 : -1;
-    this.freeHead = 0;
+    this.u8 = pool.u8;
+    this.next = new Int32Array(pool.count).fill(-1);
+    this.seq = new Uint32Array(pool.count);
+    this.len = new Uint16Array(pool.count);
+    this.reserve = Math.min(pool.count >> FRAME_RESERVE_SHIFT, FRAME_RESERVE_MAX);
     this.available = count;
   }
 
-  /** A chunk with `next = -1`, or -1 when the pool is empty. */
+  /** A chunk with `next = -1`, or -1 when the TCP holds `count` chunks or the packet pool is down to its reserve. */
   alloc(): number {
-    const c = this.freeHead;
-    if (c < 0) return -1;
-    this.freeHead = this.next[c];
+    if (this.available === 0 || this.pool.available <= this.reserve) return -1;
+    const c = this.pool.alloc();
     this.next[c] = -1;
     this.available--;
     return c;
   }
 
   free(c: number): void {
-    this.next[c] = this.freeHead;
-    this.freeHead = c;
+    this.pool.free(c);
     this.available++;
   }
 
@@ -177,16 +189,14 @@ export class SendBuffers {
   }
 }
 
-const bufferCopy = Buffer.prototype.copy;
-
 /**
- * Copies `n` bytes between two arrays without creating a view per call:
- * Buffer's native copy accepts any Uint8Array as source and target.
+ * Copies `n` bytes between two arrays. Within the packet pool (frame to chunk
+ * and back: every per-segment copy) it is `copyWithin`, which creates nothing;
+ * from an application's array (once per chunk a write() fills) `set` needs a
+ * view of the source range.
  */
 export function copyBytes(src: Uint8Array, s: number, dst: Uint8Array, d: number, n: number): void {
-  if (n > 32) {
-    bufferCopy.call(src, dst, d, s, s + n);
-    return;
-  }
-  for (let i = 0; i < n; i++) dst[d + i] = src[s + i];
+  if (src === dst) dst.copyWithin(d, s, s + n);
+  else if (n > 32) dst.set(src.subarray(s, s + n), d);
+  else for (let i = 0; i < n; i++) dst[d + i] = src[s + i];
 }

@@ -252,7 +252,7 @@ export function synSentInput(tcp: TcpLayer, c: number): void {
   if ((f & TCP_SYN) === 0) return;
   negotiate(t, tcp.cfg, c, tcp.rxOpt);
   t.rcvNxt[c] = (r.seq + 1) >>> 0;
-  t.lastAckSent[c] = t.rcvNxt[c];
+  t.lastAckSent[c] = r.seq;
   t.sndWnd[c] = r.window;
   t.maxSndWnd[c] = r.window;
   t.sndWl1[c] = r.seq;
@@ -264,10 +264,12 @@ export function synSentInput(tcp: TcpLayer, c: number): void {
     return;
   }
   t.sndUna[c] = r.ack;
-  sendAck(tcp, c);
   const g = t.gen[c];
   if (!establish(tcp, c)) return;
-  if (tcp.alive(c, g)) output(tcp, c);
+  if (!tcp.alive(c, g)) return;
+  output(tcp, c);
+  // RFC 9293 §3.10.7.3: ACK the SYN; data or a FIN the application queued in onConnected carries it instead.
+  if (tcp.alive(c, g) && t.lastAckSent[c] !== t.rcvNxt[c]) sendAck(tcp, c);
 }
 
 /** SYN acknowledged: ESTABLISHED (or FIN_WAIT_1 when shutdown() came first). False if the app closed it in onConnected. */

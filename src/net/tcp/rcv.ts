@@ -370,13 +370,19 @@ function drainOoo(tcp: TcpLayer, c: number): void {
 function finArrives(tcp: TcpLayer, c: number): void {
   const t = tcp.t;
   t.rcvNxt[c] = (t.rcvNxt[c] + 1) >>> 0;
-  sendAck(tcp, c);
   const st = t.state[c];
   if (st === FIN_WAIT_2) {
+    sendAck(tcp, c);
     tcp.enterTimeWait(c);
     return;
   }
   t.state[c] = st === FIN_WAIT_1 ? CLOSING : CLOSE_WAIT;
   const h = t.handler[c];
-  if (h !== null && (t.flags[c] & F_CLOSE) === 0) h.onPeerClosed(c);
+  if (h !== null && (t.flags[c] & F_CLOSE) === 0) {
+    const g = t.gen[c];
+    h.onPeerClosed(c);
+    if (!tcp.alive(c, g)) return;
+  }
+  // The FIN is acknowledged at once, by our own FIN when the application closed in onPeerClosed.
+  if (t.lastAckSent[c] !== t.rcvNxt[c]) sendAck(tcp, c);
 }

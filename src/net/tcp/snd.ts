@@ -57,7 +57,11 @@ export function transmit(tcp: TcpLayer, c: number, seq: number, flags: number, r
   emitTcp(h, dv, l4);
   if (len > 0) tcp.sb.copyOut(c, rel, pool.u8, l4 + h.dataOff, len);
   const l4Len = h.dataOff + len;
-  tcpFinishChecksum(dv, l4, l4Len, t.localIp[c], t.remoteIp[c]);
+  // Addresses as int32: a call passes them as small integers where a uint32
+  // above 2^31 would be boxed per packet; every consumer reads them modulo 2^32.
+  const src = t.localIp[c] | 0;
+  const dst = t.remoteIp[c] | 0;
+  tcpFinishChecksum(dv, l4, l4Len, src, dst);
   pool.dataLen[slot] = L4_OFF + l4Len;
   if ((flags & TCP_ACK) !== 0) {
     t.lastAckSent[c] = t.rcvNxt[c];
@@ -71,7 +75,7 @@ export function transmit(tcp: TcpLayer, c: number, seq: number, flags: number, r
     k.bytesOut += len;
     if (seqLt(seq, t.sndMax[c])) k.retransSegs++;
   }
-  tcp.stack.outputIpv4(slot, t.localIp[c], t.remoteIp[c], IPV4_PROTO_TCP, l4Len);
+  tcp.stack.outputIpv4(slot, src, dst, IPV4_PROTO_TCP, l4Len);
   return true;
 }
 

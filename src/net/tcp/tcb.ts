@@ -238,10 +238,13 @@ export class TcbStore {
   }
 }
 
-/** Mixes a 4-tuple into a 32-bit hash (multiply-xorshift; flows differ mostly in ports). */
+/**
+ * Mixes a 4-tuple into a 32-bit hash (multiply-xorshift; flows differ mostly in
+ * ports). Returned as int32, a small integer V8 does not box; callers mask it.
+ */
 export function hash4(localIp: number, localPort: number, remoteIp: number, remotePort: number): number {
   let h = Math.imul(localIp ^ 0x9e3779b9, 0x85ebca6b);
   h = Math.imul(h ^ remoteIp ^ (h >>> 15), 0xc2b2ae35);
   h = Math.imul(h ^ ((localPort << 16) | remotePort) ^ (h >>> 13), 0x27d4eb2f);
-  return (h ^ (h >>> 16)) >>> 0;
+  return h ^ (h >>> 16);
 }

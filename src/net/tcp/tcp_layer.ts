@@ -66,6 +66,8 @@ export class TcpLayer implements L4Handler {
   nowMs = 0;
   challengeSecond = -1;
   challengeCount = 0;
+  /** Nesting of input()/tick(): an API call from a callback then reuses their time instead of reading the clock. */
+  private inStack = 0;
   private readonly fire: (c: number) => void;
 
   constructor(
@@ -76,7 +78,7 @@ export class TcpLayer implements L4Handler {
     this.cfg = new TcpConfig(opts);
     const max = this.cfg.maxConns;
     this.t = new TcbStore(max);
-    this.chunks = new ChunkPool(this.cfg.chunks);
+    this.chunks = new ChunkPool(this.pool, this.cfg.chunks);
     this.sb = new SendBuffers(this.chunks, max);
     this.sack = new SackBoard(max);
     this.cc = new NewReno(this.t);
@@ -90,6 +92,11 @@ export class TcpLayer implements L4Handler {
   private setNow(nowUs: number): void {
     this.nowUs = nowUs;
     this.nowMs = Math.floor(nowUs / 1000);
+  }
+
+  /** The time for an API call: the packet's or tick's time inside a callback, the clock's otherwise. */
+  private apiNow(): void {
+    if (this.inStack === 0) this.setNow(this.stack.clock.nowUs());
   }
 
   /** Our timestamp clock (RFC 7323 §5.4): 1 ms ticks, never 0 so an echo of 0 means "none". */
@@ -106,6 +113,15 @@ export class TcpLayer implements L4Handler {
 
   input(slot: number, _l3Off: number, l4Off: number, l4Len: number, srcIp: number, dstIp: number, nowUs: number): void {
     this.setNow(nowUs);
+    this.inStack++;
+    try {
+      this.segment(slot, l4Off, l4Len, srcIp, dstIp);
+    } finally {
+      this.inStack--;
+    }
+  }
+
+  private segment(slot: number, l4Off: number, l4Len: number, srcIp: number, dstIp: number): void {
     const pool = this.pool;
     const dv = pool.dv;
     const r = this.rx;
@@ -145,6 +161,16 @@ export class TcpLayer implements L4Handler {
 
   tick(nowUs: number): void {
     this.setNow(nowUs);
+    this.inStack++;
+    try {
+      this.expire();
+    } finally {
+      this.inStack--;
+    }
+  }
+
+  /** Fires due timers and ends TIME_WAITs whose 2*MSL passed. */
+  private expire(): void {
     this.wheel.advance(this.nowMs, this.fire);
     const tw = this.tw;
     const t = this.t;
@@ -230,7 +256,7 @@ export class TcpLayer implements L4Handler {
 
   /** Opens a connection; returns its id or a negative TcpError. */
   connect(srcIp: number, dstIp: number, dstPort: number, handler: TcpHandler, srcPort = 0): number {
-    this.setNow(this.stack.clock.nowUs());
+    this.apiNow();
     return connect(this, srcIp >>> 0, dstIp >>> 0, dstPort, handler, srcPort);
   }
 
@@ -246,7 +272,7 @@ export class TcpLayer implements L4Handler {
   /** Queues bytes to send; returns how many were accepted (less than `len` means back-pressure: wait for onWritable). */
   write(c: number, u8: Uint8Array, off: number, len: number): number {
     if (!this.usable(c)) return TcpError.INVALID;
-    this.setNow(this.stack.clock.nowUs());
+    this.apiNow();
     const t = this.t;
     const st = t.state[c];
     if ((t.flags[c] & F_FIN_QUEUED) !== 0 || (st !== ESTABLISHED && st !== CLOSE_WAIT && st !== SYN_SENT && st !== SYN_RECEIVED)) {
@@ -269,7 +295,7 @@ export class TcpLayer implements L4Handler {
   /** Half-close: FIN after the queued data; we keep receiving. */
   shutdown(c: number): void {
     if (!this.usable(c)) return;
-    this.setNow(this.stack.clock.nowUs());
+    this.apiNow();
     const t = this.t;
     if ((t.flags[c] & F_FIN_QUEUED) !== 0) return;
     const st = t.state[c];
@@ -287,7 +313,7 @@ export class TcpLayer implements L4Handler {
   /** shutdown() and no more callbacks but onClosed; resources go when the close handshake ends. */
   close(c: number): void {
     if (!this.usable(c)) return;
-    this.setNow(this.stack.clock.nowUs());
+    this.apiNow();
     const t = this.t;
     t.flags[c] |= F_CLOSE;
     const g = t.gen[c];
@@ -301,7 +327,7 @@ export class TcpLayer implements L4Handler {
   /** RFC 9293 §3.10.5 ABORT: RST now, connection gone. */
   abort(c: number): void {
     if (!this.usable(c)) return;
-    this.setNow(this.stack.clock.nowUs());
+    this.apiNow();
     const st = this.t.state[c];
     if (st !== SYN_SENT) {
       transmit(this, c, this.t.sndNxt[c], TCP_RST, 0, 0);
