@@ -1,0 +1,261 @@
+/**
+ * The worker pipeline that runs the network stack on one port queue: a module
+ * exporting `createPipeline(ctx)` for src/core/worker.ts. From a plain config
+ * (JSON plus one SharedArrayBuffer) it builds a NetStack on the worker's queue
+ * and TxBatch, attached to the port's shared ARP table, a TcpLayer when an
+ * application is asked for, and the application itself (HTTP/1.1 server,
+ * optionally over TLS, or the TCP sink or source), listening on every owned
+ * address.
+ *
+ * Counters: the stack keeps its own plain-object counters (hot path); once per
+ * tick, and at close, the pipeline copies them into the worker's metric slab
+ * under the names `stackMetricNames` lists, so management can sum the workers
+ * without ever reading a worker's objects. `groupStackMetrics` turns a summed
+ * slab back into the shapes the single-threaded command prints.
+ */
+import type { Pipeline } from '../core/pipeline.js';
+import type { PipelineContext } from '../core/worker.js';
+import { BulkMode, HttpServerMode, type HttpServerModeConfig, type Mode } from '../engine/modes.js';
+import { IPV4_PROTO_TCP } from '../wire/ipv4.js';
+import { macFromBytes } from '../wire/mac.js';
+import { ArpCache } from './arp_cache.js';
+import { NetCounters } from './counters.js';
+import { NetStack, type AddrRange, type RouteConfig } from './stack.js';
+import { TcpCounters } from './tcp/counters.js';
+import { CLOSED, F_NOTIFIED, TIME_WAIT } from './tcp/tcb.js';
+import { TcpLayer } from './tcp/tcp_layer.js';
+
+/** What runs on the TCP of each worker. */
+export type StackAppConfig =
+  | { kind: 'none' }
+  | ({ kind: 'http' } & Omit<HttpServerModeConfig, 'transport' | 'maxConns'>)
+  | { kind: 'sink' | 'source'; port: number; bytes: number; sha256: boolean };
+
+export type StackAppKind = StackAppConfig['kind'];
+
+export interface StackPipelineConfig {
+  /** Our MAC (48-bit number), or -1 for the port's own. */
+  mac: number;
+  addrs: AddrRange[];
+  routes: RouteConfig[];
+  /** The port's neighbour table (`ArpCache.words.buffer`), shared by its workers. */
+  arpTable: SharedArrayBuffer;
+  /** The `maxEntries` the table was created with. */
+  arpCacheSize: number;
+  /** TCBs per worker. */
+  maxConns: number;
+  app: StackAppConfig;
+}
+
+/** The MAC the stack uses (the same in every worker's slab; not a sum). */
+export const MAC_METRIC = 'stack_mac';
+
+const NET_KEYS: readonly string[] = Object.keys(new NetCounters());
+const TCP_KEYS: readonly string[] = Object.keys(new TcpCounters());
+const HTTP_KEYS = ['accepted', 'requests', 'responses', 'body_bytes_out', 'body_bytes_in', 'errors', 'tls_handshakes', 'tls_resumed', 'tls_failures'];
+const BULK_KEYS = ['accepted', 'closed', 'bytes_in', 'bytes_out'];
+
+function snake(camel: string): string {
+  return camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+function appKeys(kind: StackAppKind): readonly string[] {
+  return kind === 'http' ? HTTP_KEYS : kind === 'none' ? [] : BULK_KEYS;
+}
+
+/** The slab counters of a stack worker running `app`, after the loop's own. */
+export function stackMetricNames(app: StackAppKind): string[] {
+  return [
+    MAC_METRIC,
+    ...NET_KEYS.map((k) => `net_${snake(k)}`),
+    ...(app === 'none' ? [] : TCP_KEYS.map((k) => `tcp_${snake(k)}`)),
+    ...appKeys(app).map((k) => `app_${k}`),
+  ];
+}
+
+/** A (summed or per-worker) slab snapshot as the single-threaded command reports it. */
+export interface StackMetricGroups {
+  /** NetCounters names. */
+  net: Record<string, number>;
+  /** TcpCounters names, or null without TCP. */
+  tcp: Record<string, number> | null;
+  /** The application's counters (snake_case), or null without one. */
+  app: Record<string, number> | null;
+  /** The poll loop's counters (LOOP_METRICS). */
+  loop: Record<string, number>;
+}
+
+export function groupStackMetrics(m: Record<string, number>, app: StackAppKind): StackMetricGroups {
+  const pick = (prefix: string, keys: readonly string[], name: (k: string) => string): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const k of keys) out[k] = m[`${prefix}${name(k)}`] ?? 0;
+    return out;
+  };
+  const loop: Record<string, number> = {};
+  for (const [k, v] of Object.entries(m)) if (k.startsWith('loop_')) loop[k] = v;
+  return {
+    net: pick('net_', NET_KEYS, snake),
+    tcp: app === 'none' ? null : pick('tcp_', TCP_KEYS, snake),
+    app: app === 'none' ? null : pick('app_', appKeys(app), (k) => k),
+    loop,
+  };
+}
+
+export class StackPipelineError extends Error {}
+
+/** Checks the parts of the config that structured cloning cannot vouch for. */
+function checkConfig(cfg: unknown): StackPipelineConfig {
+  const c = cfg as Partial<StackPipelineConfig> | null;
+  if (c === null || typeof c !== 'object') throw new StackPipelineError('stack pipeline: no config');
+  if (!(c.arpTable instanceof SharedArrayBuffer)) throw new StackPipelineError('stack pipeline: arpTable must be a SharedArrayBuffer');
+  if (!Array.isArray(c.addrs) || !Array.isArray(c.routes)) throw new StackPipelineError('stack pipeline: addrs and routes must be arrays');
+  if (typeof c.mac !== 'number' || typeof c.arpCacheSize !== 'number' || typeof c.maxConns !== 'number') {
+    throw new StackPipelineError('stack pipeline: mac, arpCacheSize and maxConns must be numbers');
+  }
+  const kind = c.app?.kind;
+  if (kind !== 'none' && kind !== 'http' && kind !== 'sink' && kind !== 'source') {
+    throw new StackPipelineError(`stack pipeline: unknown app kind ${JSON.stringify(kind)}`);
+  }
+  return c as StackPipelineConfig;
+}
+
+function startApp(app: StackAppConfig, tcp: TcpLayer, maxConns: number): Mode | null {
+  switch (app.kind) {
+    case 'http':
+      return new HttpServerMode({ ...app, transport: tcp, maxConns });
+    case 'sink':
+    case 'source':
+      return new BulkMode(tcp, app.kind, app.port, app.bytes, app.sha256);
+    default:
+      return null;
+  }
+}
+
+class StackPipeline implements Pipeline {
+  private readonly c: Float64Array;
+  private readonly netIds: Int32Array;
+  private readonly tcpIds: Int32Array;
+  private readonly appIds: Int32Array;
+  private readonly net: Record<string, number>;
+  private readonly tcpCounters: Record<string, number> | null;
+
+  constructor(
+    ctx: PipelineContext,
+    private readonly stack: NetStack,
+    private readonly tcp: TcpLayer | null,
+    private readonly mode: Mode | null,
+    app: StackAppKind,
+  ) {
+    const m = ctx.metrics;
+    this.c = m.c;
+    const ids = (names: string[]): Int32Array => Int32Array.from(names, (n) => m.id(n));
+    this.netIds = ids(NET_KEYS.map((k) => `net_${snake(k)}`));
+    this.tcpIds = ids(tcp === null ? [] : TCP_KEYS.map((k) => `tcp_${snake(k)}`));
+    this.appIds = ids(appKeys(app).map((k) => `app_${k}`));
+    this.net = stack.counters as unknown as Record<string, number>;
+    this.tcpCounters = tcp === null ? null : (tcp.counters as unknown as Record<string, number>);
+    this.c[m.id(MAC_METRIC)] = stack.mac;
+  }
+
+  input(slots: Int32Array, n: number, nowUs: number): void {
+    this.stack.input(slots, n, nowUs);
+  }
+
+  tick(nowUs: number): void {
+    this.stack.tick(nowUs);
+    if (this.mode !== null) this.mode.tick(nowUs);
+    this.publish();
+  }
+
+  busy(): boolean {
+    return this.stack.busy();
+  }
+
+  /**
+   * Resets the connections still open (RFC 9293 §3.10.7.1 ABORT, so peers do
+   * not wait on a stack that is gone), releases the rest, frees what ARP holds
+   * and publishes the final counters. The loop flushes the RSTs afterwards.
+   */
+  close(): void {
+    const tcp = this.tcp;
+    if (tcp !== null) {
+      const t = tcp.t;
+      for (let c = 0; c < t.max; c++) {
+        const st = t.state[c];
+        if (st === CLOSED) continue;
+        if (st === TIME_WAIT || (t.flags[c] & F_NOTIFIED) !== 0) tcp.release(c);
+        else tcp.abort(c);
+      }
+    }
+    this.stack.close();
+    this.publish();
+  }
+
+  /** Copies the stack's counters into the slab (one writer: this worker). */
+  private publish(): void {
+    const c = this.c;
+    copy(c, this.netIds, this.net, NET_KEYS);
+    if (this.tcpCounters !== null) copy(c, this.tcpIds, this.tcpCounters, TCP_KEYS);
+    const ids = this.appIds;
+    const mode = this.mode;
+    if (mode instanceof HttpServerMode) {
+      const st = mode.server.stats;
+      let errors = 0;
+      // errors[0] is "no error".
+      for (let i = 1; i < st.errors.length; i++) errors += st.errors[i];
+      c[ids[0]] = st.accepted;
+      c[ids[1]] = st.requests;
+      c[ids[2]] = st.responses;
+      c[ids[3]] = st.bodyBytesOut;
+      c[ids[4]] = st.bodyBytesIn;
+      c[ids[5]] = errors;
+      if (mode.tls !== null) {
+        c[ids[6]] = mode.tls.stats.handshakes;
+        c[ids[7]] = mode.tls.stats.resumed;
+        c[ids[8]] = mode.tls.stats.failures;
+      }
+    } else if (mode instanceof BulkMode) {
+      const st = mode.handler.stats;
+      c[ids[0]] = st.accepted;
+      c[ids[1]] = st.closed;
+      c[ids[2]] = st.bytesIn;
+      c[ids[3]] = st.bytesOut;
+    }
+  }
+}
+
+function copy(c: Float64Array, ids: Int32Array, from: Record<string, number>, keys: readonly string[]): void {
+  for (let i = 0; i < ids.length; i++) c[ids[i]] = from[keys[i]];
+}
+
+/**
+ * Builds the stack of one worker. Worker 0 announces the owned addresses
+ * (gratuitous ARP) and ages the shared table; the others would only repeat it.
+ */
+export function createPipeline(ctx: PipelineContext): Pipeline {
+  const cfg = checkConfig(ctx.config);
+  const first = ctx.workerIdx === 0;
+  const stack = new NetStack({
+    queue: ctx.queue,
+    clock: ctx.clock,
+    mac: cfg.mac >= 0 ? cfg.mac : macFromBytes(ctx.port.caps.mac),
+    addrs: cfg.addrs,
+    routes: cfg.routes,
+    arpCache: new ArpCache(cfg.arpCacheSize, cfg.arpTable),
+    arp: { ager: first, gratuitous: first },
+    tx: ctx.tx,
+  });
+  let tcp: TcpLayer | null = null;
+  let mode: Mode | null = null;
+  try {
+    if (cfg.app.kind !== 'none') {
+      tcp = new TcpLayer(stack, { maxConns: cfg.maxConns });
+      stack.registerL4(IPV4_PROTO_TCP, tcp);
+      mode = startApp(cfg.app, tcp, cfg.maxConns);
+    }
+  } catch (e) {
+    stack.close();
+    throw e;
+  }
+  return new StackPipeline(ctx, stack, tcp, mode, cfg.app.kind);
+}
