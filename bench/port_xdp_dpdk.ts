@@ -1,25 +1,22 @@
 /**
- * AF_XDP and DPDK from JS against native loops on the same queue, in the same
- * run: TX and RX frames/s of 64-byte frames, and JS/native. DPDK is also
- * measured beside `dpdk-testpmd --forward-mode=txonly` on the same vdev.
+ * The timed loops of bench/port.ts (its entry point), and its AF_XDP and DPDK
+ * section: JS against native loops on the same queue, in the same run, TX and
+ * RX frames/s of 64-byte frames, and JS/native. DPDK is also measured beside
+ * `dpdk-testpmd --forward-mode=txonly` on the same vdev.
  *
- *   node dist/bench/port_xdp_dpdk.js [--ms 1000] [--burst 64] [--rounds 2]
- *
- * `benchXdpDpdk()` is the section bench/port.ts can run; the loops it times
- * (jsTx, jsRx) are exported for the same reason. TX: the queue sends to the
- * kernel peer of a veth pair, which drops the frames (unknown ethertype). RX:
- * an af_packet sender on the peer fills the queue's ring while nobody reads,
- * then the loop under test drains it, timed. Needs root; namespaces vgxdpb-*
- * are created and removed.
+ * TX (`benchTx`): JS and native loops alternate on the queue, which sends to
+ * the kernel peer of a veth pair; the peer drops the frames (unknown
+ * ethertype). RX (`benchRx`): a sender fills the queue's buffer while nobody
+ * reads, then the loop under test drains it, timed, so RX measures the receive
+ * path alone. Namespaces vgxdpb-* are created and removed.
  */
 import { spawnSync } from 'node:child_process';
-import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { BufferPool } from '../src/core/buffer_pool.js';
 import { nativeDrivers, nativeLoadError, openNativePort, type NativePort, type NativeQueue } from '../src/port/native.js';
-import { NetnsLab, netTestSkipReason, probeFrame } from '../test/helpers/netns.js';
+import { probeFrame } from '../test/helpers/frames.js';
+import { NetnsLab } from '../test/helpers/netns.js';
 
-const FRAME = 64;
+export const FRAME = 64;
 const PREFIX = 'vgxdpb-';
 const EAL = '--no-huge --no-shconf -m 512 --no-pci --no-telemetry';
 
@@ -31,12 +28,12 @@ export interface BenchOptions {
   rounds: number;
 }
 
-export interface Rate {
+interface Rate {
   frames: number;
   ns: number;
 }
 
-export function mpps(r: Rate): number {
+function mpps(r: Rate): number {
   return r.ns > 0 ? (r.frames * 1e3) / r.ns : 0;
 }
 
@@ -45,7 +42,7 @@ function add(a: Rate, b: Rate): Rate {
 }
 
 /** Sends bursts of FRAME-byte frames (every slot already holds one) for `ms`. */
-export function jsTx(q: NativeQueue, burst: number, ms: number): Rate {
+function jsTx(q: NativeQueue, burst: number, ms: number): Rate {
   const pool = q.pool;
   const slots = new Int32Array(burst);
   let sent = 0;
@@ -67,7 +64,7 @@ export function jsTx(q: NativeQueue, burst: number, ms: number): Rate {
 }
 
 /** Drains the queue until `frames` arrived or a burst comes back empty (as the addon's benchRx). */
-export function jsRx(q: NativeQueue, burst: number, frames: number): Rate {
+function jsRx(q: NativeQueue, burst: number, frames: number): Rate {
   const pool = q.pool;
   const out = new Int32Array(burst);
   let got = 0;
@@ -91,11 +88,11 @@ function fillPool(pool: BufferPool, frame: Uint8Array): void {
 
 function line(what: string, js: Rate, peer: string, other: number): string {
   const j = mpps(js);
-  return `${what.padEnd(30)} JS ${j.toFixed(3)} Mpps   ${peer} ${other.toFixed(3)} Mpps   ratio ${(other > 0 ? j / other : 0).toFixed(2)}`;
+  return `${what.padEnd(34)} JS ${j.toFixed(3)} Mpps   ${peer} ${other.toFixed(3)} Mpps   ratio ${(other > 0 ? j / other : 0).toFixed(2)}`;
 }
 
 /** Prints JS against native TX and returns the JS rate. */
-function benchTx(what: string, q: NativeQueue, frame: Uint8Array, o: BenchOptions): Rate {
+export function benchTx(what: string, q: NativeQueue, frame: Uint8Array, o: BenchOptions): Rate {
   fillPool(q.pool, frame);
   jsTx(q, o.burst, 200); // JIT warm-up, not counted
   let js: Rate = { frames: 0, ns: 0 };
@@ -119,7 +116,7 @@ function median(v: number[]): number {
  * 10 fills each per round. A drain lasts about a millisecond, so one preemption
  * skews it: the median drain rate of each side is reported.
  */
-function benchRx(what: string, q: NativeQueue, k: number, fill: (k: number) => void, o: BenchOptions): void {
+export function benchRx(what: string, q: NativeQueue, k: number, fill: (k: number) => void, o: BenchOptions): void {
   for (let r = 0; r < 3; r++) {
     fill(k);
     jsRx(q, o.burst, k); // JIT warm-up, not counted
@@ -135,7 +132,7 @@ function benchRx(what: string, q: NativeQueue, k: number, fill: (k: number) => v
   }
   const j = median(js);
   const n = median(nat);
-  console.log(`${`${what} RX (${k}/fill)`.padEnd(30)} JS ${j.toFixed(3)} Mpps   native ${n.toFixed(3)} Mpps   ratio ${(n > 0 ? j / n : 0).toFixed(2)}   (medians of ${js.length} drains)`);
+  console.log(`${`${what} RX (${k}/fill)`.padEnd(34)} JS ${j.toFixed(3)} Mpps   native ${n.toFixed(3)} Mpps   ratio ${(n > 0 ? j / n : 0).toFixed(2)}   (medians of ${js.length} drains)`);
 }
 
 /**
@@ -165,11 +162,11 @@ async function testpmdTxonly(lab: NetnsLab, ns: string, vdev: string, secs: numb
   return 0;
 }
 
-/** Runs the AF_XDP and DPDK measurements (those built into the addon) and prints one line each. */
-export async function benchXdpDpdk(o: BenchOptions): Promise<void> {
+/** Runs the AF_XDP and DPDK measurements of `asked` that are built into the addon. */
+export async function benchXdpDpdk(o: BenchOptions, asked: string[]): Promise<void> {
   const drivers = nativeDrivers();
-  const want = ['af_xdp', 'dpdk'].filter((d) => drivers.includes(d));
-  for (const d of ['af_xdp', 'dpdk']) if (!want.includes(d)) console.log(`${d}: not built ${nativeLoadError()}`);
+  const want = asked.filter((d) => drivers.includes(d));
+  for (const d of asked) if (!want.includes(d)) console.log(`${d}: not built ${nativeLoadError()}`);
   if (want.length === 0) return;
   const lab = new NetnsLab(PREFIX);
   try {
@@ -199,7 +196,6 @@ export async function benchXdpDpdk(o: BenchOptions): Promise<void> {
         port.close();
       }
     };
-    console.log(`bench/port_xdp_dpdk: ${FRAME}-byte frames, bursts of ${o.burst}, ${o.rounds} x ${o.ms} ms per TX side`);
     try {
       if (want.includes('af_xdp')) {
         // 16384 UMEM frames: an RX ring of 8192.
@@ -227,21 +223,5 @@ export async function benchXdpDpdk(o: BenchOptions): Promise<void> {
     }
   } finally {
     lab.cleanup();
-  }
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { values } = parseArgs({
-    options: {
-      ms: { type: 'string', default: '1000' },
-      burst: { type: 'string', default: '64' },
-      rounds: { type: 'string', default: '2' },
-    },
-  });
-  const reason = netTestSkipReason();
-  if (reason) {
-    console.log(`bench/port_xdp_dpdk: skipped: ${reason}`);
-  } else {
-    await benchXdpDpdk({ ms: Number(values.ms), burst: Number(values.burst), rounds: Number(values.rounds) });
   }
 }

@@ -3,7 +3,8 @@
 // frames wait) or, with rx=mmsg, recvmmsg with PACKET_AUXDATA; TX is sendmmsg
 // with PACKET_QDISC_BYPASS. With queues=N the sockets join one PACKET_FANOUT_HASH
 // group: the kernel's flow hash is symmetric, so both directions of a flow land
-// on the same queue, like symmetric RSS.
+// on the same queue, like symmetric RSS. promisc=1 adds a PACKET_MR_PROMISC
+// membership per queue socket, for physical NICs that filter by MAC.
 //
 // What the kernel hands over is turned back into wire frames:
 // - VLAN tags stripped into metadata (TP_STATUS_VLAN_VALID) are re-inserted in
@@ -29,7 +30,7 @@ constexpr uint32_t kRingBlockSize = 1u << 16;
 struct Config {
   std::string iface, netns;
   uint32_t queues = 1, ring_frames = 8192, rcvbuf = 4u << 20, sndbuf = 4u << 20, fanout_group = 0;
-  bool ring = true, bypass = true;
+  bool ring = true, bypass = true, promisc = false;
 };
 
 // Turns a frame received into slot `s` (at data_off, `len` bytes) into the wire
@@ -266,6 +267,15 @@ class AfPacketPort : public PortDriver {
     sll.sll_protocol = htons(ETH_P_ALL);
     sll.sll_ifindex = ifindex_;
     if (::bind(fd, reinterpret_cast<sockaddr*>(&sll), sizeof sll) != 0) return fail("bind");
+    if (cfg_.promisc) {
+      // A membership raises the device's promiscuity count while this socket
+      // lives; the kernel drops it when the socket closes (packet(7)), so a
+      // crash cannot leave the NIC promiscuous. veth delivers every frame anyway.
+      packet_mreq mr{};
+      mr.mr_ifindex = ifindex_;
+      mr.mr_type = PACKET_MR_PROMISC;
+      if (::setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) != 0) return fail("PACKET_MR_PROMISC");
+    }
     if (cfg_.queues > 1) {
       // PACKET_FANOUT_HASH: flow hash, symmetric in addresses and ports; DEFRAG keeps
       // IP fragments with their flow.
@@ -303,7 +313,7 @@ PortDriver* open_af_packet(const Options& opts, std::string& err) {
       !opt_uint(opts, "ring_frames", 8192, 64, 1u << 20, cfg.ring_frames, err) ||
       !opt_uint(opts, "rcvbuf", 4u << 20, 0, 1u << 30, cfg.rcvbuf, err) ||
       !opt_uint(opts, "sndbuf", 4u << 20, 0, 1u << 30, cfg.sndbuf, err) ||
-      !opt_bool(opts, "qdisc_bypass", true, cfg.bypass, err)) {
+      !opt_bool(opts, "qdisc_bypass", true, cfg.bypass, err) || !opt_bool(opts, "promisc", false, cfg.promisc, err)) {
     err = "af_packet: " + err;
     return nullptr;
   }

@@ -39,7 +39,7 @@ const QUIRKS: Record<string, readonly string[]> = {
   tap: ['the kernel side of the device is the peer; the port uses its own MAC (02:76:67:..)'],
   dpdk: [
     'rte_eal_init pins the calling thread; the driver restores the affinity mask',
-    'net_af_packet leaves the interface in promiscuous mode',
+    'promiscuous mode is on while the port is open (promisc=0 keeps it off) and off again after close',
     'with --no-huge use --no-shconf and an explicit mbuf count',
   ],
   ring: [],

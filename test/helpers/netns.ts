@@ -6,7 +6,9 @@
  * register it with `t.after(() => lab.cleanup())` (node:test) so it runs on
  * failure too. Creating a lab first sweeps leftovers of a crashed earlier run
  * with the same prefix. Use a prefix of your own per test file and addresses
- * from 198.18.0.0/15.
+ * from 198.18.0.0/15. A prefix is held by one process at a time (a lock file
+ * under /run/vaigai-netns naming its pid): a second test run on the same
+ * machine waits for it instead of sweeping away the first run's namespaces.
  *
  *   const reason = netTestSkipReason(['tshark']);  // null when the test can run
  *   if (reason) return t.skip(reason);
@@ -24,15 +26,16 @@
  * namespace with their `netns=<name>` option, so the test process itself stays
  * in the root namespace.
  *
- * Below the lab, helpers for port tests on any PortQueue: `probeFrame` (a
- * numbered 0x88b5 frame), `sendAll` / `rxAll` (bounded in count and time),
- * `l4ChecksumOk`, and `udpFlowsScript` / `udpFlowQueues` / `flowSummary` for
- * flow-affinity checks across queues.
+ * Frames to send and the checks port tests share are in ./frames.ts;
+ * `probeFrame` is re-exported here for the tests and benchmarks that need
+ * only a lab and a frame.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+export { probeFrame } from './frames.js';
 
 /** Debian's python, which has scapy (the pyenv python first on PATH does not). */
 export const SCAPY_PYTHON = '/usr/bin/python3';
@@ -88,14 +91,79 @@ export function readPcap(path: string): Uint8Array[] {
   return out;
 }
 
+const LOCK_DIR = '/run/vaigai-netns';
+/** How long a lab waits for a prefix that another live process holds. */
+const LOCK_WAIT_MS = 180_000;
+/** Labs of each prefix alive in this process (the lock file is removed when the last one cleans up). */
+const held = new Map<string, number>();
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The pid in a lock file; -1 when there is no file. */
+function lockOwner(file: string): number {
+  try {
+    return Number(readFileSync(file, 'utf8'));
+  } catch {
+    return -1;
+  }
+}
+
+/** Holds `prefix` for this process: waits while another live process holds it; takes it over from a dead one. */
+function lockPrefix(prefix: string): void {
+  const count = held.get(prefix) ?? 0;
+  if (count === 0) {
+    mkdirSync(LOCK_DIR, { recursive: true });
+    const file = join(LOCK_DIR, `${prefix}lock`);
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      try {
+        writeFileSync(file, String(process.pid), { flag: 'wx' });
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      const owner = lockOwner(file);
+      if (owner < 0) continue; // released meanwhile
+      // 0: the owner is between creating and writing the file.
+      if (owner > 0 && !pidAlive(owner)) {
+        rmSync(file, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`netns prefix ${prefix} is held by pid ${owner} (another test run) for over ${LOCK_WAIT_MS / 1000} s`);
+      Atomics.wait(nap, 0, 0, 100);
+    }
+  }
+  held.set(prefix, count + 1);
+}
+
+function unlockPrefix(prefix: string): void {
+  const count = (held.get(prefix) ?? 0) - 1;
+  if (count > 0) {
+    held.set(prefix, count);
+    return;
+  }
+  held.delete(prefix);
+  rmSync(join(LOCK_DIR, `${prefix}lock`), { force: true });
+}
+
 export class NetnsLab {
   private readonly namespaces: string[] = [];
   private readonly links: VethEnd[] = [];
   private readonly children: ChildProcess[] = [];
   private readonly dir: string;
+  private locked = true;
 
   constructor(readonly prefix: string) {
     if (!/^[a-z0-9-]{2,8}$/.test(prefix)) throw new Error(`netns prefix '${prefix}' must be 2..8 of [a-z0-9-]`);
+    lockPrefix(prefix);
     NetnsLab.sweep(prefix);
     this.dir = mkdtempSync(join(tmpdir(), `${prefix}lab-`));
   }
@@ -230,130 +298,7 @@ export class NetnsLab {
     for (const l of this.links.splice(0)) spawnSync('ip', l.ns ? ['-n', l.ns, 'link', 'del', l.name] : ['link', 'del', l.name]);
     for (const ns of this.namespaces.splice(0)) spawnSync('ip', ['netns', 'del', ns]);
     rmSync(this.dir, { recursive: true, force: true });
+    if (this.locked) unlockPrefix(this.prefix);
+    this.locked = false;
   }
-}
-
-// ---- Frames for port tests -------------------------------------------------
-
-/** Minimal view of a port queue, so this helper does not depend on a driver. */
-interface BurstQueue {
-  readonly pool: { alloc(): number; free(s: number): void; write(s: number, b: Uint8Array): void; read(s: number): Uint8Array };
-  rxBurst(out: Int32Array, max: number): number;
-  txBurst(slots: Int32Array, n: number): number;
-}
-
-/** "aa:bb:cc:dd:ee:ff" of a 6-byte MAC. */
-export function macHex(mac: Uint8Array): string {
-  return [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':');
-}
-
-/**
- * A `len`-byte frame of the local experimental ethertype 0x88b5 (IEEE 802)
- * carrying `seq` (u16 little-endian) and a pattern derived from it.
- */
-export function probeFrame(dst: Uint8Array, src: Uint8Array, seq: number, len: number): Uint8Array {
-  const f = new Uint8Array(len);
-  f.set(dst, 0);
-  f.set(src, 6);
-  f[12] = 0x88;
-  f[13] = 0xb5;
-  f[14] = seq & 0xff;
-  f[15] = (seq >> 8) & 0xff;
-  for (let i = 16; i < len; i++) f[i] = (seq + i) & 0xff;
-  return f;
-}
-
-/** Sends all frames through the queue in bursts of 32 (retrying what the queue defers, for 5 s at most). */
-export function sendAll(q: BurstQueue, frames: Uint8Array[]): number {
-  const slots = new Int32Array(32);
-  let sent = 0;
-  const deadline = Date.now() + 5000;
-  while (sent < frames.length && Date.now() < deadline) {
-    const n = Math.min(32, frames.length - sent);
-    for (let i = 0; i < n; i++) {
-      slots[i] = q.pool.alloc();
-      q.pool.write(slots[i], frames[sent + i]);
-    }
-    const k = q.txBurst(slots, n);
-    for (let i = k; i < n; i++) q.pool.free(slots[i]);
-    sent += k;
-  }
-  return sent;
-}
-
-/** Receives until `count` frames arrived or `ms` passed; returns copies, slots freed. */
-export function rxAll(q: BurstQueue, count: number, ms: number): Uint8Array[] {
-  const out = new Int32Array(64);
-  const got: Uint8Array[] = [];
-  const deadline = Date.now() + ms;
-  while (got.length < count && Date.now() < deadline) {
-    const n = q.rxBurst(out, 64);
-    for (let i = 0; i < n; i++) {
-      got.push(q.pool.read(out[i]));
-      q.pool.free(out[i]);
-    }
-  }
-  return got;
-}
-
-/** True when an untagged IPv4 TCP/UDP frame's L4 checksum verifies (RFC 1071 sum over pseudo-header). */
-export function l4ChecksumOk(f: Uint8Array): boolean {
-  const ihl = (f[14] & 0x0f) * 4;
-  const total = (f[16] << 8) | f[17];
-  const proto = f[23];
-  const seg = total - ihl;
-  let sum = proto + seg;
-  for (let i = 26; i < 34; i += 2) sum += (f[i] << 8) | f[i + 1];
-  const l4 = 14 + ihl;
-  for (let i = 0; i < seg; i += 2) sum += (f[l4 + i] << 8) | (i + 1 < seg ? f[l4 + i + 1] : 0);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return sum === 0xffff;
-}
-
-/**
- * A scapy script sending `per` rounds of `flows` UDP flows (source ports
- * 20000.., 198.18.251.2 -> 198.18.251.1) to `dstMac` out of `iface`.
- */
-export function udpFlowsScript(dstMac: Uint8Array, iface: string, flows: number, per: number): string {
-  return `fs = [Ether(dst='${macHex(dstMac)}')/IP(src='198.18.251.2', dst='198.18.251.1')/UDP(sport=20000 + f, dport=7)/Raw(bytes(18))
-      for _ in range(${per}) for f in range(${flows})]
-sendp(fs, iface='${iface}')`;
-}
-
-/**
- * Polls several queues until `count` IPv4/UDP frames arrived or `ms` passed;
- * maps each UDP source port to the set of queue indices it arrived on.
- */
-export function udpFlowQueues(qs: BurstQueue[], count: number, ms: number): Map<number, Set<number>> {
-  const seen = new Map<number, Set<number>>();
-  const out = new Int32Array(64);
-  let total = 0;
-  const deadline = Date.now() + ms;
-  while (total < count && Date.now() < deadline) {
-    for (let qi = 0; qi < qs.length; qi++) {
-      const n = qs[qi].rxBurst(out, 64);
-      for (let i = 0; i < n; i++) {
-        const f = qs[qi].pool.read(out[i]);
-        qs[qi].pool.free(out[i]);
-        if (f[12] !== 0x08 || f[13] !== 0x00 || f[23] !== 17) continue;
-        const sport = (f[34] << 8) | f[35];
-        const s = seen.get(sport) ?? new Set<number>();
-        s.add(qi);
-        seen.set(sport, s);
-        total++;
-      }
-    }
-  }
-  return seen;
-}
-
-/** For flow-affinity tests: how many flows, which flows arrived on more than one queue, how many queues saw any. */
-export function flowSummary(seen: Map<number, Set<number>>): { flows: number; split: number[]; queuesUsed: number } {
-  const used = new Set<number>();
-  const split: number[] = [];
-  for (const [sport, s] of seen) {
-    if (s.size > 1) split.push(sport);
-    for (const q of s) used.add(q);
-  }
-  return { flows: seen.size, split, queuesUsed: used.size };
 }

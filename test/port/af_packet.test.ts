@@ -1,23 +1,13 @@
 // The af_packet driver against the kernel across a veth pair, both ends in
 // namespaces the test creates (vgnat-*, 198.18.251.0/24).
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { BufferPool } from '../../src/core/buffer_pool.js';
 import { nativeDrivers, nativeLoadError, openNativePort } from '../../src/port/native.js';
-import {
-  flowSummary,
-  l4ChecksumOk,
-  macHex,
-  NetnsLab,
-  netTestSkipReason,
-  probeFrame,
-  rxAll,
-  sendAll,
-  udpFlowQueues,
-  udpFlowsScript,
-} from '../helpers/netns.js';
+import { assertFlowAffinity, assertTxToPeer, l4ChecksumOk, macHex, openTestQueue, probeFrame, rxAll } from '../helpers/frames.js';
+import { NetnsLab, netTestSkipReason } from '../helpers/netns.js';
 
 const N = 200;
 
@@ -26,42 +16,36 @@ function skipReason(): string | null {
   return netTestSkipReason(['tshark', 'ethtool', 'scapy']);
 }
 
-/** Namespaces vgnat-port (vgnat-a, the port's side) and vgnat-peer (vgnat-b, the kernel's). */
-function topology(lab: NetnsLab): { port: string; peer: string } {
+/**
+ * A lab removed after the test, with namespaces vgnat-port (vgnat-a, the
+ * port's side) and vgnat-peer (vgnat-b, the kernel's).
+ */
+function topology(t: TestContext): { lab: NetnsLab; port: string; peer: string } {
+  const lab = new NetnsLab('vgnat-');
+  t.after(() => lab.cleanup());
   const port = lab.addNs('port');
   const peer = lab.addNs('peer');
   lab.addVeth({ name: 'vgnat-a', ns: port }, { name: 'vgnat-b', ns: peer });
   // Full checksums and no GSO super-frames from the kernel peer (see port_af_packet.cc).
   lab.run(peer, 'ethtool', ['-K', 'vgnat-b', 'tx', 'off']);
   lab.run(peer, 'ip', ['addr', 'add', '198.18.251.2/24', 'dev', 'vgnat-b']);
-  return { port, peer };
+  return { lab, port, peer };
+}
+
+/** The topology of a fresh lab and an af_packet port on vgnat-a with `options`, queue 0 open. */
+function setup(t: TestContext, options: Record<string, string>, slots: number, burst: number) {
+  const { lab, port: ns, peer } = topology(t);
+  return { lab, ns, peer, ...openTestQueue(t, 'af_packet', { iface: 'vgnat-a', netns: ns, ...options }, 'vgnat-a', slots, burst) };
 }
 
 test('af_packet: N frames sent from the port arrive at the kernel peer byte for byte', async (t) => {
   const reason = skipReason();
   if (reason) return t.skip(reason);
-  const lab = new NetnsLab('vgnat-');
-  t.after(() => lab.cleanup());
-  const { port: ns, peer } = topology(lab);
-  const port = openNativePort('af_packet', { iface: 'vgnat-a', netns: ns }, 'vgnat-a');
-  t.after(() => port.close());
+  const { lab, ns, peer, port, pool, q } = setup(t, {}, 1024, 32);
   assert.deepEqual([...port.caps.mac], [...lab.mac(ns, 'vgnat-a')], 'caps report the interface MAC');
-  const pool = new BufferPool(1024);
-  const q = port.openQueue(0, pool, 32);
-  t.after(() => q.close());
   assert.ok(q.waitFd > 2, 'the queue offers a descriptor to wait on');
   const dst = lab.mac(peer, 'vgnat-b');
-  const sent = Array.from({ length: N }, (_, i) => probeFrame(dst, port.caps.mac, i, 64));
-  const rx0 = lab.counter(peer, 'vgnat-b', 'rx_packets');
-  const cap = await lab.capture(peer, 'vgnat-b', 'ether proto 0x88b5', N);
-  assert.equal(sendAll(q, sent), N, 'all frames accepted');
-  const got = await cap.frames();
-  assert.equal(lab.counter(peer, 'vgnat-b', 'rx_packets') - rx0, N, 'peer interface counted N frames');
-  assert.equal(got.length, N, 'tshark captured N frames');
-  for (let i = 0; i < N; i++) assert.deepEqual(got[i], sent[i], `frame ${i} identical on the wire`);
-  const st = q.stats();
-  assert.equal(st.txFrames, N);
-  assert.equal(st.txBytes, N * 64);
+  await assertTxToPeer(lab, peer, 'vgnat-b', q, Array.from({ length: N }, (_, i) => probeFrame(dst, port.caps.mac, i, 64)));
   assert.equal(pool.available, 1024, 'sent slots went back to the pool');
 });
 
@@ -69,14 +53,7 @@ for (const rx of ['ring', 'mmsg']) {
   test(`af_packet rx=${rx}: frames injected by the peer arrive in the port, VLAN tags re-inserted`, async (t) => {
     const reason = skipReason();
     if (reason) return t.skip(reason);
-    const lab = new NetnsLab('vgnat-');
-    t.after(() => lab.cleanup());
-    const { port: ns, peer } = topology(lab);
-    const port = openNativePort('af_packet', { iface: 'vgnat-a', netns: ns, rx }, 'vgnat-a');
-    t.after(() => port.close());
-    const pool = new BufferPool(1024);
-    const q = port.openQueue(0, pool, 64);
-    t.after(() => q.close());
+    const { lab, peer, port, q } = setup(t, { rx }, 1024, 64);
     const mac = macHex(port.caps.mac);
     // Plain frames, then tagged ones: the kernel strips the tag into metadata on receive.
     lab.scapy(
@@ -106,14 +83,7 @@ sendp(fs, iface='vgnat-b')`,
   test(`af_packet rx=${rx}: GSO super-frames are dropped and counted; with peer tx off they arrive`, async (t) => {
     const reason = skipReason();
     if (reason) return t.skip(reason);
-    const lab = new NetnsLab('vgnat-');
-    t.after(() => lab.cleanup());
-    const { port: ns, peer } = topology(lab);
-    const port = openNativePort('af_packet', { iface: 'vgnat-a', netns: ns, rx }, 'vgnat-a');
-    t.after(() => port.close());
-    const pool = new BufferPool(256);
-    const q = port.openQueue(0, pool, 32);
-    t.after(() => q.close());
+    const { lab, peer, port, q } = setup(t, { rx }, 256, 32);
     lab.run(peer, 'ip', ['neigh', 'replace', '198.18.251.1', 'lladdr', macHex(port.caps.mac), 'dev', 'vgnat-b']);
     // One 8000-byte UDP send segmented at 1000 bytes (UDP_SEGMENT): a single GSO
     // skb while the veth offers segmentation offload, 8 datagrams once it does not.
@@ -142,15 +112,8 @@ u.sendto(bytes(8000), ('198.18.251.1', 9000))`,
   test(`af_packet rx=${rx}: partial checksums from a peer with TX offload are completed`, async (t) => {
     const reason = skipReason();
     if (reason) return t.skip(reason);
-    const lab = new NetnsLab('vgnat-');
-    t.after(() => lab.cleanup());
-    const { port: ns, peer } = topology(lab);
+    const { lab, peer, port, q } = setup(t, { rx }, 256, 32);
     lab.run(peer, 'ethtool', ['-K', 'vgnat-b', 'tx', 'on']);
-    const port = openNativePort('af_packet', { iface: 'vgnat-a', netns: ns, rx }, 'vgnat-a');
-    t.after(() => port.close());
-    const pool = new BufferPool(256);
-    const q = port.openQueue(0, pool, 32);
-    t.after(() => q.close());
     lab.run(peer, 'ip', ['neigh', 'replace', '198.18.251.1', 'lladdr', macHex(port.caps.mac), 'dev', 'vgnat-b']);
     // Kernel UDP and TCP sockets: with TX checksum offload on veth they leave the checksum partial.
     lab.run(peer, '/usr/bin/python3', [
@@ -171,28 +134,20 @@ except BlockingIOError: pass`,
 test('af_packet: fanout over 2 queues keeps each flow on one queue', async (t) => {
   const reason = skipReason();
   if (reason) return t.skip(reason);
-  const lab = new NetnsLab('vgnat-');
-  t.after(() => lab.cleanup());
-  const { port: ns, peer } = topology(lab);
+  const { lab, port: ns, peer } = topology(t);
   const port = openNativePort('af_packet', { iface: 'vgnat-a', netns: ns, queues: '2' }, 'vgnat-a');
   t.after(() => port.close());
   assert.equal(port.queueCount, 2);
   const pool = new BufferPool(2048);
   const qs = [port.openQueue(0, pool, 32), port.openQueue(1, pool, 32)];
   t.after(() => qs.forEach((q) => q.close()));
-  lab.scapy(peer, udpFlowsScript(port.caps.mac, 'vgnat-b', 16, 20));
-  const seen = flowSummary(udpFlowQueues(qs, 16 * 20, 5000));
-  assert.equal(seen.flows, 16, 'every flow arrived');
-  assert.deepEqual(seen.split, [], 'no flow split over queues');
-  assert.equal(seen.queuesUsed, 2, '16 flows spread over both queues');
+  assertFlowAffinity(lab, peer, 'vgnat-b', port.caps.mac, qs, { flows: 16, per: 20, src: '198.18.251.2', dst: '198.18.251.1' });
 });
 
 test('af_packet: a worker thread attaches to the port by handle and sends on its queue', async (t) => {
   const reason = skipReason();
   if (reason) return t.skip(reason);
-  const lab = new NetnsLab('vgnat-');
-  t.after(() => lab.cleanup());
-  const { port: ns, peer } = topology(lab);
+  const { lab, port: ns, peer } = topology(t);
   const port = openNativePort('af_packet', { iface: 'vgnat-a', netns: ns }, 'vgnat-a');
   t.after(() => port.close());
   const rx0 = lab.counter(peer, 'vgnat-b', 'rx_packets');
@@ -200,7 +155,7 @@ test('af_packet: a worker thread attaches to the port by handle and sends on its
   const w = new Worker(
     `const { parentPort, workerData } = require('node:worker_threads');
     Promise.all([import(${here('../../src/port/native.js')}), import(${here('../../src/core/buffer_pool.js')}),
-                 import(${here('../helpers/netns.js')})]).then(([n, b, h]) => {
+                 import(${here('../helpers/frames.js')})]).then(([n, b, h]) => {
       const port = n.attachNativePort(workerData.handle, 'vgnat-a');
       const pool = new b.BufferPool(256);
       const q = port.openQueue(0, pool, 32);
@@ -227,9 +182,7 @@ test('af_packet: a worker thread attaches to the port by handle and sends on its
 test('af_packet: closing queues and the port releases every socket and ring mapping', (t) => {
   const reason = skipReason();
   if (reason) return t.skip(reason);
-  const lab = new NetnsLab('vgnat-');
-  t.after(() => lab.cleanup());
-  const { port: ns } = topology(lab);
+  const { port: ns } = topology(t);
   const fds = () => readdirSync('/proc/self/fd').length;
   const socketMaps = () => readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes('socket:')).length;
   const fd0 = fds();
@@ -249,4 +202,53 @@ test('af_packet: closing queues and the port releases every socket and ring mapp
   assert.equal(qs[0].rxBurst(out, 32), 0, 'a closed queue receives nothing');
   assert.equal(pool.available, 256, 'and reserves nothing');
   assert.equal(qs[0].lastError, 9, 'EBADF');
+});
+
+test('af_packet promisc=1: the interface is promiscuous while the queues are open, and not after close', async (t) => {
+  const reason = skipReason();
+  if (reason) return t.skip(reason);
+  const { lab, port: ns } = topology(t);
+  // A packet membership counts in the device's promiscuity (ip -d link) and sets
+  // IFF_PROMISC (0x100) in its flags, not in the flags `ip link` shows for `ip link set promisc`.
+  const promiscuity = () => Number(/promiscuity (\d+)/.exec(lab.run(ns, 'ip', ['-d', 'link', 'show', 'vgnat-a']))?.[1]);
+  const promiscFlag = () => (Number(lab.run(ns, 'cat', ['/sys/class/net/vgnat-a/flags'])) & 0x100) !== 0;
+  const pool = new BufferPool(256);
+  const plain = openNativePort('af_packet', { iface: 'vgnat-a', netns: ns }, 'vgnat-a');
+  const q = plain.openQueue(0, pool, 32);
+  assert.equal(promiscuity(), 0, 'not promiscuous by default');
+  q.close();
+  plain.close();
+  const port = openNativePort('af_packet', { iface: 'vgnat-a', netns: ns, queues: '2', promisc: '1' }, 'vgnat-a');
+  assert.equal(promiscuity(), 0, 'the memberships belong to the queue sockets');
+  const qs = [port.openQueue(0, pool, 32), port.openQueue(1, pool, 32)];
+  assert.equal(promiscuity(), 2, 'one membership per queue socket');
+  assert.equal(promiscFlag(), true, 'promiscuous while open');
+  qs[0].close();
+  assert.equal(promiscuity(), 1, 'closing a queue drops its membership');
+  qs[1].close();
+  port.close();
+  assert.equal(promiscuity(), 0);
+  assert.equal(promiscFlag(), false, 'not promiscuous after close');
+  assert.throws(() => openNativePort('af_packet', { iface: 'vgnat-a', netns: ns, promisc: 'maybe' }, 'x'), /promisc=maybe is not a boolean/);
+  // A process killed while its queue is open leaves nothing behind: the kernel drops the membership.
+  const url = (p: string) => JSON.stringify(new URL(p, import.meta.url).href);
+  const child = lab.spawn(null, process.execPath, ['--input-type=module', '-e', `
+    const n = await import(${url('../../src/port/native.js')});
+    const b = await import(${url('../../src/core/buffer_pool.js')});
+    const p = n.openNativePort('af_packet', { iface: 'vgnat-a', netns: '${ns}', promisc: '1' }, 'x');
+    p.openQueue(0, new b.BufferPool(64), 16);
+    console.log('open');
+    setTimeout(() => {}, 30000);`]);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the child did not open its queue')), 10_000);
+    child.stdout?.once('data', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  assert.equal(promiscuity(), 1, 'promiscuous while the child holds its queue');
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  process.kill(child.pid ?? -1, 'SIGKILL');
+  await exited;
+  assert.equal(promiscuity(), 0, 'not promiscuous once the child was killed');
 });

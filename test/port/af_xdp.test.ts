@@ -1,11 +1,12 @@
 // The af_xdp driver (copy mode) against the kernel across a veth pair, both
 // ends in namespaces the test creates (vgxdp-*, 198.18.252.0/24).
 import { readdirSync } from 'node:fs';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { BufferPool } from '../../src/core/buffer_pool.js';
 import { nativeDrivers, nativeLoadError, openNativePort } from '../../src/port/native.js';
-import { macHex, NetnsLab, netTestSkipReason, probeFrame, rxAll, sendAll } from '../helpers/netns.js';
+import { assertFlowAffinity, assertTxToPeer, macHex, openTestQueue, probeFrame, rxAll } from '../helpers/frames.js';
+import { NetnsLab, netTestSkipReason } from '../helpers/netns.js';
 
 const N = 200;
 
@@ -14,8 +15,13 @@ function skipReason(): string | null {
   return netTestSkipReason(['tshark', 'scapy']);
 }
 
-/** Namespaces vgxdp-port (vgxdp-a, the port's side) and vgxdp-peer (vgxdp-b, the kernel's). */
-function topology(lab: NetnsLab, queues = 1): { port: string; peer: string } {
+/**
+ * A lab removed after the test, with namespaces vgxdp-port (vgxdp-a, the
+ * port's side) and vgxdp-peer (vgxdp-b, the kernel's).
+ */
+function topology(t: TestContext, queues = 1): { lab: NetnsLab; port: string; peer: string } {
+  const lab = new NetnsLab('vgxdp-');
+  t.after(() => lab.cleanup());
   const port = lab.addNs('port');
   const peer = lab.addNs('peer');
   if (queues === 1) {
@@ -29,7 +35,7 @@ function topology(lab: NetnsLab, queues = 1): { port: string; peer: string } {
     lab.run(peer, 'ip', ['link', 'set', 'vgxdp-b', 'up']);
   }
   lab.run(peer, 'ip', ['addr', 'add', '198.18.252.2/24', 'dev', 'vgxdp-b']);
-  return { port, peer };
+  return { lab, port, peer };
 }
 
 /** XDP program ids attached to an interface (empty when none). */
@@ -50,42 +56,20 @@ function probes(frames: Uint8Array[]): Uint8Array[] {
 test('af_xdp: N frames sent from the port arrive at the kernel peer byte for byte', async (t) => {
   const reason = skipReason();
   if (reason) return t.skip(reason);
-  const lab = new NetnsLab('vgxdp-');
-  t.after(() => lab.cleanup());
-  const { port: ns, peer } = topology(lab);
-  const port = openNativePort('af_xdp', { iface: 'vgxdp-a', netns: ns, mode: 'copy' }, 'vgxdp-a');
-  t.after(() => port.close());
+  const { lab, port: ns, peer } = topology(t);
+  const { port, pool, q } = openTestQueue(t, 'af_xdp', { iface: 'vgxdp-a', netns: ns, mode: 'copy' }, 'vgxdp-a', 1024, 32);
   assert.deepEqual([...port.caps.mac], [...lab.mac(ns, 'vgxdp-a')], 'caps report the interface MAC');
-  const pool = new BufferPool(1024);
-  const q = port.openQueue(0, pool, 32);
-  t.after(() => q.close());
   const dst = lab.mac(peer, 'vgxdp-b');
-  const sent = Array.from({ length: N }, (_, i) => probeFrame(dst, port.caps.mac, i, 60 + (i % 40)));
-  const rx0 = lab.counter(peer, 'vgxdp-b', 'rx_packets');
-  const cap = await lab.capture(peer, 'vgxdp-b', 'ether proto 0x88b5', N);
-  assert.equal(sendAll(q, sent), N, 'all frames accepted');
-  const got = await cap.frames();
-  assert.equal(lab.counter(peer, 'vgxdp-b', 'rx_packets') - rx0, N, 'peer interface counted N frames');
-  assert.equal(got.length, N, 'tshark captured N frames');
-  for (let i = 0; i < N; i++) assert.deepEqual(got[i], sent[i], `frame ${i} identical on the wire`);
-  const st = q.stats();
-  assert.equal(st.txFrames, N);
-  assert.equal(st.txBytes, sent.reduce((a, f) => a + f.length, 0));
-  assert.equal(st.txDropped, 0);
+  await assertTxToPeer(lab, peer, 'vgxdp-b', q, Array.from({ length: N }, (_, i) => probeFrame(dst, port.caps.mac, i, 60 + (i % 40))));
+  assert.equal(q.stats().txDropped, 0);
   assert.equal(pool.available, 1024, 'sent slots went back to the pool');
 });
 
 test('af_xdp: frames injected by the peer arrive in the port', async (t) => {
   const reason = skipReason();
   if (reason) return t.skip(reason);
-  const lab = new NetnsLab('vgxdp-');
-  t.after(() => lab.cleanup());
-  const { port: ns, peer } = topology(lab);
-  const port = openNativePort('af_xdp', { iface: 'vgxdp-a', netns: ns }, 'vgxdp-a');
-  t.after(() => port.close());
-  const pool = new BufferPool(1024);
-  const q = port.openQueue(0, pool, 64);
-  t.after(() => q.close());
+  const { lab, port: ns, peer } = topology(t);
+  const { port, q } = openTestQueue(t, 'af_xdp', { iface: 'vgxdp-a', netns: ns }, 'vgxdp-a', 1024, 64);
   const mac = macHex(port.caps.mac);
   const src = lab.mac(peer, 'vgxdp-b');
   lab.scapy(
@@ -111,9 +95,7 @@ test('af_xdp: frames injected by the peer arrive in the port', async (t) => {
 test('af_xdp: two queues, one socket each; every flow stays on one queue and both queues get flows', async (t) => {
   const reason = skipReason();
   if (reason) return t.skip(reason);
-  const lab = new NetnsLab('vgxdp-');
-  t.after(() => lab.cleanup());
-  const { port: ns, peer } = topology(lab, 2);
+  const { lab, port: ns, peer } = topology(t, 2);
   const port = openNativePort('af_xdp', { iface: 'vgxdp-a', netns: ns, queues: '2' }, 'vgxdp-a');
   t.after(() => port.close());
   assert.equal(port.queueCount, 2);
@@ -125,46 +107,13 @@ test('af_xdp: two queues, one socket each; every flow stays on one queue and bot
   assert.ok(openFds() >= fds + 2, 'one XDP socket per queue');
   // veth delivers on the RX queue matching the peer's TX queue, which the
   // kernel picks by flow hash (the analogue of RSS): 64 flows of 5 frames.
-  const flows = 64;
-  const per = 5;
-  const mac = macHex(port.caps.mac);
-  lab.scapy(
-    peer,
-    `sendp([Ether(dst='${mac}')/IP(src='198.18.252.2', dst='198.18.252.1')/UDP(sport=10000 + f, dport=9)/Raw(bytes(20))
-      for _ in range(${per}) for f in range(${flows})], iface='vgxdp-b')`,
-  );
-  const queuesOfFlow = new Map<number, Set<number>>();
-  let total = 0;
-  const out = new Int32Array(32);
-  const deadline = Date.now() + 5000;
-  while (total < flows * per && Date.now() < deadline) {
-    for (let qi = 0; qi < 2; qi++) {
-      const n = qs[qi].rxBurst(out, 32);
-      for (let i = 0; i < n; i++) {
-        const f = pool.read(out[i]);
-        pool.free(out[i]);
-        if (f[12] !== 0x08 || f[13] !== 0x00 || f[23] !== 17) continue; // IPv4 UDP from the peer only
-        const sport = (f[34] << 8) | f[35];
-        const set = queuesOfFlow.get(sport) ?? new Set<number>();
-        set.add(qi);
-        queuesOfFlow.set(sport, set);
-        total++;
-      }
-    }
-  }
-  assert.equal(total, flows * per, 'all frames arrived');
-  assert.equal(queuesOfFlow.size, flows);
-  for (const [sport, set] of queuesOfFlow) assert.equal(set.size, 1, `flow ${sport} stayed on one queue`);
-  const onQ0 = [...queuesOfFlow.values()].filter((set) => set.has(0)).length;
-  assert.ok(onQ0 > 0 && onQ0 < flows, `flows spread over both queues (${onQ0} of ${flows} on queue 0)`);
+  assertFlowAffinity(lab, peer, 'vgxdp-b', port.caps.mac, qs, { flows: 64, per: 5, src: '198.18.252.2', dst: '198.18.252.1' });
 });
 
 test('af_xdp: close detaches the XDP program and frees the socket; reopening at once works', (t) => {
   const reason = skipReason();
   if (reason) return t.skip(reason);
-  const lab = new NetnsLab('vgxdp-');
-  t.after(() => lab.cleanup());
-  const { port: ns } = topology(lab);
+  const { lab, port: ns } = topology(t);
   const pool = new BufferPool(256);
   const fds = openFds();
   for (let round = 0; round < 3; round++) {
@@ -183,9 +132,7 @@ test('af_xdp: close detaches the XDP program and frees the socket; reopening at 
 test('af_xdp: errors name the problem', (t) => {
   const reason = skipReason();
   if (reason) return t.skip(reason);
-  const lab = new NetnsLab('vgxdp-');
-  t.after(() => lab.cleanup());
-  const { port: ns } = topology(lab);
+  const { lab, port: ns } = topology(t);
   assert.throws(() => openNativePort('af_xdp', { iface: 'vgxdp-none', netns: ns }, 'x'), /interface 'vgxdp-none' not found in netns vgxdp-port/);
   assert.throws(() => openNativePort('af_xdp', { netns: ns }, 'x'), /missing option iface/);
   assert.throws(() => openNativePort('af_xdp', { iface: 'vgxdp-a', netns: 'vgxdp-none' }, 'x'), /network namespace 'vgxdp-none' not found/);

@@ -4,12 +4,13 @@
 // every DPDK test lives in this file and shares one set of EAL arguments.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { BufferPool } from '../../src/core/buffer_pool.js';
 import { nativeDrivers, nativeLoadError, openNativePort } from '../../src/port/native.js';
-import { macHex, NetnsLab, netTestSkipReason, probeFrame, rxAll, sendAll } from '../helpers/netns.js';
+import { assertFlowAffinity, assertTxToPeer, macHex, probeFrame, rxAll, sendAll } from '../helpers/frames.js';
+import { NetnsLab, netTestSkipReason } from '../helpers/netns.js';
 
 const N = 200;
 /** The EAL arguments of this process: no hugepages, no shared config, no PCI scan. */
@@ -20,13 +21,18 @@ function skipReason(tools: string[] = []): string | null {
   return netTestSkipReason(tools);
 }
 
-/** Namespaces vgxdp-port (vgxdp-a, the DPDK port's interface) and vgxdp-peer (vgxdp-b, the kernel's). */
-function topology(lab: NetnsLab): { port: string; peer: string } {
+/**
+ * A lab removed after the test, with namespaces vgxdp-port (vgxdp-a, the DPDK
+ * port's interface) and vgxdp-peer (vgxdp-b, the kernel's).
+ */
+function topology(t: TestContext): { lab: NetnsLab; port: string; peer: string } {
+  const lab = new NetnsLab('vgxdp-');
+  t.after(() => lab.cleanup());
   const port = lab.addNs('port');
   const peer = lab.addNs('peer');
   lab.addVeth({ name: 'vgxdp-a', ns: port }, { name: 'vgxdp-b', ns: peer });
   lab.run(peer, 'ip', ['addr', 'add', '198.18.252.2/24', 'dev', 'vgxdp-b']);
-  return { port, peer };
+  return { lab, port, peer };
 }
 
 function afPacketPort(ns: string) {
@@ -92,7 +98,7 @@ test('dpdk: a worker thread drives a queue (registered with the EAL on first use
   const qb = b.openQueue(0, new BufferPool(512), 32);
   t.after(() => qb.close());
   const src = new URL('../../src/', import.meta.url).href;
-  const helpers = new URL('../helpers/netns.js', import.meta.url).href;
+  const helpers = new URL('../helpers/frames.js', import.meta.url).href;
   // The worker attaches to side 0 by handle, sends N frames and reports its count.
   const code = `
     const { parentPort, workerData } = require('node:worker_threads');
@@ -122,9 +128,7 @@ test('dpdk: a worker thread drives a queue (registered with the EAL on first use
 test('dpdk: net_af_packet on a veth: N frames sent arrive at the kernel peer byte for byte', async (t) => {
   const reason = skipReason(['tshark']);
   if (reason) return t.skip(reason);
-  const lab = new NetnsLab('vgxdp-');
-  t.after(() => lab.cleanup());
-  const { port: ns, peer } = topology(lab);
+  const { lab, port: ns, peer } = topology(t);
   const port = afPacketPort(ns);
   let closed = false;
   t.after(() => closed || port.close());
@@ -133,16 +137,7 @@ test('dpdk: net_af_packet on a veth: N frames sent arrive at the kernel peer byt
   const q = port.openQueue(0, pool, 32);
   t.after(() => closed || q.close());
   const dst = lab.mac(peer, 'vgxdp-b');
-  const sent = Array.from({ length: N }, (_, i) => probeFrame(dst, port.caps.mac, i, 60 + (i % 40)));
-  const rx0 = lab.counter(peer, 'vgxdp-b', 'rx_packets');
-  const cap = await lab.capture(peer, 'vgxdp-b', 'ether proto 0x88b5', N);
-  assert.equal(sendAll(q, sent), N, 'all frames accepted');
-  const got = await cap.frames();
-  assert.equal(lab.counter(peer, 'vgxdp-b', 'rx_packets') - rx0, N, 'peer interface counted N frames');
-  assert.equal(got.length, N, 'tshark captured N frames');
-  for (let i = 0; i < N; i++) assert.deepEqual(got[i], sent[i], `frame ${i} identical on the wire`);
-  assert.equal(q.stats().txFrames, N);
-  assert.equal(q.stats().txBytes, sent.reduce((s, f) => s + f.length, 0));
+  await assertTxToPeer(lab, peer, 'vgxdp-b', q, Array.from({ length: N }, (_, i) => probeFrame(dst, port.caps.mac, i, 60 + (i % 40))));
   assert.match(lab.run(ns, 'ip', ['link', 'show', 'vgxdp-a']), /PROMISC/, 'promiscuous while open');
   // An open queue keeps its port open: the port stops when both are closed.
   q.close();
@@ -154,9 +149,7 @@ test('dpdk: net_af_packet on a veth: N frames sent arrive at the kernel peer byt
 test('dpdk: net_af_packet on a veth: frames injected by the peer arrive', async (t) => {
   const reason = skipReason(['scapy']);
   if (reason) return t.skip(reason);
-  const lab = new NetnsLab('vgxdp-');
-  t.after(() => lab.cleanup());
-  const { port: ns, peer } = topology(lab);
+  const { lab, port: ns, peer } = topology(t);
   // Same vdev name as the test before: closing removed it, so it is probed again.
   const port = afPacketPort(ns);
   t.after(() => port.close());
@@ -183,9 +176,7 @@ test('dpdk: net_af_packet on a veth: frames injected by the peer arrive', async 
 test('dpdk: net_af_packet with 2 queue pairs: every flow stays on one queue', async (t) => {
   const reason = skipReason(['scapy']);
   if (reason) return t.skip(reason);
-  const lab = new NetnsLab('vgxdp-');
-  t.after(() => lab.cleanup());
-  const { port: ns, peer } = topology(lab);
+  const { lab, port: ns, peer } = topology(t);
   // qpairs=2: two AF_PACKET sockets in a PACKET_FANOUT_HASH group, the PMD's flow steering.
   const port = openNativePort('dpdk', { netns: ns, queues: '2' }, 'vgxdp-a', `${EAL} --vdev=net_af_packet1,iface=vgxdp-a,qpairs=2`);
   t.after(() => port.close());
@@ -193,34 +184,7 @@ test('dpdk: net_af_packet with 2 queue pairs: every flow stays on one queue', as
   const pool = new BufferPool(2048);
   const qs = [port.openQueue(0, pool, 32), port.openQueue(1, pool, 32)];
   t.after(() => qs.forEach((q) => q.close()));
-  const flows = 64;
-  const per = 5;
-  lab.scapy(
-    peer,
-    `sendp([Ether(dst='${macHex(port.caps.mac)}')/IP(src='198.18.252.2', dst='198.18.252.1')/UDP(sport=10000 + f, dport=9)/Raw(bytes(20))
-      for _ in range(${per}) for f in range(${flows})], iface='vgxdp-b')`,
-  );
-  const queuesOfFlow = new Map<number, Set<number>>();
-  let total = 0;
-  const out = new Int32Array(32);
-  const deadline = Date.now() + 5000;
-  while (total < flows * per && Date.now() < deadline) {
-    for (let qi = 0; qi < 2; qi++) {
-      const n = qs[qi].rxBurst(out, 32);
-      for (let i = 0; i < n; i++) {
-        const f = pool.read(out[i]);
-        pool.free(out[i]);
-        if (f[12] !== 0x08 || f[13] !== 0x00 || f[23] !== 17) continue; // IPv4 UDP from the peer only
-        const sport = (f[34] << 8) | f[35];
-        queuesOfFlow.set(sport, (queuesOfFlow.get(sport) ?? new Set<number>()).add(qi));
-        total++;
-      }
-    }
-  }
-  assert.equal(total, flows * per, 'all frames arrived');
-  for (const [sport, set] of queuesOfFlow) assert.equal(set.size, 1, `flow ${sport} stayed on one queue`);
-  const onQ0 = [...queuesOfFlow.values()].filter((set) => set.has(0)).length;
-  assert.ok(onQ0 > 0 && onQ0 < flows, `flows spread over both queues (${onQ0} of ${flows} on queue 0)`);
+  assertFlowAffinity(lab, peer, 'vgxdp-b', port.caps.mac, qs, { flows: 64, per: 5, src: '198.18.252.2', dst: '198.18.252.1' });
 });
 
 test('dpdk: errors name the problem', (t) => {

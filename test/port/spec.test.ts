@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BufferPool } from '../../src/core/buffer_pool.js';
 import { Worker } from 'node:worker_threads';
 import { getAffinity, loadNative, nativeDrivers, nativeLoadError } from '../../src/port/native.js';
 import { softNic } from '../../src/port/soft_nic.js';
-import { hugepageStatus, openPort, parsePortSpec, PortSpecError, type PortErrorCode } from '../../src/port/spec.js';
+import { hugepageStatus, openPort, parsePortSpec, PORT_OPTIONS, PortSpecError, type PortErrorCode } from '../../src/port/spec.js';
 import { NetnsLab, netTestSkipReason } from '../helpers/netns.js';
 
 function throwsCode(fn: () => unknown, code: PortErrorCode, text: RegExp): void {
@@ -47,6 +47,47 @@ test('spec: errors name the problem', () => {
   throwsCode(() => parsePortSpec('af_packet:iface=eth1', ['-l', '0']), 'syntax', /EAL arguments/);
   throwsCode(() => openPort('null:queues=0'), 'syntax', /queues=0/);
   throwsCode(() => openPort('tap'), 'syntax', /tap needs a device name/);
+});
+
+test('spec: every af_xdp and dpdk option parses; unknown ones are refused by name', () => {
+  assert.deepEqual(parsePortSpec('af_xdp:iface=eth1,queue=2,queues=2,mode=copy,xdp=skb,frames=8192,netns=vg').options, {
+    iface: 'eth1',
+    queue: '2',
+    queues: '2',
+    mode: 'copy',
+    xdp: 'skb',
+    frames: '8192',
+    netns: 'vg',
+  });
+  const d = parsePortSpec('dpdk:dev=net_ring0,port=1,pair=p,side=1,queues=2,rxd=512,txd=512,mbufs=4095,promisc=0,netns=vg,eal=-l 0 --no-huge');
+  assert.deepEqual(d.options, {
+    dev: 'net_ring0',
+    port: '1',
+    pair: 'p',
+    side: '1',
+    queues: '2',
+    rxd: '512',
+    txd: '512',
+    mbufs: '4095',
+    promisc: '0',
+    netns: 'vg',
+  });
+  assert.deepEqual(d.ealArgs, ['-l', '0', '--no-huge']);
+  assert.deepEqual(parsePortSpec('dpdk:queues=2,eal'), { driver: 'dpdk', options: { queues: '2' }, ealArgs: [] });
+  assert.deepEqual(parsePortSpec('af_packet:iface=eth1,promisc').options, { iface: 'eth1', promisc: '' });
+  throwsCode(() => parsePortSpec('af_xdp:iface=eth1,zerocopy=1'), 'unknown-option', /^af_xdp has no option 'zerocopy' \(options: iface, queue, queues, mode, xdp, frames, netns\)$/);
+  throwsCode(() => parsePortSpec('dpdk:rxq=2,eal=-l 0'), 'unknown-option', /^dpdk has no option 'rxq' \(options: dev, port, pair, side, queues, rxd, txd, mbufs, promisc, netns, eal\)$/);
+  throwsCode(() => parsePortSpec('tap:name=vg0,promisc=1'), 'unknown-option', /tap has no option 'promisc'/);
+});
+
+test('spec: the option lists are the names the native drivers read', () => {
+  for (const d of ['af_packet', 'af_xdp', 'tap', 'dpdk'] as const) {
+    const src = readFileSync(new URL(`../../../native/port_${d}.cc`, import.meta.url), 'utf8');
+    const read = new Set([...src.matchAll(/opt_(?:str|uint|bool)\(opts, "(\w+)"|opts\.find\("(\w+)"\)/g)].map((m) => m[1] ?? m[2]));
+    // eal is not a driver option: parsePortSpec turns it into the EAL argument list.
+    const listed = PORT_OPTIONS[d].filter((o) => o !== 'eal');
+    assert.deepEqual([...read].sort(), [...listed].sort(), `${d}: native/port_${d}.cc reads exactly the listed options`);
+  }
 });
 
 test('spec: in-memory drivers open without the addon', () => {

@@ -1,20 +1,11 @@
 // The tap driver against the kernel: the tap device is created inside a
 // namespace the test owns (vgnat-tap), whose kernel is the peer.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { BufferPool } from '../../src/core/buffer_pool.js';
 import { nativeDrivers, nativeLoadError, openNativePort } from '../../src/port/native.js';
-import {
-  flowSummary,
-  macHex,
-  NetnsLab,
-  netTestSkipReason,
-  probeFrame,
-  rxAll,
-  sendAll,
-  udpFlowQueues,
-  udpFlowsScript,
-} from '../helpers/netns.js';
+import { assertFlowAffinity, assertTxToPeer, macHex, openTestQueue, probeFrame, rxAll } from '../helpers/frames.js';
+import { NetnsLab, netTestSkipReason } from '../helpers/netns.js';
 
 const N = 200;
 const DEV = 'vgnat-t0';
@@ -24,43 +15,28 @@ function skipReason(): string | null {
   return netTestSkipReason(['tshark', 'scapy']);
 }
 
-test('tap: N frames sent from the port arrive at the kernel byte for byte', async (t) => {
-  const reason = skipReason();
-  if (reason) return t.skip(reason);
+/** A fresh lab with namespace vgnat-tap, where the port creates DEV; queue 0 open. */
+function setup(t: TestContext, burst: number) {
   const lab = new NetnsLab('vgnat-');
   t.after(() => lab.cleanup());
   const ns = lab.addNs('tap');
-  const port = openNativePort('tap', { name: DEV, netns: ns }, DEV);
-  t.after(() => port.close());
-  const pool = new BufferPool(512);
-  const q = port.openQueue(0, pool, 32);
-  t.after(() => q.close());
+  return { lab, ns, ...openTestQueue(t, 'tap', { name: DEV, netns: ns }, DEV, 512, burst) };
+}
+
+test('tap: N frames sent from the port arrive at the kernel byte for byte', async (t) => {
+  const reason = skipReason();
+  if (reason) return t.skip(reason);
+  const { lab, ns, port, q } = setup(t, 32);
   assert.ok(q.waitFd > 2, 'the queue offers a descriptor to wait on');
   const kernelMac = lab.mac(ns, DEV);
   assert.notDeepEqual([...port.caps.mac], [...kernelMac], 'the port has its own MAC');
-  const sent = Array.from({ length: N }, (_, i) => probeFrame(kernelMac, port.caps.mac, i, 64));
-  const rx0 = lab.counter(ns, DEV, 'rx_packets');
-  const cap = await lab.capture(ns, DEV, 'ether proto 0x88b5', N);
-  assert.equal(sendAll(q, sent), N);
-  const got = await cap.frames();
-  assert.equal(lab.counter(ns, DEV, 'rx_packets') - rx0, N, 'kernel interface counted N frames');
-  assert.equal(got.length, N, 'tshark captured N frames');
-  for (let i = 0; i < N; i++) assert.deepEqual(got[i], sent[i], `frame ${i} identical`);
-  assert.equal(q.stats().txFrames, N);
-  assert.equal(q.stats().txBytes, N * 64);
+  await assertTxToPeer(lab, ns, DEV, q, Array.from({ length: N }, (_, i) => probeFrame(kernelMac, port.caps.mac, i, 64)));
 });
 
 test('tap: frames the kernel sends out of the device arrive in the port', async (t) => {
   const reason = skipReason();
   if (reason) return t.skip(reason);
-  const lab = new NetnsLab('vgnat-');
-  t.after(() => lab.cleanup());
-  const ns = lab.addNs('tap');
-  const port = openNativePort('tap', { name: DEV, netns: ns }, DEV);
-  t.after(() => port.close());
-  const pool = new BufferPool(512);
-  const q = port.openQueue(0, pool, 64);
-  t.after(() => q.close());
+  const { lab, ns, port, q } = setup(t, 64);
   lab.scapy(
     ns,
     `sendp([Ether(dst='${macHex(port.caps.mac)}', type=0x88b5)/Raw(bytes([i & 255, i >> 8]) + bytes(40 + i % 50)) for i in range(${N})], iface='${DEV}')`,
@@ -92,9 +68,5 @@ test('tap: multi-queue device keeps each flow on one queue; ports opened per thr
   const txQueues = lab.run(ns, 'ls', [`/sys/class/net/${DEV}/queues`]).split('\n').filter((q) => q.startsWith('tx-'));
   assert.equal(txQueues.length, 2, 'the device has exactly 2 queues');
   assert.deepEqual([...ports[1].caps.mac], [...ports[0].caps.mac]);
-  lab.scapy(ns, udpFlowsScript(ports[0].caps.mac, DEV, 16, 20));
-  const seen = flowSummary(udpFlowQueues(qs, 16 * 20, 5000));
-  assert.equal(seen.flows, 16, 'every flow arrived');
-  assert.deepEqual(seen.split, [], 'no flow split over queues');
-  assert.equal(seen.queuesUsed, 2, '16 flows spread over both queues');
+  assertFlowAffinity(lab, ns, DEV, ports[0].caps.mac, qs, { flows: 16, per: 20, src: '198.18.251.2', dst: '198.18.251.1' });
 });
