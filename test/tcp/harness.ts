@@ -61,9 +61,8 @@ export class Node {
     this.stack.registerL4(IPV4_PROTO_TCP, this.tcp);
   }
 
-  /** Receives what is waiting, runs timers, transmits. Returns frames received. */
-  poll(): number {
-    const now = this.clock.nowUs();
+  /** Receives what is waiting, runs timers, transmits, all at `now` (a poll loop's burst time). Returns frames received. */
+  poll(now = this.clock.nowUs()): number {
     let total = 0;
     for (;;) {
       const n = this.queue.rxBurst(this.rx, this.rx.length);

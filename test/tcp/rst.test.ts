@@ -89,3 +89,14 @@ test('an ACK in SYN_RECEIVED that does not acknowledge our SYN draws <SEQ=SEG.AC
   assert.equal(r.seq, sa.seq + 50);
   assert.equal(app.connected.length, 0);
 });
+
+test('a source port freed by a RST goes to the back of the free order: the next connect() takes another one', () => {
+  const rig = new ScriptRig();
+  const k1 = openConn(rig);
+  const k2 = openConn(rig);
+  assert.deepEqual(rig.exchange(fromPeer(k1, { flags: TCP_RST })), []);
+  assert.equal(rig.tcp.state(k1.c), CLOSED);
+  const k3 = openConn(rig);
+  assert.notEqual(k3.port, k1.port);
+  assert.notEqual(k3.port, k2.port);
+});

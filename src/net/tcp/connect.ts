@@ -121,7 +121,8 @@ function allocPort(tcp: TcpLayer, srcIp: number, dstIp: number, dstPort: number)
 
 /**
  * Frees the oldest TIME_WAIT connection (of `srcIp` with an ephemeral port, or
- * any when srcIp is -1) so its port or TCB can serve a new connection.
+ * any when srcIp is -1) so its port or TCB can serve a new connection: the
+ * oldest is the one whose 2*MSL is nearest its end.
  */
 function recycleTimeWait(tcp: TcpLayer, srcIp: number): boolean {
   const t = tcp.t;
@@ -200,7 +201,9 @@ export function noConnection(tcp: TcpLayer, remoteIp: number, localIp: number, o
     return;
   }
   const t = tcp.t;
-  const c = t.alloc(localIp, r.dstPort, remoteIp, r.srcPort);
+  let c = t.alloc(localIp, r.dstPort, remoteIp, r.srcPort);
+  // A store full of TIME_WAIT must not refuse new SYNs: the oldest ends early, as for connect().
+  if (c < 0 && recycleTimeWait(tcp, -1)) c = t.alloc(localIp, r.dstPort, remoteIp, r.srcPort);
   if (c < 0) {
     k.tcbExhausted++;
     return;

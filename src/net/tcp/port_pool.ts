@@ -1,7 +1,10 @@
 /**
  * Ephemeral source ports: one bitmap over [10000, 60000) per source address,
- * as the architecture's per-lcore port pool. A next-fit cursor spreads
- * allocations so a just-released port is not handed out again at once.
+ * as the architecture's per-lcore port pool. A round-robin cursor (a bit
+ * position) hands ports out in rising order and wraps, so a released port goes
+ * to the back: it comes out again only after every other free port did, and a
+ * late segment of the old connection (after a RST, which skips TIME_WAIT)
+ * meets a new one on the same tuple as late as possible.
  */
 export const EPHEMERAL_LO = 10000;
 export const EPHEMERAL_HI = 60000;
@@ -11,6 +14,7 @@ const WORDS = Math.ceil(SPAN / 32);
 class PortBitmap {
   /** Bit set = port in use. Bits past the span are pre-set so they never allocate. */
   readonly words = new Uint32Array(WORDS);
+  /** The first port offset the next search looks at. */
   cursor = 0;
   used = 0;
   constructor() {
@@ -34,18 +38,20 @@ export class PortPool {
   alloc(ip: number): number {
     const b = this.bitmap(ip);
     if (b.used === SPAN) return -1;
-    let w = b.cursor;
-    for (let i = 0; i < WORDS; i++) {
-      const v = b.words[w];
+    let w = b.cursor >>> 5;
+    // The cursor's word is searched twice: from the cursor first, then (after the wrap) below it.
+    let v = (b.words[w] | ((1 << (b.cursor & 31)) - 1)) >>> 0;
+    for (let i = 0; i <= WORDS; i++) {
       if (v !== 0xffffffff) {
         const free = ~v & (v + 1); // lowest clear bit
-        const bit = 31 - Math.clz32(free);
-        b.words[w] = v | free;
+        const p = w * 32 + 31 - Math.clz32(free);
+        b.words[w] |= free;
         b.used++;
-        b.cursor = w;
-        return EPHEMERAL_LO + w * 32 + bit;
+        b.cursor = p + 1 === SPAN ? 0 : p + 1;
+        return EPHEMERAL_LO + p;
       }
       w = w + 1 === WORDS ? 0 : w + 1;
+      v = b.words[w];
     }
     return -1;
   }

@@ -89,7 +89,13 @@ export class TcpLayer implements L4Handler {
     this.fire = (c: number) => onTimer(this, c);
   }
 
+  /**
+   * The layer's time never moves back: a poll burst's time can be older than
+   * an API call's live clock read, and TSval (RFC 7323 §5.4: monotone), RTT
+   * samples and timer deadlines all derive from it.
+   */
   private setNow(nowUs: number): void {
+    if (nowUs <= this.nowUs) return;
     this.nowUs = nowUs;
     this.nowMs = Math.floor(nowUs / 1000);
   }
