@@ -21,7 +21,7 @@ import { KernelStream } from '../src/app/http11/kernel_stream.js';
 import { MemStream } from '../src/app/http11/mem_stream.js';
 import { Http1Parser, KIND_REQUEST, KIND_RESPONSE, type ParserSink } from '../src/app/http11/parser.js';
 import { Http1Server } from '../src/app/http11/server.js';
-import { ipv4 } from '../src/app/http11/stream.js';
+import { parseIp } from '../src/wire/ipv4_addr.js';
 import { CertManager } from '../src/tls/cert_manager.js';
 import { TlsStream } from '../src/tls/tls_stream.js';
 
@@ -162,7 +162,7 @@ async function tlsHandshakes(): Promise<void> {
         const cpu0 = process.cpuUsage();
         await new Promise<void>((resolve) => {
           new Http1Client({
-            transport: tls, dstIp: ipv4('127.0.0.1'), dstPort: port, host: 'localhost', requests: [{ method: 'GET', path: '/' }],
+            transport: tls, dstIp: parseIp('127.0.0.1'), dstPort: port, host: 'localhost', requests: [{ method: 'GET', path: '/' }],
             totalRequests: 150 * conns, connections: conns, requestsPerConnection: 1, onDone: () => resolve(),
           }).start();
         });

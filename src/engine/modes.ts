@@ -7,10 +7,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Clock } from '../common/clock.js';
 import { Http1Server } from '../app/http11/server.js';
-import { ipv4String, type StreamTransport } from '../app/http11/stream.js';
+import { type StreamTransport } from '../app/http11/stream.js';
+import { ipToString } from '../wire/ipv4_addr.js';
 import { CertManager } from '../tls/cert_manager.js';
+import type { KeyLog } from '../tls/keylog.js';
 import { TlsStream } from '../tls/tls_stream.js';
-import { FreshIdTransport } from './fresh_ids.js';
 import { LoadRun, type LoadSnapshot } from './load.js';
 import { liveLine, summarize, summaryText, fmtBytes } from './report.js';
 import { TcpSink, TcpSource } from './tcp_bulk.js';
@@ -35,7 +36,8 @@ export interface HttpServerModeConfig {
   status: number;
   bodySize: number;
   tls: { cert: string; key: string; version: TlsVersion | null } | null;
-  maxConns: number;
+  /** Where the TLS secrets of every session go (--sslkeylog), or null. */
+  keylog?: KeyLog | null;
 }
 
 export class HttpServerMode implements Mode {
@@ -48,8 +50,7 @@ export class HttpServerMode implements Mode {
     if (cfg.tls !== null) {
       const v = cfg.tls.version;
       const certs = new CertManager({ cert: cfg.tls.cert, key: cfg.tls.key }, v === null ? {} : { minVersion: v, maxVersion: v });
-      // Fresh ids below TLS: see fresh_ids.ts.
-      this.tls = new TlsStream(new FreshIdTransport(t, cfg.maxConns), { server: { certs, requestCert: false, verifyClient: false, sessionCache: 4096 } });
+      this.tls = new TlsStream(t, { server: { certs, requestCert: false, verifyClient: false, sessionCache: 4096 }, keylog: cfg.keylog ?? null });
       t = this.tls;
     }
     this.server = new Http1Server({ transport: t, port: cfg.port, status: cfg.status, bodySize: cfg.bodySize });
@@ -145,6 +146,8 @@ export interface ClientModeConfig {
   sha256: boolean;
   expectSha256: string | null;
   tls: { sni: string | null; verify: boolean; ca: string | null; version: TlsVersion | null } | null;
+  /** Where the TLS secrets of every session go (--sslkeylog), or null. */
+  keylog?: KeyLog | null;
 }
 
 /** Seconds the client waits for open connections after its time bound. */
@@ -163,7 +166,7 @@ export class ClientMode implements Mode {
     this.tls = null;
     if (cfg.tls !== null) {
       const c = cfg.tls;
-      this.tls = new TlsStream(new FreshIdTransport(t, cfg.maxConns), {
+      this.tls = new TlsStream(t, {
         client: {
           verify: c.verify,
           resume: true,
@@ -171,6 +174,7 @@ export class ClientMode implements Mode {
           ...(c.sni !== null ? { servername: c.sni } : {}),
           ...(c.ca !== null ? { ca: readFileSync(c.ca) } : {}),
         },
+        keylog: cfg.keylog ?? null,
       });
       t = this.tls;
     }
@@ -191,15 +195,14 @@ export class ClientMode implements Mode {
       totalRequests: cfg.requests,
       durationUs: cfg.durationUs,
       rate: cfg.rate,
-      // Fresh ids run to twice the TCB count.
-      maxConns: cfg.tls !== null ? 2 * cfg.maxConns : cfg.maxConns,
+      maxConns: cfg.maxConns,
       sha256: cfg.sha256,
       expectSha256: cfg.expectSha256,
       keepBodies: save !== null,
       onBody: save === null ? null : (_status, body) => writeFileSync(save, body),
     });
     console.log(
-      `client: ${cfg.tls !== null ? 'https' : 'http'}://${ipv4String(cfg.dstIp)}:${cfg.dstPort}${cfg.path} from ${ipv4String(cfg.srcIp)},` +
+      `client: ${cfg.tls !== null ? 'https' : 'http'}://${ipToString(cfg.dstIp)}:${cfg.dstPort}${cfg.path} from ${ipToString(cfg.srcIp)},` +
         ` ${cfg.connections} connections, ${cfg.perConn === 0 ? 'keep-alive' : `${cfg.perConn} requests/connection`}, pipeline ${cfg.pipeline}` +
         `${cfg.requests > 0 ? `, ${cfg.requests} requests` : ''}${cfg.durationUs > 0 ? `, ${cfg.durationUs / 1e6} s` : ''}${cfg.rate > 0 ? `, ${cfg.rate}/s` : ''}`,
     );

@@ -28,7 +28,7 @@ import { TcpLayer } from './tcp/tcp_layer.js';
 /** What runs on the TCP of each worker. */
 export type StackAppConfig =
   | { kind: 'none' }
-  | ({ kind: 'http' } & Omit<HttpServerModeConfig, 'transport' | 'maxConns'>)
+  | ({ kind: 'http' } & Omit<HttpServerModeConfig, 'transport'>)
   | { kind: 'sink' | 'source'; port: number; bytes: number; sha256: boolean };
 
 export type StackAppKind = StackAppConfig['kind'];
@@ -119,10 +119,10 @@ function checkConfig(cfg: unknown): StackPipelineConfig {
   return c as StackPipelineConfig;
 }
 
-function startApp(app: StackAppConfig, tcp: TcpLayer, maxConns: number): Mode | null {
+function startApp(app: StackAppConfig, tcp: TcpLayer): Mode | null {
   switch (app.kind) {
     case 'http':
-      return new HttpServerMode({ ...app, transport: tcp, maxConns });
+      return new HttpServerMode({ ...app, transport: tcp });
     case 'sink':
     case 'source':
       return new BulkMode(tcp, app.kind, app.port, app.bytes, app.sha256);
@@ -251,7 +251,7 @@ export function createPipeline(ctx: PipelineContext): Pipeline {
     if (cfg.app.kind !== 'none') {
       tcp = new TcpLayer(stack, { maxConns: cfg.maxConns });
       stack.registerL4(IPV4_PROTO_TCP, tcp);
-      mode = startApp(cfg.app, tcp, cfg.maxConns);
+      mode = startApp(cfg.app, tcp);
     }
   } catch (e) {
     stack.close();

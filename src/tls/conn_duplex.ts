@@ -15,6 +15,8 @@ export class ConnDuplex extends Duplex {
   private pending: Buffer | null = null;
   private pendingOff = 0;
   private pendingCb: ((err?: Error | null) => void) | null = null;
+  /** Set once the transport released the connection (its id may belong to another by now). */
+  private detached = false;
 
   constructor(lower: StreamTransport, conn: number) {
     super({ allowHalfOpen: true });
@@ -25,6 +27,11 @@ export class ConnDuplex extends Duplex {
   /** From the transport's onData. */
   deliver(u8: Uint8Array, off: number, len: number): void {
     this.push(Buffer.copyBytesFrom(u8, off, len));
+  }
+
+  /** The transport connection is gone: later writes fail, and a late end sends nothing. */
+  detach(): void {
+    this.detached = true;
   }
 
   /** From the transport's onWritable: continue a write that was pushed back. */
@@ -44,13 +51,13 @@ export class ConnDuplex extends Duplex {
   }
 
   override _final(cb: (err?: Error | null) => void): void {
-    this.lower.shutdown(this.conn);
+    if (!this.detached) this.lower.shutdown(this.conn);
     cb();
   }
 
   private flushPending(): void {
     const b = this.pending as Buffer;
-    const n = this.lower.write(this.conn, b, this.pendingOff, b.length - this.pendingOff);
+    const n = this.detached ? -1 : this.lower.write(this.conn, b, this.pendingOff, b.length - this.pendingOff);
     const cb = this.pendingCb as (err?: Error | null) => void;
     if (n < 0) {
       this.pending = null;

@@ -185,11 +185,13 @@ export class TlsStream implements StreamTransport {
       if (c.servername) o.servername = c.servername;
       if (c.alpn) o.ALPNProtocols = c.alpn;
       if (c.resume) {
-        const sess = this.sessions.get(this.sessionKey[conn]);
+        const key = this.sessionKey[conn];
+        const sess = this.sessions.get(key);
         if (sess) o.session = sess;
         s = tls.connect(o);
+        // Captured key: a ticket may arrive after this connection's id went to another one.
         s.on('session', (sess: Buffer) => {
-          this.sessions.set(this.sessionKey[conn], sess);
+          this.sessions.set(key, sess);
           this.stats.sessionsStored++;
         });
       } else {
@@ -202,10 +204,17 @@ export class TlsStream implements StreamTransport {
       const kl = this.keylog;
       s.on('keylog', (line: Buffer) => kl.write(line));
     }
-    s.on('data', (b: Buffer) => this.upper[conn]?.onData(conn, b, 0, b.length));
-    s.on('end', () => this.upper[conn]?.onPeerClosed(conn));
+    // Node emits socket events up to a tick after lowerClosed released the id, which the
+    // transport may already have given to a new connection: each handler first checks
+    // that the id still belongs to this socket.
+    s.on('data', (b: Buffer) => {
+      if (this.sock[conn] === s) this.upper[conn]?.onData(conn, b, 0, b.length);
+    });
+    s.on('end', () => {
+      if (this.sock[conn] === s) this.upper[conn]?.onPeerClosed(conn);
+    });
     s.on('drain', () => {
-      if (this.blocked[conn] === 1) {
+      if (this.sock[conn] === s && this.blocked[conn] === 1) {
         this.blocked[conn] = 0;
         this.upper[conn]?.onWritable(conn);
       }
@@ -217,7 +226,9 @@ export class TlsStream implements StreamTransport {
       this.lower.abort(conn);
     });
     // Closing the TLS socket (close_notify sent, or an error) releases the transport connection.
-    s.on('close', () => this.lower.close(conn));
+    s.on('close', () => {
+      if (this.sock[conn] === s) this.lower.close(conn);
+    });
   }
 
   /** RFC 6066 §3: the certificate for the name the client asked for. One closure per TlsStream, not per handshake. */
@@ -227,6 +238,7 @@ export class TlsStream implements StreamTransport {
   };
 
   private secured(conn: number, s: tls.TLSSocket): void {
+    if (this.sock[conn] !== s) return; // released before the handshake finished
     const st = this.stats;
     st.handshakes++;
     this.secure[conn] = 1;
@@ -237,10 +249,13 @@ export class TlsStream implements StreamTransport {
 
   private lowerClosed(conn: number, reason: number): void {
     const s = this.sock[conn];
+    const d = this.duplex[conn];
     const h = this.upper[conn];
     this.sock[conn] = null;
     this.duplex[conn] = null;
     this.upper[conn] = null;
+    // The id may be reused at once: the old duplex must not write to or shut down its successor.
+    d?.detach();
     s?.destroy();
     if (h) h.onClosed(conn, reason);
   }

@@ -13,10 +13,10 @@ import { HTTP_ERR_NAMES } from '../../src/app/http11/errors.js';
 import { KernelStream } from '../../src/app/http11/kernel_stream.js';
 import { KIND_REQUEST, KIND_RESPONSE } from '../../src/app/http11/parser.js';
 import { Http1Server } from '../../src/app/http11/server.js';
-import { ipv4 } from '../../src/app/http11/stream.js';
+import { parseIp } from '../../src/wire/ipv4_addr.js';
 import { caseBytes, loadCorpus, verdict } from './corpus.js';
 
-const LO = ipv4('127.0.0.1');
+const LO = parseIp('127.0.0.1');
 const responses = loadCorpus('responses.json');
 const requests = loadCorpus('requests.json');
 

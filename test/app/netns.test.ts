@@ -12,7 +12,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Http1Client, type ClientStats } from '../../src/app/http11/client.js';
 import { KernelStream } from '../../src/app/http11/kernel_stream.js';
-import { ipv4, type StreamTransport } from '../../src/app/http11/stream.js';
+import { type StreamTransport } from '../../src/app/http11/stream.js';
+import { parseIp } from '../../src/wire/ipv4_addr.js';
 import { TlsStream } from '../../src/tls/tls_stream.js';
 import { hasTool, makePki, type TestPki } from '../tls/certs.js';
 
@@ -78,7 +79,7 @@ http {
   const run = (t: StreamTransport, port: number, path_: string, total: number, pipeline: number, sha?: string): Promise<ClientStats> =>
     new Promise((resolve) => {
       new Http1Client({
-        transport: t, srcIp: ipv4(HOST_IP), dstIp: ipv4(NS_IP), dstPort: port, host: 'localhost',
+        transport: t, srcIp: parseIp(HOST_IP), dstIp: parseIp(NS_IP), dstPort: port, host: 'localhost',
         requests: [{ method: 'GET', path: path_, ...(sha ? { sha256: sha } : {}) }], totalRequests: total, pipeline, onDone: resolve,
       }).start();
     });

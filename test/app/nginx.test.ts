@@ -13,12 +13,13 @@ import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { Http1Client, type ClientOptions, type ClientStats } from '../../src/app/http11/client.js';
 import { KernelStream } from '../../src/app/http11/kernel_stream.js';
-import { ipv4, type StreamTransport } from '../../src/app/http11/stream.js';
+import { type StreamTransport } from '../../src/app/http11/stream.js';
+import { parseIp } from '../../src/wire/ipv4_addr.js';
 import { TlsStream } from '../../src/tls/tls_stream.js';
 import { hasTool, makePki, type TestPki } from '../tls/certs.js';
 import { freePort, waitPort } from './peers.js';
 
-const LO = ipv4('127.0.0.1');
+const LO = parseIp('127.0.0.1');
 const skip = process.getuid?.() !== 0 ? 'not root (nginx needs to run as root here)' : !hasTool('nginx') ? 'nginx missing' : !hasTool('openssl') ? 'openssl missing' : '';
 
 function run(opt: Partial<ClientOptions> & Pick<ClientOptions, 'transport' | 'dstPort' | 'requests'>): Promise<ClientStats> {

@@ -14,13 +14,13 @@ import { after, before, describe, it } from 'node:test';
 import { Http1Client, type ClientOptions, type ClientStats } from '../../src/app/http11/client.js';
 import { KernelStream } from '../../src/app/http11/kernel_stream.js';
 import { DEFAULT_PATTERN, Http1Server } from '../../src/app/http11/server.js';
-import { ipv4 } from '../../src/app/http11/stream.js';
+import { parseIp } from '../../src/wire/ipv4_addr.js';
 import { CertManager } from '../../src/tls/cert_manager.js';
 import { TlsStream } from '../../src/tls/tls_stream.js';
 import { hasTool, makePki, type TestPki } from '../tls/certs.js';
 
 const run = promisify(execFile);
-const LO = ipv4('127.0.0.1');
+const LO = parseIp('127.0.0.1');
 
 function pattern(n: number): Buffer {
   const b = Buffer.alloc(n);

@@ -1,13 +1,20 @@
 /**
  * The run command's mode options as parsed into a plan, the errors that name
- * the option at fault, and `vaigai demo` end to end as a user runs it.
+ * the option at fault (in the parser and from the command itself), `vaigai
+ * demo` end to end as a user runs it, and a dpdk port opened from the command
+ * line with its EAL arguments after `--` answering a kernel peer's pings (in
+ * namespaces this file creates: prefix vgcl-, 198.18.10.0/24).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { OptionError, parseRunOptions, type RawRunOptions } from '../../src/mgmt/cli/stack_config.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ealOperands, OptionError, parseRunOptions, type RawRunOptions } from '../../src/mgmt/cli/stack_config.js';
+import { nativeDrivers, nativeLoadError } from '../../src/port/native.js';
 import { parseIp } from '../../src/wire/ipv4_addr.js';
-import { MAIN } from './lab.js';
+import { FrontLab, MAIN, frontSkipReason } from './lab.js';
 
 const base: RawRunOptions = { port: 'ring', srcIp: ['198.18.6.10'] };
 
@@ -63,10 +70,95 @@ test('bad mode options are errors naming the option', () => {
     [{ client: 'http://198.18.6.1/', tlsVersion: '1.3' }, /^--tls-version: needs an https/],
     [{ server: true, listenPort: '70000' }, /^--listen-port:/],
     [{ server: true, maxConns: '3' }, /^--max-conns:/],
+    [{ pcap: ' ' }, /^--pcap: needs a file name/],
+    [{ sslkeylog: 'k.log' }, /^--sslkeylog: needs TLS/],
+    [{ server: true, sslkeylog: 'k.log' }, /^--sslkeylog: needs TLS/],
+    [{ client: 'http://198.18.6.1/', sslkeylog: 'k.log' }, /^--sslkeylog: needs TLS/],
+    [{ server: true, tls: true, cert: 'c', key: 'k', sslkeylog: '' }, /^--sslkeylog: needs a file name/],
   ];
   for (const [o, re] of cases) {
     assert.throws(() => parseRunOptions({ ...base, ...o }), (e: Error) => e instanceof OptionError && re.test(e.message), JSON.stringify(o));
   }
+});
+
+test('capture, key log and EAL arguments: --sslkeylog over SSLKEYLOGFILE, which applies only with TLS', () => {
+  const tlsServer: RawRunOptions = { ...base, server: true, tls: true, cert: 'c', key: 'k' };
+  const env = { SSLKEYLOGFILE: '/env.keys' };
+  assert.deepEqual(parseRunOptions(tlsServer, [], env).keylog, { path: '/env.keys', from: 'SSLKEYLOGFILE' });
+  assert.deepEqual(parseRunOptions({ ...tlsServer, sslkeylog: '/opt.keys' }, [], env).keylog, { path: '/opt.keys', from: '--sslkeylog' });
+  const client = parseRunOptions({ ...base, client: 'https://198.18.6.1/', sslkeylog: '/c.keys' }, [], {});
+  assert.deepEqual(client.keylog, { path: '/c.keys', from: '--sslkeylog' });
+  assert.equal(parseRunOptions({ ...base, server: true }, [], env).keylog, null, 'no TLS: the variable is not used');
+  assert.equal(parseRunOptions(tlsServer, [], {}).keylog, null);
+  assert.equal(parseRunOptions(tlsServer, [], { SSLKEYLOGFILE: '' }).keylog, null, 'an empty variable is unset');
+  const p = parseRunOptions({ ...base, port: 'dpdk:dev=net_ring0', pcap: '/x.pcap' }, ['--no-huge', '-m', '512'], {});
+  assert.deepEqual([p.pcapPath, p.ealArgs], ['/x.pcap', ['--no-huge', '-m', '512']]);
+  assert.deepEqual([parseRunOptions(base, [], {}).pcapPath, parseRunOptions(base, [], {}).ealArgs], [null, []]);
+  // Operands are EAL arguments only after --.
+  assert.deepEqual(ealOperands(['-l', '0'], ['node', 'main.js', '--port', 'dpdk', '--', '-l', '0']), ['-l', '0']);
+  assert.deepEqual(ealOperands([], ['node', 'main.js', '--port', 'ring']), []);
+  assert.throws(() => ealOperands(['foo'], ['node', 'main.js', 'foo', '--port', 'ring']), /^Error: --: unexpected argument "foo"/);
+  assert.throws(() => ealOperands(['foo', '-l'], ['node', 'main.js', 'foo', '--', '-l']), /unexpected argument "foo"/);
+  assert.throws(() => parseRunOptions(base, ['-l', '0'], {}), (e: Error) => e instanceof OptionError && /^--: "-l 0": arguments after -- are EAL arguments, for a dpdk port only/.test(e.message));
+});
+
+test('the command refuses a bad capture file, key log file or EAL argument, naming the setting', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vgcl-opts-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const missing = join(dir, 'no', 'such', 'dir');
+  const run = (args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; err: string } => {
+    const r = spawnSync(process.execPath, [MAIN, '--port', 'null', '--src-ip', '198.18.10.2', '--duration', '0.2', ...args], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { PATH: process.env.PATH, ...env },
+    });
+    return { status: r.status, err: r.stderr };
+  };
+  const tls = ['--server', '--tls', '--cert', join(dir, 'c.pem'), '--key', join(dir, 'k.pem')];
+  const cases: [string[], NodeJS.ProcessEnv, RegExp][] = [
+    [['--pcap', `${missing}/x.pcap`], {}, /^vaigai: --pcap: cannot write ".*\/no\/such\/dir\/x\.pcap": ENOENT/m],
+    [['--pcap', dir], {}, /^vaigai: --pcap: cannot write ".*": EISDIR/m],
+    [[...tls, '--sslkeylog', `${missing}/k.log`], {}, /^vaigai: --sslkeylog: cannot write ".*k\.log": ENOENT/m],
+    [tls, { SSLKEYLOGFILE: `${missing}/env.log` }, /^vaigai: SSLKEYLOGFILE: cannot write ".*env\.log": ENOENT/m],
+    [['--sslkeylog', join(dir, 'k.log')], {}, /^vaigai: --sslkeylog: needs TLS/m],
+    [['stray'], {}, /^vaigai: --: unexpected argument "stray"/m],
+    [['--', '-l', '0'], {}, /^vaigai: --: "-l 0": arguments after -- are EAL arguments, for a dpdk port only/m],
+  ];
+  for (const [args, env, re] of cases) {
+    const r = run(args, env);
+    assert.equal(r.status, 1, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, re, args.join(' '));
+  }
+  if (!nativeDrivers().includes('dpdk')) return t.skip(`dpdk driver not built: ${nativeLoadError() || 'libdpdk-dev missing'}`);
+  const r = spawnSync(process.execPath, [MAIN, '--port', 'dpdk:dev=net_null0', '--src-ip', '198.18.10.2', '--duration', '0.2',
+    '--', '--no-huge', '--no-shconf', '-m', '512', '--no-pci', '--no-telemetry', '--bogus-eal-flag'], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /^vaigai: --port: dpdk: rte_eal_init failed/m);
+  assert.match(r.stderr, /unrecognized option '--bogus-eal-flag'/, 'DPDK names the argument it refused');
+});
+
+test('vaigai --port dpdk:dev=net_af_packet0 -- <EAL args>: the kernel peer pings 3 owned addresses 20/20', { timeout: 120_000 }, async (t) => {
+  const skip = await frontSkipReason(['ping', 'ethtool']);
+  if (skip !== null) return t.skip(skip);
+  if (!nativeDrivers().includes('dpdk')) return t.skip(`dpdk driver not built: ${nativeLoadError() || 'libdpdk-dev missing'}`);
+  const f = new FrontLab('vgcl-');
+  t.after(() => f.cleanup());
+  const { gen, peer, genIf } = f.pair('198.18.10.1');
+  const owned = ['198.18.10.10', '198.18.10.11', '198.18.10.12'];
+  const v = await f.startVaigai(gen, [
+    '--port', 'dpdk:dev=net_af_packet0', '--src-ip', `${owned[0]}-${owned[2]}`, '--duration', '60',
+    '--', '--no-huge', '--no-shconf', '-m', '512', '--no-pci', '--no-telemetry', '--vdev', `net_af_packet0,iface=${genIf}`,
+  ]);
+  try {
+    assert.match(v.out, /^vaigai: dpdk /m, v.out);
+    for (const ip of owned) {
+      const out = f.lab.run(peer, 'ping', ['-c', '20', '-i', '0.05', '-W', '2', '-q', ip]);
+      assert.match(out, /20 packets transmitted, 20 received/, `${ip}: ${out}`);
+    }
+  } finally {
+    assert.equal(await v.stop(), 0, v.out);
+  }
+  assert.match(v.out, /icmpRxEchoRequests=60 icmpTxEchoReplies=60/, v.out);
 });
 
 test('vaigai demo: both phases run over the user-space stack and every request is answered', () => {

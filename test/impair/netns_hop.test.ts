@@ -7,162 +7,19 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { ChildProcess } from 'node:child_process';
-import { NetnsLab, netTestSkipReason, probeFrame } from '../helpers/netns.js';
+import { probeFrame } from '../helpers/netns.js';
 import { BufferPool } from '../../src/core/buffer_pool.js';
 import type { JsonReport } from '../../src/impair/report.js';
+import { FILE_BYTES, HopTopology, hopSkipReason, median } from './hop_topology.js';
 
-const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
-const CLIENT_IP = '198.18.4.1';
-const SERVER_IP = '198.18.4.2';
-const FILE_BYTES = 20 << 20;
-
-/** Why the hop cannot run here, or null. */
-async function skipReason(): Promise<string | null> {
-  const r = netTestSkipReason(['curl', 'ping', 'ethtool', 'chrt']);
-  if (r !== null) return r;
-  if (!existsSync('/usr/bin/python3')) return '/usr/bin/python3 is missing (the HTTP server)';
-  try {
-    const native = await import('../../src/port/native.js');
-    if (!native.nativeDrivers().includes('af_packet')) return `af_packet driver unavailable: ${native.nativeLoadError()}`;
-  } catch (e) {
-    return `native port module failed to load: ${(e as Error).message}`;
-  }
-  return null;
-}
-
-/** Resolves with the exit code, or kills the child (by PID) and rejects after `ms`. */
-function exited(child: ChildProcess, ms: number, what: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    if (child.exitCode !== null) return resolve(child.exitCode);
-    const timer = setTimeout(() => {
-      if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-      reject(new Error(`${what} did not finish in ${ms} ms`));
-    }, ms);
-    child.once('exit', (code, sig) => {
-      clearTimeout(timer);
-      resolve(code ?? (sig === null ? -1 : 128));
-    });
-  });
-}
-
-function collect(child: ChildProcess): { out: string; err: string } {
-  const o = { out: '', err: '' };
-  child.stdout?.on('data', (d: Buffer) => (o.out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (o.err += d.toString()));
-  return o;
-}
-
-class Topology {
-  readonly lab = new NetnsLab('vgimp-');
-  readonly client: string;
-  readonly middle: string;
-  readonly server: string;
-  readonly dir = mkdtempSync(join(tmpdir(), 'vgimp-data-'));
-  sha256 = '';
-
-  constructor() {
-    const lab = this.lab;
-    this.client = lab.addNs('c');
-    this.middle = lab.addNs('m');
-    this.server = lab.addNs('s');
-    lab.addVeth({ name: 'vgimp-c0', ns: this.client }, { name: 'vgimp-m0', ns: this.middle });
-    lab.addVeth({ name: 'vgimp-m1', ns: this.middle }, { name: 'vgimp-s0', ns: this.server });
-    lab.run(this.client, 'ip', ['addr', 'add', `${CLIENT_IP}/24`, 'dev', 'vgimp-c0']);
-    lab.run(this.server, 'ip', ['addr', 'add', `${SERVER_IP}/24`, 'dev', 'vgimp-s0']);
-    // Whole frames with complete checksums from the kernel hosts (no TSO/GSO super-frames).
-    lab.run(this.client, 'ethtool', ['-K', 'vgimp-c0', 'tx', 'off']);
-    lab.run(this.server, 'ethtool', ['-K', 'vgimp-s0', 'tx', 'off']);
-    // The hop forwards frames addressed to the hosts, not to itself.
-    for (const l of ['vgimp-m0', 'vgimp-m1']) lab.run(this.middle, 'ip', ['link', 'set', l, 'promisc', 'on']);
-  }
-
-  async startServer(): Promise<void> {
-    const data = randomBytes(FILE_BYTES);
-    writeFileSync(join(this.dir, 'blob'), data);
-    this.sha256 = createHash('sha256').update(data).digest('hex');
-    this.lab.spawn(this.server, '/usr/bin/python3', ['-m', 'http.server', '8080', '--bind', SERVER_IP, '--directory', this.dir]);
-    for (let i = 0; i < 50; i++) {
-      const probe = this.lab.spawn(this.server, 'curl', ['-s', '-o', '/dev/null', '--max-time', '1', `http://${SERVER_IP}:8080/`]);
-      if ((await exited(probe, 5000, 'curl probe')) === 0) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error('the HTTP server did not come up');
-  }
-
-  /**
-   * Starts the hop with `args` (impairment options); resolves once it forwards.
-   * `realtime` runs it in SCHED_FIFO, for timing tests: on two cores shared with
-   * other work, CFS left the hop off the CPU for up to 30 ms at a time (measured:
-   * release lateness p90 1.5-3.7 ms, even at nice -19), where SCHED_FIFO kept it under
-   * 0.3 ms; a poll-mode data plane gets a core of its own in production.
-   */
-  async startHop(
-    args: string[],
-    json: string,
-    realtime = false,
-    driver = 'af_packet',
-  ): Promise<{ child: ChildProcess; log: { out: string; err: string } }> {
-    const node = realtime ? ['chrt', ['-f', '10', process.execPath]] as const : [process.execPath, []] as const;
-    const child = this.lab.spawn(this.middle, node[0], [
-      ...node[1], MAIN, 'impair', '--port', `${driver}:iface=vgimp-m0`, '--port', `${driver}:iface=vgimp-m1`, '--json', json, ...args,
-    ]);
-    const log = collect(child);
-    for (let i = 0; i < 100 && !log.out.includes('<->'); i++) {
-      if (child.exitCode !== null) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.ok(log.out.includes('<->'), `the hop did not start: ${log.err}`);
-    return { child, log };
-  }
-
-  async stopHop(hop: { child: ChildProcess; log: { out: string; err: string } }, json: string): Promise<JsonReport> {
-    if (hop.child.pid !== undefined && hop.child.exitCode === null) process.kill(hop.child.pid, 'SIGTERM');
-    const code = await exited(hop.child, 10_000, 'vaigai impair');
-    assert.equal(code, 0, `vaigai impair exited ${code}: ${hop.log.err}`);
-    assert.match(hop.log.out, /a>b .*\n.*frames in/, 'the summary is printed');
-    return JSON.parse(readFileSync(json, 'utf8')) as JsonReport;
-  }
-
-  /** curl downloads the file through the hop; returns the sha256 of what arrived. */
-  async download(): Promise<string> {
-    const out = join(this.dir, `got-${Date.now()}`);
-    const child = this.lab.spawn(this.client, 'curl', ['-s', '-S', '--max-time', '150', '-o', out, `http://${SERVER_IP}:8080/blob`]);
-    const log = collect(child);
-    const code = await exited(child, 160_000, 'curl');
-    assert.equal(code, 0, `curl failed: ${log.err}`);
-    const sha = createHash('sha256').update(readFileSync(out)).digest('hex');
-    rmSync(out);
-    return sha;
-  }
-
-  async pingRtts(count: number): Promise<number[]> {
-    const child = this.lab.spawn(this.client, 'ping', ['-n', '-c', String(count), '-i', '0.05', '-W', '2', SERVER_IP]);
-    const log = collect(child);
-    await exited(child, 30_000, 'ping');
-    return [...log.out.matchAll(/time=([0-9.]+) ms/g)].map((m) => Number(m[1]));
-  }
-
-  cleanup(): void {
-    this.lab.cleanup();
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
+const skipReason = (): Promise<string | null> => hopSkipReason('af_packet');
+const topology = (): HopTopology => new HopTopology('vgimp-', '198.18.4');
 
 test('impair hop: curl downloads 20 MB intact through loss, delay, reordering, duplication, corruption and a rate cap', { timeout: 900_000 }, async (t: TestContext) => {
   const reason = await skipReason();
   if (reason !== null) return t.skip(reason);
-  const topo = new Topology();
+  const topo = topology();
   t.after(() => topo.cleanup());
   await topo.startServer();
 
@@ -229,7 +86,7 @@ test('impair hop: curl downloads 20 MB intact through loss, delay, reordering, d
   for (const c of cases) {
     await t.test(c.name, async (st: TestContext) => {
       const json = join(topo.dir, 'report.json');
-      const hop = await topo.startHop(c.args, json, false, c.driver);
+      const hop = await topo.startHop(topo.vethPorts(c.driver ?? 'af_packet'), c.args, json);
       let sha = '';
       const t0 = performance.now();
       try {
@@ -252,10 +109,10 @@ test('impair hop: curl downloads 20 MB intact through loss, delay, reordering, d
 test('impair hop: ping through a 20 ms hop shows an RTT of 40 ms at the median', { timeout: 120_000 }, async (t: TestContext) => {
   const reason = await skipReason();
   if (reason !== null) return t.skip(reason);
-  const topo = new Topology();
+  const topo = topology();
   t.after(() => topo.cleanup());
   const json = join(topo.dir, 'ping.json');
-  const hop = await topo.startHop(['--both', 'delay=20ms'], json, true);
+  const hop = await topo.startHop(topo.vethPorts('af_packet'), ['--both', 'delay=20ms'], json, true);
   const rtts = await topo.pingRtts(40).finally(() => topo.stopHop(hop, json));
   assert.ok(rtts.length >= 38, `replies: ${rtts.length}`);
   const m = median(rtts);
@@ -266,10 +123,10 @@ test('impair hop: ping through a 20 ms hop shows an RTT of 40 ms at the median',
 test('impair hop: rate=100mbit holds within 5% of 100 Mbit/s on the wire under a flood', { timeout: 120_000 }, async (t: TestContext) => {
   const reason = await skipReason();
   if (reason !== null) return t.skip(reason);
-  const topo = new Topology();
+  const topo = topology();
   t.after(() => topo.cleanup());
   const json = join(topo.dir, 'rate.json');
-  const hop = await topo.startHop(['--a-to-b', 'rate=100mbit'], json);
+  const hop = await topo.startHop(topo.vethPorts('af_packet'), ['--a-to-b', 'rate=100mbit'], json);
   // The flood: full-size frames from the client's veth, sent by the af_packet driver's native loop.
   const { openNativePort } = await import('../../src/port/native.js');
   const pool = new BufferPool(64);

@@ -4,7 +4,8 @@
  * loopback and shows the HTTP request inside (TLS 1.2 and 1.3).
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -12,14 +13,33 @@ import { after, before, describe, it } from 'node:test';
 import { Http1Client } from '../../src/app/http11/client.js';
 import { KernelStream } from '../../src/app/http11/kernel_stream.js';
 import { Http1Server } from '../../src/app/http11/server.js';
-import { ipv4 } from '../../src/app/http11/stream.js';
+import { parseIp } from '../../src/wire/ipv4_addr.js';
 import { CertManager } from '../../src/tls/cert_manager.js';
 import { KeyLog } from '../../src/tls/keylog.js';
 import { TlsStream } from '../../src/tls/tls_stream.js';
 import { hasTool, makePki, type TestPki } from './certs.js';
 
 const run = promisify(execFile);
-const LO = ipv4('127.0.0.1');
+const LO = parseIp('127.0.0.1');
+/**
+ * Resolves once tshark has captured everything sent before the call. dumpcap
+ * says "Capturing on" before its socket is attached, so no fixed wait is
+ * right: UDP probes (which the capture filter also takes) go to loopback
+ * until tshark prints a packet line that came after the call (-P -l: one
+ * summary line per packet, flushed). Packets are captured in order, so that
+ * line also means all earlier traffic is in the file.
+ */
+async function captureSynced(ts: ChildProcess, lines: { n: number }, probe: dgram.Socket, probePort: number): Promise<void> {
+  const before = lines.n;
+  const msg = Buffer.from('probe');
+  // Bounded: 200 probes, 50 ms apart.
+  for (let i = 0; i < 200 && lines.n === before && ts.exitCode === null; i++) {
+    probe.send(msg, probePort, '127.0.0.1');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (lines.n === before) throw new Error('tshark is not capturing');
+}
+
 const skip = process.getuid?.() !== 0 ? 'not root (capturing on lo needs it)' : !hasTool('tshark') ? 'tshark missing' : !hasTool('openssl') ? 'openssl missing' : false;
 
 describe('key log decrypts a capture in tshark', { skip }, () => {
@@ -42,28 +62,25 @@ describe('key log decrypts a capture in tshark', { skip }, () => {
     it(v, async () => {
       const cap = path.join(pki.dir, `${v}.pcapng`);
       const keys = path.join(pki.dir, `${v}.keys`);
-      const ts = spawn('tshark', ['-i', 'lo', '-f', `tcp port ${port}`, '-w', cap], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const probe = dgram.createSocket('udp4');
+      await new Promise<void>((r) => probe.bind(0, '127.0.0.1', r));
+      const probePort = probe.address().port;
+      const ts = spawn('tshark', ['-i', 'lo', '-f', `tcp port ${port} or udp port ${probePort}`, '-w', cap, '-P', '-l'], { stdio: ['ignore', 'pipe', 'ignore'] });
       try {
-        await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error('tshark did not start capturing')), 10_000);
-          ts.stderr.on('data', (d: Buffer) => {
-            if (d.toString().includes('Capturing on')) {
-              clearTimeout(timer);
-              // dumpcap reports before its socket is attached; give it a moment.
-              setTimeout(resolve, 1000);
-            }
-          });
-        });
+        const lines = { n: 0 };
+        ts.stdout?.on('data', (d: Buffer) => (lines.n += d.toString().split('\n').length - 1));
+        await captureSynced(ts, lines, probe, probePort);
         const kl = new KeyLog(keys);
         const cl = new TlsStream(new KernelStream(), { client: { verify: false, resume: false, minVersion: v, maxVersion: v }, keylog: kl });
         await new Promise<void>((resolve) => {
           new Http1Client({ transport: cl, dstIp: LO, dstPort: port, host: 'localhost', requests: [{ method: 'GET', path: '/bytes/5?keylog' }], onDone: () => resolve() }).start();
         });
         kl.close();
-        await new Promise((r) => setTimeout(r, 300)); // let the capture flush the last packets
+        await captureSynced(ts, lines, probe, probePort);
       } finally {
-        if (ts.pid) process.kill(ts.pid, 'SIGINT');
-        await new Promise((r) => ts.once('close', r));
+        probe.close();
+        if (ts.pid && ts.exitCode === null) process.kill(ts.pid, 'SIGINT');
+        if (ts.exitCode === null) await new Promise((r) => ts.once('close', r));
       }
       // The port is not 443: tell tshark it carries TLS, and HTTP inside.
       const decode = ['-d', `tcp.port==${port},tls`, '-d', `tls.port==${port},http`, '-Y', 'http.request', '-T', 'fields', '-e', 'http.request.uri'];

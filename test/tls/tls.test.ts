@@ -12,14 +12,14 @@ import { after, before, describe, it } from 'node:test';
 import { Http1Client, type ClientOptions, type ClientStats } from '../../src/app/http11/client.js';
 import { KernelStream } from '../../src/app/http11/kernel_stream.js';
 import { Http1Server } from '../../src/app/http11/server.js';
-import { ipv4 } from '../../src/app/http11/stream.js';
+import { parseIp } from '../../src/wire/ipv4_addr.js';
 import { CertManager } from '../../src/tls/cert_manager.js';
 import { KeyLog } from '../../src/tls/keylog.js';
 import { TlsStream, type TlsClientConfig } from '../../src/tls/tls_stream.js';
 import { freePort, waitPort } from '../app/peers.js';
 import { hasTool, makePki, type TestPki } from './certs.js';
 
-const LO = ipv4('127.0.0.1');
+const LO = parseIp('127.0.0.1');
 const skip = hasTool('openssl') ? false : 'openssl missing';
 
 function get(opt: Partial<ClientOptions> & Pick<ClientOptions, 'transport' | 'dstPort'>): Promise<{ s: ClientStats; bodies: string[] }> {

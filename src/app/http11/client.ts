@@ -1,8 +1,11 @@
 /**
  * HTTP/1.1 load client over any StreamTransport: a pool of connections, each
  * with up to `pipeline` requests in flight (RFC 9112 §9.3.2), keep-alive or a
- * fixed number of requests per connection, response time per request, bodies
- * counted and optionally verified, never buffered unless asked.
+ * fixed number of requests per connection, response time per request (from
+ * the moment the transport took the request's first bytes, so time spent
+ * waiting for a pacing token is not counted), bodies counted and optionally
+ * verified, never buffered unless asked. A connection is opened only for a
+ * request that no open connection will take.
  */
 import { monotonicClock, type Clock } from '../../common/clock.js';
 import { BodyCheck } from './body_check.js';
@@ -60,6 +63,8 @@ export const DEFAULT_CLIENT_OPTIONS = {
 export class ClientStats {
   connects = 0;
   connectFailures = 0;
+  /** Connections still opening when stop() was called, closed by it (not failures). */
+  cancelled = 0;
   requests = 0;
   responses = 0;
   /** Final responses by class: index 1..5 for 1xx..5xx. */
@@ -153,8 +158,12 @@ export class Http1Client implements StreamHandler {
   private readonly conns: (ClientConn | null)[] = [];
   private readonly pool: ClientConn[] = [];
   private open = 0;
+  /** Open connections that have not started a request yet: each will take one. */
+  private fresh = 0;
   private nextReq = 0;
   private stopped = false;
+  /** stop() was called (stopped is also set when no connection could open). */
+  private stopCalled = false;
   done = false;
 
   constructor(opt: Partial<ClientOptions> & Pick<ClientOptions, 'transport' | 'dstIp' | 'dstPort' | 'host' | 'requests'>) {
@@ -181,6 +190,7 @@ export class Http1Client implements StreamHandler {
   /** Stops issuing requests; connections close as their answers arrive. */
   stop(): void {
     this.stopped = true;
+    this.stopCalled = true;
     for (const c of this.conns) if (c !== null && c !== undefined && c.qCount === 0) this.t.close(c.id);
   }
 
@@ -218,11 +228,17 @@ export class Http1Client implements StreamHandler {
     this.conns[conn] = null;
     this.pool.push(c);
     this.open--;
+    if (c.issued === 0) this.fresh--;
     if (!c.connected) {
-      this.stats.connectFailures++;
-      // A refused connection is not retried; when none is left, the run ends.
-      if (this.open === 0) this.stopped = true;
-    } else if (!this.stopped && this.nextReq < this.opt.totalRequests) {
+      // RFC 9293 §3.10.4: CLOSE in SYN-SENT deletes the TCB; stop() closed it, it did not fail.
+      if (this.stopCalled) {
+        this.stats.cancelled++;
+      } else {
+        this.stats.connectFailures++;
+        // A refused connection is not retried; when none is left, the run ends.
+        if (this.open === 0) this.stopped = true;
+      }
+    } else if (!this.stopped && this.opt.totalRequests - this.nextReq > this.fresh) {
       this.openConn();
     }
     this.finishIfDone();
@@ -292,6 +308,7 @@ export class Http1Client implements StreamHandler {
     c.reset(id);
     this.conns[id] = c;
     this.open++;
+    this.fresh++;
   }
 
   /** Writes requests until the pipeline is full, the budget is spent or the transport pushes back. */
@@ -306,13 +323,13 @@ export class Http1Client implements StreamHandler {
           return;
         }
         const r = this.nextReq++ % o.requests.length;
-        c.issued++;
+        if (c.issued++ === 0) this.fresh--;
         const last = (o.requestsPerConnection > 0 && c.issued === o.requestsPerConnection) || this.nextReq === o.totalRequests;
         c.writing = r;
         c.writeOff = 0;
         c.writeBytes = this.wire[last ? o.requests.length + r : r];
         const slot = (c.qHead + c.qCount) % depth;
-        c.sentAt[slot] = o.clock.nowUs();
+        c.sentAt[slot] = -1; // set when the transport takes the first bytes
         c.reqIdx[slot] = r;
         c.qCount++;
         this.stats.requests++;
@@ -320,6 +337,7 @@ export class Http1Client implements StreamHandler {
       const b = c.writeBytes as Uint8Array;
       const n = this.t.write(c.id, b, c.writeOff, b.length - c.writeOff);
       if (n < 0) return;
+      if (n > 0 && c.writeOff === 0) c.sentAt[(c.qHead + c.qCount - 1) % depth] = o.clock.nowUs();
       c.writeOff += n;
       if (c.writeOff < b.length) return; // onWritable resumes
       c.writing = -1;

@@ -5,7 +5,8 @@
  * copies each write, as the kernel socket API needs its own buffer.
  */
 import net from 'node:net';
-import { CloseReason, ipv4String, type StreamHandler, type StreamTransport } from './stream.js';
+import { CloseReason, type StreamHandler, type StreamTransport } from './stream.js';
+import { ipToString } from '../../wire/ipv4_addr.js';
 
 /** Bytes a connection may queue in user space before write() pushes back. */
 const SEND_BUFFER = 256 * 1024;
@@ -18,8 +19,8 @@ export class KernelStream implements StreamTransport {
   private readonly blocked: number[] = [];
 
   connect(srcIp: number, dstIp: number, dstPort: number, handler: StreamHandler, srcPort = 0): number {
-    const opts: net.NetConnectOpts = { host: ipv4String(dstIp), port: dstPort, allowHalfOpen: true, noDelay: true };
-    if (srcIp !== 0) opts.localAddress = ipv4String(srcIp);
+    const opts: net.NetConnectOpts = { host: ipToString(dstIp), port: dstPort, allowHalfOpen: true, noDelay: true };
+    if (srcIp !== 0) opts.localAddress = ipToString(srcIp);
     if (srcPort !== 0) opts.localPort = srcPort;
     const sock = net.connect(opts);
     const id = this.adopt(sock, handler);
@@ -32,7 +33,7 @@ export class KernelStream implements StreamTransport {
       const id = this.adopt(sock, handler);
       handler.onConnected(id);
     });
-    srv.listen({ host: ip === 0 ? '0.0.0.0' : ipv4String(ip), port, backlog });
+    srv.listen({ host: ip === 0 ? '0.0.0.0' : ipToString(ip), port, backlog });
     this.servers.push(srv);
     return 0;
   }

@@ -1,9 +1,12 @@
 /**
  * HTTP/1.1 server mode over any StreamTransport: parses pipelined requests and
  * answers each in order (RFC 9112 §9.3.2) with a configured status, headers
- * and a body of a fixed size or the size named by `/bytes/<n>`. Bodies are
- * written from one shared pattern buffer; heads are assembled in a
- * per-connection scratch buffer, so answering allocates nothing.
+ * and a body of a fixed size or the size named by `/bytes/<n>`. Answers are
+ * assembled in a per-connection scratch buffer, so answering allocates
+ * nothing: a small body goes in one write with its head, and the answers to
+ * requests pipelined in one delivery go in one write together, so a small
+ * answer costs one segment, not two. Large bodies stream from one shared
+ * pattern buffer, as the transport takes them.
  */
 import { ascii } from './chars.js';
 import { errStatus, HTTP_ERR_COUNT } from './errors.js';
@@ -71,8 +74,12 @@ const CONN_LINES = [ascii('\r\n\r\n'), ascii('\r\nConnection: close\r\n\r\n'), a
 const BYTES_PREFIX = ascii('/bytes/');
 /** Body bytes handed to one write. */
 const BODY_WRITE = 64 * 1024;
-/** Scratch for one response head: prefix, length digits, Connection line. */
+/** Room for one response head: prefix, length digits, Connection line. */
 const HEAD_MAX = 1024;
+/** Bodies up to this size are copied into the scratch behind their head. */
+const INLINE_BODY = 1024;
+/** Per-connection scratch: at least one head and one inline body. */
+const SCRATCH = HEAD_MAX + INLINE_BODY;
 
 function headPrefix(status: number, headers: Record<string, string>): Uint8Array {
   let s = `HTTP/1.1 ${status} ${REASONS[status] ?? 'Status'}\r\n`;
@@ -89,13 +96,21 @@ class ServerConn implements ParserSink {
   readonly qConn: Uint8Array;
   qFirst = 0;
   qCount = 0;
-  /** Current answer: head bytes in `scratch[headOff..headLen)`, then body bytes left. */
-  readonly scratch = new Uint8Array(HEAD_MAX);
+  /**
+   * Current batch: `batch` queued answers assembled in `scratch[headOff..headLen)`
+   * (`inlineBytes` of it body bytes); the last one may have `bodyLeft` body
+   * bytes still to stream after the scratch.
+   */
+  readonly scratch = new Uint8Array(SCRATCH);
   headOff = 0;
   headLen = 0;
+  batch = 0;
+  inlineBytes = 0;
   bodyLeft = 0;
   bodyOff = 0;
   active = false;
+  /** Inside onData: answers wait for the end of the delivery, to go out together. */
+  feeding = false;
   /** Close after the queued answers (peer half-closed, or an error). */
   closing = false;
   private readonly server: Http1Server;
@@ -114,6 +129,7 @@ class ServerConn implements ParserSink {
     this.qFirst = 0;
     this.qCount = 0;
     this.active = false;
+    this.feeding = false;
     this.closing = false;
   }
 
@@ -173,7 +189,12 @@ export class Http1Server implements StreamHandler {
 
   onData(conn: number, u8: Uint8Array, off: number, len: number): void {
     const c = this.conns[conn];
-    if (c && !c.closing) c.parser.feed(u8, off, len);
+    if (!c || c.closing) return;
+    c.feeding = true;
+    c.parser.feed(u8, off, len);
+    c.feeding = false;
+    // (The connection may have been shed while parsing.)
+    if (this.conns[conn] === c && !c.active && c.qCount > 0) this.pump(c);
   }
 
   onWritable(conn: number): void {
@@ -220,6 +241,8 @@ export class Http1Server implements StreamHandler {
 
   private enqueue(c: ServerConn, body: number, head: boolean, variant: number): void {
     const cap = c.qBody.length;
+    // Answers held for the end of a delivery fill the queue: send them now to make room.
+    if (c.qCount === cap && c.feeding && !c.active) this.pump(c);
     if (c.qCount === cap) {
       // More pipelined requests than we queue: shed the connection rather than buffer without bound.
       this.t.abort(c.id);
@@ -230,7 +253,7 @@ export class Http1Server implements StreamHandler {
     c.qHead[slot] = head ? 1 : 0;
     c.qConn[slot] = variant;
     c.qCount++;
-    if (!c.active) this.pump(c);
+    if (!c.active && !c.feeding) this.pump(c);
   }
 
   /** Writes queued answers in order until done or the transport pushes back. */
@@ -248,6 +271,8 @@ export class Http1Server implements StreamHandler {
         if (n < 0) return;
         c.headOff += n;
         if (c.headOff < c.headLen) return;
+        this.stats.bodyBytesOut += c.inlineBytes;
+        c.inlineBytes = 0;
       }
       while (c.bodyLeft > 0) {
         const p = this.opt.pattern.length;
@@ -258,11 +283,12 @@ export class Http1Server implements StreamHandler {
         c.bodyOff += n;
         this.stats.bodyBytesOut += n;
       }
-      const last = c.qConn[c.qFirst] === CONN_CLOSE;
-      c.qFirst = (c.qFirst + 1) % c.qBody.length;
-      c.qCount--;
+      // A close answer is always the last of its batch.
+      const last = c.qConn[(c.qFirst + c.batch - 1) % c.qBody.length] === CONN_CLOSE;
+      c.qFirst = (c.qFirst + c.batch) % c.qBody.length;
+      c.qCount -= c.batch;
+      this.stats.responses += c.batch;
       c.active = false;
-      this.stats.responses++;
       if (last) {
         this.t.close(c.id);
         return;
@@ -270,22 +296,48 @@ export class Http1Server implements StreamHandler {
     }
   }
 
-  /** Assembles the head of the next queued answer in the connection's scratch buffer. */
+  /**
+   * Assembles the next queued answers in the connection's scratch buffer: heads
+   * with their bodies inline while they fit, up to one whose body must stream
+   * (too large) or that closes the connection.
+   */
   private prepare(c: ServerConn): void {
-    const slot = c.qFirst;
-    const body = c.qBody[slot];
-    const size = body < 0 ? 0 : body;
-    const prefix = body < 0 ? this.errorPrefix(-body) : this.prefix;
     const s = c.scratch;
-    s.set(prefix, 0);
-    let i = prefix.length;
-    i = writeDecimal(s, i, size);
-    const tail = CONN_LINES[c.qConn[slot]];
-    s.set(tail, i);
-    c.headOff = 0;
-    c.headLen = i + tail.length;
-    c.bodyLeft = c.qHead[slot] === 1 ? 0 : size;
+    const cap = c.qBody.length;
+    let i = 0;
+    let k = 0;
+    c.inlineBytes = 0;
+    c.bodyLeft = 0;
     c.bodyOff = 0;
+    while (k < c.qCount) {
+      const slot = (c.qFirst + k) % cap;
+      const body = c.qBody[slot];
+      const size = body < 0 ? 0 : body;
+      const send = c.qHead[slot] === 1 ? 0 : size;
+      const prefix = body < 0 ? this.errorPrefix(-body) : this.prefix;
+      const tail = CONN_LINES[c.qConn[slot]];
+      const inline = send <= INLINE_BODY;
+      // The first answer always fits (HEAD_MAX covers a head, INLINE_BODY its inline body).
+      if (k > 0 && i + prefix.length + 16 + tail.length + (inline ? send : 0) > SCRATCH) break;
+      s.set(prefix, i);
+      i = writeDecimal(s, i + prefix.length, size);
+      s.set(tail, i);
+      i += tail.length;
+      k++;
+      if (!inline) {
+        c.bodyLeft = send;
+        break;
+      }
+      // Body bytes repeat the pattern from offset 0; bodySrc holds at least INLINE_BODY of it.
+      const src = this.bodySrc;
+      for (let j = 0; j < send; j++) s[i + j] = src[j];
+      i += send;
+      c.inlineBytes += send;
+      if (c.qConn[slot] === CONN_CLOSE) break;
+    }
+    c.headOff = 0;
+    c.headLen = i;
+    c.batch = k;
     c.active = true;
   }
 

@@ -6,21 +6,26 @@
  * (`--server`, HTTPS with `--tls`), a TCP sink or source, or an HTTP client
  * load (`--client URL`). The stack runs on this thread's own poll loop
  * (`pollLoop`), shaped so it can move into a worker's loop unchanged.
+ * `--pcap` records the queue's frames, `--sslkeylog` the TLS secrets, and
+ * words after `--` are a dpdk port's EAL arguments.
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { monotonicClock, type Clock } from '../../common/clock.js';
 import { BufferPool } from '../../core/buffer_pool.js';
+import { MAX_WORKERS, runStackOnWorkers } from '../../core/run_workers.js';
 import type { PortQueue } from '../../port/port.js';
+import { PcapWriter, tapQueue } from '../../port/pcap.js';
 import { openPort } from '../../port/spec.js';
 import { NetStack } from '../../net/stack.js';
 import type { NetCounters } from '../../net/counters.js';
 import { TcpLayer } from '../../net/tcp/tcp_layer.js';
 import { BulkMode, ClientMode, HttpServerMode, type Mode } from '../../engine/modes.js';
+import { KeyLog } from '../../tls/keylog.js';
 import { IPV4_PROTO_TCP } from '../../wire/ipv4.js';
 import { ipToString } from '../../wire/ipv4_addr.js';
 import { macFromBytes, macToString } from '../../wire/mac.js';
-import { parseRunOptions, type RawRunOptions, type RunPlan } from './stack_config.js';
+import { ealOperands, OptionError, parseRunOptions, type RawRunOptions, type RunPlan } from './stack_config.js';
 
 const POOL_SLOTS = 8192;
 const BURST = 64;
@@ -70,39 +75,70 @@ export function registerRun(program: Command): void {
     .option('--insecure', 'client: do not verify the server certificate')
     .option('--ca <file>', 'client: PEM CA bundle to verify the server with')
     .option('--tls-version <v>', 'TLS version to use, 1.2 or 1.3 (default: either)')
-    .action(async (opts: RawRunOptions) => {
-      await runStack(parseRunOptions(opts));
+    .option('--pcap <file>', 'write every frame the port receives and sends to this pcap file')
+    .option('--sslkeylog <file>', 'append the TLS secrets of every session to this file, for Wireshark (default: $SSLKEYLOGFILE)')
+    .option('--workers <n>', 'run the stack on N poll-mode worker threads, one per port queue (adds queues=N to --port)')
+    .argument('[eal...]', 'after --: EAL arguments of a dpdk port, e.g. -- --no-huge -m 512 --vdev net_af_packet0,iface=eth1')
+    .usage('--port <spec> --src-ip <range> [options] [-- EAL arguments]')
+    .action(async (eal: string[], opts: RawRunOptions & { workers?: string }) => {
+      const plan = parseRunOptions(opts, ealOperands(eal, process.argv));
+      if (opts.workers === undefined) return runStack(plan);
+      const n = /^\d+$/.test(opts.workers) ? Number(opts.workers) : NaN;
+      if (!(n >= 1 && n <= MAX_WORKERS)) throw new OptionError('--workers', `"${opts.workers}" is not an integer in 1..${MAX_WORKERS}`);
+      // Per-queue capture files, a shared key log and EAL arguments after `--` are not wired into workers yet.
+      if (plan.pcapPath !== null) throw new OptionError('--pcap', 'is not supported with --workers yet');
+      if (plan.keylog !== null) throw new OptionError(plan.keylog.from, 'is not supported with --workers yet');
+      if (plan.ealArgs.length > 0) throw new OptionError('--workers', 'EAL arguments after -- are not supported with --workers yet; use eal= in --port');
+      await runStackOnWorkers(plan, n);
     });
 }
 
 async function runStack(plan: RunPlan): Promise<void> {
-  const port = openPort(plan.portSpec);
-  const pool = new BufferPool(POOL_SLOTS);
-  const queue = port.openQueue(0, pool);
-  const mac = plan.mac >= 0 ? plan.mac : macFromBytes(port.caps.mac);
-  const stack = new NetStack({
-    queue,
-    clock: monotonicClock,
-    mac,
-    addrs: plan.addrs,
-    routes: plan.routes,
-  });
-  const tcp = plan.mode.kind === 'stack' ? null : new TcpLayer(stack, { maxConns: plan.maxConns });
-  if (tcp !== null) stack.registerL4(IPV4_PROTO_TCP, tcp);
-  const owned = plan.addrs.reduce((n, a) => n + a.hi - a.lo + 1, 0);
-  console.log(
-    `vaigai: ${port.driver} ${port.name} mac ${macToString(mac)}, ${owned} addresses ` +
-      plan.addrs.map((a) => `${ipToString(a.lo)}-${ipToString(a.hi)}/${a.prefixLen}${a.vlan >= 0 ? ` vlan ${a.vlan}` : ''}`).join(', '),
-  );
-  let mode: Mode | null = null;
+  // What is open, closed newest first however the run ends. The files open
+  // before the port, so that a path that cannot be written touches nothing.
+  const closers: (() => void)[] = [];
   try {
-    mode = tcp === null ? null : startMode(plan, tcp);
-  } catch (e) {
-    stack.close();
-    queue.close();
-    port.close();
-    throw e;
+    const kl = plan.keylog;
+    const keylog = kl === null ? null : refusedAs(kl.from, `cannot write "${kl.path}": `, () => new KeyLog(kl.path));
+    if (keylog !== null) closers.push(() => keylog.close());
+    const pcapPath = plan.pcapPath;
+    const pcap = pcapPath === null ? null : refusedAs('--pcap', `cannot write "${pcapPath}": `, () => new PcapWriter(pcapPath));
+    if (pcap !== null) closers.push(() => pcap.close());
+    const port = refusedAs('--port', '', () => openPort(plan.portSpec, plan.ealArgs));
+    closers.push(() => port.close());
+    const portQueue = port.openQueue(0, new BufferPool(POOL_SLOTS));
+    const queue = pcap === null ? portQueue : tapQueue(portQueue, pcap);
+    closers.push(() => queue.close());
+    const mac = plan.mac >= 0 ? plan.mac : macFromBytes(port.caps.mac);
+    const stack = new NetStack({ queue, clock: monotonicClock, mac, addrs: plan.addrs, routes: plan.routes });
+    closers.push(() => stack.close());
+    const tcp = plan.mode.kind === 'stack' ? null : new TcpLayer(stack, { maxConns: plan.maxConns });
+    if (tcp !== null) stack.registerL4(IPV4_PROTO_TCP, tcp);
+    const owned = plan.addrs.reduce((n, a) => n + a.hi - a.lo + 1, 0);
+    console.log(
+      `vaigai: ${port.driver} ${port.name} mac ${macToString(mac)}, ${owned} addresses ` +
+        plan.addrs.map((a) => `${ipToString(a.lo)}-${ipToString(a.hi)}/${a.prefixLen}${a.vlan >= 0 ? ` vlan ${a.vlan}` : ''}`).join(', '),
+    );
+    const mode = tcp === null ? null : startMode(plan, tcp, keylog);
+    await serve(plan, queue, stack, tcp, mode, pcap);
+    if (pcap !== null) console.log(`pcap: ${pcap.frames} frames to ${pcapPath}`);
+    if (keylog !== null) console.log(`sslkeylog: ${keylog.lines} secrets to ${kl?.path}`);
+  } finally {
+    for (let i = closers.length - 1; i >= 0; i--) closers[i]();
   }
+}
+
+/** Runs `open`; its failure becomes an error that names the setting at fault. */
+function refusedAs<T>(setting: string, what: string, open: () => T): T {
+  try {
+    return open();
+  } catch (e) {
+    throw new OptionError(setting, `${what}${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** Runs the poll loop until a signal, the duration or a finished mode; prints the counters each second and at the end. */
+async function serve(plan: RunPlan, queue: PortQueue, stack: NetStack, tcp: TcpLayer | null, mode: Mode | null, pcap: PcapWriter | null): Promise<void> {
   let stop = false;
   const onSignal = (): void => {
     stop = true;
@@ -116,9 +152,11 @@ async function runStack(plan: RunPlan): Promise<void> {
     const s = (monotonicClock.nowUs() - started) / 1e6;
     console.log(mode === null ? liveLine(s, stack.counters) : mode.liveLine(s));
     if (plan.jsonPath !== null) writeStats(plan.jsonPath, stack.counters, queue, s, tcp, mode);
+    // The capture file stays readable while the run goes on.
+    pcap?.flush();
   };
   const timer = setInterval(report, 1000);
-  const onTick = mode === null ? null : (now: number): void => (mode as Mode).tick(now);
+  const onTick = mode === null ? null : (now: number): void => mode.tick(now);
   try {
     await pollLoop(queue, stack, monotonicClock, () => stop || monotonicClock.nowUs() >= deadline || (mode?.finished() ?? false), onTick);
   } finally {
@@ -126,22 +164,19 @@ async function runStack(plan: RunPlan): Promise<void> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     stack.flush();
-    stack.close();
     report();
     console.log(summary(stack.counters));
     if (tcp !== null) console.log(tcpSummary(tcp));
     if (mode !== null) console.log(mode.summary());
-    queue.close();
-    port.close();
   }
 }
 
 /** The mode on the TCP layer, from the plan. */
-function startMode(plan: RunPlan, tcp: TcpLayer): Mode {
+function startMode(plan: RunPlan, tcp: TcpLayer, keylog: KeyLog | null): Mode {
   const m = plan.mode;
   switch (m.kind) {
     case 'http':
-      return new HttpServerMode({ transport: tcp, port: m.port, status: m.status, bodySize: m.bodySize, tls: m.tls, maxConns: plan.maxConns });
+      return new HttpServerMode({ transport: tcp, port: m.port, status: m.status, bodySize: m.bodySize, tls: m.tls, keylog });
     case 'sink':
     case 'source':
       return new BulkMode(tcp, m.kind, m.port, m.bytes, m.sha256);
@@ -153,6 +188,7 @@ function startMode(plan: RunPlan, tcp: TcpLayer): Mode {
         srcIp: plan.addrs[0].lo,
         durationUs: plan.durationS * 1e6,
         maxConns: plan.maxConns,
+        keylog,
       });
     default:
       throw new Error('no mode');

@@ -11,6 +11,10 @@
  *   --mac M                              our MAC (default: the port's)
  *   --duration S                         seconds to run (default: until SIGINT/SIGTERM); with
  *                                        --client, the load's time bound
+ *   --pcap FILE                          every frame the port receives and sends, to FILE
+ *   --sslkeylog FILE                     TLS secrets of every session (NSS key log format), appended
+ *                                        to FILE; the SSLKEYLOGFILE environment variable otherwise
+ *   -- EAL ARGS                          everything after `--`: EAL arguments of a dpdk port
  *
  * and what the stack does on top (at most one of):
  *   --server [--listen-port P --http-status S --body-size N --tls --cert F --key F --tls-version V]
@@ -64,6 +68,9 @@ export interface RawRunOptions {
   ca?: string;
   tlsVersion?: string;
   maxConns?: string;
+  // Capture and key log.
+  pcap?: string;
+  sslkeylog?: string;
 }
 
 /** The HTTP responder (--server). */
@@ -122,6 +129,12 @@ export interface RunPlan {
   mode: ModePlan;
   /** TCBs of the TCP layer. */
   maxConns: number;
+  /** dpdk EAL arguments given after `--` (appended to the spec's `eal=`). */
+  ealArgs: string[];
+  /** Capture file, or null. */
+  pcapPath: string | null;
+  /** Where TLS secrets go and which setting named the file, or null (no TLS, or not asked for). */
+  keylog: { path: string; from: '--sslkeylog' | 'SSLKEYLOGFILE' } | null;
 }
 
 export class OptionError extends Error {
@@ -132,8 +145,16 @@ export class OptionError extends Error {
 
 const DEFAULT_PREFIX_LEN = 24;
 
-export function parseRunOptions(o: RawRunOptions): RunPlan {
+/**
+ * Parses the options; `ealArgs` are the words after `--` (see ealOperands) and
+ * `env` supplies SSLKEYLOGFILE.
+ */
+export function parseRunOptions(o: RawRunOptions, ealArgs: string[] = [], env: NodeJS.ProcessEnv = process.env): RunPlan {
   if (o.port === undefined || o.port.trim() === '') throw new OptionError('--port', 'required (e.g. af_packet:iface=eth1)');
+  const portSpec = o.port.trim();
+  if (ealArgs.length > 0 && !/^dpdk(:|$)/.test(portSpec)) {
+    throw new OptionError('--', `"${ealArgs.join(' ')}": arguments after -- are EAL arguments, for a dpdk port only (--port dpdk:...)`);
+  }
   const vlan = o.vlan === undefined ? -1 : parseIntIn('--vlan', o.vlan, 0, 4094);
   const texts = (o.srcIp ?? []).flatMap((s) => s.split(',')).filter((s) => s.trim() !== '');
   if (texts.length === 0) throw new OptionError('--src-ip', 'at least one address or range is required');
@@ -153,7 +174,50 @@ export function parseRunOptions(o: RawRunOptions): RunPlan {
     if (!Number.isFinite(durationS) || durationS <= 0) throw new OptionError('--duration', `"${o.duration}" is not a positive number of seconds`);
   }
   const maxConns = o.maxConns === undefined ? DEFAULT_MAX_CONNS : parseIntIn('--max-conns', o.maxConns, 16, 1 << 24);
-  return { portSpec: o.port.trim(), addrs, routes, mac, durationS, jsonPath: o.json ?? null, mode: parseMode(o, durationS), maxConns };
+  if (o.pcap !== undefined && o.pcap.trim() === '') throw new OptionError('--pcap', 'needs a file name');
+  const mode = parseMode(o, durationS);
+  return {
+    portSpec,
+    addrs,
+    routes,
+    mac,
+    durationS,
+    jsonPath: o.json ?? null,
+    mode,
+    maxConns,
+    ealArgs,
+    pcapPath: o.pcap ?? null,
+    keylog: parseKeylog(o, mode, env),
+  };
+}
+
+/**
+ * The command's operands, which must all follow `--` in `argv` (the whole
+ * command line): they are EAL arguments, and a stray word before `--` is a
+ * mistake rather than one of them.
+ */
+export function ealOperands(operands: string[], argv: readonly string[]): string[] {
+  const dashes = argv.indexOf('--');
+  const after = dashes < 0 ? 0 : argv.length - dashes - 1;
+  if (operands.length > after) {
+    throw new OptionError('--', `unexpected argument "${operands[0]}" (EAL arguments of a dpdk port go after --)`);
+  }
+  return operands;
+}
+
+/**
+ * --sslkeylog, else SSLKEYLOGFILE as browsers and curl read it. The option
+ * without TLS is a mistake; the variable is a standing setting, ignored then.
+ */
+function parseKeylog(o: RawRunOptions, mode: ModePlan, env: NodeJS.ProcessEnv): RunPlan['keylog'] {
+  const tls = (mode.kind === 'http' && mode.tls !== null) || (mode.kind === 'client' && mode.tls !== null);
+  if (o.sslkeylog !== undefined) {
+    if (o.sslkeylog.trim() === '') throw new OptionError('--sslkeylog', 'needs a file name');
+    if (!tls) throw new OptionError('--sslkeylog', 'needs TLS: --server --tls, or --client https://...');
+    return { path: o.sslkeylog, from: '--sslkeylog' };
+  }
+  const p = env.SSLKEYLOGFILE;
+  return tls && p !== undefined && p.trim() !== '' ? { path: p, from: 'SSLKEYLOGFILE' } : null;
 }
 
 const DEFAULT_MAX_CONNS = 65536;
