@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ealOperands, OptionError, parseRunOptions, type RawRunOptions } from '../../src/mgmt/cli/stack_config.js';
@@ -102,7 +102,7 @@ test('capture, key log and EAL arguments: --sslkeylog over SSLKEYLOGFILE, which 
   assert.throws(() => parseRunOptions(base, ['-l', '0'], {}), (e: Error) => e instanceof OptionError && /^--: "-l 0": arguments after -- are EAL arguments, for a dpdk port only/.test(e.message));
 });
 
-test('the command refuses a bad capture file, key log file or EAL argument, naming the setting', (t) => {
+test('the command refuses a bad capture file, key log file, input file or EAL argument, naming the setting', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'vgcl-opts-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const missing = join(dir, 'no', 'such', 'dir');
@@ -114,6 +114,9 @@ test('the command refuses a bad capture file, key log file or EAL argument, nami
     });
     return { status: r.status, err: r.stderr };
   };
+  // The key log and capture are checked before the (unread) certificate files are loaded.
+  writeFileSync(join(dir, 'c.pem'), '');
+  writeFileSync(join(dir, 'k.pem'), '');
   const tls = ['--server', '--tls', '--cert', join(dir, 'c.pem'), '--key', join(dir, 'k.pem')];
   const cases: [string[], NodeJS.ProcessEnv, RegExp][] = [
     [['--pcap', `${missing}/x.pcap`], {}, /^vaigai: --pcap: cannot write ".*\/no\/such\/dir\/x\.pcap": ENOENT/m],
@@ -121,6 +124,9 @@ test('the command refuses a bad capture file, key log file or EAL argument, nami
     [[...tls, '--sslkeylog', `${missing}/k.log`], {}, /^vaigai: --sslkeylog: cannot write ".*k\.log": ENOENT/m],
     [tls, { SSLKEYLOGFILE: `${missing}/env.log` }, /^vaigai: SSLKEYLOGFILE: cannot write ".*env\.log": ENOENT/m],
     [['--sslkeylog', join(dir, 'k.log')], {}, /^vaigai: --sslkeylog: needs TLS/m],
+    [['--server', '--tls', '--cert', `${missing}/c.pem`, '--key', join(dir, 'k.pem')], {}, /^vaigai: --cert: cannot read ".*c\.pem": ENOENT/m],
+    [['--client', 'http://198.18.10.1/', '--body-file', `${missing}/body`], {}, /^vaigai: --body-file: cannot read ".*body": ENOENT/m],
+    [['--client', 'https://198.18.10.1/', '--ca', `${missing}/ca.pem`], {}, /^vaigai: --ca: cannot read ".*ca\.pem": ENOENT/m],
     [['stray'], {}, /^vaigai: --: unexpected argument "stray"/m],
     [['--', '-l', '0'], {}, /^vaigai: --: "-l 0": arguments after -- are EAL arguments, for a dpdk port only/m],
   ];

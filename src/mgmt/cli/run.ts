@@ -9,7 +9,7 @@
  * `--pcap` records the queue's frames, `--sslkeylog` the TLS secrets, and
  * words after `--` are a dpdk port's EAL arguments.
  */
-import { writeFileSync } from 'node:fs';
+import { accessSync, constants, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { monotonicClock, type Clock } from '../../common/clock.js';
 import { BufferPool } from '../../core/buffer_pool.js';
@@ -82,6 +82,7 @@ export function registerRun(program: Command): void {
     .usage('--port <spec> --src-ip <range> [options] [-- EAL arguments]')
     .action(async (eal: string[], opts: RawRunOptions & { workers?: string }) => {
       const plan = parseRunOptions(opts, ealOperands(eal, process.argv));
+      checkInputFiles(plan);
       if (opts.workers === undefined) return runStack(plan);
       const n = /^\d+$/.test(opts.workers) ? Number(opts.workers) : NaN;
       if (!(n >= 1 && n <= MAX_WORKERS)) throw new OptionError('--workers', `"${opts.workers}" is not an integer in 1..${MAX_WORKERS}`);
@@ -125,6 +126,17 @@ async function runStack(plan: RunPlan): Promise<void> {
     if (keylog !== null) console.log(`sslkeylog: ${keylog.lines} secrets to ${kl?.path}`);
   } finally {
     for (let i = closers.length - 1; i >= 0; i--) closers[i]();
+  }
+}
+
+/** Files the run will read are refused now, by option, rather than as a bare ENOENT once the port is up. */
+function checkInputFiles(plan: RunPlan): void {
+  const m = plan.mode;
+  const files: [string, string | null][] = [];
+  if (m.kind === 'http' && m.tls !== null) files.push(['--cert', m.tls.cert], ['--key', m.tls.key]);
+  if (m.kind === 'client') files.push(['--body-file', m.bodyFile], ['--ca', m.tls?.ca ?? null]);
+  for (const [option, path] of files) {
+    if (path !== null) refusedAs(option, `cannot read "${path}": `, () => accessSync(path, constants.R_OK));
   }
 }
 
