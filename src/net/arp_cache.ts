@@ -39,6 +39,9 @@ export class ArpCache {
   readonly maxEntries: number;
   readonly words: Int32Array;
   private readonly mask: number;
+  /** The MAC and sequence word of the entry the last successful `find` read. */
+  foundMac = 0;
+  foundSeq = 0;
 
   /**
    * `maxEntries` neighbours at most. Pass `shared` (the `words.buffer` of
@@ -66,6 +69,16 @@ export class ArpCache {
 
   /** The MAC of `ip` on `vlan` (-1 = untagged), or -1 when unknown. Lock-free. */
   lookup(ip: number, vlan: number): number {
+    return this.find(ip, vlan) < 0 ? -1 : this.foundMac;
+  }
+
+  /**
+   * Index of the entry of `ip` on `vlan`, or -1. Lock-free: on success
+   * `foundMac` and `foundSeq` hold the entry as read under its seqlock, so a
+   * caller may keep the MAC while `seqAt(index)` still equals `foundSeq`
+   * (every change to an entry, a move or a deletion included, bumps it).
+   */
+  find(ip: number, vlan: number): number {
     const w = this.words;
     const key = ip | 0;
     let i = this.home(key, vlan);
@@ -77,7 +90,11 @@ export class ArpCache {
         if (Atomics.load(w, b + E_IP) === key && Atomics.load(w, b + E_VLAN) === vlan) {
           const hi = Atomics.load(w, b + E_MAC_HI);
           const lo = Atomics.load(w, b + E_MAC_LO);
-          if (Atomics.load(w, b + E_SEQ) === s1) return hi * TWO32 + (lo >>> 0);
+          if (Atomics.load(w, b + E_SEQ) === s1) {
+            this.foundMac = hi * TWO32 + (lo >>> 0);
+            this.foundSeq = s1;
+            return i;
+          }
           // Changed under us: read the slot again.
           probes--;
           continue;
@@ -89,6 +106,11 @@ export class ArpCache {
       i = (i + 1) & this.mask;
     }
     return -1;
+  }
+
+  /** The sequence word of entry `i` (odd while a writer is changing it). */
+  seqAt(i: number): number {
+    return Atomics.load(this.words, HDR_WORDS + i * STRIDE + E_SEQ);
   }
 
   /**

@@ -16,6 +16,8 @@ export interface L4Handler {
    * failure reported the same way (ARP resolution failed: host unreachable).
    */
   icmpError(code: number, srcIp: number, dstIp: number, proto: number, srcPort: number, dstPort: number): void;
+  /** The end of a received burst: send what the burst's deliveries left queued. */
+  burstEnd(): void;
   tick(nowUs: number): void;
   busy(): boolean;
 }

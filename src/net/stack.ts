@@ -87,7 +87,18 @@ export class NetStack implements Pipeline {
   private readonly rtGateway: Uint32Array;
   private readonly rtVlan: Int32Array;
   private readonly rtSrc: Uint32Array;
+  /**
+   * Per route, the next hop last resolved and where its ARP entry was: the
+   * MAC stays good while that entry's sequence word is unchanged, which saves
+   * the hash probe and the seqlock reads of a full ARP lookup per packet.
+   */
+  private readonly rtHop: Int32Array;
+  private readonly rtArpEntry: Int32Array;
+  private readonly rtArpSeq: Int32Array;
+  private readonly rtMac: Float64Array;
   private l4Count = 0;
+  /** The registered handlers, for the per-burst call. */
+  private readonly l4List: L4Handler[] = [];
 
   constructor(cfg: NetStackConfig) {
     this.pool = cfg.queue.pool;
@@ -123,6 +134,10 @@ export class NetStack implements Pipeline {
     this.rtGateway = new Uint32Array(nr);
     this.rtVlan = new Int32Array(nr);
     this.rtSrc = new Uint32Array(nr);
+    this.rtHop = new Int32Array(nr);
+    this.rtArpEntry = new Int32Array(nr).fill(-1);
+    this.rtArpSeq = new Int32Array(nr);
+    this.rtMac = new Float64Array(nr);
     this.lpm = new Lpm(Math.max(nr, 1));
     this.buildRoutes(cfg.addrs, cfg.routes);
 
@@ -142,6 +157,7 @@ export class NetStack implements Pipeline {
     if (!Number.isInteger(proto) || proto < 0 || proto > 255 || proto === 1) throw new NetConfigError(`cannot register IP protocol ${proto}`);
     if (this.handlers[proto] !== null) throw new NetConfigError(`IP protocol ${proto} already has a handler`);
     this.handlers[proto] = h;
+    this.l4List.push(h);
     this.l4Count++;
   }
 
@@ -162,6 +178,8 @@ export class NetStack implements Pipeline {
 
   input(slots: Int32Array, n: number, nowUs: number): void {
     for (let i = 0; i < n; i++) this.frame(slots[i], nowUs);
+    const l4 = this.l4List;
+    for (let i = 0; i < l4.length; i++) l4[i].burstEnd();
   }
 
   /**
@@ -183,11 +201,27 @@ export class NetStack implements Pipeline {
     const gw = this.rtGateway[r];
     const nextHop = gw === 0 ? dstIp : gw;
     const vlan = this.rtVlan[r];
-    const mac = this.arpCache.lookup(nextHop, vlan);
+    const mac = this.nextHopMac(r, nextHop, vlan);
     writeEthHeader(pool, slot, this.ethTx, mac < 0 ? 0 : mac, this.mac, ETH_TYPE_IPV4, vlan);
     c.ipv4Tx++;
     if (mac < 0) this.arp.enqueue(slot, nextHop, vlan, this.rtSrc[r], this.clock.nowUs());
     else this.transmit(slot);
+  }
+
+  /** The MAC of `nextHop` on route `r`'s VLAN `vlan`, or -1 when ARP has none. */
+  private nextHopMac(r: number, nextHop: number, vlan: number): number {
+    const e = this.rtArpEntry[r];
+    const cache = this.arpCache;
+    if (e >= 0 && this.rtHop[r] === (nextHop | 0) && cache.seqAt(e) === this.rtArpSeq[r]) {
+      return this.rtMac[r];
+    }
+    const i = cache.find(nextHop, vlan);
+    this.rtArpEntry[r] = i;
+    if (i < 0) return -1;
+    this.rtHop[r] = nextHop;
+    this.rtArpSeq[r] = cache.foundSeq;
+    this.rtMac[r] = cache.foundMac;
+    return cache.foundMac;
   }
 
   transmit(slot: number): void {

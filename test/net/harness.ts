@@ -145,6 +145,7 @@ export class Recorder implements L4Handler {
   icmpError(code: number, src: number, dst: number, proto: number, sp: number, dp: number): void {
     this.errors.push([code, src, dst, proto, sp, dp]);
   }
+  burstEnd(): void {}
   tick(): void {}
   busy(): boolean {
     return false;

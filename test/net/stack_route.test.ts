@@ -158,3 +158,35 @@ test('route: learned neighbours age out and are asked for again', () => {
   sendSegment(h, ip('198.18.0.10'), ip('198.18.0.1'));
   assert.equal(arpOf(h.received()[0]).op, ARP_OP_REQUEST);
 });
+
+test('route: the per-route next-hop MAC follows every change to the ARP entry behind it', () => {
+  const h = new Harness({ arp: { gratuitous: false } });
+  const cache = h.stack.arpCache;
+  const dst = ip('198.18.0.1');
+  const other = ip('198.18.0.2');
+  const macA = 0x02aabbccdd0a;
+  const macB = 0x02aabbccdd0b;
+  const macC = 0x02aabbccdd0c;
+  const dstOf = (): number[] => h.received().map((f) => parseEth(f).dst);
+  cache.insert(dst, -1, macA, 0);
+  cache.insert(other, -1, macC, 0);
+  sendSegment(h, ip('198.18.0.10'), dst);
+  sendSegment(h, ip('198.18.0.10'), dst);
+  assert.deepEqual(dstOf(), [macA, macA]);
+  // Same route, another next hop: its own entry, then back.
+  sendSegment(h, ip('198.18.0.10'), other);
+  sendSegment(h, ip('198.18.0.10'), dst);
+  assert.deepEqual(dstOf(), [macC, macA]);
+  // The entry is rewritten in place (RFC 826 merge): the next frame has the new MAC.
+  assert.ok(cache.refresh(dst, -1, macB, 1));
+  sendSegment(h, ip('198.18.0.10'), dst);
+  assert.deepEqual(dstOf(), [macB]);
+  // Removed, and its slot taken by another entry: no stale MAC, ARP asks again.
+  assert.ok(cache.remove(dst, -1));
+  assert.ok(cache.remove(other, -1));
+  cache.insert(other, -1, macC, 2);
+  sendSegment(h, ip('198.18.0.10'), dst);
+  const req = h.received();
+  assert.equal(req.length, 1);
+  assert.equal(arpOf(req[0]).tpa, dst, 'an ARP request, not a frame to the old MAC');
+});

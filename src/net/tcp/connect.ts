@@ -9,7 +9,7 @@ import { CloseReason, TcpError, type TcpHandler } from './api.js';
 import { negotiate } from './options.js';
 import { armRto, rttSample } from './rto.js';
 import { sendResetFor } from './rst.js';
-import { output, sendAck, transmit } from './snd.js';
+import { ackNow, output, transmit } from './snd.js';
 import { seqGt, seqLeq } from './seq.js';
 import {
   ESTABLISHED, F_EPHEMERAL, F_FIN_QUEUED, F_PASSIVE, F_RTT, F_TS, FIN_WAIT_1, SYN_RECEIVED, SYN_SENT, TIME_WAIT,
@@ -272,7 +272,7 @@ export function synSentInput(tcp: TcpLayer, c: number): void {
   if (!tcp.alive(c, g)) return;
   output(tcp, c);
   // RFC 9293 §3.10.7.3: ACK the SYN; data or a FIN the application queued in onConnected carries it instead.
-  if (tcp.alive(c, g) && t.lastAckSent[c] !== t.rcvNxt[c]) sendAck(tcp, c);
+  if (tcp.alive(c, g) && t.lastAckSent[c] !== t.rcvNxt[c]) ackNow(tcp, c);
 }
 
 /** SYN acknowledged: ESTABLISHED (or FIN_WAIT_1 when shutdown() came first). False if the app closed it in onConnected. */

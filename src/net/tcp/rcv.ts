@@ -11,7 +11,7 @@ import { CHUNK_SIZE, copyBytes } from './chunk_pool.js';
 import { synSentInput, establish } from './connect.js';
 import { challengeAck, rstArrives, sendResetFor } from './rst.js';
 import { armRto, rttSample } from './rto.js';
-import { ackSoon, output, rcvWnd, retransmit, sendAck } from './snd.js';
+import { ackNow, ackSoon, output, rcvWnd, retransmit, sendAck } from './snd.js';
 import { seqGeq, seqGt, seqLeq, seqLt, seqMax } from './seq.js';
 import {
   CLOSE_WAIT, CLOSING, ESTABLISHED, F_CLOSE, F_PASSIVE, F_PERSIST, F_RECOVERY, F_RTT, F_SACK, F_TS,
@@ -384,5 +384,5 @@ function finArrives(tcp: TcpLayer, c: number): void {
     if (!tcp.alive(c, g)) return;
   }
   // The FIN is acknowledged at once, by our own FIN when the application closed in onPeerClosed.
-  if (t.lastAckSent[c] !== t.rcvNxt[c]) sendAck(tcp, c);
+  if (t.lastAckSent[c] !== t.rcvNxt[c]) ackNow(tcp, c);
 }

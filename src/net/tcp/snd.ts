@@ -12,7 +12,7 @@ import { armPersist, armRto } from './rto.js';
 import { buildSackBlocks } from './sack.js';
 import { seqGt, seqLeq, seqLt } from './seq.js';
 import {
-  CLOSE_WAIT, CLOSING, ESTABLISHED, F_DACK, F_FIN_QUEUED, F_RTT, F_SACK, FIN_WAIT_1, LAST_ACK, SYN_SENT,
+  CLOSE_WAIT, CLOSING, ESTABLISHED, F_ACK_NOW, F_DACK, F_DEFERRED, F_FIN_QUEUED, F_RTT, F_SACK, FIN_WAIT_1, LAST_ACK, SYN_SENT,
 } from './tcb.js';
 import type { TcpLayer } from './tcp_layer.js';
 
@@ -65,7 +65,7 @@ export function transmit(tcp: TcpLayer, c: number, seq: number, flags: number, r
   pool.dataLen[slot] = L4_OFF + l4Len;
   if ((flags & TCP_ACK) !== 0) {
     t.lastAckSent[c] = t.rcvNxt[c];
-    t.flags[c] &= ~F_DACK;
+    t.flags[c] &= ~(F_DACK | F_ACK_NOW);
     t.dackAt[c] = 0;
     t.unacked[c] = 0;
   }
@@ -84,11 +84,21 @@ export function sendAck(tcp: TcpLayer, c: number): void {
   transmit(tcp, c, tcp.t.sndNxt[c], TCP_ACK, 0, 0);
 }
 
+/**
+ * An ACK owed at once. When output is deferred to the end of the received
+ * burst, that output carries it (TcpLayer.burstEnd sends it bare if no data could go).
+ */
+export function ackNow(tcp: TcpLayer, c: number): void {
+  const t = tcp.t;
+  if ((t.flags[c] & F_DEFERRED) !== 0) t.flags[c] |= F_ACK_NOW;
+  else sendAck(tcp, c);
+}
+
 /** RFC 1122 §4.2.3.2 / RFC 5681 §4.2: ACK at least every second full segment, else within the delayed-ACK time. */
 export function ackSoon(tcp: TcpLayer, c: number): void {
   const t = tcp.t;
   if (++t.unacked[c] >= 2) {
-    sendAck(tcp, c);
+    ackNow(tcp, c);
     return;
   }
   if ((t.flags[c] & F_DACK) === 0) {
@@ -109,7 +119,8 @@ function canSend(st: number): boolean {
  */
 export function output(tcp: TcpLayer, c: number): void {
   const t = tcp.t;
-  if (!canSend(t.state[c])) return;
+  // Written to inside this received burst: TcpLayer.burstEnd sends it all at once.
+  if (!canSend(t.state[c]) || (t.flags[c] & F_DEFERRED) !== 0) return;
   const una = t.sndUna[c];
   let nxt = t.sndNxt[c];
   const bufLen = tcp.sb.len[c];

@@ -29,6 +29,7 @@ export const F_TS = 1; // timestamps negotiated (RFC 7323)
 export const F_SACK = 2; // SACK permitted both ways (RFC 2018)
 export const F_WS = 4; // window scaling negotiated
 export const F_FIN_QUEUED = 8; // shutdown(): FIN follows the queued data
+export const F_DEFERRED = 16; // written inside a received burst: output waits for the burst's end
 export const F_CLOSE = 32; // close(): release without telling the app more once done
 export const F_RECOVERY = 64; // in fast recovery (RFC 6582)
 export const F_WANT_WRITABLE = 128; // write() was short: call onWritable when space frees
@@ -37,6 +38,7 @@ export const F_DACK = 512; // an ACK is owed (delayed)
 export const F_PASSIVE = 1024; // created from a listener
 export const F_RTT = 2048; // a segment is being timed (no timestamps: Karn's algorithm)
 export const F_EPHEMERAL = 4096; // local port came from the port pool
+export const F_ACK_NOW = 16384; // an immediate ACK owed, left to the deferred output of the burst
 export const F_NOTIFIED = 8192; // onClosed was delivered (handler detached)
 
 export class TcbStore {

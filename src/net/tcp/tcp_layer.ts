@@ -20,9 +20,9 @@ import { PortPool } from './port_pool.js';
 import { segmentArrives } from './rcv.js';
 import { type CongestionControl, NewReno } from './reno.js';
 import { SackBoard } from './sack.js';
-import { output, transmit } from './snd.js';
+import { output, sendAck, transmit } from './snd.js';
 import {
-  CLOSE_WAIT, CLOSED, ESTABLISHED, F_CLOSE, F_EPHEMERAL, F_FIN_QUEUED, F_NOTIFIED, F_PASSIVE, F_WANT_WRITABLE,
+  CLOSE_WAIT, CLOSED, ESTABLISHED, F_ACK_NOW, F_CLOSE, F_DEFERRED, F_EPHEMERAL, F_FIN_QUEUED, F_NOTIFIED, F_PASSIVE, F_WANT_WRITABLE,
   FIN_WAIT_1, FIN_WAIT_2, LAST_ACK, SYN_RECEIVED, SYN_SENT, TIME_WAIT, TcbStore,
 } from './tcb.js';
 import { TimeWaitFifo, TimerWheel } from './timer.js';
@@ -68,6 +68,16 @@ export class TcpLayer implements L4Handler {
   challengeCount = 0;
   /** Nesting of input()/tick(): an API call from a callback then reuses their time instead of reading the clock. */
   private inStack = 0;
+  /**
+   * Connections written to while a received burst is being processed (Linux
+   * calls this autocorking): their output waits for burstEnd(), so answers to
+   * several segments of the burst leave in one segment. Twice the TCB count:
+   * an id released and reused within a burst can be listed twice.
+   */
+  private readonly deferred: Int32Array;
+  private nDeferred = 0;
+  /** From a burst's first segment to burstEnd(). */
+  private bursting = false;
   private readonly fire: (c: number) => void;
 
   constructor(
@@ -83,6 +93,7 @@ export class TcpLayer implements L4Handler {
     this.sack = new SackBoard(max);
     this.cc = new NewReno(this.t);
     this.wheel = new TimerWheel(max);
+    this.deferred = new Int32Array(2 * max);
     this.tw = new TimeWaitFifo(max);
     this.isn = new IsnGenerator(opts.isnKey);
     this.oooMaxChunks = Math.min(65535, Math.ceil(this.cfg.rcvBuf / (CHUNK_SIZE / 4)));
@@ -119,6 +130,7 @@ export class TcpLayer implements L4Handler {
 
   input(slot: number, _l3Off: number, l4Off: number, l4Len: number, srcIp: number, dstIp: number, nowUs: number): void {
     this.setNow(nowUs);
+    this.bursting = true;
     this.inStack++;
     try {
       this.segment(slot, l4Off, l4Len, srcIp, dstIp);
@@ -163,6 +175,24 @@ export class TcpLayer implements L4Handler {
       return;
     }
     this.counters.icmpSoftErrors++;
+  }
+
+  burstEnd(): void {
+    this.bursting = false;
+    const n = this.nDeferred;
+    this.nDeferred = 0;
+    const t = this.t;
+    for (let i = 0; i < n; i++) {
+      const c = this.deferred[i];
+      if ((t.flags[c] & F_DEFERRED) === 0) continue;
+      t.flags[c] &= ~F_DEFERRED;
+      output(this, c);
+      // An ACK left to this output (ackNow) goes bare if no data could.
+      if ((t.flags[c] & F_ACK_NOW) !== 0) {
+        t.flags[c] &= ~F_ACK_NOW;
+        if (t.state[c] !== CLOSED && t.state[c] !== TIME_WAIT) sendAck(this, c);
+      }
+    }
   }
 
   tick(nowUs: number): void {
@@ -288,8 +318,22 @@ export class TcpLayer implements L4Handler {
     const want = len < space ? len : space > 0 ? space : 0;
     const n = want > 0 ? this.sb.append(c, u8, off, want) : 0;
     if (n < len) t.flags[c] |= F_WANT_WRITABLE;
-    if (n > 0) output(this, c);
+    if (n > 0) {
+      if (this.bursting) this.defer(c);
+      else output(this, c);
+    }
     return n;
+  }
+
+  private defer(c: number): void {
+    const t = this.t;
+    if ((t.flags[c] & F_DEFERRED) !== 0) return;
+    if (this.nDeferred === this.deferred.length) {
+      output(this, c);
+      return;
+    }
+    t.flags[c] |= F_DEFERRED;
+    this.deferred[this.nDeferred++] = c;
   }
 
   sendSpace(c: number): number {
