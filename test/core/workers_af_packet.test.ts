@@ -20,10 +20,12 @@ test('af_packet: gen worker -> veth -> two echo workers on one shared port -> ba
   const b = lab.addNs('b');
   lab.addVeth({ name: 'vgcore-a', ns: a }, { name: 'vgcore-b', ns: b });
   const N = 2000;
+  // Frames lost before the echo workers' sockets exist (or before the veth's carrier settles) would
+  // stall the generator's window: it starts after ~1 s of ticks.
   const echoPort = `af_packet:iface=vgcore-b,netns=${b},queues=2`;
   const set = await WorkerSet.start({
     workers: [
-      { port: `af_packet:iface=vgcore-a,netns=${a}`, config: { mode: 'gen', frames: N, perTick: 32, len: 128 } },
+      { port: `af_packet:iface=vgcore-a,netns=${a}`, config: { mode: 'gen', frames: N, perTick: 32, len: 128, startTicks: 1000 } },
       { port: echoPort, queueId: 0, config: { mode: 'echo' } },
       { port: echoPort, queueId: 1, config: { mode: 'echo' } },
     ],
