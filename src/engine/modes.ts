@@ -125,27 +125,36 @@ export class BulkMode implements Mode {
   }
 }
 
-export interface ClientModeConfig {
-  transport: StreamTransport;
-  clock: Clock;
-  srcIp: number;
+/** What the client load asks for, as the command line gives it. */
+export interface ClientPlan {
   dstIp: number;
   dstPort: number;
+  /** Host header: the URL's authority. */
   host: string;
   path: string;
   method: string;
+  /** Request body file, or null. */
   bodyFile: string | null;
   connections: number;
+  /** 0 = as the duration allows. */
   requests: number;
+  /** Requests per connection; 0 = keep-alive. */
   perConn: number;
   pipeline: number;
   rate: number;
-  durationUs: number;
-  maxConns: number;
   saveBody: string | null;
   sha256: boolean;
   expectSha256: string | null;
+  /** TLS client settings for https URLs, else null. */
   tls: { sni: string | null; verify: boolean; ca: string | null; version: TlsVersion | null } | null;
+}
+
+export interface ClientModeConfig extends ClientPlan {
+  transport: StreamTransport;
+  clock: Clock;
+  srcIp: number;
+  durationUs: number;
+  maxConns: number;
   /** Where the TLS secrets of every session go (--sslkeylog), or null. */
   keylog?: KeyLog | null;
 }

@@ -23,7 +23,7 @@
  *                 --pipeline D --rate R --method M --body-file F --sni NAME --insecure|--ca F
  *                 --tls-version V --save-body FILE --sha256 --expect-sha256 HEX]
  */
-import type { TlsVersion } from '../../engine/modes.js';
+import type { ClientPlan, TlsVersion } from '../../engine/modes.js';
 import type { AddrRange, RouteConfig } from '../../net/stack.js';
 import { ipToString, parseIp, prefixMask } from '../../wire/ipv4_addr.js';
 import { isMulticastMac, parseMac } from '../../wire/mac.js';
@@ -89,29 +89,6 @@ export interface BulkPlan {
   port: number;
   bytes: number;
   sha256: boolean;
-}
-
-export interface ClientPlan {
-  dstIp: number;
-  dstPort: number;
-  /** Host header: the URL's authority. */
-  host: string;
-  path: string;
-  method: string;
-  /** Request body file, or null. */
-  bodyFile: string | null;
-  connections: number;
-  /** 0 = as the duration allows. */
-  requests: number;
-  /** Requests per connection; 0 = keep-alive. */
-  perConn: number;
-  pipeline: number;
-  rate: number;
-  saveBody: string | null;
-  sha256: boolean;
-  expectSha256: string | null;
-  /** TLS client settings for https URLs, else null. */
-  tls: { sni: string | null; verify: boolean; ca: string | null; version: TlsVersion | null } | null;
 }
 
 export type ModePlan = { kind: 'stack' } | ServerPlan | BulkPlan | ({ kind: 'client' } & ClientPlan);
