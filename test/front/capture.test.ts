@@ -12,7 +12,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { netTestSkipReason } from '../helpers/netns.js';
-import { FrontLab, MAIN, Proc, exited, frontSkipReason } from './lab.js';
+import { exited } from '../helpers/netns.js';
+import { FrontLab, MAIN, Proc, frontSkipReason } from './lab.js';
 
 const PEER_IP = '198.18.10.1';
 const GEN_IP = '198.18.10.2';

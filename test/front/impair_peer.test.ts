@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JsonReport } from '../../src/impair/report.js';
-import { FrontLab, MAIN, Proc, exited, frontSkipReason, printedSha } from './lab.js';
+import { exited } from '../helpers/netns.js';
+import { FrontLab, MAIN, Proc, frontSkipReason, printedSha } from './lab.js';
 
 const CLIENT_IP = '198.18.7.10';
 const SERVER_IP = '198.18.7.2';

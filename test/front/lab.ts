@@ -11,7 +11,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NetnsLab, netTestSkipReason } from '../helpers/netns.js';
+import { exited, NetnsLab, netTestSkipReason } from '../helpers/netns.js';
 
 export const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 
@@ -30,21 +30,6 @@ export async function frontSkipReason(tools: string[]): Promise<string | null> {
 
 export function sha256Hex(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
-}
-
-/** Resolves with the exit code, or kills the child (by PID) and rejects after `ms`. */
-export function exited(child: ChildProcess, ms: number, what: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    if (child.exitCode !== null) return resolve(child.exitCode);
-    const timer = setTimeout(() => {
-      if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
-      reject(new Error(`${what} did not finish in ${ms} ms`));
-    }, ms);
-    child.once('exit', (code, sig) => {
-      clearTimeout(timer);
-      resolve(code ?? (sig === null ? -1 : 128));
-    });
-  });
 }
 
 /** A spawned command whose stdout and stderr are collected. */

@@ -302,3 +302,18 @@ export class NetnsLab {
     this.locked = false;
   }
 }
+
+/** Resolves with the child's exit code, or kills it (by PID) and rejects after `ms`. */
+export function exited(child: ChildProcess, ms: number, what: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    if (child.exitCode !== null) return resolve(child.exitCode);
+    const timer = setTimeout(() => {
+      if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
+      reject(new Error(`${what} did not finish in ${ms} ms`));
+    }, ms);
+    child.once('exit', (code, sig) => {
+      clearTimeout(timer);
+      resolve(code ?? (sig === null ? -1 : 128));
+    });
+  });
+}

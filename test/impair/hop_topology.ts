@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
-import { NetnsLab, netTestSkipReason } from '../helpers/netns.js';
+import { exited, NetnsLab, netTestSkipReason } from '../helpers/netns.js';
 import type { JsonReport } from '../../src/impair/report.js';
 
 const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
@@ -35,21 +35,6 @@ export async function hopSkipReason(driver: string): Promise<string | null> {
     return `native port module failed to load: ${(e as Error).message}`;
   }
   return null;
-}
-
-/** Resolves with the exit code, or kills the child (by PID) and rejects after `ms`. */
-export function exited(child: ChildProcess, ms: number, what: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    if (child.exitCode !== null) return resolve(child.exitCode);
-    const timer = setTimeout(() => {
-      if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-      reject(new Error(`${what} did not finish in ${ms} ms`));
-    }, ms);
-    child.once('exit', (code, sig) => {
-      clearTimeout(timer);
-      resolve(code ?? (sig === null ? -1 : 128));
-    });
-  });
 }
 
 function collect(child: ChildProcess): { out: string; err: string } {
