@@ -12,14 +12,16 @@
  * TPACKET ring, the socket buffer, the tap's queue hold the frames). The native
  * loop (native/bench_native.cc) does the same per-frame slot bookkeeping as the
  * JS path (take a slot, give it back), so the ratio is the cost of driving the
- * queue from JS. Needs root; namespaces vgnatb-* are created and removed.
+ * queue from JS. The loop runs on one pinned CPU; the kernel peer's receive
+ * work is steered to the others (RPS), as if it were another host. Needs root;
+ * namespaces vgnatb-* are created and removed.
  */
 import { parseArgs } from 'node:util';
 import { BufferPool } from '../src/core/buffer_pool.js';
 import { nativeDrivers, nativeLoadError, openNativePort } from '../src/port/native.js';
 import { probeFrame } from '../test/helpers/frames.js';
 import { NetnsLab, netTestSkipReason } from '../test/helpers/netns.js';
-import { benchRx, benchTx, benchXdpDpdk, FRAME, type BenchOptions } from './port_xdp_dpdk.js';
+import { benchRx, benchTx, benchXdpDpdk, FRAME, pinBenchCore, steerPeer, type BenchOptions } from './port_xdp_dpdk.js';
 
 interface Case {
   /** Label printed in the results. */
@@ -40,6 +42,7 @@ interface Case {
 function runCase(c: Case, lab: NetnsLab, pool: BufferPool, sendPool: BufferPool, o: BenchOptions): void {
   const port = openNativePort(c.driver, c.options, c.what);
   c.prepare?.();
+  steerPeer(lab, c.peerNs, c.peerIface);
   const q = port.openQueue(0, pool, o.burst);
   const snd = openNativePort('af_packet', { iface: c.peerIface, netns: c.peerNs }, c.peerIface);
   const sq = snd.openQueue(0, sendPool, o.burst);
@@ -115,7 +118,8 @@ async function main(): Promise<void> {
   if (reason) return console.log(`bench/port: skipped: ${reason}`);
   // Every RX measurement is filled by an af_packet sender.
   if (!nativeDrivers().includes('af_packet')) return console.log(`bench/port: skipped: ${nativeLoadError()}`);
-  console.log(`bench/port: ${FRAME}-byte frames, bursts of ${o.burst}; TX ${o.rounds} x ${o.ms} ms per side, RX medians of ${o.rounds * 10} drains`);
+  const cores = pinBenchCore();
+  console.log(`bench/port: ${FRAME}-byte frames, bursts of ${o.burst}; TX ${o.rounds} x ${o.ms} ms per side, RX medians of ${o.rounds * 10} drains; ${cores}`);
   benchKernelSockets(o, asked);
   await benchXdpDpdk(o, asked.filter((d) => d === 'af_xdp' || d === 'dpdk'));
 }

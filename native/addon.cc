@@ -3,8 +3,14 @@
 //   open(driver, options, ealArgs)    a Port: caps(), queueCount, handle, openQueue(), close()
 //   attach(handle)                    the same port in another thread (worker_threads)
 //   port.openQueue(q, reg)            a Queue over the worker's pool; `reg` registers once
-//                                     { buffer, slotSize, dataOff, dataLen, rxSlots, txSlots }
-//   queue.rx(n) / queue.tx(n)         one burst over rxSlots[0..n) / txSlots[0..n); count or -errno
+//                                     { buffer, slotSize, dataOff, dataLen, freeStack, headroom,
+//                                       rxSlots, txSlots }
+//   queue.rx(n, top)                  one burst received into the pool's free slots
+//                                     freeStack[top-n..top); the k used ones are moved to the
+//                                     RX output array [0..k) and the stack closed up (JS
+//                                     lowers top by k)
+//   queue.setRxOut(int32Array)        the RX output array (rxSlots until set)
+//   queue.tx(n)                       one burst over txSlots[0..n); count or -errno
 //   queue.waitFd, stats(), close(), benchTx(n, frames, ms), benchRx(n, frames, ms)
 //   pinThread(cpu), getAffinity()
 // A burst call takes one number and returns one number: no objects cross.
@@ -74,6 +80,7 @@ class Queue : public Napi::ObjectWrap<Queue> {
     return DefineClass(env, "Queue",
                        {InstanceMethod<&Queue::Stats>("stats"), InstanceMethod<&Queue::Close>("close"),
                         InstanceMethod<&Queue::BenchTx>("benchTx"), InstanceMethod<&Queue::BenchRx>("benchRx"),
+                        InstanceMethod<&Queue::SetRxOut>("setRxOut"),
                         InstanceAccessor<&Queue::WaitFd>("waitFd")});
   }
 
@@ -86,17 +93,22 @@ class Queue : public Napi::ObjectWrap<Queue> {
     Napi::Value buf = reg.Get("buffer");
     if (!buf.IsArrayBuffer()) throw error(env, "openQueue: buffer must be an ArrayBuffer");
     Napi::ArrayBuffer ab = buf.As<Napi::ArrayBuffer>();
-    size_t n_off, n_len, n_rx, n_tx;
+    size_t n_off, n_len, n_free, n_rx, n_tx;
     pool_.base = static_cast<uint8_t*>(ab.Data());
     pool_.slot_size = reg.Get("slotSize").As<Napi::Number>().Uint32Value();
     pool_.data_off = typed_data<uint16_t>(reg, "dataOff", napi_uint16_array, "a Uint16Array", n_off);
     pool_.data_len = typed_data<uint16_t>(reg, "dataLen", napi_uint16_array, "a Uint16Array", n_len);
+    free_stack_ = typed_data<int32_t>(reg, "freeStack", napi_int32_array, "an Int32Array", n_free);
+    headroom_ = reg.Get("headroom").As<Napi::Number>().Uint32Value();
     rx_slots_ = typed_data<int32_t>(reg, "rxSlots", napi_int32_array, "an Int32Array", n_rx);
     tx_slots_ = typed_data<int32_t>(reg, "txSlots", napi_int32_array, "an Int32Array", n_tx);
-    if (pool_.slot_size == 0 || n_off != n_len || size_t(pool_.slot_size) * n_off > ab.ByteLength())
-      throw error(env, "openQueue: buffer, slotSize, dataOff and dataLen do not describe one pool");
+    if (pool_.slot_size == 0 || n_off != n_len || n_free != n_off || size_t(pool_.slot_size) * n_off > ab.ByteLength() ||
+        headroom_ >= pool_.slot_size)
+      throw error(env, "openQueue: buffer, slotSize, dataOff, dataLen, freeStack and headroom do not describe one pool");
     pool_.count = uint32_t(n_off);
     rx_cap_ = int(n_rx);
+    rx_out_ = rx_slots_;
+    rx_out_cap_ = rx_cap_;
     tx_cap_ = int(n_tx);
     // The registered arrays must outlive the queue: the driver keeps raw pointers into them.
     keep_ = Napi::Persistent(reg);
@@ -131,35 +143,66 @@ class Queue : public Napi::ObjectWrap<Queue> {
     return Napi::Value(env, fn);
   }
 
-  // rx(n) / tx(n): one burst over the registered slots; frames moved, or -errno.
+  // rx(n, top) / tx(n): one burst over the registered slots; frames moved, or -errno.
   // The functions hold a raw pointer to the queue: they are reachable only
   // through the queue object, so they do not outlive it.
   static napi_value RawRx(napi_env env, napi_callback_info info) { return raw_burst(env, info, false); }
   static napi_value RawTx(napi_env env, napi_callback_info info) { return raw_burst(env, info, true); }
 
   static napi_value raw_burst(napi_env env, napi_callback_info info, bool tx) {
-    size_t argc = 1;
-    napi_value arg;
+    size_t argc = 2;
+    napi_value args[2];
     void* data;
-    int32_t n = 0;
+    int32_t n = 0, top = 0;
     napi_value out;
-    if (napi_get_cb_info(env, info, &argc, &arg, nullptr, &data) != napi_ok || argc < 1 ||
-        napi_get_value_int32(env, arg, &n) != napi_ok) {
+    if (napi_get_cb_info(env, info, &argc, args, nullptr, &data) != napi_ok || argc < (tx ? 1u : 2u) ||
+        napi_get_value_int32(env, args[0], &n) != napi_ok || (!tx && napi_get_value_int32(env, args[1], &top) != napi_ok)) {
       napi_create_int32(env, -EINVAL, &out);
       return out;
     }
-    napi_create_int32(env, static_cast<Queue*>(data)->burst(n, tx), &out);
+    Queue* q = static_cast<Queue*>(data);
+    napi_create_int32(env, tx ? q->burst_tx(n) : q->burst_rx(n, top), &out);
     return out;
   }
 
-  int burst(int n, bool tx) {
+  int burst_tx(int n) {
     if (!q_) return -EBADF;
-    int cap = tx ? tx_cap_ : rx_cap_;
-    int32_t* slots = tx ? tx_slots_ : rx_slots_;
-    if (n > cap) n = cap;
+    if (n > tx_cap_) n = tx_cap_;
     if (n <= 0) return 0;
-    if (!slots_valid(slots, n)) return -EINVAL;
-    return tx ? q_->tx(pool_, slots, n) : q_->rx(pool_, slots, n);
+    if (!slots_valid(tx_slots_, n)) return -EINVAL;
+    return q_->tx(pool_, tx_slots_, n);
+  }
+
+  // The top n free slots are the receive window; the driver fills them in
+  // order, so the k used are window[0..k): they go out through rx_slots_ and
+  // the unused rest slides down to stay on the stack.
+  int burst_rx(int n, int top) {
+    if (!q_) return -EBADF;
+    if (top < 0 || uint32_t(top) > pool_.count) return -EINVAL;
+    if (n > rx_out_cap_) n = rx_out_cap_;
+    if (n > kMaxBurst) n = kMaxBurst;
+    if (n > top) n = top;
+    if (n <= 0) return 0;
+    int32_t* window = free_stack_ + (top - n);
+    if (!slots_valid(window, n)) return -EINVAL;
+    for (int i = 0; i < n; i++) pool_.data_off[window[i]] = uint16_t(headroom_);
+    int k = q_->rx(pool_, window, n);
+    if (k <= 0) return k;
+    memcpy(rx_out_, window, size_t(k) * sizeof(int32_t));
+    memmove(window, window + k, size_t(n - k) * sizeof(int32_t));
+    return k;
+  }
+
+  // The caller's own array receives the slot numbers: no copy on the JS side.
+  Napi::Value SetRxOut(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+      throw error(env, "setRxOut: the output must be an Int32Array");
+    Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
+    rx_out_ = reinterpret_cast<int32_t*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
+    rx_out_cap_ = int(ta.ElementLength());
+    rx_out_keep_ = Napi::Persistent(ta.As<Napi::Object>());
+    return env.Undefined();
   }
 
   Napi::Value WaitFd(const Napi::CallbackInfo& info) {
@@ -213,14 +256,20 @@ class Queue : public Napi::ObjectWrap<Queue> {
     q_ = nullptr;
     port_unref(handle_);
     keep_.Reset();
+    rx_out_keep_.Reset();
   }
 
   QueueDriver* q_ = nullptr;
   uint32_t handle_ = 0;
   PoolRef pool_;
+  int32_t* free_stack_ = nullptr;
+  uint32_t headroom_ = 0;
   int32_t* rx_slots_ = nullptr;
   int32_t* tx_slots_ = nullptr;
   int rx_cap_ = 0, tx_cap_ = 0;
+  int32_t* rx_out_ = nullptr;
+  int rx_out_cap_ = 0;
+  Napi::ObjectReference rx_out_keep_;
   QueueStats last_;
   Napi::ObjectReference keep_;
 };

@@ -21,9 +21,13 @@ export class BufferPool {
   readonly dataOff: Uint16Array;
   /** Length of the frame in the slot. */
   readonly dataLen: Uint16Array;
-  /** Stack of free slot indices; `free[0..top)` are available. */
-  private readonly freeStack: Int32Array;
-  private top: number;
+  /**
+   * Stack of free slot indices; `freeStack[0..top)` are available. A native
+   * driver pops received frames' slots off it in place (src/port/native.ts)
+   * and the caller lowers `top`; all other code uses alloc/free.
+   */
+  readonly freeStack: Int32Array;
+  top: number;
 
   constructor(count: number) {
     if (!Number.isInteger(count) || count <= 0 || count > 1 << 20) {
@@ -52,6 +56,14 @@ export class BufferPool {
   /** Returns a slot to the pool. Freeing a slot twice corrupts the pool; callers own slots exclusively. */
   free(slot: number): void {
     this.freeStack[this.top++] = slot;
+  }
+
+  /** Frees `src[0..n)`, as `free` on each, in one call per burst. */
+  freeBurst(src: Int32Array, n: number): void {
+    const stack = this.freeStack;
+    let top = this.top;
+    for (let i = 0; i < n; i++) stack[top++] = src[i];
+    this.top = top;
   }
 
   /** Slots currently available. */

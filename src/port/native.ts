@@ -5,12 +5,14 @@
  *
  * One native call moves a burst. Each queue registers its pool's ArrayBuffer,
  * dataOff/dataLen and two slot arrays with the addon once, when it opens; a
- * burst call then passes one number and gets one number back. RX slots are
- * reserved ahead in `rxSlots` and refilled from the pool only for the frames
- * that arrived.
+ * burst call then passes two numbers and gets one number back. RX pops
+ * slots off the pool's free stack in place, only for the frames that arrived:
+ * the addon receives into the top entries of `pool.freeStack`, writes the used
+ * ones into the caller's output array (registered the first time it is seen)
+ * and closes the gap, and JS lowers `pool.top`: no per-frame work in JS.
  */
 import { createRequire } from 'node:module';
-import { SLOT_SIZE, type BufferPool } from '../core/buffer_pool.js';
+import { HEADROOM, SLOT_SIZE, type BufferPool } from '../core/buffer_pool.js';
 import type { Port, PortCaps, PortQueue, QueueStats } from './port.js';
 
 /** errno of a burst on a closed queue. */
@@ -28,7 +30,10 @@ export interface NativeBenchResult {
 
 /** The addon's queue object (native/addon.cc). */
 export interface NativeQueueHandle {
-  rx(n: number): number;
+  /** Receives up to n frames into freeStack[top - n, top); see the file comment. */
+  rx(n: number, top: number): number;
+  /** The array `rx` writes slot numbers to. */
+  setRxOut(out: Int32Array): void;
   tx(n: number): number;
   readonly waitFd: number;
   stats(): QueueStats;
@@ -51,6 +56,8 @@ interface QueueRegistration {
   slotSize: number;
   dataOff: Uint16Array;
   dataLen: Uint16Array;
+  freeStack: Int32Array;
+  headroom: number;
   rxSlots: Int32Array;
   txSlots: Int32Array;
 }
@@ -125,8 +132,8 @@ export class NativeQueue implements PortQueue {
   lastError = 0;
   private readonly rxSlots: Int32Array;
   private readonly txSlots: Int32Array;
-  /** rxSlots[0..reserved) hold slots taken from the pool for the next receive. */
-  private reserved = 0;
+  /** The array the addon writes received slot numbers to. */
+  private rxOut: Int32Array;
   private closed = false;
 
   constructor(
@@ -138,30 +145,26 @@ export class NativeQueue implements PortQueue {
   ) {
     this.rxSlots = rxSlots;
     this.txSlots = txSlots;
+    this.rxOut = rxSlots;
   }
 
   rxBurst(out: Int32Array, max: number): number {
     if (this.closed) return 0;
-    const pool = this.pool;
-    const r = this.rxSlots;
-    let want = max < r.length ? max : r.length;
-    let res = this.reserved;
-    while (res < want) {
-      const s = pool.alloc();
-      if (s < 0) break;
-      r[res++] = s;
+    if (out !== this.rxOut) {
+      this.h.setRxOut(out);
+      this.rxOut = out;
     }
-    this.reserved = res;
-    if (want > res) want = res;
+    const pool = this.pool;
+    const top = pool.top;
+    let want = max < out.length ? max : out.length;
+    if (want > top) want = top;
     if (want <= 0) return 0;
-    const k = this.h.rx(want);
+    const k = this.h.rx(want, top);
     if (k <= 0) {
       if (k < 0) this.lastError = -k;
       return 0;
     }
-    for (let i = 0; i < k; i++) out[i] = r[i];
-    if (k < res) r.copyWithin(0, k, res);
-    this.reserved = res - k;
+    pool.top = top - k;
     return k;
   }
 
@@ -178,7 +181,7 @@ export class NativeQueue implements PortQueue {
         if (k < 0) this.lastError = -k;
         break;
       }
-      for (let i = 0; i < k; i++) pool.free(t[i]);
+      pool.freeBurst(t, k);
       done += k;
       if (k < m) break;
     }
@@ -211,17 +214,20 @@ export class NativeQueue implements PortQueue {
   /** The native-loop peer for benchmarks: receives into `burst` reserved slots again and again. */
   benchRx(burst: number, frames: number, timeoutMs: number): NativeBenchResult {
     const r = this.rxSlots;
-    while (this.reserved < burst) r[this.reserved++] = this.pool.alloc();
-    return this.h.benchRx(burst, frames, timeoutMs);
+    for (let i = 0; i < burst; i++) r[i] = this.pool.alloc();
+    try {
+      return this.h.benchRx(burst, frames, timeoutMs);
+    } finally {
+      // The native loop ends owning rxSlots[0..burst), as it started.
+      for (let i = 0; i < burst; i++) this.pool.free(r[i]);
+    }
   }
 
-  /** Returns the reserved RX slots to the pool and closes the native queue; later bursts move nothing. */
+  /** Closes the native queue; later bursts move nothing. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.lastError = EBADF;
-    for (let i = 0; i < this.reserved; i++) this.pool.free(this.rxSlots[i]);
-    this.reserved = 0;
     this.h.close();
   }
 }
@@ -264,6 +270,8 @@ export class NativePort implements Port {
       slotSize: SLOT_SIZE,
       dataOff: pool.dataOff,
       dataLen: pool.dataLen,
+      freeStack: pool.freeStack,
+      headroom: HEADROOM,
       rxSlots,
       txSlots,
     });

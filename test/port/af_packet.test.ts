@@ -4,7 +4,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { BufferPool } from '../../src/core/buffer_pool.js';
+import { BufferPool, HEADROOM } from '../../src/core/buffer_pool.js';
 import { nativeDrivers, nativeLoadError, openNativePort } from '../../src/port/native.js';
 import { assertFlowAffinity, assertTxToPeer, l4ChecksumOk, macHex, openTestQueue, probeFrame, rxAll } from '../helpers/frames.js';
 import { NetnsLab, netTestSkipReason } from '../helpers/netns.js';
@@ -50,6 +50,34 @@ test('af_packet: N frames sent from the port arrive at the kernel peer byte for 
 });
 
 for (const rx of ['ring', 'mmsg']) {
+  test(`af_packet rx=${rx}: a receive pops slots off the pool only for the frames that arrived`, async (t) => {
+    const reason = skipReason();
+    if (reason) return t.skip(reason);
+    const { lab, peer, port, pool, q } = setup(t, { rx }, 128, 64);
+    // Freed slots keep the headroom of their last use: the receive must reset it.
+    pool.dataOff.fill(7);
+    const mac = macHex(port.caps.mac);
+    lab.scapy(peer, `sendp([Ether(dst='${mac}', type=0x88b5)/Raw(bytes([i]) + bytes(59)) for i in range(5)], iface='vgnat-b')`);
+    const out = new Int32Array(64);
+    const got: number[] = [];
+    for (const deadline = Date.now() + 5000; got.length < 5 && Date.now() < deadline; ) {
+      const n = q.rxBurst(out, 64);
+      for (let i = 0; i < n; i++) got.push(out[i]);
+      if (n === 0) await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.equal(got.length, 5, 'five frames');
+    assert.equal(pool.available, 128 - 5, 'five slots taken, the other 59 of the window left on the stack');
+    const onStack = [...pool.freeStack.subarray(0, pool.top)];
+    assert.equal(new Set([...onStack, ...got]).size, 128, 'free and received slots are the whole pool, none twice');
+    got.forEach((s, i) => {
+      assert.equal(pool.dataOff[s], HEADROOM, 'frame starts after the default headroom');
+      assert.equal(pool.dataLen[s], 74);
+      assert.equal(pool.u8[pool.base(s) + 14], i, 'in order');
+    });
+    for (const s of got) pool.free(s);
+    assert.equal(pool.available, 128);
+  });
+
   test(`af_packet rx=${rx}: frames injected by the peer arrive in the port, VLAN tags re-inserted`, async (t) => {
     const reason = skipReason();
     if (reason) return t.skip(reason);
@@ -198,7 +226,7 @@ test('af_packet: closing queues and the port releases every socket and ring mapp
   port.close();
   assert.equal(fds(), fd0);
   assert.equal(socketMaps(), maps0);
-  assert.equal(pool.available, 256, 'slots reserved for RX went back to the pool');
+  assert.equal(pool.available, 256, 'no slot is held by a closed queue');
   assert.equal(qs[0].rxBurst(out, 32), 0, 'a closed queue receives nothing');
   assert.equal(pool.available, 256, 'and reserves nothing');
   assert.equal(qs[0].lastError, 9, 'EBADF');

@@ -126,7 +126,7 @@ test('af_xdp: close detaches the XDP program and frees the socket; reopening at 
     // A socket left open would also hold the queue: the next round would fail with EBUSY.
     assert.equal(openFds(), fds, `round ${round}: no descriptor left open`);
   }
-  assert.equal(pool.available, 256, 'reserved RX slots returned on close');
+  assert.equal(pool.available, 256, 'no slot is held by a closed queue');
 });
 
 test('af_xdp: errors name the problem', (t) => {

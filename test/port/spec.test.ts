@@ -224,18 +224,26 @@ test('native: bad registrations are refused; bad bursts return -errno, never thr
     slotSize: 2048,
     dataOff: new Uint16Array(2),
     dataLen: new Uint16Array(2),
-    rxSlots: new Int32Array([0, 5]),
+    freeStack: new Int32Array([0, 5]),
+    headroom: 128,
+    rxSlots: new Int32Array(2),
     txSlots: new Int32Array([7]),
     ...over,
   });
   assert.throws(() => port.openQueue(0, reg({ rxSlots: new Uint8Array(4) })), /rxSlots must be an Int32Array/);
   assert.throws(() => port.openQueue(0, reg({ dataOff: new Uint16Array(3), dataLen: new Uint16Array(3) })), /do not describe one pool/);
+  assert.throws(() => port.openQueue(0, reg({ headroom: 2048 })), /do not describe one pool/);
   assert.throws(() => port.openQueue(3, reg({})), /no queue 3/);
   const q = port.openQueue(0, reg({}));
-  assert.equal(q.rx(2), -22, 'slot 5 is outside the pool: EINVAL');
+  assert.equal(q.rx(2, 2), -22, 'free slot 5 is outside the pool: EINVAL');
+  assert.equal(q.rx(1, 3), -22, 'a stack top above the pool size: EINVAL');
+  assert.equal(q.rx(1, -1), -22);
+  assert.equal(q.rx(1, 0), 0, 'an empty pool receives nothing');
+  assert.throws(() => q.setRxOut(new Uint8Array(4) as unknown as Int32Array), /setRxOut: the output must be an Int32Array/);
   assert.equal(q.tx(1), -22);
-  assert.equal(q.rx('x' as unknown as number), -22);
+  assert.equal(q.rx('x' as unknown as number, 1), -22);
+  assert.equal(q.rx(1, undefined as unknown as number), -22);
   assert.equal(q.stats().txFrames, 0);
   q.close();
-  assert.equal(q.rx(1), -9, 'closed: EBADF');
+  assert.equal(q.rx(1, 1), -9, 'closed: EBADF');
 });
