@@ -56,6 +56,9 @@ const S_DEAD = 9;
 const H_CONTENT_LENGTH = ascii('content-length');
 const H_TRANSFER_ENCODING = ascii('transfer-encoding');
 const H_CONNECTION = ascii('connection');
+/** The lists whose elements the parser reads (listItems). */
+const LIST_TRANSFER_ENCODING = 0;
+const LIST_CONNECTION = 1;
 const H_HOST = ascii('host');
 const T_CHUNKED = ascii('chunked');
 const T_CLOSE = ascii('close');
@@ -278,10 +281,20 @@ export class Http1Parser {
 
   /** RFC 9112 §6.1: chunked, if present, is applied once and last. */
   private transferEncoding(b: Uint8Array, s: number, e: number): number {
-    const h = this.head;
-    h.hasTransferEncoding = true;
-    let i = s;
-    while (i <= e) {
+    this.head.hasTransferEncoding = true;
+    return this.listItems(b, s, e, LIST_TRANSFER_ENCODING);
+  }
+
+  private connection(b: Uint8Array, s: number, e: number): void {
+    this.listItems(b, s, e, LIST_CONNECTION);
+  }
+
+  /**
+   * A #rule list (RFC 9110 §5.6.1): each non-empty element, OWS trimmed, goes
+   * to the handler of `list`; the first error ends the walk.
+   */
+  private listItems(b: Uint8Array, s: number, e: number, list: number): number {
+    for (let i = s; i <= e; ) {
       let j = i;
       while (j < e && b[j] !== 0x2c) j++;
       let ts = i;
@@ -289,28 +302,27 @@ export class Http1Parser {
       while (ts < te && (b[ts] === SP || b[ts] === HTAB)) ts++;
       while (te > ts && (b[te - 1] === SP || b[te - 1] === HTAB)) te--;
       if (te > ts) {
-        if (h.chunked) return HttpErr.BAD_TRANSFER_ENCODING;
-        if (eqLower(b, ts, te - ts, T_CHUNKED)) h.chunked = true;
+        const err = list === LIST_TRANSFER_ENCODING ? this.codingItem(b, ts, te) : this.connectionItem(b, ts, te);
+        if (err !== HttpErr.NONE) return err;
       }
       i = j + 1;
     }
     return HttpErr.NONE;
   }
 
-  private connection(b: Uint8Array, s: number, e: number): void {
+  /** A transfer coding after chunked is an error: chunked must be last. */
+  private codingItem(b: Uint8Array, s: number, e: number): number {
     const h = this.head;
-    let i = s;
-    while (i <= e) {
-      let j = i;
-      while (j < e && b[j] !== 0x2c) j++;
-      let ts = i;
-      let te = j;
-      while (ts < te && (b[ts] === SP || b[ts] === HTAB)) ts++;
-      while (te > ts && (b[te - 1] === SP || b[te - 1] === HTAB)) te--;
-      if (eqLower(b, ts, te - ts, T_CLOSE)) h.connClose = true;
-      else if (eqLower(b, ts, te - ts, T_KEEP_ALIVE)) h.connKeepAlive = true;
-      i = j + 1;
-    }
+    if (h.chunked) return HttpErr.BAD_TRANSFER_ENCODING;
+    if (eqLower(b, s, e - s, T_CHUNKED)) h.chunked = true;
+    return HttpErr.NONE;
+  }
+
+  private connectionItem(b: Uint8Array, s: number, e: number): number {
+    const h = this.head;
+    if (eqLower(b, s, e - s, T_CLOSE)) h.connClose = true;
+    else if (eqLower(b, s, e - s, T_KEEP_ALIVE)) h.connKeepAlive = true;
+    return HttpErr.NONE;
   }
 
   /** Message framing, RFC 9112 §6.3, once the header section has ended. */
