@@ -26,6 +26,7 @@
 #include <rte_log.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <cctype>
@@ -132,6 +133,55 @@ std::string tail_lines(const std::string& log, int lines) {
   return t;
 }
 
+// Sends the process's stdout and stderr (fds 1 and 2) to an anonymous
+// file until finish(), which restores them and returns what was printed.
+class StdioCapture {
+ public:
+  StdioCapture() {
+    fd_ = memfd_create("vaigai-eal", 0);
+    if (fd_ < 0) return;
+    fflush(stdout);
+    fflush(stderr);
+    out_ = dup(1);
+    err_ = dup(2);
+    dup2(fd_, 1);
+    dup2(fd_, 2);
+  }
+  ~StdioCapture() { finish(); }
+  std::string finish() {
+    if (fd_ < 0) return "";
+    fflush(stdout);
+    fflush(stderr);
+    dup2(out_, 1);
+    dup2(err_, 2);
+    ::close(out_);
+    ::close(err_);
+    std::string text;
+    char buf[4096];
+    lseek(fd_, 0, SEEK_SET);
+    for (ssize_t n; (n = read(fd_, buf, sizeof buf)) > 0 && text.size() < 65536;) text.append(buf, size_t(n));
+    ::close(fd_);
+    fd_ = -1;
+    return text;
+  }
+
+ private:
+  int fd_ = -1, out_ = -1, err_ = -1;
+};
+
+// getopt's complaint in what the EAL printed ("vaigai: unrecognized option '--x'").
+std::string bad_argument_line(const std::string& printed) {
+  size_t at = 0;
+  while (at < printed.size()) {
+    size_t nl = printed.find('\n', at);
+    std::string line = printed.substr(at, nl == std::string::npos ? std::string::npos : nl - at);
+    if (line.rfind("vaigai: ", 0) == 0) return line.substr(8);
+    if (nl == std::string::npos) break;
+    at = nl + 1;
+  }
+  return "";
+}
+
 bool eal_init(const std::vector<std::string>& args, std::string& err) {
   std::vector<char*> argv;
   std::string argv0 = "vaigai";
@@ -149,8 +199,13 @@ bool eal_init(const std::vector<std::string>& args, std::string& err) {
   size_t log_len = 0;
   FILE* log = open_memstream(&log_buf, &log_len);
   if (log != nullptr) rte_openlog_stream(log);
+  // A bad argument makes the EAL print getopt's complaint (stderr) and its
+  // whole usage text (stdout): both are captured, and the complaint goes into
+  // the error instead.
+  StdioCapture cap;
   int r = rte_eal_init(static_cast<int>(argv.size() - 1), argv.data());
   int e = rte_errno;
+  std::string printed = cap.finish();
   // Later DPDK messages go to stderr: stdout belongs to the CLI's output.
   rte_openlog_stream(stderr);
   if (log != nullptr) fclose(log);
@@ -168,6 +223,8 @@ bool eal_init(const std::vector<std::string>& args, std::string& err) {
     err += ": with --no-huge also pass --no-shconf";
   }
   if (geteuid() != 0) err += ": not root (DPDK needs root or CAP_SYS_ADMIN, CAP_IPC_LOCK, CAP_NET_RAW)";
+  std::string bad = bad_argument_line(printed);
+  if (!bad.empty()) err += ": " + bad + " (see `dpdk-testpmd --help` for the EAL arguments)";
   std::string t = tail_lines(text, 2);
   if (!t.empty()) err += " [" + t + "]";
   return false;
