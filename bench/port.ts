@@ -21,7 +21,7 @@ import { BufferPool } from '../src/core/buffer_pool.js';
 import { nativeDrivers, nativeLoadError, openNativePort } from '../src/port/native.js';
 import { probeFrame } from '../test/helpers/frames.js';
 import { NetnsLab, netTestSkipReason } from '../test/helpers/netns.js';
-import { benchRx, benchTx, benchXdpDpdk, FRAME, pinBenchCore, steerPeer, type BenchOptions } from './port_xdp_dpdk.js';
+import { benchRx, benchTx, benchXdpDpdk, FRAME, pinBenchCore, RX_DRAINS, steerPeer, type BenchOptions } from './port_xdp_dpdk.js';
 
 interface Case {
   /** Label printed in the results. */
@@ -119,7 +119,7 @@ async function main(): Promise<void> {
   // Every RX measurement is filled by an af_packet sender.
   if (!nativeDrivers().includes('af_packet')) return console.log(`bench/port: skipped: ${nativeLoadError()}`);
   const cores = pinBenchCore();
-  console.log(`bench/port: ${FRAME}-byte frames, bursts of ${o.burst}; TX ${o.rounds} x ${o.ms} ms per side, RX medians of ${o.rounds * 10} drains; ${cores}`);
+  console.log(`bench/port: ${FRAME}-byte frames, bursts of ${o.burst}; TX ${o.rounds} x ${o.ms} ms per side, RX medians of ${o.rounds * RX_DRAINS} drains; ${cores}`);
   benchKernelSockets(o, asked);
   await benchXdpDpdk(o, asked.filter((d) => d === 'af_xdp' || d === 'dpdk'));
 }

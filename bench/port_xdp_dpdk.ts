@@ -17,6 +17,9 @@ import { probeFrame } from '../test/helpers/frames.js';
 import { NetnsLab } from '../test/helpers/netns.js';
 
 export const FRAME = 64;
+/** RX drains per side per round, and untimed drains first. */
+export const RX_DRAINS = 25;
+const RX_WARMUP = 10;
 const PREFIX = 'vgxdpb-';
 const EAL = '--no-huge --no-shconf -m 512 --no-pci --no-telemetry';
 
@@ -136,17 +139,18 @@ function median(v: number[]): number {
 
 /**
  * `fill(k)` makes k frames wait in the queue; JS and native drain alternately,
- * 10 fills each per round. A drain lasts about a millisecond, so one preemption
+ * RX_DRAINS fills each per round, after RX_WARMUP drains that let the JIT
+ * settle (a worker polls for hours). A drain lasts about a millisecond, so one preemption
  * skews it: the median drain rate of each side is reported.
  */
 export function benchRx(what: string, q: NativeQueue, k: number, fill: (k: number) => void, o: BenchOptions): void {
-  for (let r = 0; r < 3; r++) {
+  for (let r = 0; r < RX_WARMUP; r++) {
     fill(k);
     jsRx(q, o.burst, k); // JIT warm-up, not counted
   }
   const js: number[] = [];
   const nat: number[] = [];
-  for (let r = 0; r < o.rounds * 10; r++) {
+  for (let r = 0; r < o.rounds * RX_DRAINS; r++) {
     fill(k);
     js.push(mpps(jsRx(q, o.burst, k)));
     fill(k);
