@@ -3,19 +3,22 @@
  * workerData (a WorkerInit built by workers.ts) it pins its thread, opens the
  * port and its queue, creates its BufferPool, imports the pipeline module and
  * calls its `createPipeline(ctx)`, then runs the poll loop until management
- * stops it. postMessage carries only start-up and shutdown news; everything
- * in between goes through the IPC rings and the metric slabs.
+ * stops it. With a capture file it taps its queue into its own pcap writer.
+ * postMessage carries only start-up and shutdown news and the pipeline's
+ * final report; everything in between goes through the IPC rings and the
+ * metric slabs.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { monotonicClock, type Clock } from '../common/clock.js';
 import { attachNativePort, loadNative } from '../port/native.js';
 import type { Port, PortQueue } from '../port/port.js';
 import { openShmPort, type ShmLink } from '../port/shm_ring.js';
+import { PcapWriter, tapQueue } from '../port/pcap.js';
 import { openPort } from '../port/spec.js';
 import { HdrRecorder, type HistogramShared } from '../telemetry/histogram.js';
 import { MetricsSlab, type MetricsShared } from '../telemetry/metrics.js';
 import { BufferPool } from './buffer_pool.js';
-import { WorkerEnd, type IpcShared } from './ipc.js';
+import { MgmtEnd, WorkerEnd, type IpcShared } from './ipc.js';
 import type { Pipeline } from './pipeline.js';
 import { TxBatch } from './tx_batch.js';
 import { CommandTable, WorkerLoop, type LoopOptions, type LoopStats } from './worker_loop.js';
@@ -33,6 +36,8 @@ export interface WorkerInit {
   /** The link and side for the `shm` driver, else null. */
   shm: { link: ShmLink; side: number } | null;
   queueId: number;
+  /** This worker's capture file (every frame its queue receives and sends), or null. */
+  pcap: string | null;
   poolSlots: number;
   /** CPU to pin to, -1 for none. */
   cpu: number;
@@ -40,6 +45,8 @@ export interface WorkerInit {
   pipeline: string;
   config: unknown;
   ipc: IpcShared;
+  /** Every worker's IPC channel of the set (this one's included), for ending another worker's park. */
+  peers: IpcShared[];
   metrics: MetricsShared;
   histograms: HistogramShared | null;
   loop: Partial<LoopOptions>;
@@ -62,6 +69,10 @@ export interface PipelineContext {
   readonly ipc: CommandTable;
   /** The pipeline's configuration, as management passed it. */
   readonly config: unknown;
+  /** Ends the park of worker `w` of the set (after handing it frames), as management's wake does. */
+  wakeWorker(w: number): void;
+  /** Hands management a structured-cloneable report (what a slab cannot hold); the last one is kept. */
+  post(report: unknown): void;
 }
 
 export type PipelineFactory = (ctx: PipelineContext) => Pipeline | Promise<Pipeline>;
@@ -69,7 +80,8 @@ export type PipelineFactory = (ctx: PipelineContext) => Pipeline | Promise<Pipel
 /** The only messages a worker posts. */
 export type WorkerMessage =
   | { type: 'ready'; workerIdx: number; pinnedCpu: number }
-  | { type: 'stopped'; workerIdx: number; stats: LoopStats }
+  | { type: 'stopped'; workerIdx: number; stats: LoopStats; pcapFrames: number }
+  | { type: 'report'; workerIdx: number; report: unknown }
   | { type: 'error'; workerIdx: number; message: string };
 
 /**
@@ -92,19 +104,32 @@ function pin(cpu: number): number {
   return cpu;
 }
 
+/** Seconds between flushes of a capture file, so it stays readable while the run goes on. */
+const PCAP_FLUSH_MS = 1000;
+
 async function runWorker(init: WorkerInit): Promise<WorkerMessage> {
   let port: Port | null = null;
   let queue: PortQueue | null = null;
   let pipeline: Pipeline | null = null;
+  let pcap: PcapWriter | null = null;
+  let flusher: NodeJS.Timeout | undefined;
   let looping = false;
   try {
     const pinnedCpu = pin(init.cpu);
+    if (init.pcap !== null) pcap = new PcapWriter(init.pcap);
     port = openWorkerPort(init);
     const pool = new BufferPool(init.poolSlots);
-    queue = port.openQueue(init.queueId, pool);
+    const own = port.openQueue(init.queueId, pool);
+    queue = pcap === null ? own : tapQueue(own, pcap);
+    if (pcap !== null) {
+      const w = pcap;
+      flusher = setInterval(() => w.flush(), PCAP_FLUSH_MS);
+    }
     const tx = new TxBatch(queue);
     const metrics = new MetricsSlab(init.metrics, init.workerIdx);
     const commands = new CommandTable();
+    // Only wake() is used of these ends: a CAS on the peer's park word and a notify.
+    const peers = init.peers.map((p) => new MgmtEnd(p));
     const mod = (await import(init.pipeline)) as { createPipeline?: PipelineFactory };
     if (typeof mod.createPipeline !== 'function') throw new TypeError(`${init.pipeline} does not export createPipeline(ctx)`);
     const ctx: PipelineContext = {
@@ -118,6 +143,8 @@ async function runWorker(init: WorkerInit): Promise<WorkerMessage> {
       latency: init.histograms === null ? null : new HdrRecorder(init.histograms, init.workerIdx),
       ipc: commands,
       config: init.config,
+      wakeWorker: (w) => peers[w]?.wake(),
+      post: (report) => parentPort?.postMessage({ type: 'report', workerIdx: init.workerIdx, report } satisfies WorkerMessage),
     };
     pipeline = await mod.createPipeline(ctx);
     const ipc = new WorkerEnd(init.ipc);
@@ -126,13 +153,17 @@ async function runWorker(init: WorkerInit): Promise<WorkerMessage> {
     looping = true;
     const stats = await loop.run();
     port.close();
-    return { type: 'stopped', workerIdx: init.workerIdx, stats };
+    clearInterval(flusher);
+    pcap?.close();
+    return { type: 'stopped', workerIdx: init.workerIdx, stats, pcapFrames: pcap?.frames ?? -1 };
   } catch (e) {
+    clearInterval(flusher);
     // Once running, the loop closes the pipeline and queue itself, even when it fails.
     try {
       if (!looping) pipeline?.close();
       if (!looping) queue?.close();
       port?.close();
+      pcap?.close();
     } catch {
       // Report the first failure, not the clean-up's.
     }

@@ -29,6 +29,8 @@ export interface WorkerSpec {
   shm?: { link: ShmLink; side: number };
   /** This worker's pipeline config, instead of the set's. */
   config?: unknown;
+  /** Capture file of this worker's queue (see worker.ts). */
+  pcap?: string;
 }
 
 export interface WorkerSetOptions {
@@ -43,6 +45,8 @@ export interface WorkerSetOptions {
   /** Latency histogram geometry, or absent for none. */
   histogram?: HdrParams;
   loop?: Partial<LoopOptions>;
+  /** EAL arguments for a dpdk port management opens (the words after `--`). */
+  eal?: string[];
   /** Records per IPC ring. */
   ipcCapacity?: number;
   startTimeoutMs?: number;
@@ -53,6 +57,8 @@ export interface WorkerResult {
   workerIdx: number;
   stats: LoopStats | null;
   error: string | null;
+  /** Frames written to the worker's capture file, when it had one. */
+  pcapFrames?: number;
 }
 
 /** Acks received but not yet claimed by a wait are kept per worker up to this many. */
@@ -65,6 +71,8 @@ interface Handle {
   result: WorkerResult | null;
   exited: Promise<void>;
   acks: Map<number, Ack>;
+  /** The pipeline's last report (ctx.post), or undefined. */
+  report: unknown;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -94,9 +102,10 @@ export class WorkerSet {
     const histograms = opts.histogram === undefined ? null : createSharedHistograms(opts.histogram, n);
     const p = opts.pipeline;
     const pipeline = p instanceof URL ? p.href : p.startsWith('file:') ? p : pathToFileURL(resolve(p)).href;
-    const ports = WorkerSet.openNativePorts(opts.workers);
+    const ports = WorkerSet.openNativePorts(opts.workers, opts.eal ?? []);
+    const peers = opts.workers.map((_, i) => createIpc(i, opts.ipcCapacity ?? 64));
     const handles = opts.workers.map((w, i) => {
-      const ipc = createIpc(i, opts.ipcCapacity ?? 64);
+      const ipc = peers[i];
       const init: WorkerInit = {
         kind: WORKER_KIND,
         workerIdx: i,
@@ -104,11 +113,13 @@ export class WorkerSet {
         portHandle: ports.get(w.port)?.handle ?? -1,
         shm: w.shm ?? null,
         queueId: w.queueId ?? 0,
+        pcap: w.pcap ?? null,
         poolSlots: opts.poolSlots ?? 4096,
         cpu: w.cpu ?? -1,
         pipeline,
         config: w.config ?? opts.config ?? null,
         ipc,
+        peers,
         metrics,
         histograms,
         loop: opts.loop ?? {},
@@ -121,6 +132,7 @@ export class WorkerSet {
         result: null,
         exited: new Promise((r) => thread.once('exit', () => r())),
         acks: new Map(),
+        report: undefined,
       };
       return h;
     });
@@ -142,7 +154,7 @@ export class WorkerSet {
    * and each open its own queue. `null` and `ring` ports are opened by each
    * worker for itself; `shm` links come with the spec.
    */
-  private static openNativePorts(workers: readonly WorkerSpec[]): Map<string, NativePort> {
+  private static openNativePorts(workers: readonly WorkerSpec[], eal: string[]): Map<string, NativePort> {
     const ports = new Map<string, NativePort>();
     try {
       for (const w of workers) {
@@ -150,7 +162,7 @@ export class WorkerSet {
         if (w.port.split(':', 1)[0] === 'shm') throw new Error('the shm driver needs a link created by management (createShmLink)');
         const { driver } = parsePortSpec(w.port);
         if (driver === 'null' || driver === 'ring') continue;
-        const port = openPort(w.port);
+        const port = openPort(w.port, eal);
         if (!(port instanceof NativePort)) {
           port.close();
           throw new Error(`port ${w.port} cannot be shared with worker threads`);
@@ -178,7 +190,9 @@ export class WorkerSet {
           h.pinnedCpu = m.pinnedCpu;
           done();
         } else if (m.type === 'stopped') {
-          h.result = { workerIdx: i, stats: m.stats, error: null };
+          h.result = { workerIdx: i, stats: m.stats, error: null, ...(m.pcapFrames >= 0 ? { pcapFrames: m.pcapFrames } : {}) };
+        } else if (m.type === 'report') {
+          h.report = m.report;
         } else {
           h.result = { workerIdx: i, stats: null, error: m.message };
           done(new Error(`worker ${i}: ${m.message}`));
@@ -268,6 +282,11 @@ export class WorkerSet {
   /** The workers' latency histograms merged, or null when none was asked for. */
   histogram(): Histogram | null {
     return this.histograms === null ? null : Histogram.merged(this.histograms);
+  }
+
+  /** Each worker's last report (what its pipeline posted; undefined for none). */
+  reports(): unknown[] {
+    return this.handles.map((h) => h.report);
   }
 
   /** Workers that already ended with an error (a failing pipeline), for management to notice before stop(). */

@@ -9,7 +9,7 @@ import type { Clock } from '../common/clock.js';
 import { Http1Client } from '../app/http11/client.js';
 import type { RequestSpec } from '../app/http11/request.js';
 import type { StreamTransport } from '../app/http11/stream.js';
-import { Histogram, type HdrParams } from '../telemetry/histogram.js';
+import { Histogram, type HdrParams, type HdrRecorder } from '../telemetry/histogram.js';
 import { PacedTransport } from './pacer.js';
 
 /** Response times in µs, 1 µs to 10 min, 3 significant digits. */
@@ -73,6 +73,8 @@ export class LoadRun {
   startUs = -1;
   endUs = -1;
   private interval = new Histogram(LATENCY_PARAMS);
+  /** A worker's shared histogram that also gets every response time (see mirrorLatency). */
+  private mirror: HdrRecorder | null = null;
   private stopped = false;
   private readonly clock: Clock;
   private readonly durationUs: number;
@@ -103,6 +105,7 @@ export class LoadRun {
       onResponse: (status, _bytes, rttUs, sha, body) => {
         this.latency.record(rttUs);
         this.interval.record(rttUs);
+        this.mirror?.record(rttUs);
         if (sha !== null) this.lastSha256 = sha;
         if (body !== null && onBody !== null) onBody(status, body);
       },
@@ -110,6 +113,15 @@ export class LoadRun {
         this.endUs = this.clock.nowUs();
       },
     });
+  }
+
+  /**
+   * Records every response time into `rec` too: on workers, each records into
+   * its own region of the shared HDR histograms and management merges them
+   * (the counts add), for the whole run and, by difference, per interval.
+   */
+  mirrorLatency(rec: HdrRecorder): void {
+    this.mirror = rec;
   }
 
   start(): void {

@@ -5,7 +5,8 @@
  * and TxBatch, attached to the port's shared ARP table, a TcpLayer when an
  * application is asked for, and the application itself (HTTP/1.1 server,
  * optionally over TLS, or the TCP sink or source), listening on every owned
- * address.
+ * address, or this worker's share of the HTTP client load, whose replies
+ * other workers pass here by FlowSteer (src/net/flow_steer.ts).
  *
  * Counters: the stack keeps its own plain-object counters (hot path); once per
  * tick, and at close, the pipeline copies them into the worker's metric slab
@@ -15,11 +16,13 @@
  */
 import type { Pipeline } from '../core/pipeline.js';
 import type { PipelineContext } from '../core/worker.js';
-import { BulkMode, HttpServerMode, type HttpServerModeConfig, type Mode } from '../engine/modes.js';
+import { BulkMode, ClientMode, HttpServerMode, type ClientPlan, type HttpServerModeConfig, type Mode } from '../engine/modes.js';
+import { KeyLog } from '../tls/keylog.js';
 import { IPV4_PROTO_TCP } from '../wire/ipv4.js';
 import { macFromBytes } from '../wire/mac.js';
 import { ArpCache } from './arp_cache.js';
 import { NetCounters } from './counters.js';
+import { FlowSteer, reserveForeignPorts, type SteerConfig } from './flow_steer.js';
 import { NetStack, type AddrRange, type RouteConfig } from './stack.js';
 import { TcpCounters } from './tcp/counters.js';
 import { CLOSED, F_NOTIFIED, TIME_WAIT } from './tcp/tcb.js';
@@ -28,8 +31,17 @@ import { TcpLayer } from './tcp/tcp_layer.js';
 /** What runs on the TCP of each worker. */
 export type StackAppConfig =
   | { kind: 'none' }
-  | ({ kind: 'http' } & Omit<HttpServerModeConfig, 'transport'>)
-  | { kind: 'sink' | 'source'; port: number; bytes: number; sha256: boolean };
+  | ({ kind: 'http'; /** --sslkeylog file, opened for appending by every worker. */ keylog: string | null } & Omit<HttpServerModeConfig, 'transport' | 'keylog'>)
+  | { kind: 'sink' | 'source'; port: number; bytes: number; sha256: boolean }
+  | {
+      kind: 'client';
+      /** This worker's share of the load, or null when it has none (it still passes replies on). */
+      share: ClientPlan | null;
+      durationUs: number;
+      /** --sslkeylog file, opened for appending by every worker. */
+      keylog: string | null;
+      steer: SteerConfig;
+    };
 
 export type StackAppKind = StackAppConfig['kind'];
 
@@ -54,13 +66,25 @@ const NET_KEYS: readonly string[] = Object.keys(new NetCounters());
 const TCP_KEYS: readonly string[] = Object.keys(new TcpCounters());
 const HTTP_KEYS = ['accepted', 'requests', 'responses', 'body_bytes_out', 'body_bytes_in', 'errors', 'tls_handshakes', 'tls_resumed', 'tls_failures'];
 const BULK_KEYS = ['accepted', 'closed', 'bytes_in', 'bytes_out'];
+/**
+ * The client load's counters (a LoadSnapshot in snake_case), its TLS figures,
+ * and the steering counters. `elapsed_us` and `finished` are per worker, not sums.
+ */
+export const CLIENT_KEYS = [
+  'connects', 'connect_failures', 'cancelled', 'requests', 'responses', 'status_1xx', 'status_2xx', 'status_3xx', 'status_4xx',
+  'status_5xx', 'body_bytes', 'errors', 'unanswered', 'verify_ok', 'verify_failed', 'tls_handshakes', 'tls_full', 'tls_resumed',
+  'tls_failures', 'elapsed_us', 'finished', 'steered_out', 'steered_in', 'steer_drops',
+];
+const FINISHED_IDX = CLIENT_KEYS.indexOf('finished');
+/** Receive bursts of frames other workers passed on. */
+const STEER_BURST = 64;
 
 function snake(camel: string): string {
   return camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
 function appKeys(kind: StackAppKind): readonly string[] {
-  return kind === 'http' ? HTTP_KEYS : kind === 'none' ? [] : BULK_KEYS;
+  return kind === 'http' ? HTTP_KEYS : kind === 'client' ? CLIENT_KEYS : kind === 'none' ? [] : BULK_KEYS;
 }
 
 /** The slab counters of a stack worker running `app`, after the loop's own. */
@@ -113,22 +137,52 @@ function checkConfig(cfg: unknown): StackPipelineConfig {
     throw new StackPipelineError('stack pipeline: mac, arpCacheSize and maxConns must be numbers');
   }
   const kind = c.app?.kind;
-  if (kind !== 'none' && kind !== 'http' && kind !== 'sink' && kind !== 'source') {
+  if (kind !== 'none' && kind !== 'http' && kind !== 'sink' && kind !== 'source' && kind !== 'client') {
     throw new StackPipelineError(`stack pipeline: unknown app kind ${JSON.stringify(kind)}`);
+  }
+  if (c.app?.kind === 'client') {
+    const steer = (c.app as { steer?: Partial<SteerConfig> }).steer;
+    const rings = steer?.rings;
+    if (!Array.isArray(rings) || rings.length < 1 || !rings.every((r) => r?.sab instanceof SharedArrayBuffer) || typeof steer?.srcIp !== 'number') {
+      throw new StackPipelineError('stack pipeline: a client app needs steer.rings (one SharedArrayBuffer ring per worker) and steer.srcIp');
+    }
   }
   return c as StackPipelineConfig;
 }
 
-function startApp(app: StackAppConfig, tcp: TcpLayer): Mode | null {
+function startApp(app: StackAppConfig, tcp: TcpLayer, ctx: PipelineContext, maxConns: number, keylog: KeyLog | null): Mode | null {
   switch (app.kind) {
     case 'http':
-      return new HttpServerMode({ ...app, transport: tcp });
+      return new HttpServerMode({ ...app, transport: tcp, keylog });
     case 'sink':
     case 'source':
       return new BulkMode(tcp, app.kind, app.port, app.bytes, app.sha256);
+    case 'client': {
+      if (app.share === null) return null;
+      const mode = new ClientMode({
+        ...app.share,
+        transport: tcp,
+        clock: ctx.clock,
+        srcIp: app.steer.srcIp,
+        durationUs: app.durationUs,
+        maxConns,
+        keylog,
+      });
+      // Response times also go to the worker's shared histogram, which management merges.
+      if (ctx.latency !== null) mode.load.mirrorLatency(ctx.latency);
+      return mode;
+    }
     default:
       return null;
   }
+}
+
+/** What a client worker, or a worker with a key log, posts when it closes: what the slab cannot carry. */
+export interface StackWorkerReport {
+  sha256: string | null;
+  tlsLastError: string | null;
+  /** Secrets this worker appended to the --sslkeylog file. */
+  keylogLines: number;
 }
 
 class StackPipeline implements Pipeline {
@@ -140,11 +194,15 @@ class StackPipeline implements Pipeline {
   private readonly tcpCounters: Record<string, number> | null;
 
   constructor(
-    ctx: PipelineContext,
+    private readonly ctx: PipelineContext,
     private readonly stack: NetStack,
     private readonly tcp: TcpLayer | null,
     private readonly mode: Mode | null,
     app: StackAppKind,
+    private readonly steer: FlowSteer | null,
+    private readonly keylog: KeyLog | null,
+    /** The client checks bodies against --expect-sha256 (without it, Http1Client's verify counts mean nothing). */
+    private readonly verify: boolean,
   ) {
     const m = ctx.metrics;
     this.c = m.c;
@@ -158,17 +216,39 @@ class StackPipeline implements Pipeline {
   }
 
   input(slots: Int32Array, n: number, nowUs: number): void {
-    this.stack.input(slots, n, nowUs);
+    const steer = this.steer;
+    if (steer === null) {
+      this.stack.input(slots, n, nowUs);
+      return;
+    }
+    const k = steer.steer(slots, n);
+    if (k > 0) this.stack.input(slots, k, nowUs);
+    this.takeSteered(nowUs);
   }
 
   tick(nowUs: number): void {
+    this.takeSteered(nowUs);
     this.stack.tick(nowUs);
     if (this.mode !== null) this.mode.tick(nowUs);
     this.publish();
   }
 
+  /**
+   * Also takes in what other workers passed here: the loop asks after every
+   * poll, so their frames wait no longer than one poll (the Pipeline
+   * interface has no poll hook of its own), or a park (up to 1 ms) when this
+   * worker was idle.
+   */
   busy(): boolean {
-    return this.stack.busy();
+    const steer = this.steer;
+    if (steer !== null && steer.pending) this.takeSteered(this.ctx.clock.nowUs());
+    return this.stack.busy() || (steer !== null && steer.pending);
+  }
+
+  private takeSteered(nowUs: number): void {
+    const steer = this.steer;
+    if (steer === null) return;
+    for (let k = steer.take(); k > 0; k = steer.take()) this.stack.input(steer.slots, k, nowUs);
   }
 
   /**
@@ -189,6 +269,16 @@ class StackPipeline implements Pipeline {
     }
     this.stack.close();
     this.publish();
+    if (this.mode instanceof ClientMode || this.keylog !== null) {
+      const client = this.mode instanceof ClientMode ? this.mode : null;
+      const r: StackWorkerReport = {
+        sha256: client?.load.lastSha256 ?? null,
+        tlsLastError: client?.tls?.stats.lastError ?? null,
+        keylogLines: this.keylog?.lines ?? 0,
+      };
+      this.ctx.post(r);
+    }
+    this.keylog?.close();
   }
 
   /** Copies the stack's counters into the slab (one writer: this worker). */
@@ -214,6 +304,8 @@ class StackPipeline implements Pipeline {
         c[ids[7]] = mode.tls.stats.resumed;
         c[ids[8]] = mode.tls.stats.failures;
       }
+    } else if (this.steer !== null) {
+      publishClient(c, ids, mode instanceof ClientMode ? mode : null, this.steer, this.verify);
     } else if (mode instanceof BulkMode) {
       const st = mode.handler.stats;
       c[ids[0]] = st.accepted;
@@ -222,6 +314,27 @@ class StackPipeline implements Pipeline {
       c[ids[3]] = st.bytesOut;
     }
   }
+}
+
+/** The client's counters in CLIENT_KEYS order; a worker without a share of the load reports itself finished. */
+function publishClient(c: Float64Array, ids: Int32Array, mode: ClientMode | null, steer: FlowSteer, verify: boolean): void {
+  let i = 0;
+  if (mode !== null) {
+    const s = mode.load.snapshot();
+    const t = mode.tls?.stats;
+    const values = [
+      s.connects, s.connectFailures, s.cancelled, s.requests, s.responses, s.status[1], s.status[2], s.status[3], s.status[4],
+      s.status[5], s.bodyBytes, s.errors, s.unanswered, verify ? s.verifyOk : 0, verify ? s.verifyFailed : 0, t?.handshakes ?? 0, t?.full ?? 0,
+      t?.resumed ?? 0, t?.failures ?? 0, mode.load.elapsedUs(), mode.finished() ? 1 : 0,
+    ];
+    for (; i < values.length; i++) c[ids[i]] = values[i];
+  } else {
+    i = FINISHED_IDX;
+    c[ids[i++]] = 1;
+  }
+  c[ids[i++]] = steer.out;
+  c[ids[i++]] = steer.in;
+  c[ids[i]] = steer.drops;
 }
 
 function copy(c: Float64Array, ids: Int32Array, from: Record<string, number>, keys: readonly string[]): void {
@@ -245,17 +358,26 @@ export function createPipeline(ctx: PipelineContext): Pipeline {
     arp: { ager: first, gratuitous: first },
     tx: ctx.tx,
   });
+  const app = cfg.app;
   let tcp: TcpLayer | null = null;
   let mode: Mode | null = null;
+  let keylog: KeyLog | null = null;
+  let steer: FlowSteer | null = null;
   try {
-    if (cfg.app.kind !== 'none') {
+    if (app.kind === 'client') steer = new FlowSteer(app.steer, ctx.workerIdx, ctx.pool, STEER_BURST, (w) => ctx.wakeWorker(w));
+    // Every worker appends to the one file through its own O_APPEND descriptor: one write(2) per line, never interleaved.
+    if ((app.kind === 'http' || (app.kind === 'client' && app.share !== null)) && app.keylog !== null) keylog = new KeyLog(app.keylog);
+    if (app.kind !== 'none') {
       tcp = new TcpLayer(stack, { maxConns: cfg.maxConns });
       stack.registerL4(IPV4_PROTO_TCP, tcp);
-      mode = startApp(cfg.app, tcp);
+      if (app.kind === 'client') reserveForeignPorts(tcp.ports, app.steer.srcIp >>> 0, ctx.workerIdx, app.steer.rings.length);
+      mode = startApp(app, tcp, ctx, cfg.maxConns, keylog);
     }
   } catch (e) {
+    keylog?.close();
     stack.close();
     throw e;
   }
-  return new StackPipeline(ctx, stack, tcp, mode, cfg.app.kind);
+  const verify = app.kind === 'client' && app.share !== null && app.share.expectSha256 !== null;
+  return new StackPipeline(ctx, stack, tcp, mode, app.kind, steer, keylog, verify);
 }

@@ -201,13 +201,42 @@ export class Histogram {
     return h;
   }
 
-  /** Adds another histogram of the same geometry. */
-  add(other: Histogram): void {
+  /**
+   * What `cur` counted since `prev` (an earlier copy of the same cumulative
+   * histogram): the per-interval figures of merged worker histograms. Min and
+   * max are those of the cells that grew.
+   */
+  static difference(cur: Histogram, prev: Histogram): Histogram {
+    const h = new Histogram(cur.layout.params);
+    h.checkGeometry(prev);
+    h.checkGeometry(cur);
+    const H = HdrLayout.HEADER;
+    for (let i = 0; i < h.layout.countsLen; i++) {
+      const d = cur.a[H + i] - prev.a[H + i];
+      if (d > 0) h.addCell(i, d);
+    }
+    h.a[CLAMPED] = Math.max(0, cur.a[CLAMPED] - prev.a[CLAMPED]);
+    return h;
+  }
+
+  /** A copy (to take differences from later). */
+  clone(): Histogram {
+    const h = new Histogram(this.layout.params);
+    h.a.set(this.a);
+    return h;
+  }
+
+  private checkGeometry(other: Histogram): void {
     const p = this.layout.params;
     const q = other.layout.params;
     if (p.lowest !== q.lowest || p.highest !== q.highest || p.digits !== q.digits) {
       throw new RangeError('histograms of different geometry cannot be added');
     }
+  }
+
+  /** Adds another histogram of the same geometry. */
+  add(other: Histogram): void {
+    this.checkGeometry(other);
     this.addRegion(other.a, 0);
   }
 

@@ -38,7 +38,7 @@ test('metric names and their grouping round-trip the stack counters', () => {
 test('bad plans are refused with the reason, before or at worker start', async () => {
   const base = { port: 'null', srcIp: ['198.18.8.10'] };
   await assert.rejects(runStackOnWorkers(parseRunOptions(base), 0), /--workers: 0 is not an integer/);
-  await assert.rejects(runStackOnWorkers(parseRunOptions({ ...base, client: 'http://198.18.8.1/' }), 2), /client load runs on the main thread only/);
+  await assert.rejects(runStackOnWorkers(parseRunOptions({ ...base, client: 'http://198.18.8.1/', saveBody: 'b.bin' }), 2), /--save-body: not with --workers/);
   const overlapping = parseRunOptions({ ...base, srcIp: ['198.18.8.10-198.18.8.20', '198.18.8.15'] });
   await assert.rejects(runStackOnWorkers(overlapping, 2, { log: () => {} }), /worker \d: address range 198\.18\.8\.15-198\.18\.8\.15 overlaps another/);
 });
@@ -75,7 +75,8 @@ test('the stack pipeline refuses a config that is not one, naming the field', as
   await assert.rejects(start({ addrs: [], routes: [] }), /worker 0: stack pipeline: arpTable must be a SharedArrayBuffer/);
   const table = new ArpCache(16);
   const base = { mac: -1, addrs: [{ lo: 0xc6120801, hi: 0xc6120801, prefixLen: 24, vlan: -1 }], routes: [], arpTable: table.words.buffer, arpCacheSize: 16, maxConns: 16 };
-  await assert.rejects(start({ ...base, app: { kind: 'client' } }), /worker 0: stack pipeline: unknown app kind "client"/);
+  await assert.rejects(start({ ...base, app: { kind: 'bogus' } }), /worker 0: stack pipeline: unknown app kind "bogus"/);
+  await assert.rejects(start({ ...base, app: { kind: 'client' } }), /worker 0: stack pipeline: a client app needs steer\.rings/);
   await assert.rejects(start({ ...base, arpCacheSize: 1000, app: { kind: 'none' } }), /worker 0: shared ARP table is \d+ bytes, expected \d+/);
   const ok = await start({ ...base, app: { kind: 'none' } });
   // The announcement goes out on the first ticks (bounded wait, not a timing assertion).

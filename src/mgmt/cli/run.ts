@@ -7,13 +7,16 @@
  * load (`--client URL`). The stack runs on this thread's own poll loop
  * (`pollLoop`), shaped so it can move into a worker's loop unchanged.
  * `--pcap` records the queue's frames, `--sslkeylog` the TLS secrets, and
- * words after `--` are a dpdk port's EAL arguments.
+ * words after `--` are a dpdk port's EAL arguments. With `--workers N` the
+ * stack and the mode run on N worker threads instead (src/core/run_workers.ts):
+ * one capture file per worker (`run.pcap` -> `run.w0.pcap`, ...), one key log
+ * appended to by all.
  */
 import { accessSync, constants, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { monotonicClock, type Clock } from '../../common/clock.js';
 import { BufferPool } from '../../core/buffer_pool.js';
-import { MAX_WORKERS, runStackOnWorkers } from '../../core/run_workers.js';
+import { MAX_WORKERS, runStackOnWorkers, workerPcapPath } from '../../core/run_workers.js';
 import type { PortQueue } from '../../port/port.js';
 import { PcapWriter, tapQueue } from '../../port/pcap.js';
 import { openPort } from '../../port/spec.js';
@@ -65,7 +68,7 @@ export function registerRun(program: Command): void {
     .option('--rate <n>', 'requests per second at most (connections per second with --conn-per-request)')
     .option('--method <m>', 'request method (GET; POST with --body-file)')
     .option('--body-file <file>', 'request body (sent with Content-Length)')
-    .option('--save-body <file>', 'write the (last) response body to this file')
+    .option('--save-body <file>', 'write the (last) response body to this file (not with --workers)')
     .option('--sha256', 'print the sha256 of the (last) response body')
     .option('--expect-sha256 <hex>', 'count each response body as verified when its sha256 is this')
     .option('--tls', 'serve HTTPS (--server, with --cert and --key)')
@@ -75,7 +78,7 @@ export function registerRun(program: Command): void {
     .option('--insecure', 'client: do not verify the server certificate')
     .option('--ca <file>', 'client: PEM CA bundle to verify the server with')
     .option('--tls-version <v>', 'TLS version to use, 1.2 or 1.3 (default: either)')
-    .option('--pcap <file>', 'write every frame the port receives and sends to this pcap file')
+    .option('--pcap <file>', 'write every frame the port receives and sends to this pcap file (with --workers: FILE.wN.pcap per worker)')
     .option('--sslkeylog <file>', 'append the TLS secrets of every session to this file, for Wireshark (default: $SSLKEYLOGFILE)')
     .option('--workers <n>', 'run the stack on N poll-mode worker threads, one per port queue (adds queues=N to --port)')
     .argument('[eal...]', 'after --: EAL arguments of a dpdk port, e.g. -- --no-huge -m 512 --vdev net_af_packet0,iface=eth1')
@@ -86,10 +89,7 @@ export function registerRun(program: Command): void {
       if (opts.workers === undefined) return runStack(plan);
       const n = /^\d+$/.test(opts.workers) ? Number(opts.workers) : NaN;
       if (!(n >= 1 && n <= MAX_WORKERS)) throw new OptionError('--workers', `"${opts.workers}" is not an integer in 1..${MAX_WORKERS}`);
-      // Per-queue capture files, a shared key log and EAL arguments after `--` are not wired into workers yet.
-      if (plan.pcapPath !== null) throw new OptionError('--pcap', 'is not supported with --workers yet');
-      if (plan.keylog !== null) throw new OptionError(plan.keylog.from, 'is not supported with --workers yet');
-      if (plan.ealArgs.length > 0) throw new OptionError('--workers', 'EAL arguments after -- are not supported with --workers yet; use eal= in --port');
+      checkWorkerFiles(plan, n);
       await runStackOnWorkers(plan, n);
     });
 }
@@ -127,6 +127,27 @@ async function runStack(plan: RunPlan): Promise<void> {
   } finally {
     for (let i = closers.length - 1; i >= 0; i--) closers[i]();
   }
+}
+
+/**
+ * With --workers: what cannot be made exact is refused, and the files the
+ * workers will write (one capture per worker, the shared key log) are opened
+ * once here, so that a path that cannot be written is refused by option before
+ * any worker starts.
+ */
+function checkWorkerFiles(plan: RunPlan, workers: number): void {
+  if (plan.mode.kind === 'client' && plan.mode.saveBody !== null) {
+    throw new OptionError('--save-body', 'not with --workers: which response is the last one is not defined across workers (use --sha256 or --expect-sha256)');
+  }
+  const pcapPath = plan.pcapPath;
+  if (pcapPath !== null) {
+    for (let w = 0; w < workers; w++) {
+      const path = workerPcapPath(pcapPath, w);
+      refusedAs('--pcap', `cannot write "${path}": `, () => new PcapWriter(path).close());
+    }
+  }
+  const kl = plan.keylog;
+  if (kl !== null) refusedAs(kl.from, `cannot write "${kl.path}": `, () => new KeyLog(kl.path).close());
 }
 
 /** Files the run will read are refused now, by option, rather than as a bare ENOENT once the port is up. */
