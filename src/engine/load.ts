@@ -12,12 +12,26 @@ import type { StreamTransport } from '../app/http11/stream.js';
 import { Histogram, type HdrParams, type HdrRecorder } from '../telemetry/histogram.js';
 import { PacedTransport } from './pacer.js';
 
+/**
+ * The time a TCP layer works at: a received burst's inside its callbacks,
+ * a fresh clock read for an API call from outside (tcp_layer.ts apiNow).
+ */
+export function stackClock(tcp: { readonly nowUs: number }): Clock {
+  return { nowUs: () => tcp.nowUs };
+}
+
 /** Response times in µs, 1 µs to 10 min, 3 significant digits. */
 export const LATENCY_PARAMS: HdrParams = { lowest: 1, highest: 600_000_000, digits: 3 };
 
 export interface LoadConfig {
   transport: StreamTransport;
   clock: Clock;
+  /**
+   * Stamps requests and responses (default `clock`). Over the user-space TCP,
+   * `stackClock(tcp)`: the time of the burst that carried the response, and of
+   * the write that sent the request, without two clock reads per request.
+   */
+  latencyClock?: Clock;
   srcIp: number;
   dstIp: number;
   dstPort: number;
@@ -91,7 +105,7 @@ export class LoadRun {
     const onBody = cfg.onBody;
     this.client = new Http1Client({
       transport: this.pacer ?? cfg.transport,
-      clock: cfg.clock,
+      clock: cfg.latencyClock ?? cfg.clock,
       srcIp: cfg.srcIp,
       dstIp: cfg.dstIp,
       dstPort: cfg.dstPort,

@@ -12,7 +12,8 @@ import { ipToString } from '../wire/ipv4_addr.js';
 import { CertManager } from '../tls/cert_manager.js';
 import type { KeyLog } from '../tls/keylog.js';
 import { TlsStream } from '../tls/tls_stream.js';
-import { LoadRun, type LoadSnapshot } from './load.js';
+import { TcpLayer } from '../net/tcp/tcp_layer.js';
+import { LoadRun, stackClock, type LoadSnapshot } from './load.js';
 import { liveLine, summarize, summaryText, fmtBytes } from './report.js';
 import { TcpSink, TcpSource } from './tcp_bulk.js';
 
@@ -193,6 +194,8 @@ export class ClientMode implements Mode {
     this.load = new LoadRun({
       transport: t,
       clock: cfg.clock,
+      // TLS writes reach TCP later, from Node's stream machinery: stamp those with the clock.
+      ...(t instanceof TcpLayer ? { latencyClock: stackClock(t) } : {}),
       srcIp: cfg.srcIp,
       dstIp: cfg.dstIp,
       dstPort: cfg.dstPort,

@@ -6,7 +6,7 @@
 import type { Clock } from '../common/clock.js';
 import { Http1Server } from '../app/http11/server.js';
 import type { Histogram } from '../telemetry/histogram.js';
-import { LoadRun, type LoadSnapshot } from './load.js';
+import { LoadRun, stackClock, type LoadSnapshot } from './load.js';
 import { RingPair } from './ring_pair.js';
 
 export interface RingLoadOptions {
@@ -48,6 +48,7 @@ export function runRingLoad(o: RingLoadOptions): RingLoadResult {
   const load = new LoadRun({
     transport: pair.client.tcp,
     clock: o.clock,
+    latencyClock: stackClock(pair.client.tcp),
     srcIp: o.clientIp,
     dstIp: o.serverIp,
     dstPort: 80,
