@@ -31,6 +31,12 @@ export class TcpCounters {
   portExhausted = 0;
   rtoFires = 0;
   fastRetransmits = 0;
+  /** RFC 6675 NextSeg rule 4: the one tail retransmission per recovery. */
+  rescueRetransmits = 0;
+  /** RFC 8985 tail loss probes sent (a PTO that fired before the RTO). */
+  lossProbes = 0;
+  /** Recoveries that found their retransmissions lost (data sent after them was SACKed) and resent them. */
+  lostRetransmits = 0;
   dupAcksIn = 0;
   persistProbes = 0;
   keepaliveProbes = 0;

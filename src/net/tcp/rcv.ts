@@ -10,12 +10,13 @@ import { CloseReason } from './api.js';
 import { CHUNK_SIZE, copyBytes } from './chunk_pool.js';
 import { synSentInput, establish } from './connect.js';
 import { challengeAck, rstArrives, sendResetFor } from './rst.js';
-import { armRto, rttSample } from './rto.js';
-import { ackNow, ackSoon, output, rcvWnd, retransmit, sendAck } from './snd.js';
+import { armDataTimer, rttSample } from './rto.js';
+import { DUP_THRESH } from './sack.js';
+import { ackNow, ackSoon, limitedTransmit, output, rcvWnd, retransmit, sendAck } from './snd.js';
 import { seqGeq, seqGt, seqLeq, seqLt, seqMax } from './seq.js';
 import {
-  CLOSE_WAIT, CLOSING, ESTABLISHED, F_CLOSE, F_PASSIVE, F_PERSIST, F_RECOVERY, F_RTT, F_SACK, F_TS,
-  F_WANT_WRITABLE, FIN_WAIT_1, FIN_WAIT_2, LAST_ACK, SYN_RECEIVED, SYN_SENT,
+  CLOSE_WAIT, CLOSING, ESTABLISHED, F_CLOSE, F_PASSIVE, F_PERSIST, F_PIPE, F_RECOVERY, F_RTT, F_SACK, F_TS,
+  F_WANT_WRITABLE, FIN_WAIT_1, FIN_WAIT_2, LAST_ACK, SYN_RECEIVED, SYN_SENT, TLP_NONE,
 } from './tcb.js';
 import type { TcpLayer } from './tcp_layer.js';
 import { refile, touchIdle } from './timers.js';
@@ -107,14 +108,15 @@ function processAck(tcp: TcpLayer, c: number): boolean {
     challengeAck(tcp, c); // RFC 5961 §5.2: too old to be a plausible duplicate
     return false;
   }
-  if ((t.flags[c] & F_SACK) !== 0 && o.sackCount > 0) takeSack(tcp, c, ack);
+  const newSack = (t.flags[c] & F_SACK) !== 0 && o.sackCount > 0 && takeSack(tcp, c, ack);
   const wnd = (r.window << t.sndWs[c]) >>> 0;
   const g = t.gen[c];
   if (seqGt(ack, una)) {
     if (!newAck(tcp, c, ack)) return false;
   } else if (
+    // RFC 5681 §2 duplicate; RFC 6675 §2: one that SACKs new data counts though the window moved (Linux's grows).
     ack === una && r.payloadLen === 0 && (r.flags & (TCP_SYN | TCP_FIN)) === 0 &&
-    wnd === t.sndWnd[c] && t.sndMax[c] !== una && (t.flags[c] & F_PERSIST) === 0
+    (wnd === t.sndWnd[c] || newSack) && t.sndMax[c] !== una && (t.flags[c] & F_PERSIST) === 0
   ) {
     dupAck(tcp, c);
   }
@@ -133,17 +135,19 @@ function processAck(tcp: TcpLayer, c: number): boolean {
   return tcp.alive(c, g);
 }
 
-/** RFC 2018 §4: SACK blocks are advisory; keep those inside (SEG.ACK, SND.MAX]. */
-function takeSack(tcp: TcpLayer, c: number, ack: number): void {
+/** RFC 2018 §4: SACK blocks are advisory; keep those inside (SEG.ACK, SND.MAX]. Returns whether new data was SACKed. */
+function takeSack(tcp: TcpLayer, c: number, ack: number): boolean {
   const o = tcp.rxOpt;
   const b = o.sackBlocks;
   const max = tcp.t.sndMax[c];
+  const before = tcp.sack.sackedBytes(c);
   for (let i = 0; i < o.sackCount; i++) {
     const l = b[2 * i];
     const r = b[2 * i + 1];
     if (!seqLt(l, r) || seqLeq(r, ack) || seqGt(r, max)) continue;
     tcp.sack.add(c, seqMax(l, ack), r);
   }
+  return tcp.sack.sackedBytes(c) !== before;
 }
 
 /** SND.UNA advances to `ack`. */
@@ -167,21 +171,22 @@ function newAck(tcp: TcpLayer, c: number, ack: number): boolean {
     rttSample(tcp, c, ((tcp.tsVal() - o.tsEcr) | 0) * 1000);
   }
   t.backoff[c] = 0;
+  t.tlp[c] = TLP_NONE; // RFC 8985 §7: SND.UNA moved, a new probe may follow
   if ((t.flags[c] & F_RECOVERY) !== 0) {
     if (seqGeq(ack, t.recover[c])) {
-      t.flags[c] &= ~F_RECOVERY; // RFC 6582 §3.2 step 4: full acknowledgment
+      t.flags[c] &= ~(F_RECOVERY | F_PIPE); // RFC 6582 §3.2 step 4, RFC 6675 §5 (A): full acknowledgment
       tcp.cc.exitRecovery(c);
-    } else {
+    } else if ((t.flags[c] & F_PIPE) === 0) {
       tcp.cc.onPartialAck(c, acked); // step 5: partial acknowledgment
       recoveryRetransmit(tcp, c, true);
-    }
+    } // else RFC 6675 §5 (B)-(C): output() sends what the pipe now allows
   } else {
     tcp.cc.onAck(c, acked);
   }
   t.dupAcks[c] = 0;
   // RFC 6298 §5.2-5.3: stop the timer when all is acknowledged, else restart it.
   if (t.sndMax[c] === ack) t.rtoAt[c] = 0;
-  else armRto(tcp, c);
+  else armDataTimer(tcp, c);
   if (finAcked) {
     const st = t.state[c];
     if (st === FIN_WAIT_1) {
@@ -214,22 +219,49 @@ function newAck(tcp: TcpLayer, c: number, ack: number): boolean {
 function dupAck(tcp: TcpLayer, c: number): void {
   const t = tcp.t;
   tcp.counters.dupAcksIn++;
-  if ((t.flags[c] & F_RECOVERY) !== 0) {
+  const f = t.flags[c];
+  if ((f & F_RECOVERY) !== 0) {
+    if ((f & F_PIPE) !== 0) return; // RFC 6675 §5 (C): output() sends what the updated pipe allows
     tcp.cc.onDupAck(c);
-    if ((t.flags[c] & F_SACK) !== 0) recoveryRetransmit(tcp, c, false);
+    if ((f & F_SACK) !== 0) recoveryRetransmit(tcp, c, false);
     return;
   }
-  if (++t.dupAcks[c] < 3) return;
-  // Step 1: only when the ACK covers more than `recover` (no second reduction for one loss episode).
-  if (!seqGeq(t.sndUna[c], t.recover[c])) return;
-  t.recover[c] = t.sndMax[c];
-  tcp.cc.enterRecovery(c);
-  t.flags[c] |= F_RECOVERY;
-  tcp.counters.fastRetransmits++;
   const una = t.sndUna[c];
+  const mss = t.sndMss[c];
+  // RFC 6675 recovery when the peer reports SACK blocks, RFC 6582 otherwise.
+  const pipe = (f & F_SACK) !== 0 && tcp.sack.n[c] > 0;
+  // DupThresh duplicates, or with SACK fewer when IsLost(HighACK + 1) (RFC 6675 §5 step 2 (1.b)).
+  if (++t.dupAcks[c] < dupThresh(tcp, c) && !(pipe && tcp.sack.isLost(c, una, mss))) {
+    limitedTransmit(tcp, c);
+    return;
+  }
+  // Step 1: only when the ACK covers more than `recover` (no second reduction for one loss episode).
+  if (!seqGeq(una, t.recover[c])) return;
+  t.recover[c] = t.sndMax[c];
+  tcp.cc.enterRecovery(c, pipe);
+  t.flags[c] |= pipe ? F_RECOVERY | F_PIPE : F_RECOVERY;
+  tcp.counters.fastRetransmits++;
   t.highRxt[c] = una;
-  const n = retransmit(tcp, c, una, t.sndMss[c]);
+  const n = retransmit(tcp, c, una, mss);
   if (n > 0) t.highRxt[c] = (una + n) >>> 0;
+  // RFC 6675 §5 step 4.2: RescueRxt past this segment (no premature rescue of it).
+  t.rescueRxt[c] = t.highRxt[c];
+}
+
+/**
+ * RFC 5827 early retransmit: with fewer than four segments outstanding and no
+ * new data that may be sent, fewer duplicates can ever come, so the threshold
+ * is the outstanding segments less one.
+ */
+function dupThresh(tcp: TcpLayer, c: number): number {
+  const t = tcp.t;
+  const mss = t.sndMss[c];
+  const flight = (t.sndMax[c] - t.sndUna[c]) >>> 0;
+  if (flight >= (DUP_THRESH + 1) * mss) return DUP_THRESH;
+  const unsent = tcp.sb.len[c] - ((t.sndNxt[c] - t.sndUna[c]) >>> 0);
+  if (unsent > 0 && t.sndWnd[c] > flight) return DUP_THRESH;
+  const oseg = Math.ceil(flight / mss);
+  return oseg > 2 ? oseg - 1 : 1;
 }
 
 /**

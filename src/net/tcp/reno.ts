@@ -10,9 +10,13 @@ export interface CongestionControl {
   init(c: number): void;
   /** `acked` new bytes cumulatively acknowledged outside recovery. */
   onAck(c: number, acked: number): void;
-  /** Loss detected (three duplicate ACKs or SACK): enter fast recovery. */
-  enterRecovery(c: number): void;
-  /** A further duplicate ACK during recovery. */
+  /**
+   * Loss detected (three duplicate ACKs or SACK): enter fast recovery. With
+   * `pipe`, RFC 6675 §5 recovery follows: the pipe estimate gates sending, so
+   * no window inflation (onDupAck/onPartialAck are not called).
+   */
+  enterRecovery(c: number, pipe: boolean): void;
+  /** A further duplicate ACK during RFC 6582 recovery. */
   onDupAck(c: number): void;
   /** An ACK that advanced SND.UNA but not past `recover`. */
   onPartialAck(c: number, acked: number): void;
@@ -34,6 +38,7 @@ export class NewReno implements CongestionControl {
     const mss = this.t.sndMss[c];
     const half = this.flight(c) >>> 1;
     this.t.ssthresh[c] = half > 2 * mss ? half : 2 * mss;
+    this.t.caAcked[c] = 0;
   }
 
   init(c: number): void {
@@ -42,6 +47,7 @@ export class NewReno implements CongestionControl {
     const iw = 2 * mss > 14600 ? 2 * mss : 14600;
     this.t.cwnd[c] = 10 * mss < iw ? 10 * mss : iw;
     this.t.ssthresh[c] = 0x7fffffff;
+    this.t.caAcked[c] = 0;
   }
 
   onAck(c: number, acked: number): void {
@@ -54,16 +60,22 @@ export class NewReno implements CongestionControl {
       // RFC 5681 §3.1 slow start, byte counting limited to SMSS per ACK (RFC 3465 L = 1).
       t.cwnd[c] = cwnd + (acked < mss ? acked : mss);
     } else {
-      // Congestion avoidance, eq. (3).
-      const inc = Math.floor((mss * mss) / cwnd);
-      t.cwnd[c] = cwnd + (inc > 0 ? inc : 1);
+      // Congestion avoidance by RFC 3465 §2.1 byte counting: one SMSS per cwnd of bytes
+      // acknowledged, whatever the ACK ratio (eq. (3) per ACK grows a third as fast
+      // against Linux, which acknowledges every second or third segment).
+      let a = t.caAcked[c] + acked;
+      if (a >= cwnd) {
+        a -= cwnd;
+        t.cwnd[c] = cwnd + mss;
+      }
+      t.caAcked[c] = a;
     }
   }
 
-  enterRecovery(c: number): void {
-    // RFC 6582 §3.2 step 2 / RFC 5681 §3.2 steps 2-3.
+  enterRecovery(c: number, pipe: boolean): void {
+    // RFC 6582 §3.2 step 2 / RFC 5681 §3.2 steps 2-3; RFC 6675 §5 step 4.2: cwnd = ssthresh.
     this.halve(c);
-    this.t.cwnd[c] = this.t.ssthresh[c] + 3 * this.t.sndMss[c];
+    this.t.cwnd[c] = this.t.ssthresh[c] + (pipe ? 0 : 3 * this.t.sndMss[c]);
   }
 
   onDupAck(c: number): void {

@@ -7,14 +7,18 @@
  */
 import { CloseReason } from './api.js';
 import { TCP_ACK, TCP_SYN } from '../../wire/tcp.js';
-import { output, transmit } from './snd.js';
-import { F_PERSIST, F_RECOVERY, F_RTT, SYN_RECEIVED, SYN_SENT } from './tcb.js';
+import { output, sendProbe, transmit } from './snd.js';
+import { F_PERSIST, F_PIPE, F_RECOVERY, F_RTT, F_SACK, SYN_RECEIVED, SYN_SENT, TLP_ARMED, TLP_NONE, TLP_SENT } from './tcb.js';
 import type { TcpLayer } from './tcp_layer.js';
 
 /** Clock granularity G of RFC 6298 §2 (the wheel ticks in ms). */
 const GRANULARITY_US = 1000;
 /** Backoff exponent ceiling (the RTO is capped at rtoMax anyway). */
 const MAX_BACKOFF_SHIFT = 16;
+/** Floor of the probe timeout: the peer's ACK may wait for a second segment or a burst's end (Linux uses 10 ms too). */
+const PTO_MIN_MS = 10;
+/** RFC 8985 §7.2 WCDelAckT: a lone segment in flight may wait for the peer's delayed ACK. */
+const PTO_DELACK_MS = 200;
 
 /** Feeds one RTT measurement (µs) into the estimator (RFC 6298 §2.2-2.3). */
 export function rttSample(tcp: TcpLayer, c: number, r: number): void {
@@ -49,6 +53,29 @@ export function armRto(tcp: TcpLayer, c: number): void {
   tcp.wheel.schedule(c, at);
 }
 
+/**
+ * Arms the timer that watches data in flight: the loss probe timeout (RFC 8985
+ * §7.2, PTO = 2 SRTT, + WCDelAckT with one segment in flight, at most the RTO)
+ * when SACK is on, an RTT is known, no recovery and no probe is outstanding;
+ * the RTO otherwise.
+ */
+export function armDataTimer(tcp: TcpLayer, c: number): void {
+  const t = tcp.t;
+  if ((t.flags[c] & (F_SACK | F_RECOVERY)) !== F_SACK || t.tlp[c] === TLP_SENT || t.srtt[c] < 0 || t.backoff[c] !== 0) {
+    if (t.tlp[c] === TLP_ARMED) t.tlp[c] = TLP_NONE;
+    armRto(tcp, c);
+    return;
+  }
+  let pto = Math.ceil((2 * t.srtt[c]) / 1000);
+  if (pto < PTO_MIN_MS) pto = PTO_MIN_MS;
+  if (((t.sndMax[c] - t.sndUna[c]) >>> 0) <= t.sndMss[c]) pto += PTO_DELACK_MS;
+  const rto = Math.ceil(currentRtoUs(tcp, c) / 1000);
+  t.tlp[c] = TLP_ARMED;
+  const at = tcp.nowMs + (pto < rto ? pto : rto);
+  t.rtoAt[c] = at;
+  tcp.wheel.schedule(c, at);
+}
+
 export function armPersist(tcp: TcpLayer, c: number): void {
   tcp.t.flags[c] |= F_PERSIST;
   armRto(tcp, c);
@@ -75,6 +102,14 @@ export function rtoExpired(tcp: TcpLayer, c: number): void {
     armRto(tcp, c);
     return;
   }
+  if (t.tlp[c] === TLP_ARMED) {
+    // RFC 8985 §7.3: the probe (new data, else the last segment again) draws an ACK
+    // whose SACK blocks start recovery, or that acknowledges a tail whose ACK was lost.
+    t.tlp[c] = TLP_SENT;
+    if (sendProbe(tcp, c)) k.lossProbes++;
+    armRto(tcp, c);
+    return;
+  }
   const limit = st === SYN_SENT || st === SYN_RECEIVED ? tcp.cfg.synRetries : tcp.cfg.retries;
   if (t.backoff[c] >= limit) {
     k.retryLimitAborts++;
@@ -91,7 +126,7 @@ export function rtoExpired(tcp: TcpLayer, c: number): void {
   }
   // RFC 5681 §3.1: collapse the window; RFC 6582 §4: no fast retransmit for what was in flight.
   tcp.cc.onRto(c);
-  t.flags[c] &= ~F_RECOVERY;
+  t.flags[c] &= ~(F_RECOVERY | F_PIPE);
   t.dupAcks[c] = 0;
   t.recover[c] = t.sndMax[c];
   // The peer may have reneged on SACKed data (RFC 2018 §8): resend from SND.UNA, go-back-N.

@@ -1,15 +1,17 @@
 /**
  * SACK (RFC 2018). Sender side: a scoreboard of up to SACK_MAX disjoint,
- * sorted ranges above SND.UNA reported by the peer; recovery retransmits the
- * holes below the highest SACKed byte first (RFC 6675 NextSeg rule 1) before
- * new data. Receiver side: SACK blocks built from the out-of-order queue, the
- * block holding the most recent segment first (RFC 2018 §4).
+ * sorted ranges above SND.UNA reported by the peer, and RFC 6675's queries on
+ * it: IsLost, SetPipe (the bytes in flight estimate) and the holes NextSeg
+ * picks from. Receiver side: SACK blocks built from the out-of-order queue,
+ * the block holding the most recent segment first (RFC 2018 §4).
  */
 import type { ChunkPool } from './chunk_pool.js';
 import { seqGt, seqGeq, seqLeq, seqLt } from './seq.js';
 import type { TcbStore } from './tcb.js';
 
 export const SACK_MAX = 4;
+/** RFC 6675 §2 DupThresh. */
+export const DUP_THRESH = 3;
 
 export class SackBoard {
   /** Per TCB SACK_MAX (left, right) pairs, sorted by left edge. */
@@ -113,6 +115,72 @@ export class SackBoard {
     return -1;
   }
 
+  /** The end of the highest SACKed range; meaningful only when n[c] > 0. */
+  highestSacked(c: number): number {
+    return this.blk[c * SACK_MAX * 2 + 2 * this.n[c] - 1];
+  }
+
+  /**
+   * RFC 6675 §4 IsLost(seq) for an un-SACKed `seq`: DupThresh discontiguous
+   * SACKed ranges, or more than (DupThresh - 1) * SMSS SACKed bytes, above it.
+   */
+  isLost(c: number, seq: number, mss: number): boolean {
+    const b = this.blk;
+    const base = c * SACK_MAX * 2;
+    let ranges = 0;
+    let bytes = 0;
+    for (let i = this.n[c] - 1; i >= 0 && seqGt(b[base + 2 * i], seq); i--) {
+      ranges++;
+      bytes += (b[base + 2 * i + 1] - b[base + 2 * i]) >>> 0;
+    }
+    return ranges >= DUP_THRESH || bytes > (DUP_THRESH - 1) * mss;
+  }
+
+  /**
+   * RFC 6675 §4 SetPipe over [una, max): every un-SACKed byte counts once if
+   * not lost (still in flight) and once more if below `highRxt` (its
+   * retransmission is in flight). IsLost is the same for every byte of one
+   * hole (the same SACKed data lies above them), so this walks holes, not bytes.
+   */
+  pipe(c: number, una: number, max: number, highRxt: number, mss: number): number {
+    const b = this.blk;
+    const base = c * SACK_MAX * 2;
+    const n = this.n[c];
+    let above = 0;
+    for (let i = 0; i < n; i++) above += (b[base + 2 * i + 1] - b[base + 2 * i]) >>> 0;
+    let pipe = 0;
+    let s = una;
+    for (let i = 0; i <= n; i++) {
+      const l = i < n ? b[base + 2 * i] : max;
+      if (seqLt(s, l)) {
+        const len = (l - s) >>> 0;
+        if (!(n - i >= DUP_THRESH || above > (DUP_THRESH - 1) * mss)) pipe += len;
+        if (seqGt(highRxt, s)) {
+          const rx = (highRxt - s) >>> 0;
+          pipe += rx < len ? rx : len;
+        }
+      }
+      if (i === n) break;
+      above -= (b[base + 2 * i + 1] - l) >>> 0;
+      if (seqGt(b[base + 2 * i + 1], s)) s = b[base + 2 * i + 1];
+    }
+    return pipe;
+  }
+
+  /**
+   * The end of the highest un-SACKed range in [una, max) (RFC 6675 rule 4's
+   * "highest outstanding unSACKed sequence number" + 1), or `una` when none.
+   */
+  highestUnsacked(c: number, una: number, max: number): number {
+    const b = this.blk;
+    const base = c * SACK_MAX * 2;
+    for (let i = this.n[c] - 1; i >= 0; i--) {
+      const r = b[base + 2 * i + 1];
+      if (seqLt(r, max)) return max;
+      max = b[base + 2 * i];
+    }
+    return seqGt(max, una) ? max : una;
+  }
 }
 
 let mergedL = 0;

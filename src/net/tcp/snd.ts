@@ -1,18 +1,19 @@
 /**
  * The send path: building segments from the send buffer (segmentation to the
- * peer's MSS, RFC 9293 §3.8.6), the usable window min(SND.WND, cwnd), FIN after
- * the queued data, retransmission of one segment, and pure ACKs.
+ * peer's MSS, RFC 9293 §3.8.6), the usable window min(SND.WND, cwnd) or, in
+ * SACK-based loss recovery, RFC 6675's pipe and NextSeg, FIN after the queued
+ * data, retransmission of one segment, and pure ACKs.
  */
 import { IPV4_PROTO_TCP } from '../../wire/ipv4.js';
 import { TCP_ACK, TCP_FIN, TCP_HDR_LEN, TCP_PSH, TCP_RST, TCP_SYN, emitTcp, tcpFinishChecksum } from '../../wire/tcp.js';
 import { TCP_MAX_SACK_BLOCKS, emitTcpOptions } from '../../wire/tcp_options.js';
 import { L4_OFF } from '../layout.js';
 import { fillOptions } from './options.js';
-import { armPersist, armRto } from './rto.js';
+import { armDataTimer, armPersist } from './rto.js';
 import { buildSackBlocks } from './sack.js';
-import { seqGt, seqLeq, seqLt } from './seq.js';
+import { seqGeq, seqGt, seqLeq, seqLt, seqMax } from './seq.js';
 import {
-  CLOSE_WAIT, CLOSING, ESTABLISHED, F_ACK_NOW, F_DACK, F_DEFERRED, F_FIN_QUEUED, F_RTT, F_SACK, FIN_WAIT_1, LAST_ACK, SYN_SENT,
+  CLOSE_WAIT, CLOSING, ESTABLISHED, F_ACK_NOW, F_DACK, F_DEFERRED, F_FIN_QUEUED, F_PIPE, F_RTT, F_SACK, FIN_WAIT_1, LAST_ACK, SYN_SENT,
 } from './tcb.js';
 import type { TcpLayer } from './tcp_layer.js';
 
@@ -114,48 +115,135 @@ function canSend(st: number): boolean {
 
 /**
  * Sends new data (and the FIN once the queue is drained) from SND.NXT as far
- * as min(SND.WND, cwnd) allows; no Nagle delay (a generator wants writes on
- * the wire at once). Arms the RTO, or the persist timer on a zero window.
+ * as min(SND.WND, cwnd) allows, or during RFC 6675 recovery as far as the pipe
+ * allows; no Nagle delay (a generator wants writes on the wire at once). Arms
+ * the RTO, or the persist timer on a zero window.
  */
 export function output(tcp: TcpLayer, c: number): void {
   const t = tcp.t;
   // Written to inside this received burst: TcpLayer.burstEnd sends it all at once.
   if (!canSend(t.state[c]) || (t.flags[c] & F_DEFERRED) !== 0) return;
+  let sent = false;
+  if ((t.flags[c] & F_PIPE) !== 0) {
+    sent = pipeOutput(tcp, c);
+  } else {
+    const wnd = t.sndWnd[c] < t.cwnd[c] ? t.sndWnd[c] : t.cwnd[c];
+    while (sendNew(tcp, c, wnd) > 0) sent = true;
+  }
+  if (sent && t.rtoAt[c] === 0) armDataTimer(tcp, c);
+  // RFC 9293 §3.8.6.1: data waiting behind a zero window and nothing in flight to elicit an ACK: probe.
+  if (t.sndWnd[c] === 0 && tcp.sb.len[c] > 0 && t.sndMax[c] === t.sndUna[c] && t.rtoAt[c] === 0) armPersist(tcp, c);
+}
+
+/**
+ * Sends the segment at SND.NXT (one MSS at most, with the FIN once the queue
+ * is drained) that fits in `wnd` bytes past SND.UNA. Returns the sequence
+ * space sent, 0 when nothing could go.
+ */
+function sendNew(tcp: TcpLayer, c: number, wnd: number): number {
+  const t = tcp.t;
   const una = t.sndUna[c];
-  let nxt = t.sndNxt[c];
+  const nxt = t.sndNxt[c];
   const bufLen = tcp.sb.len[c];
   const finQueued = (t.flags[c] & F_FIN_QUEUED) !== 0;
-  const end = (una + bufLen) >>> 0;
+  if (finQueued && seqGt(nxt, (una + bufLen) >>> 0)) return 0;
   const mss = t.sndMss[c];
-  const wnd = t.sndWnd[c] < t.cwnd[c] ? t.sndWnd[c] : t.cwnd[c];
-  let sent = false;
-  while (!(finQueued && seqGt(nxt, end))) {
-    const off = (nxt - una) >>> 0;
-    const avail = bufLen - off;
-    const room = wnd - off;
-    let len = avail < mss ? avail : mss;
-    if (len > room) len = room > 0 ? room : 0;
-    const fin = finQueued && off + len === bufLen;
-    if (len === 0 && !(fin && avail === 0)) break;
-    let flags = TCP_ACK;
-    if (fin) flags |= TCP_FIN;
-    if (len > 0 && off + len === bufLen) flags |= TCP_PSH;
-    if (!transmit(tcp, c, nxt, flags, off, len)) break;
-    if ((t.flags[c] & F_RTT) === 0 && seqLeq(t.sndMax[c], nxt)) {
-      // Karn: time only new data; the timestamp option makes this redundant but is not always there.
-      t.flags[c] |= F_RTT;
-      t.rttSeq[c] = nxt;
-      t.rttStartMs[c] = tcp.nowUs;
-    }
-    nxt = (nxt + len + (fin ? 1 : 0)) >>> 0;
-    sent = true;
-    if (seqGt(nxt, t.sndMax[c])) t.sndMax[c] = nxt;
-    if (fin) break;
+  const off = (nxt - una) >>> 0;
+  const avail = bufLen - off;
+  const room = wnd - off;
+  let len = avail < mss ? avail : mss;
+  if (len > room) len = room > 0 ? room : 0;
+  const fin = finQueued && off + len === bufLen;
+  if (len === 0 && !(fin && avail === 0)) return 0;
+  let flags = TCP_ACK;
+  if (fin) flags |= TCP_FIN;
+  if (len > 0 && off + len === bufLen) flags |= TCP_PSH;
+  if (!transmit(tcp, c, nxt, flags, off, len)) return 0;
+  if ((t.flags[c] & F_RTT) === 0 && seqLeq(t.sndMax[c], nxt)) {
+    // Karn: time only new data; the timestamp option makes this redundant but is not always there.
+    t.flags[c] |= F_RTT;
+    t.rttSeq[c] = nxt;
+    t.rttStartMs[c] = tcp.nowUs;
   }
-  t.sndNxt[c] = nxt;
-  if (sent && t.rtoAt[c] === 0) armRto(tcp, c);
-  // RFC 9293 §3.8.6.1: data waiting behind a zero window and nothing in flight to elicit an ACK: probe.
-  if (t.sndWnd[c] === 0 && bufLen > 0 && t.sndMax[c] === una && t.rtoAt[c] === 0) armPersist(tcp, c);
+  const n = len + (fin ? 1 : 0);
+  const end = (nxt + n) >>> 0;
+  t.sndNxt[c] = end;
+  if (seqGt(end, t.sndMax[c])) t.sndMax[c] = end;
+  return n;
+}
+
+/**
+ * RFC 8985 §7.3 loss probe: one new segment if the peer's window allows, else
+ * the highest segment sent, again. Returns whether one went out.
+ */
+export function sendProbe(tcp: TcpLayer, c: number): boolean {
+  const t = tcp.t;
+  if (sendNew(tcp, c, t.sndWnd[c]) > 0) return true;
+  const una = t.sndUna[c];
+  const end = t.sndMax[c];
+  const from = seqGt((end - t.sndMss[c]) >>> 0, una) ? (end - t.sndMss[c]) >>> 0 : una;
+  return seqLt(from, end) && retransmit(tcp, c, from, (end - from) >>> 0) > 0;
+}
+
+/**
+ * RFC 3042 limited transmit: each of the first two duplicate ACKs sends one
+ * new segment, as long as the flight stays within cwnd + 2 SMSS, so that a
+ * small window still draws the duplicates that trigger fast retransmit.
+ */
+export function limitedTransmit(tcp: TcpLayer, c: number): void {
+  const t = tcp.t;
+  if (!canSend(t.state[c]) || t.dupAcks[c] > 2) return;
+  const lim = t.cwnd[c] + 2 * t.sndMss[c];
+  sendNew(tcp, c, t.sndWnd[c] < lim ? t.sndWnd[c] : lim);
+}
+
+/**
+ * RFC 6675 §5 step (C): while cwnd - pipe >= 1 SMSS, send what NextSeg (§4)
+ * names: (1) the lowest lost hole above HighRxt, (2) new data the peer's
+ * window allows, (3) the lowest un-SACKed hole above HighRxt, (4) once per
+ * recovery, a rescue retransmission of the highest un-SACKed segment.
+ * Returns whether anything was sent.
+ */
+function pipeOutput(tcp: TcpLayer, c: number): boolean {
+  const t = tcp.t;
+  const sack = tcp.sack;
+  const mss = t.sndMss[c];
+  const una = t.sndUna[c];
+  // Lost retransmissions (as RACK, RFC 8985, would find them; RFC 6675 leaves them to
+  // the RTO): data sent after the last one was SACKed, so holes still below HighRxt
+  // were retransmitted in vain. Walk the holes from SND.UNA again.
+  if (seqGt(t.highRxt[c], una) && sack.n[c] > 0 && seqGt(sack.highestSacked(c), t.rxtMark[c])) {
+    const first = sack.nextHole(c, una);
+    if (first >= 0 && seqLt(first, t.highRxt[c])) {
+      t.highRxt[c] = una;
+      tcp.counters.lostRetransmits++;
+    }
+  }
+  let pipe = sack.pipe(c, una, t.sndMax[c], t.highRxt[c], mss);
+  let sent = false;
+  while (t.cwnd[c] - pipe >= mss) {
+    const hole = sack.nextHole(c, seqMax(t.highRxt[c], una));
+    // Rule 1 first, then rule 2 (new data), then rule 3: the same hole, not yet deemed lost.
+    const lost = hole >= 0 && sack.isLost(c, hole, mss);
+    let n = lost ? 0 : sendNew(tcp, c, t.sndWnd[c]);
+    if (hole >= 0 && n === 0) {
+      n = retransmit(tcp, c, hole, (sack.holeEnd - hole) >>> 0);
+      if (n > 0) t.highRxt[c] = (hole + n) >>> 0;
+    } else if (n === 0 && seqGeq(una, t.rescueRxt[c])) {
+      // Rule 4: HighRxt stays; RescueRxt = RecoveryPoint allows no second one.
+      const end = sack.highestUnsacked(c, una, t.sndMax[c]);
+      const from = seqGt((end - mss) >>> 0, una) ? (end - mss) >>> 0 : una;
+      if (seqLt(from, end)) n = retransmit(tcp, c, from, (end - from) >>> 0);
+      if (n > 0) {
+        t.rescueRxt[c] = t.recover[c];
+        tcp.counters.rescueRetransmits++;
+      }
+    }
+    if (n === 0) break;
+    pipe += n;
+    sent = true;
+  }
+  return sent;
 }
 
 /**
@@ -175,6 +263,7 @@ export function retransmit(tcp: TcpLayer, c: number, seq: number, maxLen: number
   const fin = (t.flags[c] & F_FIN_QUEUED) !== 0 && rel + len === bufLen && seqGt(t.sndMax[c], (una + bufLen) >>> 0);
   if (len === 0 && !fin) return 0;
   if (!transmit(tcp, c, seq, fin ? TCP_ACK | TCP_FIN : TCP_ACK, rel, len)) return 0;
+  t.rxtMark[c] = t.sndMax[c];
   // Karn's rule (RFC 6298 §3): a retransmitted segment gives no RTT sample.
   if ((t.flags[c] & F_RTT) !== 0 && seqLeq(seq, t.rttSeq[c])) t.flags[c] &= ~F_RTT;
   return len + (fin ? 1 : 0);

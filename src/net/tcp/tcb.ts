@@ -40,6 +40,11 @@ export const F_RTT = 2048; // a segment is being timed (no timestamps: Karn's al
 export const F_EPHEMERAL = 4096; // local port came from the port pool
 export const F_ACK_NOW = 16384; // an immediate ACK owed, left to the deferred output of the burst
 export const F_NOTIFIED = 8192; // onClosed was delivered (handler detached)
+/** Values of `tlp`. */
+export const TLP_NONE = 0;
+export const TLP_ARMED = 1;
+export const TLP_SENT = 2;
+export const F_PIPE = 32768; // this recovery is RFC 6675's: the pipe estimate, not window inflation, gates sending
 
 export class TcbStore {
   readonly max: number;
@@ -75,10 +80,18 @@ export class TcbStore {
   /** Congestion state (RFC 5681/6582). */
   readonly cwnd: Uint32Array;
   readonly ssthresh: Uint32Array;
+  /** Bytes acknowledged in congestion avoidance towards the next SMSS of cwnd (RFC 3465). */
+  readonly caAcked: Uint32Array;
   readonly recover: Uint32Array;
   readonly dupAcks: Uint8Array;
-  /** Highest sequence retransmitted during this recovery (RFC 6675 HighRxt). */
+  /** End of the highest range retransmitted during this recovery (RFC 6675 HighRxt + 1). */
   readonly highRxt: Uint32Array;
+  /** RFC 6675 RescueRxt + 1: a rescue retransmission is allowed once SND.UNA reaches it (rule 4). */
+  readonly rescueRxt: Uint32Array;
+  /** SND.MAX when the last retransmission left: SACKs above it mean that retransmissions still missing were lost. */
+  readonly rxtMark: Uint32Array;
+  /** RFC 8985 loss probe: TLP_NONE, TLP_ARMED (rtoAt is the PTO) or TLP_SENT (no other until SND.UNA moves). */
+  readonly tlp: Uint8Array;
   /** Timer deadlines in ms, 0 = not armed. rtoAt doubles as persist and TIME_WAIT deadline. */
   readonly rtoAt: Float64Array;
   readonly dackAt: Float64Array;
@@ -134,9 +147,13 @@ export class TcbStore {
     this.rttStartMs = new Float64Array(max);
     this.cwnd = new Uint32Array(max);
     this.ssthresh = new Uint32Array(max);
+    this.caAcked = new Uint32Array(max);
     this.recover = new Uint32Array(max);
     this.dupAcks = new Uint8Array(max);
     this.highRxt = new Uint32Array(max);
+    this.rescueRxt = new Uint32Array(max);
+    this.tlp = new Uint8Array(max);
+    this.rxtMark = new Uint32Array(max);
     this.rtoAt = new Float64Array(max);
     this.dackAt = new Float64Array(max);
     this.kaAt = new Float64Array(max);
@@ -172,6 +189,7 @@ export class TcbStore {
     this.remotePort[c] = remotePort;
     this.backoff[c] = 0;
     this.dupAcks[c] = 0;
+    this.tlp[c] = TLP_NONE;
     this.rtoAt[c] = 0;
     this.dackAt[c] = 0;
     this.kaAt[c] = 0;

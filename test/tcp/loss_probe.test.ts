@@ -1,0 +1,49 @@
+/**
+ * RFC 8985 §7 tail loss probe: when no ACK comes for PTO = max(2 SRTT, 10 ms)
+ * the sender sends one probe (new data if it may, else the last segment) and
+ * then waits for the RTO; a lost tail or a lost last ACK costs a PTO, not an RTO.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ScriptRig, bytes, fromPeer, openConn } from './harness.js';
+
+test('loss probe: the last segment is resent after the PTO, once; the RTO follows if the probe is not answered', () => {
+  const rig = new ScriptRig({ timestamps: false, rtoMinUs: 200_000 });
+  const k = openConn(rig, { mss: 1000, sackOk: true });
+  const base = k.sndNxt;
+  const data = bytes(5000, 6);
+  rig.tcp.write(k.c, data, 0, data.length);
+  assert.equal(rig.sent().length, 5);
+  // The handshake's RTT sample is ~0: PTO is the 10 ms floor.
+  assert.deepEqual(rig.advance(9000), []);
+  const [probe, ...more] = rig.advance(2000);
+  assert.deepEqual(more, []);
+  assert.equal(probe.seq - base, 4000);
+  assert.deepEqual(probe.data, data.subarray(4000, 5000));
+  assert.equal(rig.tcp.counters.lossProbes, 1);
+  // No second probe: the RTO, 200 ms after the probe, resends from SND.UNA.
+  assert.deepEqual(rig.advance(190_000), []);
+  const rto = rig.advance(20_000);
+  assert.equal(rto[0].seq, base);
+  assert.equal(rig.tcp.counters.rtoFires, 1);
+  assert.equal(rig.tcp.counters.lossProbes, 1);
+});
+
+test('loss probe: new data goes first when some waits behind cwnd; an ACK after the probe ends the episode without an RTO', () => {
+  const rig = new ScriptRig({ timestamps: false, rtoMinUs: 200_000 });
+  const k = openConn(rig, { mss: 1000, sackOk: true });
+  const base = k.sndNxt;
+  const data = bytes(15_000, 7);
+  rig.tcp.write(k.c, data, 0, data.length);
+  assert.equal(rig.sent().length, 10); // IW10: 5000 bytes wait
+  const [probe] = rig.advance(11_000);
+  assert.equal(probe.seq - base, 10_000); // previously unsent
+  // The ACK of the whole flight had been lost; the probe's ACK covers it all, and the rest goes out.
+  const rest = rig.exchange(fromPeer(k, { ack: base + 11_000 }));
+  assert.deepEqual(rest.map((s) => s.seq - base), [11_000, 12_000, 13_000, 14_000]);
+  rig.exchange(fromPeer(k, { ack: base + 15_000 }));
+  assert.deepEqual(rig.advance(300_000), []);
+  assert.equal(rig.tcp.counters.rtoFires, 0);
+  assert.equal(rig.tcp.counters.lossProbes, 1);
+  assert.equal(rig.tcp.t.sndUna[k.c], base + 15_000);
+});
