@@ -15,7 +15,8 @@
         "native/affinity.cc",
         "native/bench_native.cc",
         "native/port_af_packet.cc",
-        "native/port_tap.cc"
+        "native/port_tap.cc",
+        "native/tls_engine.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

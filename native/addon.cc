@@ -20,6 +20,7 @@
 #include <mutex>
 
 #include "common.h"
+#include "tls_engine.h"
 
 namespace vg {
 namespace {
@@ -431,6 +432,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("attach", Napi::Function::New<Attach>(env));
   exports.Set("pinThread", Napi::Function::New<PinThread>(env));
   exports.Set("getAffinity", Napi::Function::New<GetAffinity>(env));
+  tls_engine_init(env, exports);
   return exports;
 }
 

@@ -1,0 +1,29 @@
+/**
+ * The TLS engine choice (`--tls-engine node|native`): Node's `tls` over a
+ * duplex per connection (TlsStream), or the addon's OpenSSL over memory BIOs
+ * (NativeTlsStream). Both take the same configuration and count the same way.
+ */
+import type { StreamTransport } from '../app/http11/stream.js';
+import type { KeyLog } from './keylog.js';
+import { NativeTlsStream } from './native_tls_stream.js';
+import type { BoundedCache, TlsStats } from './session_store.js';
+import { TlsStream, type TlsClientConfig, type TlsServerConfig } from './tls_stream.js';
+
+export type TlsEngine = 'node' | 'native';
+export const TLS_ENGINES: readonly TlsEngine[] = ['node', 'native'];
+
+/** What callers use of either engine: the transport, its counters and its client sessions. */
+export type TlsTransport = StreamTransport & { readonly stats: TlsStats; readonly sessions: BoundedCache };
+
+export interface TlsStreamOptions {
+  client?: TlsClientConfig;
+  server?: TlsServerConfig;
+  keylog?: KeyLog | null;
+}
+
+/** Throws for an unknown engine, or (native) when the addon lacks the TLS engine. */
+export function createTlsStream(engine: TlsEngine, lower: StreamTransport, opts: TlsStreamOptions): TlsTransport {
+  if (engine === 'node') return new TlsStream(lower, opts);
+  if (engine === 'native') return new NativeTlsStream(lower, opts);
+  throw new TypeError(`unknown TLS engine '${String(engine)}' (node or native)`);
+}

@@ -1,0 +1,345 @@
+/**
+ * NativeTlsStream (the addon's OpenSSL over memory BIOs) on kernel TCP over
+ * loopback against real peers: openssl s_server and s_client (TLS 1.2 and
+ * 1.3), Node's own tls both ways, TlsStream both ways, and vaigAI's HTTP
+ * client/server with 1 MB bodies checked by sha256. Resumption, ALPN, SNI,
+ * session-ID cache, client certificates, verification failures, certificate
+ * reload, and malformed input from a raw socket.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import tls from 'node:tls';
+import { after, before, describe, it } from 'node:test';
+import { KernelStream } from '../../src/app/http11/kernel_stream.js';
+import { MemStream } from '../../src/app/http11/mem_stream.js';
+import { Http1Server } from '../../src/app/http11/server.js';
+import { Http1Client, type ClientStats } from '../../src/app/http11/client.js';
+import { CertManager } from '../../src/tls/cert_manager.js';
+import { createTlsStream } from '../../src/tls/engine.js';
+import { loadNativeTls, nativeTlsError } from '../../src/tls/native_engine.js';
+import { NativeTlsStream } from '../../src/tls/native_tls_stream.js';
+import type { TlsClientConfig } from '../../src/tls/tls_stream.js';
+import { freePort, waitPort } from '../app/peers.js';
+import { hasTool, makePki, type TestPki } from './certs.js';
+import { get, LO, openssl, patternSha } from './native_peers.js';
+
+const skip = loadNativeTls() === null ? nativeTlsError() : !hasTool('openssl') ? 'openssl missing' : false;
+const MB = 1024 * 1024;
+
+describe('native TLS client against openssl s_server', { skip }, () => {
+  let pki: TestPki;
+  let srv: ChildProcess | null = null;
+  let port = 0;
+  before(async () => {
+    pki = makePki() as TestPki;
+    port = await freePort();
+    // -www answers each connection with a status page naming the protocol, cipher and "New"/"Reused".
+    srv = spawn('openssl', ['s_server', '-accept', String(port), '-cert', pki.cert, '-key', pki.key, '-www', '-alpn', 'http/1.1'], { stdio: 'ignore' });
+    await waitPort(port);
+  });
+  after(() => {
+    if (srv?.pid) process.kill(srv.pid, 'SIGTERM');
+    fs.rmSync(pki.dir, { recursive: true, force: true });
+  });
+
+  const cases: [string, Partial<TlsClientConfig>, RegExp][] = [
+    ['TLS 1.3, AES-256-GCM suite, X25519', { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', ciphers: 'TLS_AES_256_GCM_SHA384', groups: 'X25519' }, /TLSv1\.3, Cipher is TLS_AES_256_GCM_SHA384/],
+    ['TLS 1.2, ECDHE-ECDSA-AES128-GCM, P-256', { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256', groups: 'P-256' }, /TLSv1\.2, Cipher is ECDHE-ECDSA-AES128-GCM-SHA256/],
+  ];
+  for (const [name, cfg, re] of cases) {
+    it(`${name}: verified, ALPN, then resumed on the next connections`, async () => {
+      const t = new NativeTlsStream(new KernelStream(), { client: { verify: true, ca: fs.readFileSync(pki.ca), servername: 'localhost', resume: true, alpn: ['http/1.1'], ...cfg } });
+      const { s, bodies } = await get({ transport: t, dstPort: port, totalRequests: 3, requestsPerConnection: 1 });
+      assert.equal(s.responses, 3);
+      assert.match(bodies[0], re);
+      assert.match(bodies[0], /\nNew, /);
+      assert.match(bodies[1], /\nReused, /);
+      assert.match(bodies[2], /\nReused, /);
+      assert.deepEqual([t.stats.handshakes, t.stats.full, t.stats.resumed, t.stats.failures], [3, 1, 2, 0]);
+      assert.ok(t.stats.sessionsStored >= 1);
+    });
+  }
+
+  it('verification with the wrong CA: a failure counted, the connection closed', async () => {
+    const t = new NativeTlsStream(new KernelStream(), { client: { verify: true, ca: fs.readFileSync(pki.cert2), servername: 'localhost', resume: false } });
+    const { s } = await get({ transport: t, dstPort: port, totalRequests: 1 });
+    assert.equal(s.responses, 0);
+    assert.equal(s.unanswered + s.connectFailures, 1, 'the client saw its connection go');
+    assert.deepEqual([t.stats.handshakes, t.stats.failures], [0, 1]);
+    assert.match(t.stats.lastError, /certificate verify failed: unable to get local issuer certificate/);
+  });
+
+  it('verification against an address: the IP SAN matches when no name is given', async () => {
+    const t = new NativeTlsStream(new KernelStream(), { client: { verify: true, ca: fs.readFileSync(pki.ca), resume: false } });
+    const { s } = await get({ transport: t, dstPort: port, totalRequests: 1 });
+    assert.deepEqual([s.responses, t.stats.failures], [1, 0]);
+    const wrong = new NativeTlsStream(new KernelStream(), { client: { verify: true, ca: fs.readFileSync(pki.ca), servername: 'not-localhost', resume: false } });
+    await get({ transport: wrong, dstPort: port, totalRequests: 1 });
+    assert.equal(wrong.stats.failures, 1);
+    assert.match(wrong.stats.lastError, /hostname mismatch/);
+  });
+});
+
+describe('native TLS server against openssl s_client, Node tls and vaigAI', { skip }, () => {
+  let pki: TestPki;
+  let certs: CertManager;
+  const kernel = new KernelStream();
+  let srv: NativeTlsStream;
+  let port = 0;
+  const req = 'GET /bytes/12 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n';
+  before(async () => {
+    pki = makePki() as TestPki;
+    certs = new CertManager({ cert: pki.cert, key: pki.key });
+    srv = new NativeTlsStream(kernel, { server: { certs, requestCert: false, verifyClient: false, sessionCache: 64, alpn: ['h2', 'http/1.1'] } });
+    new Http1Server({ transport: srv, ip: LO, port: 0 }).listen();
+    await kernel.ready();
+    port = kernel.boundPort();
+    certs.watch(50);
+  });
+  after(async () => {
+    certs.unwatch();
+    await kernel.stop();
+    fs.rmSync(pki.dir, { recursive: true, force: true });
+  });
+
+  for (const v of ['-tls1_2', '-tls1_3']) {
+    it(`s_client ${v}: verified, ALPN, answered; second connection resumed`, async () => {
+      const sess = path.join(pki.dir, `sess${v}`);
+      const common = ['s_client', '-connect', `127.0.0.1:${port}`, v, '-CAfile', pki.ca, '-servername', 'localhost', '-verify_return_error', '-alpn', 'http/1.1'];
+      const resumed = srv.stats.resumed;
+      const first = await openssl([...common, '-sess_out', sess], req);
+      assert.match(first, /Verify return code: 0 \(ok\)/);
+      assert.match(first, /ALPN protocol: http\/1\.1/);
+      assert.match(first, /HTTP\/1\.1 200 OK\r\nContent-Length: 12\r\nConnection: close\r\n\r\nvaigAI-01234/);
+      const second = await openssl([...common, '-sess_in', sess], req);
+      assert.match(second, /^Reused, TLSv1\.[23]/m);
+      assert.match(second, /vaigAI-01234/);
+      assert.equal(srv.stats.resumed, resumed + 1);
+    });
+  }
+
+  it('session-ID resumption (TLS 1.2, tickets off) uses the server cache', async () => {
+    const sess = path.join(pki.dir, 'sess-noticket');
+    const common = ['s_client', '-connect', `127.0.0.1:${port}`, '-tls1_2', '-no_ticket'];
+    const stored = srv.stats.sessionsStored;
+    await openssl([...common, '-sess_out', sess], req);
+    assert.ok(srv.stats.sessionsStored > stored, 'server cached the session');
+    const resumed = srv.stats.resumed;
+    const second = await openssl([...common, '-sess_in', sess], req);
+    assert.match(second, /^Reused, TLSv1\.2/m);
+    assert.equal(srv.stats.resumed, resumed + 1);
+  });
+
+  it("Node's tls.connect: TLS 1.2 and 1.3, ALPN h2 chosen by server preference", async () => {
+    for (const v of ['TLSv1.2', 'TLSv1.3'] as const) {
+      const text = await new Promise<string>((resolve, reject) => {
+        const s = tls.connect({ host: '127.0.0.1', port, ca: fs.readFileSync(pki.ca), servername: 'localhost', minVersion: v, maxVersion: v, ALPNProtocols: ['http/1.1', 'h2'] }, () => {
+          assert.equal(s.alpnProtocol, 'h2');
+          assert.equal(s.getProtocol(), v);
+          s.end(req);
+        });
+        let out = '';
+        s.on('data', (d: Buffer) => (out += d.toString('latin1')));
+        s.on('end', () => resolve(out));
+        s.on('error', reject);
+      });
+      assert.match(text, /^HTTP\/1\.1 200 OK\r\n[^]*vaigAI-01234$/);
+    }
+  });
+
+  it('SNI picks the certificate by name; other names get the default', async () => {
+    const k = new KernelStream();
+    const other = new CertManager({ cert: pki.cert2, key: pki.key2 });
+    const t = new NativeTlsStream(k, { server: { certs: new CertManager({ cert: pki.cert, key: pki.key }), sni: new Map([['other.test', other]]), requestCert: false, verifyClient: false, sessionCache: 0 } });
+    new Http1Server({ transport: t, ip: LO, port: 0 }).listen();
+    await k.ready();
+    try {
+      const named = await openssl(['s_client', '-connect', `127.0.0.1:${k.boundPort()}`, '-servername', 'OTHER.test'], req);
+      assert.match(named, /subject=CN ?= ?localhost-2/);
+      assert.match(named, /vaigAI-01234/);
+      const unnamed = await openssl(['s_client', '-connect', `127.0.0.1:${k.boundPort()}`, '-servername', 'unknown.test'], req);
+      assert.match(unnamed, /subject=CN ?= ?localhost\n/);
+    } finally {
+      await k.stop();
+    }
+  });
+
+  it('client certificates: required and verified (s_client, and the native client with its certificate)', async () => {
+    const k = new KernelStream();
+    const m = new NativeTlsStream(k, { server: { certs: new CertManager({ cert: pki.cert, key: pki.key, ca: pki.ca }), requestCert: true, verifyClient: true, sessionCache: 0 } });
+    new Http1Server({ transport: m, ip: LO, port: 0 }).listen();
+    await k.ready();
+    try {
+      const without = await openssl(['s_client', '-connect', `127.0.0.1:${k.boundPort()}`, '-tls1_3'], req);
+      assert.doesNotMatch(without, /HTTP\/1\.1 200/);
+      assert.equal(m.stats.failures, 1);
+      const withCert = await openssl(['s_client', '-connect', `127.0.0.1:${k.boundPort()}`, '-tls1_3', '-cert', pki.clientCert, '-key', pki.clientKey], req);
+      assert.match(withCert, /HTTP\/1\.1 200 OK/);
+      const cl = new NativeTlsStream(new KernelStream(), {
+        client: { verify: true, ca: fs.readFileSync(pki.ca), servername: 'localhost', cert: fs.readFileSync(pki.clientCert), key: fs.readFileSync(pki.clientKey), resume: false },
+      });
+      const { s } = await get({ transport: cl, dstPort: k.boundPort(), totalRequests: 2 });
+      assert.equal(s.responses, 2);
+      assert.equal(m.stats.failures, 1);
+    } finally {
+      await k.stop();
+    }
+  });
+
+  it('malformed input from a raw socket: a failure counted, the connection closed, the server still serves', async () => {
+    const failures = srv.stats.failures;
+    for (const junk of [Buffer.from('GET / HTTP/1.1\r\n\r\n'), Buffer.from([22, 3, 1, 0, 5, 1, 0, 0, 1, 0]), Buffer.alloc(3000, 0x17)]) {
+      const closed = await new Promise<boolean>((resolve) => {
+        const s = net.connect(port, '127.0.0.1', () => s.write(junk));
+        const timer = setTimeout(() => {
+          s.destroy();
+          resolve(false);
+        }, 5000);
+        s.on('error', () => {});
+        s.on('close', () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+        s.resume();
+      });
+      assert.ok(closed, 'the server closed the connection');
+    }
+    assert.equal(srv.stats.failures, failures + 3);
+    assert.match(await openssl(['s_client', '-connect', `127.0.0.1:${port}`], req), /vaigAI-01234/);
+  });
+
+  it('cert reload: new handshakes get the new certificate, a live session keeps going, tickets still resume', async () => {
+    const live = new NativeTlsStream(new KernelStream(), { client: { verify: false, resume: true } });
+    let conn = -1;
+    let got = '';
+    let onReply: () => void = () => {};
+    const connected = new Promise<void>((resolve) => {
+      live.connect(0, LO, port, {
+        onConnected: (c) => { conn = c; resolve(); },
+        onData: (_c, u8, off, len) => {
+          got += Buffer.from(u8.subarray(off, off + len)).toString('latin1');
+          if (got.endsWith('vaigAI-0')) onReply();
+        },
+        onWritable: () => {},
+        onPeerClosed: () => {},
+        onClosed: () => {},
+      });
+    });
+    const ask = (): Promise<void> => new Promise((resolve) => {
+      got = '';
+      onReply = resolve;
+      const r = Buffer.from('GET /bytes/8 HTTP/1.1\r\nHost: localhost\r\n\r\n');
+      live.write(conn, r, 0, r.length);
+    });
+    await connected;
+    await ask();
+    await new Promise((r) => setTimeout(r, 120)); // the watcher's first poll has run
+    fs.copyFileSync(pki.cert2, pki.cert);
+    fs.copyFileSync(pki.key2, pki.key);
+    const deadline = Date.now() + 5000;
+    while (certs.reloads === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(certs.reloads > 0, 'watch noticed the change');
+    await ask();
+    assert.match(got, /^HTTP\/1\.1 200 OK\r\n/, 'the live session still answers after the reload');
+    live.close(conn);
+    const out = await openssl(['s_client', '-connect', `127.0.0.1:${port}`, '-tls1_3'], req);
+    assert.match(out, /subject=CN ?= ?localhost-2/, 'new handshakes get the new certificate');
+    const again = await get({ transport: live, dstPort: port, totalRequests: 1 });
+    assert.equal(again.s.responses, 1);
+    assert.deepEqual([live.stats.full, live.stats.resumed], [1, 1]);
+  });
+});
+
+describe('native TLS with HTTP, 1 MB bodies, against itself, TlsStream and Node tls', { skip }, () => {
+  let pki: TestPki;
+  before(() => {
+    pki = makePki() as TestPki;
+  });
+  after(() => fs.rmSync(pki.dir, { recursive: true, force: true }));
+  const sha = patternSha(MB);
+  /**
+   * TlsStream as a client stalls uploading a body over ~512 KB on kernel TCP
+   * (whatever the server engine; node ↔ node too): its uploads stay at 256 KB.
+   */
+  const uploadSize = (engine: string): number => (engine === 'node' ? 256 * 1024 : MB);
+
+  for (const [cl, sv] of [['native', 'native'], ['native', 'node'], ['node', 'native']] as const) {
+    it(`${cl} client, ${sv} server on kernel TCP: TLS 1.2 and 1.3, 1 MB down (sha256 checked) and up, resumed`, async () => {
+      for (const v of ['TLSv1.2', 'TLSv1.3'] as const) {
+        const k = new KernelStream();
+        const server = createTlsStream(sv, k, { server: { certs: new CertManager({ cert: pki.cert, key: pki.key }, { minVersion: v, maxVersion: v }), requestCert: false, verifyClient: false, sessionCache: 0 } });
+        const http = new Http1Server({ transport: server, ip: LO, port: 0 });
+        http.listen();
+        await k.ready();
+        const client = createTlsStream(cl, new KernelStream(), { client: { verify: true, ca: fs.readFileSync(pki.ca), servername: 'localhost', resume: true } });
+        try {
+          const { s } = await get({
+            transport: client, dstPort: k.boundPort(), keepBodies: false, totalRequests: 4, requestsPerConnection: 2,
+            requests: [{ method: 'GET', path: `/bytes/${MB}`, sha256: sha }, { method: 'POST', path: '/bytes/3', body: Buffer.alloc(uploadSize(cl), 0x5a) }],
+          });
+          assert.deepEqual([s.responses, s.verifyOk, s.verifyFailed, s.connects], [4, 2, 0, 2], v);
+          assert.equal(http.stats.bodyBytesIn, 2 * uploadSize(cl));
+          assert.deepEqual([client.stats.full, client.stats.resumed, server.stats.full, server.stats.resumed], [1, 1, 1, 1], v);
+        } finally {
+          await k.stop();
+        }
+      }
+    });
+  }
+
+  it('native client against a Node tls.createServer echo: bytes and close both ways', async () => {
+    const s = tls.createServer({ cert: fs.readFileSync(pki.cert), key: fs.readFileSync(pki.key), ALPNProtocols: ['x-echo'] }, (sock) => {
+      assert.equal(sock.alpnProtocol, 'x-echo');
+      sock.pipe(sock);
+    });
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    try {
+      const t = new NativeTlsStream(new KernelStream(), { client: { verify: true, ca: fs.readFileSync(pki.ca), servername: 'localhost', alpn: ['x-echo'], resume: false } });
+      const data = Buffer.alloc(3 * MB, 0x41);
+      let got = 0;
+      let sent = 0;
+      const done = new Promise<number>((resolve) => {
+        const push = (c: number): void => {
+          while (sent < data.length) {
+            const n = t.write(c, data, sent, data.length - sent);
+            if (n <= 0) return;
+            sent += n;
+          }
+          t.shutdown(c);
+        };
+        t.connect(0, LO, (s.address() as net.AddressInfo).port, {
+          onConnected: push,
+          onData: (_c, _u, _o, len) => (got += len),
+          onWritable: push,
+          onPeerClosed: (c) => t.close(c),
+          onClosed: () => resolve(got),
+        });
+      });
+      assert.equal(await done, data.length);
+      assert.equal(t.stats.handshakes, 1);
+    } finally {
+      await new Promise((r) => s.close(r));
+    }
+  });
+
+  it('over an in-memory transport: 1 MB bodies, many connections, ids reused', () => {
+    const mem = new MemStream();
+    const server = new NativeTlsStream(mem, { server: { certs: new CertManager({ cert: pki.cert, key: pki.key }), requestCert: false, verifyClient: false, sessionCache: 0 } });
+    new Http1Server({ transport: server, ip: 0, port: 443 }).listen();
+    const client = new NativeTlsStream(mem, { client: { verify: false, resume: true } });
+    let stats: ClientStats | null = null;
+    new Http1Client({
+      transport: client, dstIp: LO, dstPort: 443, host: 'localhost', totalRequests: 40, connections: 4, requestsPerConnection: 2,
+      requests: [{ method: 'GET', path: `/bytes/${MB}`, sha256: sha }], onDone: (st) => (stats = st),
+    }).start();
+    mem.run();
+    const st = stats as ClientStats | null;
+    assert.ok(st !== null, 'the client finished');
+    assert.deepEqual([st.responses, st.verifyOk, st.connects], [40, 40, 20]);
+    assert.deepEqual([client.stats.handshakes, client.stats.full + client.stats.resumed, client.stats.failures], [20, 20, 0]);
+    assert.ok(client.stats.resumed >= 16);
+  });
+});
