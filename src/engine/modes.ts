@@ -11,7 +11,7 @@ import { type StreamTransport } from '../app/http11/stream.js';
 import { ipToString } from '../wire/ipv4_addr.js';
 import { CertManager } from '../tls/cert_manager.js';
 import type { KeyLog } from '../tls/keylog.js';
-import { TlsStream } from '../tls/tls_stream.js';
+import { createTlsStream, type TlsEngine, type TlsTransport } from '../tls/engine.js';
 import { TcpLayer } from '../net/tcp/tcp_layer.js';
 import { LoadRun, stackClock, type LoadSnapshot } from './load.js';
 import { liveLine, summarize, summaryText, fmtBytes } from './report.js';
@@ -36,14 +36,14 @@ export interface HttpServerModeConfig {
   port: number;
   status: number;
   bodySize: number;
-  tls: { cert: string; key: string; version: TlsVersion | null } | null;
+  tls: { cert: string; key: string; version: TlsVersion | null; engine: TlsEngine } | null;
   /** Where the TLS secrets of every session go (--sslkeylog), or null. */
   keylog?: KeyLog | null;
 }
 
 export class HttpServerMode implements Mode {
   readonly server: Http1Server;
-  readonly tls: TlsStream | null;
+  readonly tls: TlsTransport | null;
 
   constructor(cfg: HttpServerModeConfig) {
     let t = cfg.transport;
@@ -51,7 +51,7 @@ export class HttpServerMode implements Mode {
     if (cfg.tls !== null) {
       const v = cfg.tls.version;
       const certs = new CertManager({ cert: cfg.tls.cert, key: cfg.tls.key }, v === null ? {} : { minVersion: v, maxVersion: v });
-      this.tls = new TlsStream(t, { server: { certs, requestCert: false, verifyClient: false, sessionCache: 4096 }, keylog: cfg.keylog ?? null });
+      this.tls = createTlsStream(cfg.tls.engine, t, { server: { certs, requestCert: false, verifyClient: false, sessionCache: 4096 }, keylog: cfg.keylog ?? null });
       t = this.tls;
     }
     this.server = new Http1Server({ transport: t, port: cfg.port, status: cfg.status, bodySize: cfg.bodySize });
@@ -147,7 +147,7 @@ export interface ClientPlan {
   sha256: boolean;
   expectSha256: string | null;
   /** TLS client settings for https URLs, else null. */
-  tls: { sni: string | null; verify: boolean; ca: string | null; version: TlsVersion | null } | null;
+  tls: { sni: string | null; verify: boolean; ca: string | null; version: TlsVersion | null; engine: TlsEngine } | null;
 }
 
 export interface ClientModeConfig extends ClientPlan {
@@ -165,7 +165,7 @@ const DRAIN_US = 5_000_000;
 
 export class ClientMode implements Mode {
   readonly load: LoadRun;
-  readonly tls: TlsStream | null;
+  readonly tls: TlsTransport | null;
   private prev: LoadSnapshot;
   private readonly expect: boolean;
   private readonly clock: Clock;
@@ -176,7 +176,7 @@ export class ClientMode implements Mode {
     this.tls = null;
     if (cfg.tls !== null) {
       const c = cfg.tls;
-      this.tls = new TlsStream(t, {
+      this.tls = createTlsStream(c.engine, t, {
         client: {
           verify: c.verify,
           resume: true,

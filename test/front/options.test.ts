@@ -13,8 +13,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ealOperands, OptionError, parseRunOptions, type RawRunOptions } from '../../src/mgmt/cli/stack_config.js';
 import { nativeDrivers, nativeLoadError } from '../../src/port/native.js';
+import { loadNativeTls } from '../../src/tls/native_engine.js';
 import { parseIp } from '../../src/wire/ipv4_addr.js';
 import { FrontLab, MAIN, frontSkipReason } from './lab.js';
+
+/** The TLS engine a run gets without --tls-engine: native when the addon has it. */
+const DEFAULT_ENGINE = loadNativeTls() !== null ? 'native' : 'node';
 
 const base: RawRunOptions = { port: 'ring', srcIp: ['198.18.6.10'] };
 
@@ -34,9 +38,9 @@ test('client mode: URL, defaults, keep-alive or connection per request, TLS sett
     [q.mode.dstPort, q.mode.host, q.mode.path, q.mode.perConn, q.mode.requests, q.mode.rate, q.mode.method, q.mode.expectSha256],
     [443, '198.18.6.1', '/', 1, 0, 1500.5, 'POST', 'ab'.repeat(32)],
   );
-  assert.deepEqual(q.mode.tls, { sni: 'a.test', verify: true, ca: '/ca.pem', version: null });
-  const v = parseRunOptions({ ...base, client: 'https://198.18.6.1', insecure: true, tlsVersion: '1.3' });
-  assert.deepEqual(v.mode.kind === 'client' && v.mode.tls, { sni: null, verify: false, ca: null, version: 'TLSv1.3' });
+  assert.deepEqual(q.mode.tls, { sni: 'a.test', verify: true, ca: '/ca.pem', version: null, engine: DEFAULT_ENGINE });
+  const v = parseRunOptions({ ...base, client: 'https://198.18.6.1', insecure: true, tlsVersion: '1.3', tlsEngine: 'node' });
+  assert.deepEqual(v.mode.kind === 'client' && v.mode.tls, { sni: null, verify: false, ca: null, version: 'TLSv1.3', engine: 'node' });
   const k = parseRunOptions({ ...base, client: 'http://198.18.6.1/', requestsPerConn: '10', requests: '100' });
   assert.deepEqual(k.mode.kind === 'client' && [k.mode.perConn, k.mode.requests], [10, 100]);
 });
@@ -44,8 +48,10 @@ test('client mode: URL, defaults, keep-alive or connection per request, TLS sett
 test('server and bulk modes: ports by default and as given', () => {
   assert.deepEqual(parseRunOptions({ ...base, server: true }).mode, { kind: 'http', port: 80, status: 200, bodySize: 0, tls: null });
   assert.deepEqual(parseRunOptions({ ...base, server: true, tls: true, cert: 'c', key: 'k', httpStatus: '204', bodySize: '5' }).mode, {
-    kind: 'http', port: 443, status: 204, bodySize: 5, tls: { cert: 'c', key: 'k', version: null },
+    kind: 'http', port: 443, status: 204, bodySize: 5, tls: { cert: 'c', key: 'k', version: null, engine: DEFAULT_ENGINE },
   });
+  const n = parseRunOptions({ ...base, server: true, tls: true, cert: 'c', key: 'k', tlsEngine: 'node' }).mode;
+  assert.equal(n.kind === 'http' && n.tls?.engine, 'node');
   assert.deepEqual(parseRunOptions({ ...base, tcpSink: true, sha256: true }).mode, { kind: 'sink', port: 9, bytes: 0, sha256: true });
   assert.deepEqual(parseRunOptions({ ...base, tcpSource: '1000', listenPort: '5001' }).mode, { kind: 'source', port: 5001, bytes: 1000, sha256: false });
   assert.deepEqual(parseRunOptions(base).mode, { kind: 'stack' });
@@ -68,6 +74,9 @@ test('bad mode options are errors naming the option', () => {
     [{ server: true, tls: true }, /^--tls: a server needs --cert and --key/],
     [{ server: true, tls: true, cert: 'c', key: 'k', tlsVersion: '1.1' }, /^--tls-version: "1.1" is not 1.2 or 1.3/],
     [{ client: 'http://198.18.6.1/', tlsVersion: '1.3' }, /^--tls-version: needs an https/],
+    [{ client: 'https://198.18.6.1/', tlsEngine: 'gnutls' }, /^--tls-engine: "gnutls" is not node or native/],
+    [{ client: 'http://198.18.6.1/', tlsEngine: 'node' }, /^--tls-engine: needs an https/],
+    [{ server: true, tlsEngine: 'native' }, /^--tls-engine: needs TLS/],
     [{ server: true, listenPort: '70000' }, /^--listen-port:/],
     [{ server: true, maxConns: '3' }, /^--max-conns:/],
     [{ pcap: ' ' }, /^--pcap: needs a file name/],

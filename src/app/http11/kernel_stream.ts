@@ -17,6 +17,7 @@ export class KernelStream implements StreamTransport {
   private readonly servers: net.Server[] = [];
   /** 1 while a connection owes its handler an onWritable. */
   private readonly blocked: number[] = [];
+  private readonly handlers: (StreamHandler | null)[] = [];
 
   connect(srcIp: number, dstIp: number, dstPort: number, handler: StreamHandler, srcPort = 0): number {
     const opts: net.NetConnectOpts = { host: ipToString(dstIp), port: dstPort, allowHalfOpen: true, noDelay: true };
@@ -56,7 +57,12 @@ export class KernelStream implements StreamTransport {
     const n = Math.min(len, this.sendSpace(conn));
     if (n <= 0) return 0;
     // The caller reuses its buffer after we return, so the socket gets a copy.
-    if (!s.write(Buffer.copyBytesFrom(u8, off, n)) || n < len) this.blocked[conn] = 1;
+    const below = s.write(Buffer.copyBytesFrom(u8, off, n));
+    if (below && n === len) return n;
+    this.blocked[conn] = 1;
+    // Cut short below the socket's high-water mark: no 'drain' will come, so
+    // the handler hears from us once the socket has had a turn.
+    if (below) setImmediate(() => this.unblock(conn, s));
     return n;
   }
 
@@ -89,19 +95,22 @@ export class KernelStream implements StreamTransport {
     this.servers.length = 0;
   }
 
+  /** The onWritable a blocked connection is owed (unless it closed and its id moved on). */
+  private unblock(id: number, sock: net.Socket): void {
+    if (this.socks[id] !== sock || this.blocked[id] !== 1) return;
+    this.blocked[id] = 0;
+    this.handlers[id]?.onWritable(id);
+  }
+
   private adopt(sock: net.Socket, h: StreamHandler): number {
     const id = this.freeIds.length > 0 ? (this.freeIds.pop() as number) : this.socks.length;
     this.socks[id] = sock;
     this.blocked[id] = 0;
+    this.handlers[id] = h;
     let reason: number = CloseReason.NORMAL;
     sock.on('data', (b: Buffer) => h.onData(id, b, 0, b.length));
     sock.on('end', () => h.onPeerClosed(id));
-    sock.on('drain', () => {
-      if (this.blocked[id] === 1) {
-        this.blocked[id] = 0;
-        h.onWritable(id);
-      }
-    });
+    sock.on('drain', () => this.unblock(id, sock));
     sock.on('error', (e: NodeJS.ErrnoException) => {
       reason = e.code === 'ECONNREFUSED' ? CloseReason.REFUSED
         : e.code === 'ECONNRESET' || e.code === 'EPIPE' ? CloseReason.RESET
@@ -111,6 +120,7 @@ export class KernelStream implements StreamTransport {
     });
     sock.on('close', () => {
       this.socks[id] = null;
+      this.handlers[id] = null;
       this.freeIds.push(id);
       h.onClosed(id, reason);
     });

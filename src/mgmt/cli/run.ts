@@ -78,6 +78,7 @@ export function registerRun(program: Command): void {
     .option('--insecure', 'client: do not verify the server certificate')
     .option('--ca <file>', 'client: PEM CA bundle to verify the server with')
     .option('--tls-version <v>', 'TLS version to use, 1.2 or 1.3 (default: either)')
+    .option('--tls-engine <engine>', "TLS implementation: native (the addon's OpenSSL; the default when built) or node (node:tls)")
     .option('--pcap <file>', 'write every frame the port receives and sends to this pcap file (with --workers: FILE.wN.pcap per worker)')
     .option('--sslkeylog <file>', 'append the TLS secrets of every session to this file, for Wireshark (default: $SSLKEYLOGFILE)')
     .option('--workers <n>', 'run the stack on N poll-mode worker threads, one per port queue (adds queues=N to --port)')
