@@ -288,6 +288,7 @@ export async function runStackOnWorkers(plan: RunPlan, workers: number, opts: Ru
     arpTable: arp.words.buffer as SharedArrayBuffer,
     arpCacheSize: ARP_CACHE_SIZE,
     maxConns: plan.maxConns,
+    tcpWindow: plan.tcpWindow,
     app,
   });
   const pcapPath = plan.pcapPath;

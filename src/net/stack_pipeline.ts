@@ -27,6 +27,7 @@ import { NetStack, type AddrRange, type RouteConfig } from './stack.js';
 import { TcpCounters } from './tcp/counters.js';
 import { CLOSED, F_NOTIFIED, TIME_WAIT } from './tcp/tcb.js';
 import { TcpLayer } from './tcp/tcp_layer.js';
+import { runTcpOptions } from './tcp/config.js';
 
 /** What runs on the TCP of each worker. */
 export type StackAppConfig =
@@ -56,6 +57,8 @@ export interface StackPipelineConfig {
   arpCacheSize: number;
   /** TCBs per worker. */
   maxConns: number;
+  /** Per-connection TCP window and send buffer in bytes; 0 = defaults. */
+  tcpWindow: number;
   app: StackAppConfig;
 }
 
@@ -133,8 +136,8 @@ function checkConfig(cfg: unknown): StackPipelineConfig {
   if (c === null || typeof c !== 'object') throw new StackPipelineError('stack pipeline: no config');
   if (!(c.arpTable instanceof SharedArrayBuffer)) throw new StackPipelineError('stack pipeline: arpTable must be a SharedArrayBuffer');
   if (!Array.isArray(c.addrs) || !Array.isArray(c.routes)) throw new StackPipelineError('stack pipeline: addrs and routes must be arrays');
-  if (typeof c.mac !== 'number' || typeof c.arpCacheSize !== 'number' || typeof c.maxConns !== 'number') {
-    throw new StackPipelineError('stack pipeline: mac, arpCacheSize and maxConns must be numbers');
+  if (typeof c.mac !== 'number' || typeof c.arpCacheSize !== 'number' || typeof c.maxConns !== 'number' || typeof c.tcpWindow !== 'number') {
+    throw new StackPipelineError('stack pipeline: mac, arpCacheSize, maxConns and tcpWindow must be numbers');
   }
   const kind = c.app?.kind;
   if (kind !== 'none' && kind !== 'http' && kind !== 'sink' && kind !== 'source' && kind !== 'client') {
@@ -368,7 +371,7 @@ export function createPipeline(ctx: PipelineContext): Pipeline {
     // Every worker appends to the one file through its own O_APPEND descriptor: one write(2) per line, never interleaved.
     if ((app.kind === 'http' || (app.kind === 'client' && app.share !== null)) && app.keylog !== null) keylog = new KeyLog(app.keylog);
     if (app.kind !== 'none') {
-      tcp = new TcpLayer(stack, { maxConns: cfg.maxConns });
+      tcp = new TcpLayer(stack, runTcpOptions(cfg.maxConns, cfg.tcpWindow));
       stack.registerL4(IPV4_PROTO_TCP, tcp);
       if (app.kind === 'client') reserveForeignPorts(tcp.ports, app.steer.srcIp >>> 0, ctx.workerIdx, app.steer.rings.length);
       mode = startApp(app, tcp, ctx, cfg.maxConns, keylog);

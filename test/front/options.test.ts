@@ -57,6 +57,13 @@ test('server and bulk modes: ports by default and as given', () => {
   assert.deepEqual(parseRunOptions(base).mode, { kind: 'stack' });
 });
 
+test('--tcp-window: bytes, or k and m multiples of 1024; the TCP defaults without it', () => {
+  assert.equal(parseRunOptions({ ...base, server: true }).tcpWindow, 0);
+  assert.equal(parseRunOptions({ ...base, server: true, tcpWindow: '4m' }).tcpWindow, 4 << 20);
+  assert.equal(parseRunOptions({ ...base, server: true, tcpWindow: '256K' }).tcpWindow, 256 * 1024);
+  assert.equal(parseRunOptions({ ...base, server: true, tcpWindow: '100000' }).tcpWindow, 100000);
+});
+
 test('bad mode options are errors naming the option', () => {
   const cases: [RawRunOptions, RegExp][] = [
     [{ server: true, client: 'http://198.18.6.1/' }, /^--client: cannot be combined with --server/],
@@ -79,6 +86,8 @@ test('bad mode options are errors naming the option', () => {
     [{ server: true, tlsEngine: 'native' }, /^--tls-engine: needs TLS/],
     [{ server: true, listenPort: '70000' }, /^--listen-port:/],
     [{ server: true, maxConns: '3' }, /^--max-conns:/],
+    [{ server: true, tcpWindow: '1k' }, /^--tcp-window: "1k" is not a size in 4k..64m/],
+    [{ server: true, tcpWindow: '4g' }, /^--tcp-window:/],
     [{ pcap: ' ' }, /^--pcap: needs a file name/],
     [{ sslkeylog: 'k.log' }, /^--sslkeylog: needs TLS/],
     [{ server: true, sslkeylog: 'k.log' }, /^--sslkeylog: needs TLS/],

@@ -74,7 +74,8 @@ test('the stack pipeline refuses a config that is not one, naming the field', as
     WorkerSet.start({ workers: [{ port: 'null' }], pipeline: new URL('../../src/net/stack_pipeline.js', import.meta.url), config, metrics: stackMetricNames('none') });
   await assert.rejects(start({ addrs: [], routes: [] }), /worker 0: stack pipeline: arpTable must be a SharedArrayBuffer/);
   const table = new ArpCache(16);
-  const base = { mac: -1, addrs: [{ lo: 0xc6120801, hi: 0xc6120801, prefixLen: 24, vlan: -1 }], routes: [], arpTable: table.words.buffer, arpCacheSize: 16, maxConns: 16 };
+  const base = { mac: -1, addrs: [{ lo: 0xc6120801, hi: 0xc6120801, prefixLen: 24, vlan: -1 }], routes: [], arpTable: table.words.buffer, arpCacheSize: 16, maxConns: 16, tcpWindow: 0 };
+  await assert.rejects(start({ ...base, tcpWindow: '4m', app: { kind: 'none' } }), /worker 0: stack pipeline: mac, arpCacheSize, maxConns and tcpWindow must be numbers/);
   await assert.rejects(start({ ...base, app: { kind: 'bogus' } }), /worker 0: stack pipeline: unknown app kind "bogus"/);
   await assert.rejects(start({ ...base, app: { kind: 'client' } }), /worker 0: stack pipeline: a client app needs steer\.rings/);
   await assert.rejects(start({ ...base, arpCacheSize: 1000, app: { kind: 'none' } }), /worker 0: shared ARP table is \d+ bytes, expected \d+/);

@@ -23,6 +23,7 @@ import { openPort } from '../../port/spec.js';
 import { NetStack } from '../../net/stack.js';
 import type { NetCounters } from '../../net/counters.js';
 import { TcpLayer } from '../../net/tcp/tcp_layer.js';
+import { runTcpOptions } from '../../net/tcp/config.js';
 import { BulkMode, ClientMode, HttpServerMode, type Mode } from '../../engine/modes.js';
 import { KeyLog } from '../../tls/keylog.js';
 import { IPV4_PROTO_TCP } from '../../wire/ipv4.js';
@@ -51,6 +52,7 @@ export function registerRun(program: Command): void {
     .option('--mac <mac>', "our MAC address (default: the port's)")
     .option('--duration <seconds>', 'stop after this long (default: on SIGINT/SIGTERM)')
     .option('--json <file>', 'write the counters as JSON to this file (each second and at exit)')
+    .option('--tcp-window <bytes>', 'receive window and send buffer of every TCP connection, e.g. 4m (default 256k)')
     .option('--max-conns <n>', 'TCP connections (TCBs) held at once, TIME_WAIT included', '65536')
     .option('--server', 'HTTP/1.1 server on the owned addresses (/bytes/<n> answers n bytes)')
     .option('--listen-port <port>', 'port of --server (80, 443 with --tls), --tcp-sink (9), --tcp-source (19)')
@@ -114,7 +116,7 @@ async function runStack(plan: RunPlan): Promise<void> {
     const mac = plan.mac >= 0 ? plan.mac : macFromBytes(port.caps.mac);
     const stack = new NetStack({ queue, clock: monotonicClock, mac, addrs: plan.addrs, routes: plan.routes });
     closers.push(() => stack.close());
-    const tcp = plan.mode.kind === 'stack' ? null : new TcpLayer(stack, { maxConns: plan.maxConns });
+    const tcp = plan.mode.kind === 'stack' ? null : new TcpLayer(stack, runTcpOptions(plan.maxConns, plan.tcpWindow));
     if (tcp !== null) stack.registerL4(IPV4_PROTO_TCP, tcp);
     const owned = plan.addrs.reduce((n, a) => n + a.hi - a.lo + 1, 0);
     console.log(

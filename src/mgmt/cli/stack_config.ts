@@ -71,6 +71,7 @@ export interface RawRunOptions {
   tlsVersion?: string;
   tlsEngine?: string;
   maxConns?: string;
+  tcpWindow?: string;
   // Capture and key log.
   pcap?: string;
   sslkeylog?: string;
@@ -109,6 +110,8 @@ export interface RunPlan {
   mode: ModePlan;
   /** TCBs of the TCP layer. */
   maxConns: number;
+  /** Per-connection TCP window and send buffer in bytes (--tcp-window); 0 = the TCP defaults. */
+  tcpWindow: number;
   /** dpdk EAL arguments given after `--` (appended to the spec's `eal=`). */
   ealArgs: string[];
   /** Capture file, or null. */
@@ -154,6 +157,7 @@ export function parseRunOptions(o: RawRunOptions, ealArgs: string[] = [], env: N
     if (!Number.isFinite(durationS) || durationS <= 0) throw new OptionError('--duration', `"${o.duration}" is not a positive number of seconds`);
   }
   const maxConns = o.maxConns === undefined ? DEFAULT_MAX_CONNS : parseIntIn('--max-conns', o.maxConns, 16, 1 << 24);
+  const tcpWindow = o.tcpWindow === undefined ? 0 : parseWindow(o.tcpWindow);
   if (o.pcap !== undefined && o.pcap.trim() === '') throw new OptionError('--pcap', 'needs a file name');
   const mode = parseMode(o, durationS);
   if (o.tlsEngine !== undefined && !usesTls(mode)) throw new OptionError('--tls-engine', 'needs TLS: --server --tls, or --client https://...');
@@ -166,6 +170,7 @@ export function parseRunOptions(o: RawRunOptions, ealArgs: string[] = [], env: N
     jsonPath: o.json ?? null,
     mode,
     maxConns,
+    tcpWindow,
     ealArgs,
     pcapPath: o.pcap ?? null,
     keylog: parseKeylog(o, mode, env),
@@ -313,6 +318,14 @@ function parseTlsEngine(text: string | undefined): TlsEngine {
   if (e === undefined) throw new OptionError('--tls-engine', `"${text}" is not ${TLS_ENGINES.join(' or ')}`);
   if (e === 'native' && loadNativeTls() === null) throw new OptionError('--tls-engine', `native: ${nativeTlsError()}`);
   return e;
+}
+
+/** `262144`, `256k`, `4m` (k = 1024): 4 KiB to 64 MiB, what window scaling and the buffer pool allow. */
+function parseWindow(text: string): number {
+  const m = /^(\d+)([kKmM]?)$/.exec(text.trim());
+  const bytes = m === null ? NaN : Number(m[1]) * (m[2] === '' ? 1 : m[2].toLowerCase() === 'k' ? 1024 : 1 << 20);
+  if (!(bytes >= 4096 && bytes <= 64 << 20)) throw new OptionError('--tcp-window', `"${text}" is not a size in 4k..64m (bytes, or with k or m)`);
+  return bytes;
 }
 
 function parseTlsVersion(text: string | undefined): TlsVersion | null {

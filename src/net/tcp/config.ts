@@ -2,6 +2,14 @@
 import type { TcpOptions } from './api.js';
 import { CHUNK_SIZE } from './chunk_pool.js';
 
+/**
+ * A run's TCP options: its TCBs, and when `windowBytes` > 0 the receive window
+ * and send buffer of every connection (as iperf's -w); 0 keeps the defaults.
+ */
+export function runTcpOptions(maxConns: number, windowBytes: number): TcpOptions {
+  return windowBytes > 0 ? { maxConns, rcvBuf: windowBytes, sndBuf: windowBytes } : { maxConns };
+}
+
 export class TcpConfig {
   readonly maxConns: number;
   readonly chunks: number;
