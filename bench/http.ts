@@ -9,11 +9,8 @@
  *     against openssl s_server, beside `openssl s_time -new` against the same server.
  * Short runs (the machine is shared); expect noise and compare ratios, not rates.
  */
-import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { Http1Client } from '../src/app/http11/client.js';
 import type { MessageHead } from '../src/app/http11/head.js';
@@ -24,6 +21,7 @@ import { Http1Server } from '../src/app/http11/server.js';
 import { parseIp } from '../src/wire/ipv4_addr.js';
 import { CertManager } from '../src/tls/cert_manager.js';
 import { TlsStream } from '../src/tls/tls_stream.js';
+import { benchCertDir, startSServer } from './tls_peers.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1.5);
 
@@ -129,40 +127,19 @@ function transactions(): void {
   }
 }
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
-}
-
 async function tlsHandshakes(): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vgapp-bench-'));
-  const run = (cmd: string, args: string[]): Promise<string> => new Promise((resolve) => {
-    const p = spawn(cmd, args, { cwd: dir });
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (out += d));
-    p.on('close', () => resolve(out));
-  });
-  await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-days', '1', '-subj', '/CN=localhost']);
-  const port = await freePort();
-  const srv = spawn('openssl', ['s_server', '-accept', String(port), '-cert', 'c.pem', '-key', 'k.pem', '-www', '-quiet'], { cwd: dir, stdio: 'ignore' });
+  const dir = benchCertDir('vgapp-bench-');
+  const srv = await startSServer(dir);
   try {
-    await new Promise((r) => setTimeout(r, 300));
     for (const v of ['TLSv1.3', 'TLSv1.2'] as const) {
-      const flag = v === 'TLSv1.3' ? '-tls1_3' : '-tls1_2';
-      const out = await run('openssl', ['s_time', '-connect', `127.0.0.1:${port}`, '-new', '-time', String(Math.ceil(SECONDS * 2)), flag, '-www', '/']);
-      const m = /(\d+) connections in ([\d.]+)s/.exec(out);
-      const peer = m ? Number(m[1]) / Number(m[2]) : NaN;
+      const peer = await srv.sTime(v, SECONDS * 2);
       for (const conns of [1, 8]) {
         const tls = new TlsStream(new KernelStream(), { client: { verify: false, resume: false, minVersion: v, maxVersion: v } });
         const t0 = performance.now();
         const cpu0 = process.cpuUsage();
         await new Promise<void>((resolve) => {
           new Http1Client({
-            transport: tls, dstIp: parseIp('127.0.0.1'), dstPort: port, host: 'localhost', requests: [{ method: 'GET', path: '/' }],
+            transport: tls, dstIp: parseIp('127.0.0.1'), dstPort: srv.port, host: 'localhost', requests: [{ method: 'GET', path: '/' }],
             totalRequests: 150 * conns, connections: conns, requestsPerConnection: 1, onDone: () => resolve(),
           }).start();
         });
@@ -173,16 +150,15 @@ async function tlsHandshakes(): Promise<void> {
       }
     }
   } finally {
-    if (srv.pid) process.kill(srv.pid, 'SIGTERM');
+    srv.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
 /** Both TLS ends in this thread over the in-memory transport: the CPU cost of a handshake through Node's tls. */
 async function tlsInProcess(): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vgapp-bench-'));
+  const dir = benchCertDir('vgapp-bench-');
   try {
-    spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-days', '1', '-subj', '/CN=localhost'], { cwd: dir, stdio: 'ignore' });
     for (const v of ['TLSv1.3', 'TLSv1.2'] as const) {
       const m = new MemStream();
       const certs = new CertManager({ cert: path.join(dir, 'c.pem'), key: path.join(dir, 'k.pem') });

@@ -10,10 +10,7 @@
  *     thread over the in-memory transport, native vs node.
  * Each phase runs ~3 s (BENCH_SECONDS); the machine is shared: compare ratios.
  */
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { Http1Client } from '../src/app/http11/client.js';
 import { KernelStream } from '../src/app/http11/kernel_stream.js';
@@ -24,6 +21,7 @@ import { parseIp } from '../src/wire/ipv4_addr.js';
 import { CertManager } from '../src/tls/cert_manager.js';
 import { createTlsStream, type TlsEngine, type TlsTransport } from '../src/tls/engine.js';
 import { loadNativeTls, nativeTlsError } from '../src/tls/native_engine.js';
+import { benchCertDir, startSServer } from './tls_peers.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const VERSIONS = ['TLSv1.3', 'TLSv1.2'] as const;
@@ -31,24 +29,6 @@ const CHUNK = 64 * 1024;
 
 function fmt(n: number): string {
   return n.toFixed(0).padStart(8);
-}
-
-function run(cmd: string, args: string[], cwd: string): Promise<string> {
-  return new Promise((resolve) => {
-    const p = spawn(cmd, args, { cwd });
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (out += d));
-    p.on('close', () => resolve(out));
-  });
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
 }
 
 /** HTTPS GETs, one per connection, for SECONDS; handshakes/s and client CPU µs per handshake. */
@@ -69,25 +49,20 @@ async function clientRun(engine: TlsEngine, v: (typeof VERSIONS)[number], port: 
 }
 
 async function handshakesVsOpenssl(dir: string): Promise<void> {
-  const port = await freePort();
-  const srv = spawn('openssl', ['s_server', '-accept', String(port), '-cert', 'c.pem', '-key', 'k.pem', '-www', '-quiet'], { cwd: dir, stdio: 'ignore' });
+  const srv = await startSServer(dir);
   try {
-    await new Promise((r) => setTimeout(r, 300));
     for (const v of VERSIONS) {
-      const flag = v === 'TLSv1.3' ? '-tls1_3' : '-tls1_2';
-      const out = await run('openssl', ['s_time', '-connect', `127.0.0.1:${port}`, '-new', '-time', String(Math.ceil(SECONDS)), flag, '-www', '/'], dir);
-      const m = /(\d+) connections in ([\d.]+)s/.exec(out);
-      const peer = m ? Number(m[1]) / Number(m[2]) : NaN;
+      const peer = await srv.sTime(v, SECONDS);
       for (const conns of [1, 8]) {
-        const native = await clientRun('native', v, port, conns);
-        const node = await clientRun('node', v, port, conns);
+        const native = await clientRun('native', v, srv.port, conns);
+        const node = await clientRun('node', v, srv.port, conns);
         console.log(`TLS ${v} handshake+GET vs s_server, ${conns} conn:  native ${fmt(native.rate)}/s  node ${fmt(node.rate)}/s  s_time ${fmt(peer)}/s`);
         console.log(`${''.padEnd(44)} native/s_time ${(native.rate / peer).toFixed(2)}  node/s_time ${(node.rate / peer).toFixed(2)}  native/node ${(native.rate / node.rate).toFixed(2)}`);
         console.log(`${''.padEnd(44)} client CPU per handshake: native ${native.cpuUs.toFixed(0)} µs, node ${node.cpuUs.toFixed(0)} µs`);
       }
     }
   } finally {
-    if (srv.pid) process.kill(srv.pid, 'SIGTERM');
+    srv.stop();
   }
 }
 
@@ -180,9 +155,8 @@ async function main(): Promise<void> {
     console.log(`native TLS engine unavailable: ${nativeTlsError()}`);
     return;
   }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vgtn-bench-'));
+  const dir = benchCertDir('vgtn-bench-');
   try {
-    spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-days', '1', '-subj', '/CN=localhost'], { cwd: dir, stdio: 'ignore' });
     await handshakesVsOpenssl(dir);
     for (const v of VERSIONS) {
       const native = await inThreadHandshakes('native', dir, v);

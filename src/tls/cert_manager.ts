@@ -40,8 +40,8 @@ export class CertManager {
   reloads = 0;
   reloadErrors = 0;
   lastError = '';
-  private readonly files: CertFiles;
-  private readonly policy: TlsPolicy;
+  private readonly src: CertFiles;
+  private readonly pol: TlsPolicy;
   private readonly ticketKeys = randomBytes(48);
   private ctx: tls.SecureContext;
   private watching = false;
@@ -51,9 +51,18 @@ export class CertManager {
 
   /** Throws if the files cannot be loaded: a bad configuration fails at start, not at the first handshake. */
   constructor(files: CertFiles, policy: TlsPolicy = {}) {
-    this.files = files;
-    this.policy = policy;
+    this.src = files;
+    this.pol = policy;
     this.ctx = this.build();
+  }
+
+  /** The files the context is built from (the native TLS engine loads them itself). */
+  get files(): Readonly<CertFiles> {
+    return this.src;
+  }
+
+  get policy(): Readonly<TlsPolicy> {
+    return this.pol;
   }
 
   /** The context for new handshakes. */
@@ -88,15 +97,15 @@ export class CertManager {
   }
 
   private paths(): string[] {
-    const p = [this.files.cert, this.files.key];
-    if (this.files.ca) p.push(this.files.ca);
+    const p = [this.src.cert, this.src.key];
+    if (this.src.ca) p.push(this.src.ca);
     return p;
   }
 
   private build(): tls.SecureContext {
-    const f = this.files;
+    const f = this.src;
     const o: tls.SecureContextOptions = {
-      ...policyOptions(this.policy),
+      ...policyOptions(this.pol),
       cert: fs.readFileSync(f.cert),
       key: fs.readFileSync(f.key),
       ticketKeys: this.ticketKeys,

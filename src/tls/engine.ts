@@ -4,10 +4,10 @@
  * (NativeTlsStream). Both take the same configuration and count the same way.
  */
 import type { StreamTransport } from '../app/http11/stream.js';
-import type { KeyLog } from './keylog.js';
 import { NativeTlsStream } from './native_tls_stream.js';
 import type { BoundedCache, TlsStats } from './session_store.js';
-import { TlsStream, type TlsClientConfig, type TlsServerConfig } from './tls_stream.js';
+import type { TlsStreamOptions } from './stream_base.js';
+import { TlsStream } from './tls_stream.js';
 
 export type TlsEngine = 'node' | 'native';
 export const TLS_ENGINES: readonly TlsEngine[] = ['node', 'native'];
@@ -15,11 +15,7 @@ export const TLS_ENGINES: readonly TlsEngine[] = ['node', 'native'];
 /** What callers use of either engine: the transport, its counters and its client sessions. */
 export type TlsTransport = StreamTransport & { readonly stats: TlsStats; readonly sessions: BoundedCache };
 
-export interface TlsStreamOptions {
-  client?: TlsClientConfig;
-  server?: TlsServerConfig;
-  keylog?: KeyLog | null;
-}
+export type { TlsStreamOptions };
 
 /** Throws for an unknown engine, or (native) when the addon lacks the TLS engine. */
 export function createTlsStream(engine: TlsEngine, lower: StreamTransport, opts: TlsStreamOptions): TlsTransport {

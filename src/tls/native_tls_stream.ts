@@ -8,24 +8,24 @@
  * TLS sockets over a half-open duplex; errors count a failure when the
  * handshake had not completed and abort the lower connection; a certificate
  * reload reaches new handshakes while live sessions keep their context.
+ * One difference: the server's session-ID cache lives in the OpenSSL context,
+ * so a certificate reload (a new context) empties it, where TlsStream's
+ * cache outlives reloads; tickets resume across reloads with both.
+ * The bookkeeping both engines share is in stream_base.ts.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import tls from 'node:tls';
-import type { StreamHandler, StreamTransport } from '../app/http11/stream.js';
+import type { StreamTransport } from '../app/http11/stream.js';
 import { ipToString } from '../wire/ipv4_addr.js';
-import type { CertFiles, CertManager, TlsPolicy } from './cert_manager.js';
-import type { KeyLog } from './keylog.js';
+import { policyOptions, type CertManager, type TlsPolicy } from './cert_manager.js';
 import {
   alpnWire, newTlsConn, newTlsContext, versionNumber, TLS_EVENTS, TLS_HANDSHAKE_DONE, TLS_PEER_CLOSED,
   type NativeTlsConn, type NativeTlsConnOptions, type NativeTlsContext, type NativeTlsContextOptions,
 } from './native_engine.js';
-import { BoundedCache, TlsStats } from './session_store.js';
+import { TLS_SEND_BUFFER, TlsStreamBase, type TlsStreamOptions } from './stream_base.js';
 import type { TlsClientConfig, TlsServerConfig } from './tls_stream.js';
 
-/** Ciphertext waiting for the lower transport before write() pushes back (TlsStream's TLS_SEND_BUFFER). */
-const TLS_SEND_BUFFER = 256 * 1024;
-const SESSIONS_PER_WORKER = 4096;
 /** Scratch sizes: a full TLS record of plaintext, several of ciphertext. */
 const PLAIN_SCRATCH = 16 * 1024;
 const CIPHER_SCRATCH = 64 * 1024;
@@ -41,22 +41,15 @@ const FIN_CLOSED = 8; // lower.close() called
 /** Ticket keys per certificate manager (per worker): tickets survive reloads, as with TlsStream. */
 const ticketKeys = new WeakMap<CertManager, Uint8Array>();
 
-/**
- * The files and policy a CertManager was built from (private there).
- * TODO(cert_manager owner): expose them, then this reads the public getters.
- */
-function certSource(m: CertManager): { files: CertFiles; policy: TlsPolicy } {
-  return m as unknown as { files: CertFiles; policy: TlsPolicy };
-}
-
+/** The policy as the engine takes it; unset versions and ciphers are Node's defaults, so both engines offer the same. */
 function policyOf(p: TlsPolicy): Pick<NativeTlsContextOptions, 'minVersion' | 'maxVersion' | 'ciphers' | 'groups'> {
+  const n = policyOptions(p);
   const o: Pick<NativeTlsContextOptions, 'minVersion' | 'maxVersion' | 'ciphers' | 'groups'> = {
-    minVersion: versionNumber(p.minVersion ?? tls.DEFAULT_MIN_VERSION),
-    maxVersion: versionNumber(p.maxVersion ?? tls.DEFAULT_MAX_VERSION),
-    // Node's default list, so both engines offer the same suites.
-    ciphers: p.ciphers ?? tls.DEFAULT_CIPHERS,
+    minVersion: versionNumber(n.minVersion ?? tls.DEFAULT_MIN_VERSION),
+    maxVersion: versionNumber(n.maxVersion ?? tls.DEFAULT_MAX_VERSION),
+    ciphers: n.ciphers ?? tls.DEFAULT_CIPHERS,
   };
-  if (p.groups) o.groups = p.groups;
+  if (n.ecdhCurve !== undefined) o.groups = n.ecdhCurve;
   return o;
 }
 
@@ -64,39 +57,21 @@ function pem(v: string | Buffer | undefined): string | undefined {
   return v === undefined ? undefined : v.toString();
 }
 
-export class NativeTlsStream implements StreamTransport {
-  readonly stats = new TlsStats();
-  /** Client sessions by server (per worker), DER as Node's: interchangeable with TlsStream's. */
-  readonly sessions = new BoundedCache(SESSIONS_PER_WORKER);
-  private readonly lower: StreamTransport;
-  private readonly client: TlsClientConfig | null;
+export class NativeTlsStream extends TlsStreamBase {
   private readonly clientCtx: NativeTlsContext | null;
-  private readonly server: TlsServerConfig | null;
-  private readonly keylog: KeyLog | null;
   /** The server context and the CertManager contexts it was built from (base first, then SNI in map order). */
   private serverCtx: NativeTlsContext | null = null;
   private serverSrc: tls.SecureContext[] = [];
   private readonly conns: (NativeTlsConn | null)[] = [];
-  private readonly upper: (StreamHandler | null)[] = [];
-  private readonly sessionKey: string[] = [];
-  private readonly dstIp: number[] = [];
-  private readonly blocked: number[] = [];
-  private readonly secure: number[] = [];
   private readonly fin: number[] = [];
   /** Ciphertext the lower transport did not take (copied only then). */
   private readonly unsent: (Buffer | null)[] = [];
   private readonly plain = new Uint8Array(PLAIN_SCRATCH);
   private readonly cipher = new Uint8Array(CIPHER_SCRATCH);
-  private listenHandler: StreamHandler | null = null;
-  private readonly lowerClient: StreamHandler;
-  private readonly lowerServer: StreamHandler;
 
   /** Throws (as TlsStream does) when the configuration cannot be loaded, or the addon lacks the engine. */
-  constructor(lower: StreamTransport, opts: { client?: TlsClientConfig; server?: TlsServerConfig; keylog?: KeyLog | null }) {
-    this.lower = lower;
-    this.client = opts.client ?? null;
-    this.server = opts.server ?? null;
-    this.keylog = opts.keylog ?? null;
+  constructor(lower: StreamTransport, opts: TlsStreamOptions) {
+    super(lower, opts);
     const c = this.client;
     if (c !== null) {
       const o: NativeTlsContextOptions = { server: false, ...policyOf(c), verify: c.verify, keylog: this.keylog !== null };
@@ -111,24 +86,6 @@ export class NativeTlsStream implements StreamTransport {
       this.clientCtx = null;
     }
     if (this.server !== null) this.serverContext();
-    this.lowerClient = this.lowerHandler(false);
-    this.lowerServer = this.lowerHandler(true);
-  }
-
-  connect(srcIp: number, dstIp: number, dstPort: number, handler: StreamHandler, srcPort = 0): number {
-    if (this.client === null) throw new Error('NativeTlsStream has no client configuration');
-    const id = this.lower.connect(srcIp, dstIp, dstPort, this.lowerClient, srcPort);
-    if (id < 0) return id;
-    this.upper[id] = handler;
-    this.dstIp[id] = dstIp;
-    this.sessionKey[id] = `${dstIp}:${dstPort}:${this.client.servername ?? ''}`;
-    return id;
-  }
-
-  listen(ip: number, port: number, handler: StreamHandler, backlog?: number): number {
-    if (this.server === null) throw new Error('NativeTlsStream has no server configuration');
-    this.listenHandler = handler;
-    return this.lower.listen(ip, port, this.lowerServer, backlog);
   }
 
   write(conn: number, u8: Uint8Array, off: number, len: number): number {
@@ -181,40 +138,26 @@ export class NativeTlsStream implements StreamTransport {
     this.lower.abort(conn);
   }
 
-  private lowerHandler(isServer: boolean): StreamHandler {
-    return {
-      onConnected: (conn) => this.start(conn, isServer),
-      onData: (conn, u8, off, len) => {
-        const c = this.conns[conn];
-        if (!c) return;
-        if (c.feed(u8, off, len) === len) this.pump(conn, c);
-        else this.fail(conn, c, 'TLS input not taken');
-      },
-      onWritable: (conn) => {
-        const c = this.conns[conn];
-        if (c) this.flush(conn, c, true);
-      },
-      onPeerClosed: (conn) => this.lowerPeerClosed(conn),
-      onClosed: (conn, reason) => this.lowerClosed(conn, reason),
-    };
+  protected lowerData(conn: number, u8: Uint8Array, off: number, len: number): void {
+    const c = this.conns[conn];
+    if (!c) return;
+    if (c.feed(u8, off, len) === len) this.pump(conn, c);
+    else this.fail(conn, c, 'TLS input not taken');
   }
 
-  private start(conn: number, isServer: boolean): void {
-    this.blocked[conn] = 0;
-    this.secure[conn] = 0;
+  protected lowerWritable(conn: number): void {
+    const c = this.conns[conn];
+    if (c) this.flush(conn, c, true);
+  }
+
+  protected start(conn: number, isServer: boolean): void {
     this.fin[conn] = 0;
     this.unsent[conn] = null;
     let c: NativeTlsConn;
     try {
-      if (isServer) {
-        this.upper[conn] = this.listenHandler;
-        c = newTlsConn(this.serverContext(), {});
-      } else {
-        c = newTlsConn(this.clientCtx as NativeTlsContext, this.clientOptions(conn));
-      }
+      c = isServer ? newTlsConn(this.serverContext(), {}) : newTlsConn(this.clientCtx as NativeTlsContext, this.clientOptions(conn));
     } catch (e) {
-      this.stats.failures++;
-      this.stats.lastError = (e as Error).message;
+      this.countError(conn, (e as Error).message);
       this.lower.abort(conn);
       return;
     }
@@ -269,7 +212,7 @@ export class NativeTlsStream implements StreamTransport {
 
   private contextFor(m: CertManager): NativeTlsContext {
     const sv = this.server as TlsServerConfig;
-    const { files, policy } = certSource(m);
+    const { files, policy } = m;
     let keys = ticketKeys.get(m);
     if (keys === undefined) {
       keys = randomBytes(TICKET_KEY_BYTES);
@@ -304,7 +247,7 @@ export class NativeTlsStream implements StreamTransport {
       } else if (r === TLS_EVENTS) {
         this.takeEvents(conn, c);
       } else if (r === TLS_HANDSHAKE_DONE) {
-        this.secured(conn, c);
+        this.handshakeDone(conn, c.reused());
         if (this.conns[conn] !== c) return;
       } else if (r === TLS_PEER_CLOSED) {
         this.flush(conn, c, false);
@@ -324,20 +267,8 @@ export class NativeTlsStream implements StreamTransport {
       // One write per line, as Node's 'keylog' event gives them.
       for (const line of e.keylog.split('\n')) if (line !== '') this.keylog.write(Buffer.from(line + '\n', 'latin1'));
     }
-    if (e.session !== undefined && this.client?.resume) {
-      this.sessions.set(this.sessionKey[conn], e.session);
-      this.stats.sessionsStored += e.sessionsNew;
-    }
+    if (e.session !== undefined && this.client?.resume) this.storeSession(this.sessionKey[conn], e.session, e.sessionsNew);
     this.stats.sessionsStored += e.sessionsAdded;
-  }
-
-  private secured(conn: number, c: NativeTlsConn): void {
-    const st = this.stats;
-    st.handshakes++;
-    this.secure[conn] = 1;
-    if (c.reused()) st.resumed++;
-    else st.full++;
-    this.upper[conn]?.onConnected(conn);
   }
 
   /**
@@ -409,7 +340,7 @@ export class NativeTlsStream implements StreamTransport {
     }
   }
 
-  private lowerPeerClosed(conn: number): void {
+  protected lowerPeerClosed(conn: number): void {
     const c = this.conns[conn];
     if (!c) return;
     if (this.secure[conn] === 1) this.peerClosed(conn);
@@ -418,8 +349,7 @@ export class NativeTlsStream implements StreamTransport {
 
   /** A fatal TLS error: the alert goes out, then the lower connection is aborted. */
   private fail(conn: number, c: NativeTlsConn, reason?: string): void {
-    if (this.secure[conn] === 0) this.stats.failures++;
-    this.stats.lastError = reason ?? c.lastError();
+    this.countError(conn, reason ?? c.lastError());
     this.flush(conn, c, false);
     if (this.conns[conn] !== c) return;
     this.conns[conn] = null;
@@ -427,14 +357,11 @@ export class NativeTlsStream implements StreamTransport {
     this.lower.abort(conn);
   }
 
-  private lowerClosed(conn: number, reason: number): void {
+  protected release(conn: number): void {
     const c = this.conns[conn];
-    const h = this.upper[conn];
     this.conns[conn] = null;
-    this.upper[conn] = null;
     this.unsent[conn] = null;
     // The id may be reused at once: nothing of this connection may touch its successor.
     c?.close();
-    if (h) h.onClosed(conn, reason);
   }
 }

@@ -3,15 +3,19 @@
  * TCP, or kernel sockets in tests): Node's `tls` runs over a ConnDuplex per
  * connection. Upper connections have the ids of the lower ones. Clients
  * resume sessions from a per-worker store; servers resume by ticket (keys
- * from the CertManager) or by session ID (per-worker cache).
+ * from the CertManager) or by session ID (per-worker cache, kept across
+ * certificate reloads). With that cache on, Node parses the ClientHello
+ * itself before OpenSSL sees it, and holds a first record until all of its
+ * declared length arrived (the native engine rejects a bad header at once).
+ * The bookkeeping both engines share is in stream_base.ts.
  */
 import tls from 'node:tls';
-import type { StreamHandler, StreamTransport } from '../app/http11/stream.js';
+import type { StreamTransport } from '../app/http11/stream.js';
 import type { CertManager, TlsPolicy } from './cert_manager.js';
 import { policyOptions } from './cert_manager.js';
 import { ConnDuplex } from './conn_duplex.js';
-import type { KeyLog } from './keylog.js';
-import { BoundedCache, TlsStats } from './session_store.js';
+import { BoundedCache } from './session_store.js';
+import { TLS_SEND_BUFFER, TlsStreamBase, type TlsStreamOptions } from './stream_base.js';
 
 export interface TlsClientConfig extends TlsPolicy {
   /** SNI host name; also the name verified against the certificate. */
@@ -40,37 +44,15 @@ export interface TlsServerConfig {
   sni?: Map<string, CertManager>;
 }
 
-/** Bytes queued in the TLS socket before write() pushes back. */
-const TLS_SEND_BUFFER = 256 * 1024;
-const SESSIONS_PER_WORKER = 4096;
-
-export class TlsStream implements StreamTransport {
-  readonly stats = new TlsStats();
-  /** Client sessions by server (per worker). */
-  readonly sessions = new BoundedCache(SESSIONS_PER_WORKER);
-  private readonly lower: StreamTransport;
-  private readonly client: TlsClientConfig | null;
+export class TlsStream extends TlsStreamBase {
   private readonly clientCtx: tls.SecureContext | null;
-  private readonly server: TlsServerConfig | null;
   /** Holds the server's session-ID cache listeners; never listens itself. */
   private readonly sessionServer: tls.Server;
-  private readonly keylog: KeyLog | null;
   private readonly duplex: (ConnDuplex | null)[] = [];
   private readonly sock: (tls.TLSSocket | null)[] = [];
-  private readonly upper: (StreamHandler | null)[] = [];
-  private readonly sessionKey: string[] = [];
-  private readonly blocked: number[] = [];
-  /** 1 once the handshake completed. */
-  private readonly secure: number[] = [];
-  private listenHandler: StreamHandler | null = null;
-  private readonly lowerClient: StreamHandler;
-  private readonly lowerServer: StreamHandler;
 
-  constructor(lower: StreamTransport, opts: { client?: TlsClientConfig; server?: TlsServerConfig; keylog?: KeyLog | null }) {
-    this.lower = lower;
-    this.client = opts.client ?? null;
-    this.server = opts.server ?? null;
-    this.keylog = opts.keylog ?? null;
+  constructor(lower: StreamTransport, opts: TlsStreamOptions) {
+    super(lower, opts);
     const c = this.client;
     if (c !== null) {
       const o: tls.SecureContextOptions = policyOptions(c);
@@ -95,23 +77,6 @@ export class TlsStream implements StreamTransport {
         done(null, cache.get(id.toString('hex')) ?? null);
       });
     }
-    this.lowerClient = this.lowerHandler(false);
-    this.lowerServer = this.lowerHandler(true);
-  }
-
-  connect(srcIp: number, dstIp: number, dstPort: number, handler: StreamHandler, srcPort = 0): number {
-    if (this.client === null) throw new Error('TlsStream has no client configuration');
-    const id = this.lower.connect(srcIp, dstIp, dstPort, this.lowerClient, srcPort);
-    if (id < 0) return id;
-    this.upper[id] = handler;
-    this.sessionKey[id] = `${dstIp}:${dstPort}:${this.client.servername ?? ''}`;
-    return id;
-  }
-
-  listen(ip: number, port: number, handler: StreamHandler, backlog?: number): number {
-    if (this.server === null) throw new Error('TlsStream has no server configuration');
-    this.listenHandler = handler;
-    return this.lower.listen(ip, port, this.lowerServer, backlog);
   }
 
   write(conn: number, u8: Uint8Array, off: number, len: number): number {
@@ -145,24 +110,23 @@ export class TlsStream implements StreamTransport {
     this.lower.abort(conn);
   }
 
-  private lowerHandler(isServer: boolean): StreamHandler {
-    return {
-      onConnected: (conn) => this.start(conn, isServer),
-      onData: (conn, u8, off, len) => this.duplex[conn]?.deliver(u8, off, len),
-      onWritable: (conn) => this.duplex[conn]?.onTransportWritable(),
-      onPeerClosed: (conn) => this.duplex[conn]?.push(null),
-      onClosed: (conn, reason) => this.lowerClosed(conn, reason),
-    };
+  protected lowerData(conn: number, u8: Uint8Array, off: number, len: number): void {
+    this.duplex[conn]?.deliver(u8, off, len);
   }
 
-  private start(conn: number, isServer: boolean): void {
+  protected lowerWritable(conn: number): void {
+    this.duplex[conn]?.onTransportWritable();
+  }
+
+  protected lowerPeerClosed(conn: number): void {
+    this.duplex[conn]?.push(null);
+  }
+
+  protected start(conn: number, isServer: boolean): void {
     const d = new ConnDuplex(this.lower, conn);
     this.duplex[conn] = d;
-    this.blocked[conn] = 0;
-    this.secure[conn] = 0;
     let s: tls.TLSSocket;
     if (isServer) {
-      this.upper[conn] = this.listenHandler;
       const sv = this.server as TlsServerConfig;
       const o: tls.TLSSocketOptions = {
         isServer: true,
@@ -190,10 +154,7 @@ export class TlsStream implements StreamTransport {
         if (sess) o.session = sess;
         s = tls.connect(o);
         // Captured key: a ticket may arrive after this connection's id went to another one.
-        s.on('session', (sess: Buffer) => {
-          this.sessions.set(key, sess);
-          this.stats.sessionsStored++;
-        });
+        s.on('session', (sess: Buffer) => this.storeSession(key, sess, 1));
       } else {
         s = tls.connect(o);
       }
@@ -221,8 +182,7 @@ export class TlsStream implements StreamTransport {
     });
     s.on('error', (e: Error) => {
       if (this.sock[conn] !== s) return; // already released
-      if (this.secure[conn] === 0) this.stats.failures++;
-      this.stats.lastError = (e as NodeJS.ErrnoException).code ?? e.message;
+      this.countError(conn, (e as NodeJS.ErrnoException).code ?? e.message);
       this.lower.abort(conn);
     });
     // Closing the TLS socket (close_notify sent, or an error) releases the transport connection.
@@ -239,24 +199,16 @@ export class TlsStream implements StreamTransport {
 
   private secured(conn: number, s: tls.TLSSocket): void {
     if (this.sock[conn] !== s) return; // released before the handshake finished
-    const st = this.stats;
-    st.handshakes++;
-    this.secure[conn] = 1;
-    if (s.isSessionReused()) st.resumed++;
-    else st.full++;
-    this.upper[conn]?.onConnected(conn);
+    this.handshakeDone(conn, s.isSessionReused());
   }
 
-  private lowerClosed(conn: number, reason: number): void {
+  protected release(conn: number): void {
     const s = this.sock[conn];
     const d = this.duplex[conn];
-    const h = this.upper[conn];
     this.sock[conn] = null;
     this.duplex[conn] = null;
-    this.upper[conn] = null;
     // The id may be reused at once: the old duplex must not write to or shut down its successor.
     d?.detach();
     s?.destroy();
-    if (h) h.onClosed(conn, reason);
   }
 }

@@ -1,16 +1,28 @@
 /**
- * Helpers of the native TLS engine's real-peer tests: an HTTP GET run that
- * collects bodies, openssl s_client/s_server runs, and the sha256 of the
- * server's pattern body.
+ * Helpers of the TLS real-peer tests, for both engines: why an engine's
+ * cases skip, an HTTP GET run that collects bodies, openssl s_client/s_server
+ * runs, the sha256 of the server's pattern body, a connection held open for
+ * requests by hand, and a tshark capture synced with the traffic.
  */
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { createHash } from 'node:crypto';
 import { Http1Client, type ClientOptions, type ClientStats } from '../../src/app/http11/client.js';
 import { DEFAULT_PATTERN } from '../../src/app/http11/server.js';
+import type { StreamTransport } from '../../src/app/http11/stream.js';
 import { parseIp } from '../../src/wire/ipv4_addr.js';
+import type { TlsEngine } from '../../src/tls/engine.js';
+import { loadNativeTls, nativeTlsError } from '../../src/tls/native_engine.js';
+import { hasTool } from './certs.js';
 
 export const LO = parseIp('127.0.0.1');
+
+/** Why an engine's real-peer cases skip (the addon lacks the native engine, a tool is missing), or false. */
+export function engineSkip(engine: TlsEngine, tools: string[] = ['openssl']): string | false {
+  if (engine === 'native' && loadNativeTls() === null) return nativeTlsError();
+  for (const t of tools) if (!hasTool(t)) return `${t} missing`;
+  return false;
+}
 
 /** Runs an HTTP client to completion (bounded: 20 s); bodies as latin1 text. */
 export function get(opt: Partial<ClientOptions> & Pick<ClientOptions, 'transport' | 'dstPort'>): Promise<{ s: ClientStats; bodies: string[] }> {
@@ -49,6 +61,44 @@ export function patternSha(n: number): string {
   const b = Buffer.alloc(n);
   for (let o = 0; o < n; o += DEFAULT_PATTERN.length) b.set(DEFAULT_PATTERN.subarray(0, Math.min(DEFAULT_PATTERN.length, n - o)), o);
   return createHash('sha256').update(b).digest('hex');
+}
+
+/**
+ * One client connection held open: ask() writes a GET for /bytes/8 and
+ * resolves when its body arrived; `got` is the last answer. Bounded: 10 s.
+ */
+export async function heldConnection(t: StreamTransport, port: number): Promise<{ ask: () => Promise<string>; close: () => void }> {
+  let conn = -1;
+  let got = '';
+  let onReply: () => void = () => {};
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no handshake')), 10_000);
+    t.connect(0, LO, port, {
+      onConnected: (c) => {
+        clearTimeout(timer);
+        conn = c;
+        resolve();
+      },
+      onData: (_c, u8, off, len) => {
+        got += Buffer.from(u8.subarray(off, off + len)).toString('latin1');
+        if (got.endsWith('vaigAI-0')) onReply();
+      },
+      onWritable: () => {},
+      onPeerClosed: () => {},
+      onClosed: () => {},
+    });
+  });
+  const ask = (): Promise<string> => new Promise((resolve, reject) => {
+    got = '';
+    const timer = setTimeout(() => reject(new Error('no answer')), 10_000);
+    onReply = () => {
+      clearTimeout(timer);
+      resolve(got);
+    };
+    const r = Buffer.from('GET /bytes/8 HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    t.write(conn, r, 0, r.length);
+  });
+  return { ask, close: () => t.close(conn) };
 }
 
 /**

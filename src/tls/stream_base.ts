@@ -1,0 +1,125 @@
+/**
+ * What both TLS engines (TlsStream, NativeTlsStream) do the same way around
+ * their engine: the configuration, the per-connection bookkeeping indexed by
+ * the lower connection id (upper handler, session key, address, blocked and
+ * handshake flags), connect/listen over the lower transport, the handshake
+ * and failure counters, client session storage, and the release of an id
+ * when the lower connection closes. Each engine supplies what happens on the
+ * lower transport's events and on the upper side's writes.
+ */
+import type { StreamHandler, StreamTransport } from '../app/http11/stream.js';
+import type { KeyLog } from './keylog.js';
+import { BoundedCache, TlsStats } from './session_store.js';
+import type { TlsClientConfig, TlsServerConfig } from './tls_stream.js';
+
+/** Bytes queued in the TLS layer (plaintext or ciphertext) before write() pushes back. */
+export const TLS_SEND_BUFFER = 256 * 1024;
+const SESSIONS_PER_WORKER = 4096;
+
+export interface TlsStreamOptions {
+  client?: TlsClientConfig;
+  server?: TlsServerConfig;
+  keylog?: KeyLog | null;
+}
+
+export abstract class TlsStreamBase implements StreamTransport {
+  readonly stats = new TlsStats();
+  /** Client sessions by server (per worker), DER as Node's: the two engines' are interchangeable. */
+  readonly sessions = new BoundedCache(SESSIONS_PER_WORKER);
+  protected readonly lower: StreamTransport;
+  protected readonly client: TlsClientConfig | null;
+  protected readonly server: TlsServerConfig | null;
+  protected readonly keylog: KeyLog | null;
+  protected readonly upper: (StreamHandler | null)[] = [];
+  /** Client: the key of the server's session in `sessions` (captured at connect). */
+  protected readonly sessionKey: string[] = [];
+  protected readonly dstIp: number[] = [];
+  /** 1 when write() pushed back: onWritable is owed. */
+  protected readonly blocked: number[] = [];
+  /** 1 once the handshake completed. */
+  protected readonly secure: number[] = [];
+  private listenHandler: StreamHandler | null = null;
+  private readonly lowerClient: StreamHandler;
+  private readonly lowerServer: StreamHandler;
+
+  constructor(lower: StreamTransport, opts: TlsStreamOptions) {
+    this.lower = lower;
+    this.client = opts.client ?? null;
+    this.server = opts.server ?? null;
+    this.keylog = opts.keylog ?? null;
+    this.lowerClient = this.lowerHandler(false);
+    this.lowerServer = this.lowerHandler(true);
+  }
+
+  connect(srcIp: number, dstIp: number, dstPort: number, handler: StreamHandler, srcPort = 0): number {
+    if (this.client === null) throw new Error(`${this.constructor.name} has no client configuration`);
+    const id = this.lower.connect(srcIp, dstIp, dstPort, this.lowerClient, srcPort);
+    if (id < 0) return id;
+    this.upper[id] = handler;
+    this.dstIp[id] = dstIp;
+    this.sessionKey[id] = `${dstIp}:${dstPort}:${this.client.servername ?? ''}`;
+    return id;
+  }
+
+  listen(ip: number, port: number, handler: StreamHandler, backlog?: number): number {
+    if (this.server === null) throw new Error(`${this.constructor.name} has no server configuration`);
+    this.listenHandler = handler;
+    return this.lower.listen(ip, port, this.lowerServer, backlog);
+  }
+
+  abstract write(conn: number, u8: Uint8Array, off: number, len: number): number;
+  abstract sendSpace(conn: number): number;
+  abstract shutdown(conn: number): void;
+  abstract close(conn: number): void;
+  abstract abort(conn: number): void;
+
+  /** The lower connection is up (flags reset, a server connection has its handler): start the handshake. */
+  protected abstract start(conn: number, isServer: boolean): void;
+  protected abstract lowerData(conn: number, u8: Uint8Array, off: number, len: number): void;
+  protected abstract lowerWritable(conn: number): void;
+  protected abstract lowerPeerClosed(conn: number): void;
+  /** Drops the engine's state of a connection whose id the lower transport released (it may be reused at once). */
+  protected abstract release(conn: number): void;
+
+  /** The handshake completed: counted, and the upper side told. */
+  protected handshakeDone(conn: number, reused: boolean): void {
+    const st = this.stats;
+    st.handshakes++;
+    this.secure[conn] = 1;
+    if (reused) st.resumed++;
+    else st.full++;
+    this.upper[conn]?.onConnected(conn);
+  }
+
+  /** A fatal TLS error: a failure when the handshake had not completed; the reason kept for the report. */
+  protected countError(conn: number, reason: string): void {
+    if (this.secure[conn] === 0) this.stats.failures++;
+    this.stats.lastError = reason;
+  }
+
+  /** Client: a session (ticket or ID) from the server of `key`, for the next connection to it. */
+  protected storeSession(key: string, sess: Buffer, count: number): void {
+    this.sessions.set(key, sess);
+    this.stats.sessionsStored += count;
+  }
+
+  private lowerHandler(isServer: boolean): StreamHandler {
+    return {
+      onConnected: (conn) => {
+        this.blocked[conn] = 0;
+        this.secure[conn] = 0;
+        if (isServer) this.upper[conn] = this.listenHandler;
+        this.start(conn, isServer);
+      },
+      onData: (conn, u8, off, len) => this.lowerData(conn, u8, off, len),
+      onWritable: (conn) => this.lowerWritable(conn),
+      onPeerClosed: (conn) => this.lowerPeerClosed(conn),
+      onClosed: (conn, reason) => {
+        const h = this.upper[conn];
+        this.upper[conn] = null;
+        this.release(conn);
+        if (h) h.onClosed(conn, reason);
+      },
+    };
+  }
+}
