@@ -10,8 +10,8 @@
  * got the SYN owns the flow); opened ones need this.
  *
  * So each worker owns a share of the ephemeral ports [EPHEMERAL_LO,
- * EPHEMERAL_HI) of the client's source address (`reserveForeignPorts` marks
- * the other shares used in its port pool), and a TCP frame to that address
+ * EPHEMERAL_HI) of the client's source address (`portShare`: its TCP layer's
+ * port pool covers that share only), and a TCP frame to that address
  * and a port of another worker's share is copied into that worker's inbound
  * FrameRing and freed; the owner takes it from its ring into one of its own
  * slots and feeds it to its stack as if its queue had received it. The frame
@@ -19,7 +19,7 @@
  */
 import { HEADROOM, SLOT_DATA_MAX, SLOT_SIZE, type BufferPool } from '../core/buffer_pool.js';
 import { FrameRing, type FrameRingShared } from '../core/frame_ring.js';
-import { EPHEMERAL_HI, EPHEMERAL_LO, type PortPool } from './tcp/port_pool.js';
+import { EPHEMERAL_HI, EPHEMERAL_LO } from './tcp/port_pool.js';
 
 const SPAN = EPHEMERAL_HI - EPHEMERAL_LO;
 const ETH_HLEN = 14;
@@ -34,12 +34,12 @@ export function portOwner(port: number, workers: number): number {
   return Math.floor(((port - EPHEMERAL_LO) * workers) / SPAN);
 }
 
-/** Marks every ephemeral port of `ip` that another worker owns as used in `pool`, so it hands out only this worker's share. */
-export function reserveForeignPorts(pool: PortPool, ip: number, workerIdx: number, workers: number): void {
-  if (workers === 1) return;
-  // The pool hands ports out in rising order from its cursor: take them all, give back our own.
-  for (let i = 0; i < SPAN; i++) pool.alloc(ip);
-  for (let p = EPHEMERAL_LO; p < EPHEMERAL_HI; p++) if (portOwner(p, workers) === workerIdx) pool.release(ip, p);
+/** The ephemeral ports [lo, hi) worker `workerIdx` of `workers` owns: exactly those portOwner gives it. */
+export function portShare(workerIdx: number, workers: number): { lo: number; hi: number } {
+  return {
+    lo: EPHEMERAL_LO + Math.ceil((workerIdx * SPAN) / workers),
+    hi: EPHEMERAL_LO + Math.ceil(((workerIdx + 1) * SPAN) / workers),
+  };
 }
 
 /** What every worker gets: one inbound ring per worker, the client's source address. */

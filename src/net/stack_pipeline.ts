@@ -22,7 +22,7 @@ import { IPV4_PROTO_TCP } from '../wire/ipv4.js';
 import { macFromBytes } from '../wire/mac.js';
 import { ArpCache } from './arp_cache.js';
 import { NetCounters } from './counters.js';
-import { FlowSteer, reserveForeignPorts, type SteerConfig } from './flow_steer.js';
+import { FlowSteer, portShare, type SteerConfig } from './flow_steer.js';
 import { NetStack, type AddrRange, type RouteConfig } from './stack.js';
 import { TcpCounters } from './tcp/counters.js';
 import { CLOSED, F_NOTIFIED, TIME_WAIT } from './tcp/tcb.js';
@@ -371,9 +371,11 @@ export function createPipeline(ctx: PipelineContext): Pipeline {
     // Every worker appends to the one file through its own O_APPEND descriptor: one write(2) per line, never interleaved.
     if ((app.kind === 'http' || (app.kind === 'client' && app.share !== null)) && app.keylog !== null) keylog = new KeyLog(app.keylog);
     if (app.kind !== 'none') {
-      tcp = new TcpLayer(stack, runTcpOptions(cfg.maxConns, cfg.tcpWindow));
+      const opts = runTcpOptions(cfg.maxConns, cfg.tcpWindow);
+      // A client's worker opens connections from its own share of the ports: replies to the others' are steered to them.
+      if (app.kind === 'client') opts.ephemeralPorts = portShare(ctx.workerIdx, app.steer.rings.length);
+      tcp = new TcpLayer(stack, opts);
       stack.registerL4(IPV4_PROTO_TCP, tcp);
-      if (app.kind === 'client') reserveForeignPorts(tcp.ports, app.steer.srcIp >>> 0, ctx.workerIdx, app.steer.rings.length);
       mode = startApp(app, tcp, ctx, cfg.maxConns, keylog);
     }
   } catch (e) {

@@ -42,3 +42,19 @@ test('port pool: a released port is handed out again only after every other free
   assert.equal(p.alloc(1), a + 20);
   assert.equal(p.alloc(1), a);
 });
+
+test('a pool over a share of the range hands out that share only, and refuses a bad range', () => {
+  // 40 ports, not a multiple of 32: the last word's spare bits never allocate.
+  const p = new PortPool(20000, 20040);
+  const got: number[] = [];
+  for (let x = p.alloc(7); x >= 0; x = p.alloc(7)) got.push(x);
+  assert.deepEqual(got, Array.from({ length: 40 }, (_, i) => 20000 + i));
+  p.release(7, 19999);
+  p.release(7, 20040);
+  assert.equal(p.inUse(7), 40, 'ports outside the share are not ours to release');
+  p.release(7, 20039);
+  assert.equal(p.alloc(7), 20039);
+  assert.throws(() => new PortPool(20000, 20000), /ephemeral ports must be a range/);
+  assert.throws(() => new PortPool(80, 1000), /ephemeral ports must be a range/);
+  assert.throws(() => new PortPool(60000, 70000), /ephemeral ports must be a range/);
+});

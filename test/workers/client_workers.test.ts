@@ -15,7 +15,7 @@ import { BufferPool } from '../../src/core/buffer_pool.js';
 import { createFrameRing, FrameRing, FRAME_CELL_BYTES } from '../../src/core/frame_ring.js';
 import { splitClient, workerPcapPath } from '../../src/core/run_workers.js';
 import type { ClientPlan } from '../../src/engine/modes.js';
-import { FlowSteer, portOwner, reserveForeignPorts } from '../../src/net/flow_steer.js';
+import { FlowSteer, portOwner, portShare } from '../../src/net/flow_steer.js';
 import { EPHEMERAL_HI, EPHEMERAL_LO, PortPool } from '../../src/net/tcp/port_pool.js';
 import { Histogram } from '../../src/telemetry/histogram.js';
 
@@ -58,12 +58,20 @@ test('each worker gets a disjoint share of the ephemeral ports and its pool hand
     assert.ok(Math.max(...seen) - Math.min(...seen) <= 1, `even shares ${seen.join('/')}`);
   }
   const ip = 0xc6125001;
-  const pool = new PortPool();
-  reserveForeignPorts(pool, ip, 1, 3);
-  const got = new Set<number>();
-  for (let p = pool.alloc(ip); p >= 0; p = pool.alloc(ip)) got.add(p);
-  assert.ok(got.size >= 16666 && got.size <= 16667, `share of 50000/3: ${got.size}`);
-  for (const p of got) assert.equal(portOwner(p, 3), 1);
+  for (const n of [1, 2, 3, 7]) {
+    let next = EPHEMERAL_LO;
+    for (let w = 0; w < n; w++) {
+      const share = portShare(w, n);
+      assert.equal(share.lo, next, `worker ${w} of ${n} starts where the last share ended`);
+      next = share.hi;
+      const pool = new PortPool(share.lo, share.hi);
+      const got = new Set<number>();
+      for (let p = pool.alloc(ip); p >= 0; p = pool.alloc(ip)) got.add(p);
+      assert.equal(got.size, share.hi - share.lo);
+      for (const p of got) assert.equal(portOwner(p, n), w, `port ${p} belongs to worker ${w} of ${n}`);
+    }
+    assert.equal(next, EPHEMERAL_HI, 'the shares cover the whole range');
+  }
 });
 
 /** An Ethernet + IPv4 + TCP header with the given destination, optionally VLAN-tagged, written into a fresh slot. */

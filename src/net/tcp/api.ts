@@ -69,4 +69,6 @@ export interface TcpOptions {
   backlog?: number;
   /** Fixed ISN key (tests); random by default. */
   isnKey?: Uint32Array;
+  /** Ephemeral source ports [lo, hi) (default [10000, 60000)): a worker's share in a client load. */
+  ephemeralPorts?: { lo: number; hi: number };
 }

@@ -49,7 +49,7 @@ export class TcpLayer implements L4Handler {
   readonly cc: CongestionControl;
   readonly wheel: TimerWheel;
   readonly tw: TimeWaitFifo;
-  readonly ports = new PortPool();
+  readonly ports: PortPool;
   readonly isn: IsnGenerator;
   readonly counters = new TcpCounters();
   readonly listeners: Listener[] = [];
@@ -86,6 +86,7 @@ export class TcpLayer implements L4Handler {
   ) {
     this.pool = stack.pool;
     this.cfg = new TcpConfig(opts);
+    this.ports = new PortPool(opts.ephemeralPorts?.lo, opts.ephemeralPorts?.hi);
     const max = this.cfg.maxConns;
     this.t = new TcbStore(max);
     this.chunks = new ChunkPool(this.pool, this.cfg.chunks);
