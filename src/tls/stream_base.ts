@@ -16,10 +16,15 @@ import type { TlsClientConfig, TlsServerConfig } from './tls_stream.js';
 export const TLS_SEND_BUFFER = 256 * 1024;
 const SESSIONS_PER_WORKER = 4096;
 
+/** A handshake not done by then is aborted and counted as a failure (a peer that connects and stays silent). */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
+
 export interface TlsStreamOptions {
   client?: TlsClientConfig;
   server?: TlsServerConfig;
   keylog?: KeyLog | null;
+  /** Default DEFAULT_HANDSHAKE_TIMEOUT_MS. */
+  handshakeTimeoutMs?: number;
 }
 
 export abstract class TlsStreamBase implements StreamTransport {
@@ -38,6 +43,12 @@ export abstract class TlsStreamBase implements StreamTransport {
   protected readonly blocked: number[] = [];
   /** 1 once the handshake completed. */
   protected readonly secure: number[] = [];
+  /** When each connection's handshake started (performance.now() ms), or -1 once it ended either way. */
+  private readonly handshakeStart: number[] = [];
+  /** Handshakes under way, and the sweep that times them out while there are any. */
+  private handshaking = 0;
+  private sweep: NodeJS.Timeout | null = null;
+  private readonly handshakeTimeoutMs: number;
   private listenHandler: StreamHandler | null = null;
   private readonly lowerClient: StreamHandler;
   private readonly lowerServer: StreamHandler;
@@ -47,6 +58,7 @@ export abstract class TlsStreamBase implements StreamTransport {
     this.client = opts.client ?? null;
     this.server = opts.server ?? null;
     this.keylog = opts.keylog ?? null;
+    this.handshakeTimeoutMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
     this.lowerClient = this.lowerHandler(false);
     this.lowerServer = this.lowerHandler(true);
   }
@@ -86,6 +98,7 @@ export abstract class TlsStreamBase implements StreamTransport {
     const st = this.stats;
     st.handshakes++;
     this.secure[conn] = 1;
+    this.handshakeEnded(conn);
     if (reused) st.resumed++;
     else st.full++;
     this.upper[conn]?.onConnected(conn);
@@ -103,12 +116,43 @@ export abstract class TlsStreamBase implements StreamTransport {
     this.stats.sessionsStored += count;
   }
 
+  private handshakeStarted(conn: number): void {
+    this.handshakeStart[conn] = performance.now();
+    if (this.handshaking++ === 0 && this.sweep === null) {
+      const every = Math.max(10, Math.min(1000, this.handshakeTimeoutMs / 4));
+      this.sweep = setInterval(() => this.timeOutHandshakes(), every);
+      this.sweep.unref();
+    }
+  }
+
+  private handshakeEnded(conn: number): void {
+    if ((this.handshakeStart[conn] ?? -1) < 0) return;
+    this.handshakeStart[conn] = -1;
+    if (--this.handshaking === 0 && this.sweep !== null) {
+      clearInterval(this.sweep);
+      this.sweep = null;
+    }
+  }
+
+  private timeOutHandshakes(): void {
+    const deadline = performance.now() - this.handshakeTimeoutMs;
+    const starts = this.handshakeStart;
+    for (let c = 0; c < starts.length; c++) {
+      const t = starts[c];
+      if (t === undefined || t < 0 || t > deadline) continue;
+      this.handshakeEnded(c);
+      this.countError(c, `handshake timed out after ${this.handshakeTimeoutMs} ms`);
+      this.abort(c);
+    }
+  }
+
   private lowerHandler(isServer: boolean): StreamHandler {
     return {
       onConnected: (conn) => {
         this.blocked[conn] = 0;
         this.secure[conn] = 0;
         if (isServer) this.upper[conn] = this.listenHandler;
+        this.handshakeStarted(conn);
         this.start(conn, isServer);
       },
       onData: (conn, u8, off, len) => this.lowerData(conn, u8, off, len),
@@ -117,6 +161,7 @@ export abstract class TlsStreamBase implements StreamTransport {
       onClosed: (conn, reason) => {
         const h = this.upper[conn];
         this.upper[conn] = null;
+        this.handshakeEnded(conn);
         this.release(conn);
         if (h) h.onClosed(conn, reason);
       },

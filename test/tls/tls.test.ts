@@ -256,6 +256,38 @@ for (const engine of TLS_ENGINES) {
         assert.match(await openssl(['s_client', '-connect', `127.0.0.1:${port}`], req), /vaigAI-01234/);
       });
 
+      it('a peer that connects and stays silent is cut off at the handshake timeout, counted as a failure', async () => {
+        const k = new KernelStream();
+        const quick = stream(k, { server: { certs, requestCert: false, verifyClient: false, sessionCache: 0 }, handshakeTimeoutMs: 300 });
+        new Http1Server({ transport: quick, ip: LO, port: 0 }).listen();
+        await k.ready();
+        try {
+          const t0 = Date.now();
+          const closed = await new Promise<boolean>((resolve) => {
+            const s = net.connect(k.boundPort(), '127.0.0.1');
+            const timer = setTimeout(() => {
+              s.destroy();
+              resolve(false);
+            }, 5000);
+            s.on('error', () => {});
+            s.on('close', () => {
+              clearTimeout(timer);
+              resolve(true);
+            });
+            s.resume();
+          });
+          assert.ok(closed, 'the server closed the silent connection');
+          assert.ok(Date.now() - t0 >= 250, 'not before the timeout');
+          assert.equal(quick.stats.failures, 1);
+          assert.match(quick.stats.lastError, /handshake timed out after 300 ms/);
+          // The server still serves.
+          assert.match(await openssl(['s_client', '-connect', `127.0.0.1:${k.boundPort()}`], req), /vaigAI-01234/);
+          assert.equal(quick.stats.failures, 1, 'a completed handshake is not timed out');
+        } finally {
+          await k.stop();
+        }
+      });
+
       it('cert reload: new handshakes get the new certificate, a live session keeps going, tickets still resume, a broken file keeps the last context', async () => {
         const live = stream(new KernelStream(), { client: { verify: false, resume: true } });
         // One connection held open across the reload, asked once before and once after.
