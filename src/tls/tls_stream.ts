@@ -6,7 +6,8 @@
  * from the CertManager) or by session ID (per-worker cache, kept across
  * certificate reloads). With that cache on, Node parses the ClientHello
  * itself before OpenSSL sees it, and holds a first record until all of its
- * declared length arrived (the native engine rejects a bad header at once).
+ * declared length arrived (the native engine rejects a bad header at once);
+ * the handshake timeout of stream_base.ts ends a record that never completes.
  * The bookkeeping both engines share is in stream_base.ts.
  */
 import tls from 'node:tls';
