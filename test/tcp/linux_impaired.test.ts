@@ -24,10 +24,8 @@ import { FrontLab, MAIN, Proc, frontSkipReason, printedSha } from '../front/lab.
 const GEN_IP = '198.18.90.10';
 const KERNEL_IP = '198.18.90.2';
 const SIZE = Number(process.env.VG_TCP_IMPAIRED_BYTES ?? 100 << 20);
-/** The 5% loss upload: smaller, to keep the file near three minutes. */
-const SMALL = Number(process.env.VG_TCP_IMPAIRED_SMALL_BYTES ?? 20 << 20);
-/** One run's limit; CI's whole file stays near three minutes. */
-const RUN_MS = 120_000;
+/** One run's limit (the slowest, vaigAI sending under 5% loss, takes 70-90 s). */
+const RUN_MS = 240_000;
 
 /** The kernel's side of the uploads: an HTTP sink answering a POST with the body's sha256, and a raw TCP uploader. */
 const KERNEL_PY = String.raw`
@@ -129,8 +127,7 @@ test('100 MB between vaigAI and Linux through loss, delay and reordering, both d
   f.kernelOffloadsOff(kernel, 'vgtx-k0');
   // The hop forwards frames addressed to the hosts, not to itself.
   for (const l of ['vgtx-m0', 'vgtx-m1']) lab.run(middle, 'ip', ['link', 'set', l, 'promisc', 'on']);
-  const sizes = [...new Set([SIZE, SMALL])];
-  const files = new Map(sizes.map((n) => [n, f.randomFile(`f${n}.bin`, n)]));
+  const files = new Map([[SIZE, f.randomFile(`f${SIZE}.bin`, SIZE)]]);
   await f.nginx(kernel, KERNEL_IP, null);
   const sink = new Proc(lab.spawn(kernel, 'python3', ['-c', KERNEL_PY, 'sink', KERNEL_IP, '8081']));
   await sink.waitFor(/ready/, 10_000);
@@ -218,9 +215,9 @@ test('100 MB between vaigAI and Linux through loss, delay and reordering, both d
   await kernelDownload(LOSS1);
   await kernelUpload(LOSS1);
   await download(LOSS5);
-  // vaigAI sending 100 MB under 5% loss takes ~90 s here (~10 Mbit/s): 20 MB keeps the file near three minutes.
-  await upload({ ...LOSS5, bytes: SMALL });
-  await kernelDownload({ ...LOSS5, bytes: SMALL });
+  // vaigAI as the sender under 5% loss is slow (~10 Mbit/s, docs/TCP.md): these two take over a minute each.
+  await upload(LOSS5);
+  await kernelDownload(LOSS5);
   await kernelUpload(LOSS5);
   for (const imp of [DELAY, REORDER]) {
     await download(imp);
