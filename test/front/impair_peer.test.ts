@@ -11,8 +11,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JsonReport } from '../../src/impair/report.js';
-import { exited } from '../helpers/netns.js';
-import { FrontLab, MAIN, Proc, frontSkipReason, printedSha } from './lab.js';
+import { FrontLab, frontSkipReason, printedSha } from './lab.js';
 
 const CLIENT_IP = '198.18.7.10';
 const SERVER_IP = '198.18.7.2';
@@ -50,37 +49,24 @@ test('vaigai client downloads 20 MB from nginx through the impair hop: loss, del
   if (skip !== null) return t.skip(skip);
   const f = new FrontLab('vgfr-');
   t.after(() => f.cleanup());
-  const lab = f.lab;
-  const client = lab.addNs('c');
-  const middle = lab.addNs('m');
-  const server = lab.addNs('s');
-  lab.addVeth({ name: 'vgfr-c0', ns: client }, { name: 'vgfr-m0', ns: middle });
-  lab.addVeth({ name: 'vgfr-m1', ns: middle }, { name: 'vgfr-s0', ns: server });
-  lab.run(server, 'ip', ['addr', 'add', `${SERVER_IP}/24`, 'dev', 'vgfr-s0']);
-  f.kernelOffloadsOff(server, 'vgfr-s0');
-  // The hop forwards frames addressed to the hosts, not to itself.
-  for (const l of ['vgfr-m0', 'vgfr-m1']) lab.run(middle, 'ip', ['link', 'set', l, 'promisc', 'on']);
+  const trio = f.hopTrio(SERVER_IP);
   const file = f.randomFile('big.bin', 20 << 20);
-  await f.nginx(server, SERVER_IP, null);
+  await f.nginx(trio.kernel, SERVER_IP, null);
 
   for (const c of CASES) {
     await t.test(c.name, async () => {
       const json = join(f.dir, 'hop.json');
-      const hop = new Proc(
-        lab.spawn(middle, process.execPath, [MAIN, 'impair', '--port', 'af_packet:iface=vgfr-m0', '--port', 'af_packet:iface=vgfr-m1', '--json', json, ...c.args]),
-      );
-      await hop.waitFor(/<->/, 20_000);
+      const hop = await f.startHop(trio, json, c.args);
       try {
         const r = await f.vaigai(
-          client,
-          ['--port', 'af_packet:iface=vgfr-c0', '--src-ip', CLIENT_IP, '--client', `http://${SERVER_IP}:8080/big.bin`, '--sha256'],
+          trio.gen,
+          ['--port', `af_packet:iface=${trio.genIf}`, '--src-ip', CLIENT_IP, '--client', `http://${SERVER_IP}:8080/big.bin`, '--sha256'],
           240_000,
         );
         assert.equal(r.code, 0, r.out);
         assert.equal(printedSha(r.out), file.sha256, r.out);
       } finally {
-        if (hop.child.pid !== undefined && hop.child.exitCode === null) process.kill(hop.child.pid, 'SIGTERM');
-        assert.equal(await exited(hop.child, 10_000, 'vaigai impair'), 0, hop.out);
+        assert.equal(await hop.stop(), 0, hop.out);
       }
       c.check(JSON.parse(readFileSync(json, 'utf8')) as JsonReport);
     });

@@ -57,6 +57,16 @@ export class Proc {
   }
 }
 
+/** The namespaces and interfaces of FrontLab.hopTrio. */
+export interface HopTrio {
+  gen: string;
+  middle: string;
+  kernel: string;
+  genIf: string;
+  kernelIf: string;
+  hopIfs: [string, string];
+}
+
 /** The lab plus a temporary directory of files. */
 export class FrontLab {
   readonly lab: NetnsLab;
@@ -82,6 +92,36 @@ export class FrontLab {
     lab.run(peer, 'ip', ['addr', 'add', `${peerIp}/24`, 'dev', peerIf]);
     this.kernelOffloadsOff(peer, peerIf);
     return { gen, peer, genIf, peerIf };
+  }
+
+  /**
+   * Three namespaces in a row: `gen` for vaigai (no kernel address), `middle`
+   * for a `vaigai impair` hop bridging its two veths (promiscuous: it forwards
+   * frames addressed to the hosts), `kernel` with `kernelIp`/24.
+   */
+  hopTrio(kernelIp: string): HopTrio {
+    const lab = this.lab;
+    const gen = lab.addNs('g');
+    const middle = lab.addNs('m');
+    const kernel = lab.addNs('k');
+    const p = lab.prefix;
+    const genIf = `${p}g0`;
+    const kernelIf = `${p}k0`;
+    const hopIfs: [string, string] = [`${p}m0`, `${p}m1`];
+    lab.addVeth({ name: genIf, ns: gen }, { name: hopIfs[0], ns: middle });
+    lab.addVeth({ name: hopIfs[1], ns: middle }, { name: kernelIf, ns: kernel });
+    lab.run(kernel, 'ip', ['addr', 'add', `${kernelIp}/24`, 'dev', kernelIf]);
+    this.kernelOffloadsOff(kernel, kernelIf);
+    for (const l of hopIfs) lab.run(middle, 'ip', ['link', 'set', l, 'promisc', 'on']);
+    return { gen, middle, kernel, genIf, kernelIf, hopIfs };
+  }
+
+  /** `vaigai impair <args>` between the trio's hop veths, its counters to `json`; resolves once it forwards. */
+  async startHop(trio: HopTrio, json: string, args: string[]): Promise<Proc> {
+    const [a, b] = trio.hopIfs;
+    const hop = new Proc(this.lab.spawn(trio.middle, process.execPath, [MAIN, 'impair', '--port', `af_packet:iface=${a}`, '--port', `af_packet:iface=${b}`, '--json', json, ...args]));
+    await hop.waitFor(/<->/, 20_000);
+    return hop;
   }
 
   /** Whole frames with complete checksums from the kernel (no TSO/GSO super-frames, no partial checksums). */

@@ -19,7 +19,7 @@ import { test } from 'node:test';
 import { DEFAULT_PATTERN } from '../../src/app/http11/server.js';
 import type { JsonReport } from '../../src/impair/report.js';
 import { exited } from '../helpers/netns.js';
-import { FrontLab, MAIN, Proc, frontSkipReason, printedSha } from '../front/lab.js';
+import { FrontLab, Proc, frontSkipReason, printedSha } from '../front/lab.js';
 
 const GEN_IP = '198.18.90.10';
 const KERNEL_IP = '198.18.90.2';
@@ -65,7 +65,6 @@ else:
 interface Impairment {
   label: string;
   hop: string[];
-  bytes: number;
   /** Extra vaigai options of the run. */
   args: string[];
   check: (r: JsonReport) => void;
@@ -74,7 +73,6 @@ interface Impairment {
 const lossOf = (pct: number, seed: number): Impairment => ({
   label: `${pct}% loss`,
   hop: ['--both', `loss=${pct}%`, '--seed', String(seed)],
-  bytes: SIZE,
   args: [],
   check: (r) => {
     const share = (r.aToB.dropLoss + r.bToA.dropLoss) / (r.aToB.offered + r.bToA.offered);
@@ -86,7 +84,6 @@ const LOSS5 = lossOf(5, 5);
 const DELAY: Impairment = {
   label: '20 ms delay',
   hop: ['--both', 'delay=20ms', '--a-to-b', 'limit=20000', '--b-to-a', 'limit=20000'],
-  bytes: SIZE,
   // A 40 ms RTT needs more than the default 256 KB window (6.5 MB/s) to move 100 MB briskly.
   args: ['--tcp-window', '4m'],
   check: (r) => assert.ok(r.aToB.delayed + r.bToA.delayed > (r.aToB.offered + r.bToA.offered) * 0.9, `delayed ${r.aToB.delayed}+${r.bToA.delayed}`),
@@ -94,7 +91,6 @@ const DELAY: Impairment = {
 const REORDER: Impairment = {
   label: '5% reordering',
   hop: ['--both', 'delay=2ms,reorder=5%', '--seed', '9'],
-  bytes: SIZE,
   args: ['--tcp-window', '4m'],
   check: (r) => assert.ok(r.aToB.reordered + r.bToA.reordered > 100, `reordered ${r.aToB.reordered}+${r.bToA.reordered}`),
 };
@@ -118,32 +114,22 @@ test('100 MB between vaigAI and Linux through loss, delay and reordering, both d
   const f = new FrontLab('vgtx-');
   t.after(() => f.cleanup());
   const lab = f.lab;
-  const gen = lab.addNs('g');
-  const middle = lab.addNs('m');
-  const kernel = lab.addNs('k');
-  lab.addVeth({ name: 'vgtx-g0', ns: gen }, { name: 'vgtx-m0', ns: middle });
-  lab.addVeth({ name: 'vgtx-m1', ns: middle }, { name: 'vgtx-k0', ns: kernel });
-  lab.run(kernel, 'ip', ['addr', 'add', `${KERNEL_IP}/24`, 'dev', 'vgtx-k0']);
-  f.kernelOffloadsOff(kernel, 'vgtx-k0');
-  // The hop forwards frames addressed to the hosts, not to itself.
-  for (const l of ['vgtx-m0', 'vgtx-m1']) lab.run(middle, 'ip', ['link', 'set', l, 'promisc', 'on']);
-  const files = new Map([[SIZE, f.randomFile(`f${SIZE}.bin`, SIZE)]]);
+  const trio = f.hopTrio(KERNEL_IP);
+  const { gen, kernel } = trio;
+  const file = f.randomFile('big.bin', SIZE);
   await f.nginx(kernel, KERNEL_IP, null);
   const sink = new Proc(lab.spawn(kernel, 'python3', ['-c', KERNEL_PY, 'sink', KERNEL_IP, '8081']));
   await sink.waitFor(/ready/, 10_000);
-  const port = ['--port', 'af_packet:iface=vgtx-g0', '--src-ip', GEN_IP];
+  const port = ['--port', `af_packet:iface=${trio.genIf}`, '--src-ip', GEN_IP];
   const figures: string[] = [];
 
-  /** One run through the hop with `imp`, captured; `body` returns the bytes moved. */
+  /** One run of `body` through the hop with `imp`, captured and timed. */
   async function through(name: string, imp: Impairment, body: () => Promise<void>): Promise<void> {
-    await t.test(`${name}, ${imp.label}, ${imp.bytes} bytes`, async () => {
+    await t.test(`${name}, ${imp.label}, ${SIZE} bytes`, async () => {
       const json = join(f.dir, 'hop.json');
       const pcap = join(f.dir, 'run.pcap');
-      const hop = new Proc(
-        lab.spawn(middle, process.execPath, [MAIN, 'impair', '--port', 'af_packet:iface=vgtx-m0', '--port', 'af_packet:iface=vgtx-m1', '--json', json, ...imp.hop]),
-      );
-      await hop.waitFor(/<->/, 20_000);
-      const cap = new Proc(lab.spawn(kernel, 'tcpdump', ['-i', 'vgtx-k0', '-s', '96', '-B', '16384', '-w', pcap, 'tcp']));
+      const hop = await f.startHop(trio, json, imp.hop);
+      const cap = new Proc(lab.spawn(kernel, 'tcpdump', ['-i', trio.kernelIf, '-s', '96', '-B', '16384', '-w', pcap, 'tcp']));
       await cap.waitFor(/listening on/, 10_000);
       let ms: number;
       try {
@@ -153,15 +139,14 @@ test('100 MB between vaigAI and Linux through loss, delay and reordering, both d
       } finally {
         if (cap.child.pid !== undefined && cap.child.exitCode === null) process.kill(cap.child.pid, 'SIGINT');
         await exited(cap.child, 10_000, 'tcpdump');
-        if (hop.child.pid !== undefined && hop.child.exitCode === null) process.kill(hop.child.pid, 'SIGTERM');
-        assert.equal(await exited(hop.child, 10_000, 'vaigai impair'), 0, hop.out);
+        assert.equal(await hop.stop(), 0, hop.out);
       }
       imp.check(JSON.parse(readFileSync(json, 'utf8')) as JsonReport);
       // TCP and IP only: HTTP dissected from 96-byte snaps of a 100 MB body reports artefacts of the snaplen.
       const expert = lab.run(null, 'tshark', ['-r', pcap, '--disable-protocol', 'http', '-q', '-z', 'expert,error']);
       rmSync(pcap);
       assert.doesNotMatch(expert, /malformed/i, expert);
-      const line = `${name}, ${imp.label}: ${imp.bytes} bytes in ${(ms / 1000).toFixed(1)} s, ${mbits(imp.bytes, ms)} Mbit/s`;
+      const line = `${name}, ${imp.label}: ${SIZE} bytes in ${(ms / 1000).toFixed(1)} s, ${mbits(SIZE, ms)} Mbit/s`;
       figures.push(line);
       console.log(line);
     });
@@ -169,14 +154,12 @@ test('100 MB between vaigAI and Linux through loss, delay and reordering, both d
 
   const download = (imp: Impairment) =>
     through('vaigai client downloads from nginx', imp, async () => {
-      const file = files.get(imp.bytes)!;
       const r = await f.vaigai(gen, [...port, ...imp.args, '--client', `http://${KERNEL_IP}:8080/${file.path.split('/').pop()}`, '--sha256'], RUN_MS);
       assert.equal(r.code, 0, r.out);
       assert.equal(printedSha(r.out), file.sha256, r.out);
     });
   const upload = (imp: Impairment) =>
     through('vaigai client uploads (POST) to a kernel sink', imp, async () => {
-      const file = files.get(imp.bytes)!;
       const answer = join(f.dir, 'answer');
       const r = await f.vaigai(gen, [...port, ...imp.args, '--client', `http://${KERNEL_IP}:8081/up`, '--body-file', file.path, '--save-body', answer], RUN_MS);
       assert.equal(r.code, 0, r.out);
@@ -187,18 +170,17 @@ test('100 MB between vaigAI and Linux through loss, delay and reordering, both d
       const srv = await f.startVaigai(gen, [...port, ...imp.args, '--server']);
       const out = join(f.dir, 'curl.out');
       try {
-        const curl = lab.spawn(kernel, 'curl', ['-s', '-S', '--max-time', String(RUN_MS / 1000), '-o', out, `http://${GEN_IP}/bytes/${imp.bytes}`]);
+        const curl = lab.spawn(kernel, 'curl', ['-s', '-S', '--max-time', String(RUN_MS / 1000), '-o', out, `http://${GEN_IP}/bytes/${SIZE}`]);
         assert.equal(await exited(curl, RUN_MS + 5000, 'curl'), 0, 'curl failed');
       } finally {
         assert.equal(await srv.stop(), 0, srv.out);
       }
       const sha = createHash('sha256').update(readFileSync(out)).digest('hex');
       rmSync(out);
-      assert.equal(sha, patternSha(imp.bytes));
+      assert.equal(sha, patternSha(SIZE));
     });
   const kernelUpload = (imp: Impairment) =>
     through('a kernel client uploads to vaigai --tcp-sink', imp, async () => {
-      const file = files.get(imp.bytes)!;
       const srv = await f.startVaigai(gen, [...port, ...imp.args, '--tcp-sink', '--sha256']);
       try {
         const up = new Proc(lab.spawn(kernel, 'python3', ['-c', KERNEL_PY, 'upload', GEN_IP, '9', file.path]));
@@ -207,7 +189,7 @@ test('100 MB between vaigAI and Linux through loss, delay and reordering, both d
       } finally {
         assert.equal(await srv.stop(), 0, srv.out);
       }
-      assert.match(srv.out, new RegExp(`closed after ${imp.bytes} bytes, sha256 ${file.sha256}`), srv.out);
+      assert.match(srv.out, new RegExp(`closed after ${SIZE} bytes, sha256 ${file.sha256}`), srv.out);
     });
 
   await download(LOSS1);

@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
+import net from 'node:net';
 import { createHash } from 'node:crypto';
 import { Http1Client, type ClientOptions, type ClientStats } from '../../src/app/http11/client.js';
 import { DEFAULT_PATTERN } from '../../src/app/http11/server.js';
@@ -67,6 +68,27 @@ export function patternSha(n: number): string {
  * One client connection held open: ask() writes a GET for /bytes/8 and
  * resolves when its body arrived; `got` is the last answer. Bounded: 10 s.
  */
+/**
+ * A raw loopback socket to `port` that writes `chunks` (each after the first
+ * 100 ms later, none for a silent peer): true once the server closes it, false
+ * if it is still open after 5 s.
+ */
+export function serverCloses(port: number, chunks: Buffer[]): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => chunks.forEach((c, i) => setTimeout(() => s.write(c), i * 100)));
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve(false);
+    }, 5000);
+    s.on('error', () => {});
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+    s.resume();
+  });
+}
+
 export async function heldConnection(t: StreamTransport, port: number): Promise<{ ask: () => Promise<string>; close: () => void }> {
   let conn = -1;
   let got = '';

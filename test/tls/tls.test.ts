@@ -27,7 +27,7 @@ import { KeyLog } from '../../src/tls/keylog.js';
 import type { TlsClientConfig } from '../../src/tls/tls_stream.js';
 import { freePort, waitPort } from '../app/peers.js';
 import { makePki, type TestPki } from './certs.js';
-import { engineSkip, get, heldConnection, LO, openssl, patternSha } from './peers.js';
+import { engineSkip, get, heldConnection, LO, openssl, patternSha, serverCloses } from './peers.js';
 
 const MB = 1024 * 1024;
 const req = 'GET /bytes/12 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n';
@@ -232,25 +232,9 @@ for (const engine of TLS_ENGINES) {
         // ClientHello parser first, which holds a first record until all of it arrived: it
         // rejects the record once the rest (to 5 + 0x1717 bytes) follows.
         const bad = Buffer.alloc(3000, 0x17);
-        const rest = engine === 'node' ? Buffer.alloc(5 + 0x1717 - bad.length, 0x17) : null;
-        for (const [junk, more] of [[Buffer.from('GET / HTTP/1.1\r\n\r\n'), null], [Buffer.from([22, 3, 1, 0, 5, 1, 0, 0, 1, 0]), null], [bad, rest]] as const) {
-          const closed = await new Promise<boolean>((resolve) => {
-            const s = net.connect(port, '127.0.0.1', () => {
-              s.write(junk);
-              if (more !== null) setTimeout(() => s.write(more), 100);
-            });
-            const timer = setTimeout(() => {
-              s.destroy();
-              resolve(false);
-            }, 5000);
-            s.on('error', () => {});
-            s.on('close', () => {
-              clearTimeout(timer);
-              resolve(true);
-            });
-            s.resume();
-          });
-          assert.ok(closed, `the server closed the connection (${junk.length} bytes)`);
+        const badRecord = engine === 'node' ? [bad, Buffer.alloc(5 + 0x1717 - bad.length, 0x17)] : [bad];
+        for (const chunks of [[Buffer.from('GET / HTTP/1.1\r\n\r\n')], [Buffer.from([22, 3, 1, 0, 5, 1, 0, 0, 1, 0])], badRecord]) {
+          assert.ok(await serverCloses(port, chunks), `the server closed the connection (${chunks[0].length} bytes)`);
         }
         assert.equal(srv.stats.failures, failures + 3);
         assert.match(await openssl(['s_client', '-connect', `127.0.0.1:${port}`], req), /vaigAI-01234/);
@@ -263,20 +247,7 @@ for (const engine of TLS_ENGINES) {
         await k.ready();
         try {
           const t0 = Date.now();
-          const closed = await new Promise<boolean>((resolve) => {
-            const s = net.connect(k.boundPort(), '127.0.0.1');
-            const timer = setTimeout(() => {
-              s.destroy();
-              resolve(false);
-            }, 5000);
-            s.on('error', () => {});
-            s.on('close', () => {
-              clearTimeout(timer);
-              resolve(true);
-            });
-            s.resume();
-          });
-          assert.ok(closed, 'the server closed the silent connection');
+          assert.ok(await serverCloses(k.boundPort(), []), 'the server closed the silent connection');
           assert.ok(Date.now() - t0 >= 250, 'not before the timeout');
           assert.equal(quick.stats.failures, 1);
           assert.match(quick.stats.lastError, /handshake timed out after 300 ms/);
