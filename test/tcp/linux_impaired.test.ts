@@ -142,10 +142,11 @@ test('100 MB between vaigAI and Linux through loss, delay and reordering, both d
         assert.equal(await hop.stop(), 0, hop.out);
       }
       imp.check(JSON.parse(readFileSync(json, 'utf8')) as JsonReport);
-      // TCP and IP only: HTTP dissected from 96-byte snaps of a 100 MB body reports artefacts of the snaplen.
-      const expert = lab.run(null, 'tshark', ['-r', pcap, '--disable-protocol', 'http', '-q', '-z', 'expert,error']);
+      const expert = lab.run(null, 'tshark', ['-r', pcap, '-q', '-z', 'expert,error']);
       rmSync(pcap);
-      assert.doesNotMatch(expert, /malformed/i, expert);
+      // Rows are "count group protocol summary". Only segments count: dissectors of the payload (HTTP,
+      // or heuristics such as DRDA on random bytes) see 96-byte snaps of it and report artefacts.
+      assert.doesNotMatch(expert, /^\s*\d+\s+Malformed\s+(Ethernet|ETH|IPv4|TCP)\s/m, expert);
       const line = `${name}, ${imp.label}: ${SIZE} bytes in ${(ms / 1000).toFixed(1)} s, ${mbits(SIZE, ms)} Mbit/s`;
       figures.push(line);
       console.log(line);
