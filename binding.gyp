@@ -22,7 +22,7 @@
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
-      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
+      "cflags_cc": ["-std=c++17", "-O2", "-ftree-vectorize", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
       "conditions": [
         ["have_af_xdp==1", {
           "sources": ["native/port_af_xdp.cc"],

@@ -63,13 +63,11 @@ BenchResult bench_tx(QueueDriver& q, const PoolRef& pool, int32_t* slots, int bu
 BenchResult bench_rx(QueueDriver& q, const PoolRef& pool, int32_t* slots, int burst, uint64_t frames,
                      uint64_t timeout_ns) {
   SlotStack free;
-  const uint16_t headroom = pool.data_off[slots[0]];
   return run(frames, timeout_ns, true, [&] {
     int k = q.rx(pool, slots, burst);
     for (int i = 0; i < k; i++) free.s[free.top++] = slots[i];
     for (int i = 0; i < k; i++) {
       int32_t s = free.s[--free.top];
-      pool.data_off[s] = headroom;
       pool.data_len[s] = 0;
       slots[i] = s;
     }

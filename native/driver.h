@@ -11,11 +11,13 @@ namespace vg {
 using Options = std::map<std::string, std::string>;
 
 // The worker's buffer pool as seen from C: slot i's frame starts at
-// base + i * slot_size + data_off[i] and is data_len[i] bytes long.
+// base + i * slot_size + data_off[i] and is data_len[i] bytes long. Received
+// frames start at `headroom` (the room in front lets the stack prepend headers).
 struct PoolRef {
   uint8_t* base = nullptr;
   uint32_t slot_size = 0;
   uint32_t count = 0;
+  uint32_t headroom = 0;
   uint16_t* data_off = nullptr;
   uint16_t* data_len = nullptr;
 };
@@ -38,9 +40,10 @@ struct QueueStats {
 class QueueDriver {
  public:
   virtual ~QueueDriver() = default;
-  // Receives up to n frames into slots[0..n) (allocated by the caller, headroom in
-  // data_off already set); writes data_len (and may lower data_off to re-insert
-  // a VLAN tag); returns the number received (0 when none), or -errno.
+  // Receives up to n frames into slots[0..n) (allocated by the caller, checked
+  // against the pool), in order: each frame lands at the pool's headroom, and
+  // the driver sets data_off (lowered to re-insert a VLAN tag) and data_len of
+  // the slots it used. Returns the number received (0 when none), or -errno.
   virtual int rx(const PoolRef& pool, const int32_t* slots, int n) = 0;
   // Transmits slots[0..n); returns how many were accepted (a prefix), or -errno.
   // Accepted frames are copied or queued; the caller frees their slots.

@@ -430,7 +430,7 @@ class DpdkQueue final : public QueueDriver {
   // stripped back into the frame, in the slot's headroom.
   bool copy_in(const PoolRef& pool, int32_t s, rte_mbuf* m) {
     if (static_cast<uint32_t>(s) >= pool.count) return false;
-    uint32_t off = pool.data_off[s];
+    uint32_t off = pool.headroom;
     uint32_t len = m->pkt_len;
     bool tag = (m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED) != 0 && len > 12 && off >= 4;
     if (off + len > pool.slot_size) return false;

@@ -32,7 +32,7 @@ class TapQueue : public QueueDriver {
     int got = 0;
     while (got < n) {
       int32_t s = slots[got];
-      uint32_t off = pool.data_off[s];
+      uint32_t off = pool.headroom;
       ssize_t r = ::read(fd_, pool.base + size_t(s) * pool.slot_size + off, pool.slot_size - off);
       if (r < 0) {
         if (errno == EAGAIN || errno == EINTR) break;
@@ -43,6 +43,7 @@ class TapQueue : public QueueDriver {
         st_.rx_dropped++;
         continue;
       }
+      pool.data_off[s] = uint16_t(off);
       pool.data_len[s] = uint16_t(r);
       st_.rx_bytes += uint64_t(r);
       got++;
