@@ -81,9 +81,11 @@ test('SACK recovery by the pipe: three holes, sends only while cwnd - pipe >= SM
   assert.equal(rig.tcp.counters.rescueRetransmits, 1);
   assert.deepEqual(ack(6000, [[11_000, 12_000]]), []);
   assert.equal(rig.tcp.counters.rescueRetransmits, 1);
-  // The ACK covering RecoveryPoint (13000) ends recovery.
+  // The ACK covering RecoveryPoint (13000) ends recovery; cwnd stays at ssthresh (nothing
+  // was inflated), not the flight of one segment or none that RFC 6582's deflation would leave.
   assert.deepEqual(ack(13_000, []), []);
   assert.equal(t.flags[c] & (F_RECOVERY | F_PIPE), 0);
+  assert.equal(t.cwnd[c], 5500);
   assert.equal(rig.tcp.counters.fastRetransmits, 1);
   assert.equal(rig.tcp.counters.retransSegs, 4);
 });

@@ -174,8 +174,9 @@ function newAck(tcp: TcpLayer, c: number, ack: number): boolean {
   t.tlp[c] = TLP_NONE; // RFC 8985 §7: SND.UNA moved, a new probe may follow
   if ((t.flags[c] & F_RECOVERY) !== 0) {
     if (seqGeq(ack, t.recover[c])) {
+      const pipe = (t.flags[c] & F_PIPE) !== 0;
       t.flags[c] &= ~(F_RECOVERY | F_PIPE); // RFC 6582 §3.2 step 4, RFC 6675 §5 (A): full acknowledgment
-      tcp.cc.exitRecovery(c);
+      tcp.cc.exitRecovery(c, pipe);
     } else if ((t.flags[c] & F_PIPE) === 0) {
       tcp.cc.onPartialAck(c, acked); // step 5: partial acknowledgment
       recoveryRetransmit(tcp, c, true);

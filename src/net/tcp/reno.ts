@@ -20,8 +20,8 @@ export interface CongestionControl {
   onDupAck(c: number): void;
   /** An ACK that advanced SND.UNA but not past `recover`. */
   onPartialAck(c: number, acked: number): void;
-  /** Recovery ended by an ACK covering `recover`. */
-  exitRecovery(c: number): void;
+  /** Recovery ended by an ACK covering `recover`; `pipe` as at enterRecovery. */
+  exitRecovery(c: number, pipe: boolean): void;
   /** Retransmission timeout. */
   onRto(c: number): void;
 }
@@ -91,9 +91,18 @@ export class NewReno implements CongestionControl {
     t.cwnd[c] = w > mss ? w : mss;
   }
 
-  exitRecovery(c: number): void {
-    // RFC 6582 §3.2 step 4 option 1: min(ssthresh, max(FlightSize, SMSS) + SMSS).
+  exitRecovery(c: number, pipe: boolean): void {
     const t = this.t;
+    // RFC 6675 recovery sent by the pipe with cwnd = ssthresh and inflated nothing: the
+    // window stays (as Linux ends its reduction at ssthresh). Deflating it to the flight
+    // left at the end of recovery, often one segment, sends a lone segment that the
+    // peer's delayed ACK holds for up to 200 ms.
+    if (pipe) {
+      t.cwnd[c] = t.ssthresh[c];
+      return;
+    }
+    // RFC 6582 §3.2 step 4 option 1: min(ssthresh, max(FlightSize, SMSS) + SMSS).
+
     const mss = t.sndMss[c];
     const f = this.flight(c);
     const w = (f > mss ? f : mss) + mss;

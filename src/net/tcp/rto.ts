@@ -15,8 +15,8 @@ import type { TcpLayer } from './tcp_layer.js';
 const GRANULARITY_US = 1000;
 /** Backoff exponent ceiling (the RTO is capped at rtoMax anyway). */
 const MAX_BACKOFF_SHIFT = 16;
-/** Floor of the probe timeout: the peer's ACK may wait for a second segment or a burst's end (Linux uses 10 ms too). */
-const PTO_MIN_MS = 10;
+/** Added to 2 SRTT in the probe timeout, as Linux's TCP_TIMEOUT_MIN (2 jiffies): room for the peer's burst-end ACK. */
+const PTO_SLACK_MS = 2;
 /** RFC 8985 §7.2 WCDelAckT: a lone segment in flight may wait for the peer's delayed ACK. */
 const PTO_DELACK_MS = 200;
 
@@ -55,7 +55,7 @@ export function armRto(tcp: TcpLayer, c: number): void {
 
 /**
  * Arms the timer that watches data in flight: the loss probe timeout (RFC 8985
- * §7.2, PTO = 2 SRTT, + WCDelAckT with one segment in flight, at most the RTO)
+ * §7.2, PTO = 2 SRTT + 2 ms, or + WCDelAckT with one segment in flight, at most the RTO)
  * when SACK is on, an RTT is known, no recovery and no probe is outstanding;
  * the RTO otherwise.
  */
@@ -66,14 +66,22 @@ export function armDataTimer(tcp: TcpLayer, c: number): void {
     armRto(tcp, c);
     return;
   }
-  let pto = Math.ceil((2 * t.srtt[c]) / 1000);
-  if (pto < PTO_MIN_MS) pto = PTO_MIN_MS;
-  if (((t.sndMax[c] - t.sndUna[c]) >>> 0) <= t.sndMss[c]) pto += PTO_DELACK_MS;
+  const lone = ((t.sndMax[c] - t.sndUna[c]) >>> 0) <= t.sndMss[c];
+  const pto = Math.ceil((2 * t.srtt[c]) / 1000) + (lone ? PTO_DELACK_MS : PTO_SLACK_MS);
   const rto = Math.ceil(currentRtoUs(tcp, c) / 1000);
   t.tlp[c] = TLP_ARMED;
   const at = tcp.nowMs + (pto < rto ? pto : rto);
   t.rtoAt[c] = at;
   tcp.wheel.schedule(c, at);
+}
+
+/**
+ * RFC 8985 §7.2: new data sent restarts an armed PTO, so it is computed on the
+ * flight that now waits for an ACK (a PTO armed with one segment in flight
+ * carries the 200 ms delayed-ACK allowance, which two segments do not need).
+ */
+export function rearmProbe(tcp: TcpLayer, c: number): void {
+  if (tcp.t.tlp[c] === TLP_ARMED) armDataTimer(tcp, c);
 }
 
 export function armPersist(tcp: TcpLayer, c: number): void {
@@ -103,8 +111,8 @@ export function rtoExpired(tcp: TcpLayer, c: number): void {
     return;
   }
   if (t.tlp[c] === TLP_ARMED) {
-    // RFC 8985 §7.3: the probe (new data, else the last segment again) draws an ACK
-    // whose SACK blocks start recovery, or that acknowledges a tail whose ACK was lost.
+    // RFC 8985 §7.3: the probe (the last segment again) draws an ACK whose SACK blocks
+    // start recovery, or that acknowledges a tail whose ACK was lost.
     t.tlp[c] = TLP_SENT;
     if (sendProbe(tcp, c)) k.lossProbes++;
     armRto(tcp, c);

@@ -9,7 +9,7 @@ import { TCP_ACK, TCP_FIN, TCP_HDR_LEN, TCP_PSH, TCP_RST, TCP_SYN, emitTcp, tcpF
 import { TCP_MAX_SACK_BLOCKS, emitTcpOptions } from '../../wire/tcp_options.js';
 import { L4_OFF } from '../layout.js';
 import { fillOptions } from './options.js';
-import { armDataTimer, armPersist } from './rto.js';
+import { armDataTimer, armPersist, rearmProbe } from './rto.js';
 import { buildSackBlocks } from './sack.js';
 import { seqGeq, seqGt, seqLeq, seqLt, seqMax } from './seq.js';
 import {
@@ -130,7 +130,10 @@ export function output(tcp: TcpLayer, c: number): void {
     const wnd = t.sndWnd[c] < t.cwnd[c] ? t.sndWnd[c] : t.cwnd[c];
     while (sendNew(tcp, c, wnd) > 0) sent = true;
   }
-  if (sent && t.rtoAt[c] === 0) armDataTimer(tcp, c);
+  if (sent) {
+    if (t.rtoAt[c] === 0) armDataTimer(tcp, c);
+    else rearmProbe(tcp, c);
+  }
   // RFC 9293 §3.8.6.1: data waiting behind a zero window and nothing in flight to elicit an ACK: probe.
   if (t.sndWnd[c] === 0 && tcp.sb.len[c] > 0 && t.sndMax[c] === t.sndUna[c] && t.rtoAt[c] === 0) armPersist(tcp, c);
 }
@@ -173,12 +176,15 @@ function sendNew(tcp: TcpLayer, c: number, wnd: number): number {
 }
 
 /**
- * RFC 8985 §7.3 loss probe: one new segment if the peer's window allows, else
- * the highest segment sent, again. Returns whether one went out.
+ * RFC 8985 §7.3 loss probe: the highest segment sent, again. The RFC prefers a
+ * new segment, but a receiver answers a duplicate at once (with a D-SACK)
+ * while it may hold the ACK of one new in-order segment for its delayed-ACK
+ * time (Linux: 40 ms and up), and the probe is sent because an ACK is missing.
+ * Against Linux at 5% loss each way a resent tail moved an upload 1.3-1.5x as
+ * fast as new data did. Returns whether one went out.
  */
 export function sendProbe(tcp: TcpLayer, c: number): boolean {
   const t = tcp.t;
-  if (sendNew(tcp, c, t.sndWnd[c]) > 0) return true;
   const una = t.sndUna[c];
   const end = t.sndMax[c];
   const from = seqGt((end - t.sndMss[c]) >>> 0, una) ? (end - t.sndMss[c]) >>> 0 : una;
@@ -194,7 +200,7 @@ export function limitedTransmit(tcp: TcpLayer, c: number): void {
   const t = tcp.t;
   if (!canSend(t.state[c]) || t.dupAcks[c] > 2) return;
   const lim = t.cwnd[c] + 2 * t.sndMss[c];
-  sendNew(tcp, c, t.sndWnd[c] < lim ? t.sndWnd[c] : lim);
+  if (sendNew(tcp, c, t.sndWnd[c] < lim ? t.sndWnd[c] : lim) > 0) rearmProbe(tcp, c);
 }
 
 /**
