@@ -27,10 +27,12 @@
 #include <openssl/x509v3.h>
 
 #include <cctype>
+#include <list>
 #include <map>
 #include <mutex>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace vg {
@@ -64,11 +66,42 @@ Napi::Error type_error(Napi::Env env, const std::string& msg) { return Napi::Typ
 using BioPtr = std::unique_ptr<BIO, decltype(&BIO_free)>;
 BioPtr mem_buf(const std::string& s) { return BioPtr(BIO_new_mem_buf(s.data(), int(s.size())), &BIO_free); }
 
+// The server's session-ID cache, outside the SSL_CTX so that the context a
+// certificate reload builds keeps the sessions issued before it (as node:tls,
+// whose cache lives in the stream). Sessions as DER by ID, least recently used
+// dropped first; one worker thread uses it.
+struct SessionStore {
+  explicit SessionStore(size_t cap) : cap(cap) {}
+  void put(std::string id, std::string der) {
+    auto it = by_id.find(id);
+    if (it != by_id.end()) {
+      lru.erase(it->second.second);
+      by_id.erase(it);
+    }
+    lru.push_front(id);
+    by_id.emplace(std::move(id), std::make_pair(std::move(der), lru.begin()));
+    if (by_id.size() > cap) {
+      by_id.erase(lru.back());
+      lru.pop_back();
+    }
+  }
+  const std::string* get(const std::string& id) {
+    auto it = by_id.find(id);
+    if (it == by_id.end()) return nullptr;
+    lru.splice(lru.begin(), lru, it->second.second);
+    return &it->second.first;
+  }
+  size_t cap;
+  std::list<std::string> lru;
+  std::unordered_map<std::string, std::pair<std::string, std::list<std::string>::iterator>> by_id;
+};
+
 // An SSL_CTX and what its callbacks read. Immutable once connections use it:
 // a certificate reload builds a new one (live connections keep theirs).
 struct Ctx {
   SSL_CTX* ctx = nullptr;
   bool server = false;
+  std::shared_ptr<SessionStore> sessions;  // server with a session-ID cache
   bool keylog = false;
   std::string alpn;  // wire format: length-prefixed names
   std::map<std::string, std::shared_ptr<Ctx>> sni;
@@ -83,6 +116,7 @@ struct ConnState {
   std::vector<unsigned char> session;  // client: latest session (DER)
   int sessions_new = 0;             // client: sessions received, not yet counted
   int sessions_added = 0;           // server: sessions put in the cache, not yet counted
+  std::shared_ptr<SessionStore> sessions;  // server: the cache of the context it started on
   bool events() const { return !keylog.empty() || sessions_new > 0 || sessions_added > 0; }
 };
 
@@ -104,6 +138,15 @@ int new_session_cb(SSL* ssl, SSL_SESSION* sess) {
   ConnState* st = state_of(ssl);
   if (!st) return 0;
   if (SSL_is_server(ssl)) {
+    unsigned id_len = 0;
+    const unsigned char* id = SSL_SESSION_get_id(sess, &id_len);
+    int n = st->sessions ? i2d_SSL_SESSION(sess, nullptr) : 0;
+    if (n > 0 && id_len > 0) {
+      std::string der(size_t(n), '\0');
+      unsigned char* p = reinterpret_cast<unsigned char*>(&der[0]);
+      i2d_SSL_SESSION(sess, &p);
+      st->sessions->put(std::string(reinterpret_cast<const char*>(id), id_len), std::move(der));
+    }
     st->sessions_added++;
     return 0;
   }
@@ -116,14 +159,25 @@ int new_session_cb(SSL* ssl, SSL_SESSION* sess) {
   return 0;  // no reference kept
 }
 
-// RFC 7301 §3.2: the server picks; first of its own list the client also offers.
+// Server: a session ID the client offered, from the store (OpenSSL checks its age and context).
+SSL_SESSION* get_session_cb(SSL* ssl, const unsigned char* id, int len, int* copy) {
+  *copy = 0;  // the new object is OpenSSL's
+  ConnState* st = state_of(ssl);
+  const std::string* der = st && st->sessions ? st->sessions->get(std::string(reinterpret_cast<const char*>(id), size_t(len))) : nullptr;
+  if (!der) return nullptr;
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(der->data());
+  return d2i_SSL_SESSION(nullptr, &p, long(der->size()));
+}
+
+// RFC 7301 §3.2: the server picks; first of its own list the client also offers. With no
+// protocol in common the handshake ends with a fatal no_application_protocol alert (as node:tls).
 int alpn_select_cb(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
                    void* arg) {
   const Ctx* c = static_cast<const Ctx*>(arg);
   unsigned char* o = nullptr;
   if (SSL_select_next_proto(&o, outlen, reinterpret_cast<const unsigned char*>(c->alpn.data()),
                             unsigned(c->alpn.size()), in, inlen) != OPENSSL_NPN_NEGOTIATED)
-    return SSL_TLSEXT_ERR_NOACK;
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
   *out = o;
   return SSL_TLSEXT_ERR_OK;
 }
@@ -251,8 +305,11 @@ std::string configure(Ctx& c, const Napi::Object& o) {
     static const unsigned char sid_ctx[] = "vaigai";
     SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1);
     int cache = int_opt(o, "sessionCache", 0);
-    SSL_CTX_set_session_cache_mode(ctx, cache > 0 ? SSL_SESS_CACHE_SERVER : SSL_SESS_CACHE_OFF);
-    if (cache > 0) SSL_CTX_sess_set_cache_size(ctx, cache);
+    SSL_CTX_set_session_cache_mode(ctx, cache > 0 ? SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL : SSL_SESS_CACHE_OFF);
+    if (cache > 0) {
+      c.sessions = std::make_shared<SessionStore>(size_t(cache));
+      SSL_CTX_sess_set_get_cb(ctx, get_session_cb);
+    }
     std::string tk = bytes_opt(o, "ticketKeys");
     if (!tk.empty() && SSL_CTX_set_tlsext_ticket_keys(ctx, &tk[0], long(tk.size())) != 1)
       return "ticketKeys must be " + std::to_string(SSL_CTX_set_tlsext_ticket_keys(ctx, nullptr, 0)) + " bytes";
@@ -277,7 +334,8 @@ class TlsContext : public Napi::ObjectWrap<TlsContext> {
   }
 
   // new TlsContext({ server, minVersion, maxVersion, ciphers, groups, cert, key, passphrase,
-  //                  ca, verify, verifyRequired, alpn, sessionCache, ticketKeys, keylog })
+  //                  ca, verify, verifyRequired, alpn, sessionCache, ticketKeys, keylog, sessionsFrom })
+  // sessionsFrom: an earlier server context (before a certificate reload) whose session-ID cache this one shares.
   explicit TlsContext(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TlsContext>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsObject()) throw type_error(env, "TlsContext(options)");
@@ -292,6 +350,8 @@ class TlsContext : public Napi::ObjectWrap<TlsContext> {
       std::string detail = drain_errors();
       throw Napi::Error::New(env, "TlsContext: " + err + (detail.empty() ? "" : " (" + detail + ")"));
     }
+    TlsContext* from = TlsContext::from(o.Get("sessionsFrom"));
+    if (from && c_->sessions && from->c_->sessions) c_->sessions = from->c_->sessions;
     napi_type_tag_object(env, info.This(), &kCtxTag);
   }
 
@@ -358,6 +418,7 @@ class TlsConn : public Napi::ObjectWrap<TlsConn> {
     out_ = out;
     SSL_set_bio(ssl_, in, out);
     SSL_set_ex_data(ssl_, g_conn_index, &st_);
+    st_.sessions = ctx_->sessions;
     if (ctx_->server) {
       SSL_set_accept_state(ssl_);
     } else {

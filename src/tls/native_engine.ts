@@ -46,6 +46,8 @@ export interface NativeTlsContextOptions {
   ticketKeys?: Uint8Array;
   /** Collect key log lines (NSS format) into `conn.events()`. */
   keylog?: boolean;
+  /** Server: an earlier context (before a certificate reload) whose session-ID cache this one shares. */
+  sessionsFrom?: NativeTlsContext;
 }
 
 export interface NativeTlsContext {

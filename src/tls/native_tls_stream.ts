@@ -8,9 +8,9 @@
  * TLS sockets over a half-open duplex; errors count a failure when the
  * handshake had not completed and abort the lower connection; a certificate
  * reload reaches new handshakes while live sessions keep their context.
- * One difference: the server's session-ID cache lives in the OpenSSL context,
- * so a certificate reload (a new context) empties it, where TlsStream's
- * cache outlives reloads; tickets resume across reloads with both.
+ * Sessions resume across certificate reloads, as with TlsStream: ticket keys
+ * belong to the certificate manager, and the context a reload builds shares
+ * the session-ID cache of the one before it.
  * The bookkeeping both engines share is in stream_base.ts.
  */
 import { randomBytes } from 'node:crypto';
@@ -62,6 +62,8 @@ export class NativeTlsStream extends TlsStreamBase {
   /** The server context and the CertManager contexts it was built from (base first, then SNI in map order). */
   private serverCtx: NativeTlsContext | null = null;
   private serverSrc: tls.SecureContext[] = [];
+  /** The last context built per CertManager: the next one (after its reload) shares its session-ID cache. */
+  private readonly lastContext = new Map<CertManager, NativeTlsContext>();
   private readonly conns: (NativeTlsConn | null)[] = [];
   private readonly fin: number[] = [];
   /** Ciphertext the lower transport did not take (copied only then). */
@@ -231,7 +233,11 @@ export class NativeTlsStream extends TlsStreamBase {
     if (files.passphrase !== undefined) o.passphrase = files.passphrase;
     if (files.ca) o.ca = fs.readFileSync(files.ca, 'latin1');
     if (sv.alpn) o.alpn = alpnWire(sv.alpn);
-    return newTlsContext(o);
+    const prev = this.lastContext.get(m);
+    if (prev !== undefined) o.sessionsFrom = prev;
+    const ctx = newTlsContext(o);
+    this.lastContext.set(m, ctx);
+    return ctx;
   }
 
   /** Runs the SSL over what was fed: handshake steps, plaintext up, then ciphertext out. */
