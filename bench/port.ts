@@ -21,7 +21,7 @@ import { BufferPool } from '../src/core/buffer_pool.js';
 import { nativeDrivers, nativeLoadError, openNativePort } from '../src/port/native.js';
 import { probeFrame } from '../test/helpers/frames.js';
 import { NetnsLab, netTestSkipReason } from '../test/helpers/netns.js';
-import { benchRx, benchTx, benchXdpDpdk, FRAME, pinBenchCore, RX_DRAINS, steerPeer, type BenchOptions } from './port_xdp_dpdk.js';
+import { benchRx, benchTx, benchXdpDpdk, FRAME, pinBenchCore, RX_DRAINS, steerPeer, TX_SLICES, type BenchOptions } from './port_xdp_dpdk.js';
 
 interface Case {
   /** Label printed in the results. */
@@ -70,7 +70,8 @@ function benchKernelSockets(o: BenchOptions, asked: string[]): void {
     const veth = { peerNs, peerIface: 'vgnatb-b' };
     const cases: Case[] = [
       // The TPACKET ring holds ring_frames; the socket buffer (rx=mmsg) ~4 MiB of skbs, ~5000 small frames.
-      { what: 'af_packet', driver: 'af_packet', options: { iface: 'vgnatb-a', netns: portNs, ring_frames: '16384' }, ...veth, fill: 12000, tx: true, prepare: null },
+      // Drains as long as the buffers allow: see benchRx on the warm-up each drain starts with.
+      { what: 'af_packet', driver: 'af_packet', options: { iface: 'vgnatb-a', netns: portNs, ring_frames: '32768' }, ...veth, fill: 30000, tx: true, prepare: null },
       { what: 'af_packet rx=mmsg', driver: 'af_packet', options: { iface: 'vgnatb-a', netns: portNs, rx: 'mmsg' }, ...veth, fill: 3000, tx: false, prepare: null },
       {
         what: 'tap',
@@ -119,7 +120,7 @@ async function main(): Promise<void> {
   // Every RX measurement is filled by an af_packet sender.
   if (!nativeDrivers().includes('af_packet')) return console.log(`bench/port: skipped: ${nativeLoadError()}`);
   const cores = pinBenchCore();
-  console.log(`bench/port: ${FRAME}-byte frames, bursts of ${o.burst}; TX ${o.rounds} x ${o.ms} ms per side, RX medians of ${o.rounds * RX_DRAINS} drains; ${cores}`);
+  console.log(`bench/port: ${FRAME}-byte frames, bursts of ${o.burst}; TX medians of ${o.rounds * TX_SLICES} slices of ${Math.round(o.ms / TX_SLICES)} ms per side, RX medians of ${o.rounds * RX_DRAINS} drains; ${cores}`);
   benchKernelSockets(o, asked);
   await benchXdpDpdk(o, asked.filter((d) => d === 'af_xdp' || d === 'dpdk'));
 }

@@ -15,16 +15,21 @@
  * and a port of another worker's share is copied into that worker's inbound
  * FrameRing and freed; the owner takes it from its ring into one of its own
  * slots and feeds it to its stack as if its queue had received it. The frame
- * is captured (--pcap) by the worker whose queue received it.
+ * is captured (--pcap) by the worker whose queue received it. A destination
+ * unreachable about a client flow goes to the flow's owner too: fanout hashes
+ * the ICMP packet's own addresses, the owner is the quoted segment's source
+ * port (RFC 792: the error quotes the IP header and 8 bytes of the datagram).
  */
 import { HEADROOM, SLOT_DATA_MAX, SLOT_SIZE, type BufferPool } from '../core/buffer_pool.js';
 import { FrameRing, type FrameRingShared } from '../core/frame_ring.js';
+import { ICMP_DEST_UNREACH, ICMP_HDR_LEN } from '../wire/icmp.js';
 import { EPHEMERAL_HI, EPHEMERAL_LO } from './tcp/port_pool.js';
 
 const SPAN = EPHEMERAL_HI - EPHEMERAL_LO;
 const ETH_HLEN = 14;
 const ETHERTYPE_VLAN = 0x8100;
 const ETHERTYPE_IPV4 = 0x0800;
+const IPPROTO_ICMP = 1;
 const IPPROTO_TCP = 6;
 /** IPv4 flags/fragment-offset word: MF and the offset (RFC 791 §3.1). */
 const IP_FRAG_MASK = 0x3fff;
@@ -97,11 +102,25 @@ export class FlowSteer {
     const vihl = dv.getUint8(ip);
     if (vihl >>> 4 !== 4) return -1;
     // A fragment past the first has no ports; the stack drops fragments anyway.
-    if (dv.getUint8(ip + 9) !== IPPROTO_TCP || (dv.getUint16(ip + 6) & IP_FRAG_MASK) !== 0) return -1;
-    if (dv.getUint32(ip + 16) !== this.srcIp) return -1;
-    const tcp = ip + (vihl & 15) * 4;
-    if (tcp + 4 > end) return -1;
-    const port = dv.getUint16(tcp + 2);
+    if ((dv.getUint16(ip + 6) & IP_FRAG_MASK) !== 0 || dv.getUint32(ip + 16) !== this.srcIp) return -1;
+    const proto = dv.getUint8(ip + 9);
+    const l4 = ip + (vihl & 15) * 4;
+    let port: number;
+    if (proto === IPPROTO_TCP) {
+      if (l4 + 4 > end) return -1;
+      port = dv.getUint16(l4 + 2);
+    } else if (proto === IPPROTO_ICMP) {
+      // A destination unreachable quoting a TCP segment this address sent: its source port.
+      const q = l4 + ICMP_HDR_LEN;
+      if (q + 20 > end || dv.getUint8(l4) !== ICMP_DEST_UNREACH) return -1;
+      const qvihl = dv.getUint8(q);
+      if (qvihl >>> 4 !== 4 || dv.getUint8(q + 9) !== IPPROTO_TCP || dv.getUint32(q + 12) !== this.srcIp) return -1;
+      const qtcp = q + (qvihl & 15) * 4;
+      if (qtcp + 2 > end) return -1;
+      port = dv.getUint16(qtcp);
+    } else {
+      return -1;
+    }
     if (port < EPHEMERAL_LO || port >= EPHEMERAL_HI) return -1;
     const w = portOwner(port, this.n);
     return w === this.self ? -1 : w;

@@ -132,6 +132,54 @@ test('FlowSteer passes a reply for another worker\'s port through its ring, keep
   assert.equal(w1.take(), 0);
 });
 
+/** An ICMP destination unreachable to `dstIp` quoting a TCP segment from `quotedSrc`:`quotedPort`. */
+function unreachFrame(pool: BufferPool, dstIp: number, quotedSrc: number, quotedPort: number, type = 3): number {
+  const s = pool.alloc();
+  const dv = pool.dv;
+  const start = pool.base(s);
+  dv.setUint16(start + 12, 0x0800);
+  const ip = start + 14;
+  dv.setUint8(ip, 0x45);
+  dv.setUint8(ip + 9, 1);
+  dv.setUint32(ip + 12, 0xc6125003); // a router on the path
+  dv.setUint32(ip + 16, dstIp);
+  const icmp = ip + 20;
+  dv.setUint8(icmp, type);
+  dv.setUint8(icmp + 1, 3); // port unreachable
+  const q = icmp + 8;
+  dv.setUint8(q, 0x45);
+  dv.setUint8(q + 9, 6);
+  dv.setUint32(q + 12, quotedSrc);
+  dv.setUint32(q + 16, 0xc6125002);
+  dv.setUint16(q + 20, quotedPort);
+  dv.setUint16(q + 22, 80);
+  pool.dataLen[s] = q + 28 - start;
+  return s;
+}
+
+test('FlowSteer passes a destination unreachable to the worker whose port the quoted segment left from', () => {
+  const ip = 0xc6125001;
+  const cfg = { rings: [createFrameRing(8), createFrameRing(8)], srcIp: ip };
+  const p0 = new BufferPool(64);
+  const p1 = new BufferPool(64);
+  const w0 = new FlowSteer(cfg, 0, p0, 16, () => {});
+  const w1 = new FlowSteer(cfg, 1, p1, 16, () => {});
+  const mine = EPHEMERAL_LO + 5;
+  const theirs = EPHEMERAL_HI - 5;
+  const slots = Int32Array.from([
+    unreachFrame(p0, ip, ip, theirs),
+    unreachFrame(p0, ip, ip, mine),
+    unreachFrame(p0, ip, ip, theirs, 11), // time exceeded: the stack does not act on it
+    unreachFrame(p0, ip, ip + 1, theirs), // quotes a segment of another address
+    unreachFrame(p0, ip + 1, ip, theirs), // to another address
+  ]);
+  const bytes = p0.read(slots[0]);
+  assert.equal(w0.steer(slots, slots.length), 4);
+  assert.equal(w0.out, 1);
+  assert.equal(w1.take(), 1);
+  assert.deepEqual(p1.read(w1.slots[0]), bytes);
+});
+
 test('FrameRing: FIFO, full at capacity, wraps, and takes frames from several threads', async () => {
   const shared = createFrameRing(4);
   const ring = new FrameRing(shared);
