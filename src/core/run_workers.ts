@@ -244,7 +244,7 @@ class ClientReport {
     const a = total.app ?? {};
     if (this.tls) {
       const errs = (this.set.reports() as (StackWorkerReport | undefined)[]).map((r) => r?.tlsLastError ?? null);
-      out.tls = { handshakes: a.tls_handshakes, full: a.tls_full, resumed: a.tls_resumed, failures: a.tls_failures, lastError: errs.find((e) => e !== null) ?? null };
+      out.tls = { handshakes: a.tls_handshakes, full: a.tls_full, resumed: a.tls_resumed, failures: a.tls_failures, abandoned: a.tls_abandoned, lastError: errs.find((e) => e !== null) ?? null };
     }
     out.steering = { out: a.steered_out, in: a.steered_in, drops: a.steer_drops };
     return out;

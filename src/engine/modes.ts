@@ -88,7 +88,7 @@ export class HttpServerMode implements Mode {
     };
     if (this.tls !== null) {
       const t = this.tls.stats;
-      out.tls = { handshakes: t.handshakes, full: t.full, resumed: t.resumed, failures: t.failures };
+      out.tls = { handshakes: t.handshakes, full: t.full, resumed: t.resumed, failures: t.failures, abandoned: t.abandoned };
     }
     return out;
   }
@@ -247,7 +247,7 @@ export class ClientMode implements Mode {
     const r: Record<string, unknown> = { ...this.result() };
     if (this.tls !== null) {
       const t = this.tls.stats;
-      r.tls = { handshakes: t.handshakes, full: t.full, resumed: t.resumed, failures: t.failures, lastError: t.lastError };
+      r.tls = { handshakes: t.handshakes, full: t.full, resumed: t.resumed, failures: t.failures, abandoned: t.abandoned, lastError: t.lastError };
     }
     return r;
   }

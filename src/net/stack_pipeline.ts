@@ -67,7 +67,7 @@ export const MAC_METRIC = 'stack_mac';
 
 const NET_KEYS: readonly string[] = Object.keys(new NetCounters());
 const TCP_KEYS: readonly string[] = Object.keys(new TcpCounters());
-const HTTP_KEYS = ['accepted', 'requests', 'responses', 'body_bytes_out', 'body_bytes_in', 'errors', 'tls_handshakes', 'tls_resumed', 'tls_failures'];
+const HTTP_KEYS = ['accepted', 'requests', 'responses', 'body_bytes_out', 'body_bytes_in', 'errors', 'tls_handshakes', 'tls_resumed', 'tls_failures', 'tls_abandoned'];
 const BULK_KEYS = ['accepted', 'closed', 'bytes_in', 'bytes_out'];
 /**
  * The client load's counters (a LoadSnapshot in snake_case), its TLS figures,
@@ -76,7 +76,7 @@ const BULK_KEYS = ['accepted', 'closed', 'bytes_in', 'bytes_out'];
 export const CLIENT_KEYS = [
   'connects', 'connect_failures', 'cancelled', 'requests', 'responses', 'status_1xx', 'status_2xx', 'status_3xx', 'status_4xx',
   'status_5xx', 'body_bytes', 'errors', 'unanswered', 'verify_ok', 'verify_failed', 'tls_handshakes', 'tls_full', 'tls_resumed',
-  'tls_failures', 'elapsed_us', 'finished', 'steered_out', 'steered_in', 'steer_drops',
+  'tls_failures', 'tls_abandoned', 'elapsed_us', 'finished', 'steered_out', 'steered_in', 'steer_drops',
 ];
 const FINISHED_IDX = CLIENT_KEYS.indexOf('finished');
 /** Receive bursts of frames other workers passed on. */
@@ -306,6 +306,7 @@ class StackPipeline implements Pipeline {
         c[ids[6]] = mode.tls.stats.handshakes;
         c[ids[7]] = mode.tls.stats.resumed;
         c[ids[8]] = mode.tls.stats.failures;
+        c[ids[9]] = mode.tls.stats.abandoned;
       }
     } else if (this.steer !== null) {
       publishClient(c, ids, mode instanceof ClientMode ? mode : null, this.steer, this.verify);
@@ -328,7 +329,7 @@ function publishClient(c: Float64Array, ids: Int32Array, mode: ClientMode | null
     const values = [
       s.connects, s.connectFailures, s.cancelled, s.requests, s.responses, s.status[1], s.status[2], s.status[3], s.status[4],
       s.status[5], s.bodyBytes, s.errors, s.unanswered, verify ? s.verifyOk : 0, verify ? s.verifyFailed : 0, t?.handshakes ?? 0, t?.full ?? 0,
-      t?.resumed ?? 0, t?.failures ?? 0, mode.load.elapsedUs(), mode.finished() ? 1 : 0,
+      t?.resumed ?? 0, t?.failures ?? 0, t?.abandoned ?? 0, mode.load.elapsedUs(), mode.finished() ? 1 : 0,
     ];
     for (; i < values.length; i++) c[ids[i]] = values[i];
   } else {

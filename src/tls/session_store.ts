@@ -38,7 +38,10 @@ export class TlsStats {
   handshakes = 0;
   full = 0;
   resumed = 0;
+  /** Handshakes that ended in a TLS error (an alert, a bad record, verification, the timeout). */
   failures = 0;
+  /** Handshakes the peer left (closed or reset the connection) before they completed: not TLS errors. */
+  abandoned = 0;
   /** Sessions (tickets or IDs) received by the client / issued to the server cache. */
   sessionsStored = 0;
   /** Last handshake failure, for the report. */

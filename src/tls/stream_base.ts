@@ -106,8 +106,17 @@ export abstract class TlsStreamBase implements StreamTransport {
 
   /** A fatal TLS error: a failure when the handshake had not completed; the reason kept for the report. */
   protected countError(conn: number, reason: string): void {
-    if (this.secure[conn] === 0) this.stats.failures++;
+    if (this.secure[conn] === 0) {
+      this.stats.failures++;
+      this.handshakeEnded(conn);
+    }
     this.stats.lastError = reason;
+  }
+
+  /** The connection ended before its handshake completed, with no TLS error counted: abandoned. */
+  protected countAbandoned(conn: number): void {
+    if (this.secure[conn] === 0 && (this.handshakeStart[conn] ?? -1) >= 0) this.stats.abandoned++;
+    this.handshakeEnded(conn);
   }
 
   /** Client: a session (ticket or ID) from the server of `key`, for the next connection to it. */
@@ -161,7 +170,7 @@ export abstract class TlsStreamBase implements StreamTransport {
       onClosed: (conn, reason) => {
         const h = this.upper[conn];
         this.upper[conn] = null;
-        this.handshakeEnded(conn);
+        this.countAbandoned(conn);
         this.release(conn);
         if (h) h.onClosed(conn, reason);
       },

@@ -183,7 +183,10 @@ export class TlsStream extends TlsStreamBase {
     });
     s.on('error', (e: Error) => {
       if (this.sock[conn] !== s) return; // already released
-      this.countError(conn, (e as NodeJS.ErrnoException).code ?? e.message);
+      const code = (e as NodeJS.ErrnoException).code;
+      // The peer closed or reset the connection before the handshake completed.
+      if (code === 'ECONNRESET' && this.secure[conn] === 0) this.countAbandoned(conn);
+      else this.countError(conn, code ?? e.message);
       this.lower.abort(conn);
     });
     // Closing the TLS socket (close_notify sent, or an error) releases the transport connection.

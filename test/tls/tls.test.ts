@@ -250,6 +250,31 @@ for (const engine of TLS_ENGINES) {
         assert.match(await openssl(['s_client', '-connect', `127.0.0.1:${port}`], req), /vaigAI-01234/);
       });
 
+      it('a peer that leaves during the handshake (FIN or reset) is counted as abandoned, not as a TLS failure', async () => {
+        const { failures, abandoned } = srv.stats;
+        const leave = (head: Buffer, fin: boolean) =>
+          new Promise<void>((resolve) => {
+            const s = net.connect(port, '127.0.0.1', () => {
+              if (head.length > 0) s.write(head);
+              if (fin) s.end();
+              setTimeout(() => s.resetAndDestroy(), 100);
+            });
+            s.on('error', () => {});
+            s.on('close', () => resolve());
+          });
+        // A bare connect, then a reset.
+        await leave(Buffer.alloc(0), false);
+        // The first 10 bytes of a ClientHello, then a FIN (then a reset). The node engine's
+        // ClientHello parser holds the partial record and counts nothing for it (a known gap).
+        await leave(Buffer.from([22, 3, 1, 0, 200, 1, 0, 0, 196, 3]), true);
+        const want = engine === 'native' ? 2 : 1;
+        const deadline = Date.now() + 3000;
+        while (srv.stats.abandoned < abandoned + want && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setTimeout(r, 100));
+        assert.deepEqual([srv.stats.abandoned - abandoned, srv.stats.failures - failures], [want, 0]);
+        assert.match(await openssl(['s_client', '-connect', `127.0.0.1:${port}`], req), /vaigAI-01234/);
+      });
+
       it('a peer that connects and stays silent is cut off at the handshake timeout, counted as a failure', async () => {
         const k = new KernelStream();
         const quick = stream(k, { server: { certs, requestCert: false, verifyClient: false, sessionCache: 0 }, handshakeTimeoutMs: 300 });
