@@ -347,16 +347,12 @@ export class NativeTlsStream extends TlsStreamBase {
   }
 
   protected lowerPeerClosed(conn: number): void {
-    const c = this.conns[conn];
-    if (!c) return;
-    if (this.secure[conn] === 1) this.peerClosed(conn);
-    else this.fail(conn, c, null);
+    if (this.conns[conn]) this.peerClosed(conn);
   }
 
-  /** A fatal TLS error (`reason`, else the engine's), or the peer gone mid-handshake (null): the alert goes out, then the lower connection is aborted. */
-  private fail(conn: number, c: NativeTlsConn, reason?: string | null): void {
-    if (reason === null) this.countAbandoned(conn);
-    else this.countError(conn, reason ?? c.lastError());
+  /** A fatal TLS error: the alert goes out, then the lower connection is aborted. */
+  private fail(conn: number, c: NativeTlsConn, reason?: string): void {
+    this.countError(conn, reason ?? c.lastError());
     this.flush(conn, c, false);
     if (this.conns[conn] !== c) return;
     this.conns[conn] = null;

@@ -89,6 +89,7 @@ export abstract class TlsStreamBase implements StreamTransport {
   protected abstract start(conn: number, isServer: boolean): void;
   protected abstract lowerData(conn: number, u8: Uint8Array, off: number, len: number): void;
   protected abstract lowerWritable(conn: number): void;
+  /** The peer's FIN after the handshake completed. */
   protected abstract lowerPeerClosed(conn: number): void;
   /** Drops the engine's state of a connection whose id the lower transport released (it may be reused at once). */
   protected abstract release(conn: number): void;
@@ -166,7 +167,16 @@ export abstract class TlsStreamBase implements StreamTransport {
       },
       onData: (conn, u8, off, len) => this.lowerData(conn, u8, off, len),
       onWritable: (conn) => this.lowerWritable(conn),
-      onPeerClosed: (conn) => this.lowerPeerClosed(conn),
+      onPeerClosed: (conn) => {
+        // No handshake completes once the peer stopped sending (and Node's ClientHello
+        // parser, holding a partial record, would not notice the end): abandoned.
+        if (this.secure[conn] === 0) {
+          this.countAbandoned(conn);
+          this.abort(conn);
+        } else {
+          this.lowerPeerClosed(conn);
+        }
+      },
       onClosed: (conn, reason) => {
         const h = this.upper[conn];
         this.upper[conn] = null;

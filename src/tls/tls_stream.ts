@@ -120,13 +120,6 @@ export class TlsStream extends TlsStreamBase {
   }
 
   protected lowerPeerClosed(conn: number): void {
-    if (this.secure[conn] === 0 && this.sock[conn]) {
-      // No handshake completes once the peer stopped sending, and Node's ClientHello parser,
-      // holding a partial record, would not notice the end: abandoned, as the native engine.
-      this.countAbandoned(conn);
-      this.lower.abort(conn);
-      return;
-    }
     this.duplex[conn]?.push(null);
   }
 

@@ -336,6 +336,13 @@ export function openConn(rig: ScriptRig, peerOpts: Partial<Seg> = {}, peerWin = 
   return { rig, app, c, port: syn.sport, sndNxt: syn.seq + 1, peerNxt: 7001, nodeTs: out[0].ts?.[0] ?? 0 };
 }
 
+/** An open connection whose peer allows SACK and an MSS of 1000, timestamps off; `base` is its first data sequence number. */
+export function sackConn(opts: Partial<TcpOptions> = {}): { rig: ScriptRig; k: Conn; base: number } {
+  const rig = new ScriptRig({ timestamps: false, ...opts });
+  const k = openConn(rig, { mss: 1000, sackOk: true });
+  return { rig, k, base: k.sndNxt };
+}
+
 /** A segment from the peer on `k` (defaults: ACK of everything sent, window 65535). */
 export function fromPeer(k: Conn, s: Partial<Seg>): Seg {
   return { sport: 80, dport: k.port, seq: k.peerNxt, ack: k.sndNxt, flags: 0x10, win: 65535, ...s };

@@ -6,12 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ScriptRig, bytes, fromPeer, openConn } from './harness.js';
+import { bytes, fromPeer, sackConn } from './harness.js';
 
 test('loss probe: the last segment is resent after the PTO, once; the RTO follows if the probe is not answered', () => {
-  const rig = new ScriptRig({ timestamps: false, rtoMinUs: 200_000 });
-  const k = openConn(rig, { mss: 1000, sackOk: true });
-  const base = k.sndNxt;
+  const { rig, k, base } = sackConn({ rtoMinUs: 200_000 });
   const data = bytes(5000, 6);
   rig.tcp.write(k.c, data, 0, data.length);
   assert.equal(rig.sent().length, 5);
@@ -31,9 +29,7 @@ test('loss probe: the last segment is resent after the PTO, once; the RTO follow
 });
 
 test('loss probe: the last segment again even when new data waits behind cwnd; an ACK after the probe ends the episode without an RTO', () => {
-  const rig = new ScriptRig({ timestamps: false, rtoMinUs: 200_000 });
-  const k = openConn(rig, { mss: 1000, sackOk: true });
-  const base = k.sndNxt;
+  const { rig, k, base } = sackConn({ rtoMinUs: 200_000 });
   const data = bytes(15_000, 7);
   rig.tcp.write(k.c, data, 0, data.length);
   assert.equal(rig.sent().length, 10); // IW10: 5000 bytes wait
@@ -51,9 +47,7 @@ test('loss probe: the last segment again even when new data waits behind cwnd; a
 });
 
 test('loss probe: new data restarts the PTO, which then leaves out the delayed-ACK allowance of a lone segment', () => {
-  const rig = new ScriptRig({ timestamps: false, rtoMinUs: 200_000 });
-  const k = openConn(rig, { mss: 1000, sackOk: true });
-  const base = k.sndNxt;
+  const { rig, k, base } = sackConn({ rtoMinUs: 200_000 });
   const data = bytes(3000, 8);
   rig.tcp.write(k.c, data, 0, 1000);
   assert.equal(rig.sent().length, 1);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SackBoard } from '../../src/net/tcp/sack.js';
 import { F_PIPE, F_RECOVERY } from '../../src/net/tcp/tcb.js';
-import { type Conn, ScriptRig, bytes, fromPeer, openConn } from './harness.js';
+import { type Conn, bytes, fromPeer, sackConn } from './harness.js';
 
 test('IsLost: three SACKed ranges above, or more than 2 SMSS SACKed above; SetPipe counts holes by it and HighRxt', () => {
   const s = new SackBoard(1);
@@ -40,9 +40,7 @@ function pipe(k: Conn): number {
 }
 
 test('SACK recovery by the pipe: three holes, sends only while cwnd - pipe >= SMSS, lost holes first, then un-SACKed ones, the rescue, the exit', () => {
-  const rig = new ScriptRig({ timestamps: false });
-  const k = openConn(rig, { mss: 1000, sackOk: true });
-  const base = k.sndNxt;
+  const { rig, k, base } = sackConn();
   const b = (x: number) => base + x;
   const data = bytes(13_000, 3);
   rig.tcp.write(k.c, data, 0, data.length);
@@ -91,9 +89,7 @@ test('SACK recovery by the pipe: three holes, sends only while cwnd - pipe >= SM
 });
 
 test('early retransmit (RFC 5827): two segments outstanding and nothing more to send, one duplicate ACK retransmits', () => {
-  const rig = new ScriptRig({ timestamps: false });
-  const k = openConn(rig, { mss: 1000, sackOk: true });
-  const base = k.sndNxt;
+  const { rig, k, base } = sackConn();
   const data = bytes(2000, 4);
   rig.tcp.write(k.c, data, 0, data.length);
   assert.equal(rig.sent().length, 2);
@@ -104,9 +100,7 @@ test('early retransmit (RFC 5827): two segments outstanding and nothing more to 
 });
 
 test('a lost retransmission: once data sent after it is SACKed, the hole is resent without waiting for the RTO', () => {
-  const rig = new ScriptRig({ timestamps: false });
-  const k = openConn(rig, { mss: 1000, sackOk: true });
-  const base = k.sndNxt;
+  const { rig, k, base } = sackConn();
   const data = bytes(30_000, 5);
   rig.tcp.write(k.c, data, 0, data.length);
   assert.equal(rig.sent().length, 10);

@@ -74,6 +74,15 @@ test('each worker gets a disjoint share of the ephemeral ports and its pool hand
   }
 });
 
+/** The fields of an IPv4 header (no options) the steering reads. */
+function ipv4(dv: DataView, at: number, proto: number, src: number, dst: number, frag = 0): void {
+  dv.setUint8(at, 0x45);
+  dv.setUint16(at + 6, frag);
+  dv.setUint8(at + 9, proto);
+  dv.setUint32(at + 12, src);
+  dv.setUint32(at + 16, dst);
+}
+
 /** An Ethernet + IPv4 + TCP header with the given destination, optionally VLAN-tagged, written into a fresh slot. */
 function tcpFrame(pool: BufferPool, dstIp: number, dstPort: number, vlan: boolean, frag = 0): number {
   const s = pool.alloc();
@@ -88,11 +97,7 @@ function tcpFrame(pool: BufferPool, dstIp: number, dstPort: number, vlan: boolea
   }
   dv.setUint16(off, 0x0800);
   const ip = off + 2;
-  dv.setUint8(ip, 0x45);
-  dv.setUint16(ip + 6, frag);
-  dv.setUint8(ip + 9, 6);
-  dv.setUint32(ip + 12, 0xc6125002);
-  dv.setUint32(ip + 16, dstIp);
+  ipv4(dv, ip, 6, 0xc6125002, dstIp, frag);
   dv.setUint16(ip + 20, 80);
   dv.setUint16(ip + 22, dstPort);
   pool.dataLen[s] = ip + 40 - start;
@@ -139,18 +144,12 @@ function unreachFrame(pool: BufferPool, dstIp: number, quotedSrc: number, quoted
   const start = pool.base(s);
   dv.setUint16(start + 12, 0x0800);
   const ip = start + 14;
-  dv.setUint8(ip, 0x45);
-  dv.setUint8(ip + 9, 1);
-  dv.setUint32(ip + 12, 0xc6125003); // a router on the path
-  dv.setUint32(ip + 16, dstIp);
+  ipv4(dv, ip, 1, 0xc6125003, dstIp); // from a router on the path
   const icmp = ip + 20;
   dv.setUint8(icmp, type);
   dv.setUint8(icmp + 1, 3); // port unreachable
   const q = icmp + 8;
-  dv.setUint8(q, 0x45);
-  dv.setUint8(q + 9, 6);
-  dv.setUint32(q + 12, quotedSrc);
-  dv.setUint32(q + 16, 0xc6125002);
+  ipv4(dv, q, 6, quotedSrc, 0xc6125002);
   dv.setUint16(q + 20, quotedPort);
   dv.setUint16(q + 22, 80);
   pool.dataLen[s] = q + 28 - start;
