@@ -8,8 +8,8 @@
  *
  * The loops and the AF_XDP/DPDK section are in bench/port_xdp_dpdk.ts. Here:
  * af_packet TX to a kernel peer across a veth pair, tap TX into the kernel side
- * of the device; RX filled by an af_packet sender on the peer side (the
- * TPACKET ring, the socket buffer, the tap's queue hold the frames). The native
+ * of the device; RX filled by an af_packet sender on the peer side, from
+ * another CPU (the TPACKET ring, the socket buffer, the tap's queue hold the frames). The native
  * loop (native/bench_native.cc) does the same per-frame slot bookkeeping as the
  * JS path (take a slot, give it back), so the ratio is the cost of driving the
  * queue from JS. The loop runs on one pinned CPU; the kernel peer's receive
@@ -21,7 +21,8 @@ import { BufferPool } from '../src/core/buffer_pool.js';
 import { nativeDrivers, nativeLoadError, openNativePort } from '../src/port/native.js';
 import { probeFrame } from '../test/helpers/frames.js';
 import { NetnsLab, netTestSkipReason } from '../test/helpers/netns.js';
-import { benchRx, benchTx, benchXdpDpdk, FRAME, pinBenchCore, RX_DRAINS, steerPeer, TX_SLICES, type BenchOptions } from './port_xdp_dpdk.js';
+import { Filler } from './port_filler.js';
+import { benchRx, benchTx, benchXdpDpdk, fillCpu, FRAME, pinBenchCore, RX_DRAINS, steerPeer, TX_SLICES, type BenchOptions } from './port_xdp_dpdk.js';
 
 interface Case {
   /** Label printed in the results. */
@@ -31,7 +32,7 @@ interface Case {
   /** Namespace and interface of the kernel's side: the TX destination and the RX sender. */
   peerNs: string;
   peerIface: string;
-  /** Frames one fill leaves waiting (what the driver buffers without loss). */
+  /** Frames offered per fill (benchRx drains what arrives). */
   fill: number;
   tx: boolean;
   /** Run once the port is open (the tap device exists only from then on). */
@@ -39,27 +40,25 @@ interface Case {
 }
 
 /** One driver: TX against the kernel peer, then RX filled by an af_packet sender on the peer side. */
-function runCase(c: Case, lab: NetnsLab, pool: BufferPool, sendPool: BufferPool, o: BenchOptions): void {
+async function runCase(c: Case, lab: NetnsLab, pool: BufferPool, o: BenchOptions): Promise<void> {
   const port = openNativePort(c.driver, c.options, c.what);
   c.prepare?.();
   steerPeer(lab, c.peerNs, c.peerIface);
   const q = port.openQueue(0, pool, o.burst);
-  const snd = openNativePort('af_packet', { iface: c.peerIface, netns: c.peerNs }, c.peerIface);
-  const sq = snd.openQueue(0, sendPool, o.burst);
+  const filler = await Filler.start(c.peerNs, c.peerIface, fillCpu, o.burst);
   try {
     if (c.tx) benchTx(c.what, q, probeFrame(lab.mac(c.peerNs, c.peerIface), port.caps.mac, 0, FRAME), o);
     const frame = probeFrame(port.caps.mac, Uint8Array.of(2, 0, 0, 0, 0, 1), 0, FRAME);
-    benchRx(c.what, q, c.fill, (k) => sq.benchTx(o.burst, k, 2000, (s) => sendPool.write(s, frame)), o);
+    benchRx(c.what, q, c.fill, (k) => filler.fill(k, frame), o);
   } finally {
-    sq.close();
-    snd.close();
+    await filler.close();
     q.close();
     port.close();
   }
 }
 
 /** af_packet (both RX paths) and tap. */
-function benchKernelSockets(o: BenchOptions, asked: string[]): void {
+async function benchKernelSockets(o: BenchOptions, asked: string[]): Promise<void> {
   const drivers = nativeDrivers();
   const lab = new NetnsLab('vgnatb-');
   try {
@@ -70,7 +69,6 @@ function benchKernelSockets(o: BenchOptions, asked: string[]): void {
     const veth = { peerNs, peerIface: 'vgnatb-b' };
     const cases: Case[] = [
       // The TPACKET ring holds ring_frames; the socket buffer (rx=mmsg) ~4 MiB of skbs, ~5000 small frames.
-      // Drains as long as the buffers allow: see benchRx on the warm-up each drain starts with.
       { what: 'af_packet', driver: 'af_packet', options: { iface: 'vgnatb-a', netns: portNs, ring_frames: '32768' }, ...veth, fill: 30000, tx: true, prepare: null },
       { what: 'af_packet rx=mmsg', driver: 'af_packet', options: { iface: 'vgnatb-a', netns: portNs, rx: 'mmsg' }, ...veth, fill: 3000, tx: false, prepare: null },
       {
@@ -86,7 +84,6 @@ function benchKernelSockets(o: BenchOptions, asked: string[]): void {
       },
     ];
     const pool = new BufferPool(4096);
-    const sendPool = new BufferPool(256);
     for (const c of cases) {
       if (!asked.includes(c.driver)) continue;
       if (!drivers.includes(c.driver)) {
@@ -94,7 +91,7 @@ function benchKernelSockets(o: BenchOptions, asked: string[]): void {
         continue;
       }
       try {
-        runCase(c, lab, pool, sendPool, o);
+        await runCase(c, lab, pool, o);
       } catch (e) {
         console.log(`${c.what}: ${e instanceof Error ? e.message : String(e)}`);
       }
@@ -121,7 +118,7 @@ async function main(): Promise<void> {
   if (!nativeDrivers().includes('af_packet')) return console.log(`bench/port: skipped: ${nativeLoadError()}`);
   const cores = pinBenchCore();
   console.log(`bench/port: ${FRAME}-byte frames, bursts of ${o.burst}; TX medians of ${o.rounds * TX_SLICES} slices of ${Math.round(o.ms / TX_SLICES)} ms per side, RX medians of ${o.rounds * RX_DRAINS} drains; ${cores}`);
-  benchKernelSockets(o, asked);
+  await benchKernelSockets(o, asked);
   await benchXdpDpdk(o, asked.filter((d) => d === 'af_xdp' || d === 'dpdk'));
 }
 

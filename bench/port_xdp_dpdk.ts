@@ -15,9 +15,10 @@ import { BufferPool } from '../src/core/buffer_pool.js';
 import { getAffinity, nativeDrivers, nativeLoadError, openNativePort, pinThread, type NativePort, type NativeQueue } from '../src/port/native.js';
 import { probeFrame } from '../test/helpers/frames.js';
 import { NetnsLab } from '../test/helpers/netns.js';
+import { Filler } from './port_filler.js';
 
 export const FRAME = 64;
-/** RX drains per side per round, and untimed drains first. */
+/** RX drains per side per round, and untimed drains first (they also size the drains). */
 export const RX_DRAINS = 25;
 const RX_WARMUP = 10;
 /** TX alternations per round. */
@@ -45,14 +46,17 @@ interface Rate {
  * not charged to the generator's core. Returns what was done, for the header.
  */
 let peerCpuMask = '';
+/** The CPU RX fills are sent from (bench/port_filler.ts); -1: not pinned. */
+export let fillCpu = -1;
 export function pinBenchCore(): string {
   const cpus = getAffinity();
-  if (cpus.length < 2) return 'one CPU: the loop and the kernel peer share it';
+  if (cpus.length < 2) return 'one CPU: the loop, the RX fills and the kernel peer share it';
   const own = cpus[cpus.length - 1];
   const others = cpus.slice(0, -1);
   peerCpuMask = others.reduce((m, c) => m | (1n << BigInt(c)), 0n).toString(16);
+  fillCpu = others[0];
   pinThread(own);
-  return `loop on CPU ${own}, the kernel peer's receive on CPU ${others.join(',')}`;
+  return `loop on CPU ${own}; the kernel peer's receive and the RX fills on CPU ${others.join(',')}`;
 }
 
 /** Steers the peer interface's receive processing (RPS) off the bench's CPU. */
@@ -88,9 +92,9 @@ function jsTx(q: NativeQueue, burst: number, ms: number): Rate {
 }
 
 /** Drains the queue until `frames` arrived or a burst comes back empty (as the addon's benchRx). */
-function jsRx(q: NativeQueue, burst: number, frames: number): Rate {
+function jsRx(q: NativeQueue, out: Int32Array, frames: number): Rate {
   const pool = q.pool;
-  const out = new Int32Array(burst);
+  const burst = out.length;
   let got = 0;
   const t0 = process.hrtime.bigint();
   while (got < frames) {
@@ -142,45 +146,46 @@ function median(v: number[]): number {
 }
 
 /**
- * `fill(k)` makes k frames wait in the queue; JS and native drain alternately,
- * RX_DRAINS fills each per round, after RX_WARMUP drains that let the JIT
- * settle (a worker polls for hours). A drain lasts about a millisecond, so one preemption
- * skews it: the median drain rate of each side is reported.
- *
- * The fill runs the kernel's send and receive path on this CPU, which evicts
- * the loop's code and data: the drain that follows starts with a warm-up (the
- * first burst alone takes some 35 µs from JS, 8 µs from the native loop) that
- * a worker polling without pause does not pay per ring. So each drain is two
- * timed halves, and the rate compared is the second half's, both loops warm;
- * the whole drains' ratio is printed beside it.
+ * `fill(k)` makes k frames wait in the queue (sent from another CPU, see
+ * bench/port_filler.ts); then the loop under test drains them, timed. The fill
+ * is offered `k` frames, more than the queue holds, in RX_WARMUP untimed drains
+ * that also let the JIT settle (a worker polls for hours): the fewest that
+ * arrived is the drain size. Each timed drain then asks for exactly that many,
+ * so neither side pays for an empty poll at the end (net_af_xdp's is a
+ * busy-polling recvfrom). JS and native alternate, each going first every
+ * other round; a drain lasts a fraction of a millisecond, so one preemption
+ * skews it: the median drain rate of each side is reported, and drains that
+ * came up short are counted.
  */
 export function benchRx(what: string, q: NativeQueue, k: number, fill: (k: number) => void, o: BenchOptions): void {
+  // One output array for the queue's life, as a worker has: a new one costs the
+  // addon a registration (setRxOut).
+  const out = new Int32Array(o.burst);
+  let size = k;
   for (let r = 0; r < RX_WARMUP; r++) {
     fill(k);
-    jsRx(q, o.burst, k); // JIT warm-up, not counted
+    const got = jsRx(q, out, k).frames;
+    if (got < size) size = got;
   }
-  const half = Math.floor(k / 2);
+  if (size === 0) return console.log(`${what} RX: no frame arrived`);
   const js: number[] = [];
   const nat: number[] = [];
-  const jsWhole: number[] = [];
-  const natWhole: number[] = [];
-  const whole = (a: Rate, b: Rate): number => mpps({ frames: a.frames + b.frames, ns: a.ns + b.ns });
+  let short = 0;
+  const drain = (side: number[], rate: Rate) => {
+    if (rate.frames < size) short++;
+    side.push(mpps(rate));
+  };
   for (let r = 0; r < o.rounds * RX_DRAINS; r++) {
-    fill(k);
-    const j1 = jsRx(q, o.burst, half);
-    const j2 = jsRx(q, o.burst, k - j1.frames);
-    js.push(mpps(j2));
-    jsWhole.push(whole(j1, j2));
-    fill(k);
-    const n1 = q.benchRx(o.burst, half, o.ms);
-    const n2 = q.benchRx(o.burst, k - n1.frames, o.ms);
-    nat.push(mpps(n2));
-    natWhole.push(whole(n1, n2));
+    for (const jsTurn of [r % 2 === 0, r % 2 !== 0]) {
+      fill(size);
+      if (jsTurn) drain(js, jsRx(q, out, size));
+      else drain(nat, q.benchRx(o.burst, size, o.ms));
+    }
   }
   const j = median(js);
   const n = median(nat);
-  const w = median(natWhole) > 0 ? median(jsWhole) / median(natWhole) : 0;
-  console.log(`${`${what} RX (${k}/fill)`.padEnd(34)} JS ${j.toFixed(3)} Mpps   native ${n.toFixed(3)} Mpps   ratio ${(n > 0 ? j / n : 0).toFixed(2)}   (second halves of ${js.length} drains; whole drains ${w.toFixed(2)})`);
+  const shortNote = short > 0 ? `, ${short} short` : '';
+  console.log(`${`${what} RX (${size}/drain)`.padEnd(34)} JS ${j.toFixed(3)} Mpps   native ${n.toFixed(3)} Mpps   ratio ${(n > 0 ? j / n : 0).toFixed(2)}   (medians of ${js.length} drains per side${shortNote})`);
 }
 
 /**
@@ -224,15 +229,11 @@ export async function benchXdpDpdk(o: BenchOptions, asked: string[]): Promise<vo
     const peerMac = lab.mac(peerNs, 'vgxdpb-b');
     steerPeer(lab, peerNs, 'vgxdpb-b');
     const pool = new BufferPool(16384);
-    // The sender that fills RX rings: af_packet on the peer, driven natively.
-    const sendPool = new BufferPool(256);
-    const sp = openNativePort('af_packet', { iface: 'vgxdpb-b', netns: peerNs }, 'vgxdpb-b');
-    const sq = sp.openQueue(0, sendPool, o.burst);
+    // The sender that fills RX rings: af_packet on the peer, on another CPU.
+    const filler = await Filler.start(peerNs, 'vgxdpb-b', fillCpu, o.burst);
     const fillFor = (dst: Uint8Array) => {
       const frame = probeFrame(dst, peerMac, 0, FRAME);
-      return (k: number) => {
-        sq.benchTx(o.burst, k, 2000, (s) => sendPool.write(s, frame));
-      };
+      return (k: number) => filler.fill(k, frame);
     };
     const measure = (what: string, port: NativePort, rxFill: number): Rate => {
       const q = port.openQueue(0, pool, o.burst);
@@ -248,14 +249,14 @@ export async function benchXdpDpdk(o: BenchOptions, asked: string[]): Promise<vo
     try {
       if (want.includes('af_xdp')) {
         // 32768 UMEM frames: an RX ring of 16384.
-        measure('af_xdp copy', openNativePort('af_xdp', { iface: 'vgxdpb-a', netns: portNs, mode: 'copy', frames: '32768' }, 'a'), 15000);
+        measure('af_xdp copy', openNativePort('af_xdp', { iface: 'vgxdpb-a', netns: portNs, mode: 'copy', frames: '32768' }, 'a'), 16384);
       }
       if (want.includes('dpdk')) {
         const haveTestpmd = spawnSync('sh', ['-c', 'command -v dpdk-testpmd'], { stdio: 'ignore' }).status === 0;
-        // Frames a fill leaves waiting: net_af_xdp's UMEM has 4096 buffers in DPDK 22.11;
-        // net_af_packet's ring holds framecnt.
+        // Frames offered per fill (benchRx keeps what arrives): net_af_xdp's fill
+        // queue holds 2048 buffers in DPDK 22.11; net_af_packet's ring framecnt.
         const vdevs: [string, string, number][] = [
-          ['net_af_xdp', 'net_af_xdp0,iface=vgxdpb-a', 3000],
+          ['net_af_xdp', 'net_af_xdp0,iface=vgxdpb-a', 4096],
           ['net_af_packet', 'net_af_packet0,iface=vgxdpb-a,qdisc_bypass=1,framecnt=16384', 12000],
         ];
         for (const [name, vdev, fill] of vdevs) {
@@ -269,8 +270,7 @@ export async function benchXdpDpdk(o: BenchOptions, asked: string[]): Promise<vo
         }
       }
     } finally {
-      sq.close();
-      sp.close();
+      await filler.close();
     }
   } finally {
     lab.cleanup();

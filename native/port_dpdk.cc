@@ -11,7 +11,8 @@
 //                1's RX (net_ring from EAL arguments can only loop back)
 //   queues=N     RX/TX queue pairs (default 1)
 //   rxd=N txd=N  descriptors per queue (default 1024)
-//   mbufs=N      mbufs per queue's pool (default 8191); set it with --no-huge -m
+//   mbufs=N      mbufs per queue's pool (default (rxd + txd + 256) * 2 rounded up
+//                to 2^n - 1: 8191 for the default descriptors); mind --no-huge -m
 //   promisc=0|1  promiscuous mode (default 1)
 //   netns=NAME   the port's kernel interface (net_af_packet, net_af_xdp, net_tap)
 //                is in network namespace NAME
@@ -41,6 +42,8 @@ namespace vg {
 namespace {
 
 constexpr int kMaxBurst = 256;
+// Frames per rte_eth_rx_burst call (see DpdkQueue::rx).
+constexpr int kPmdBurst = 64;
 constexpr uint32_t kMbufCache = 256;
 constexpr uint32_t kRingPairSize = 1024;
 
@@ -362,16 +365,28 @@ class DpdkQueue final : public QueueDriver {
  public:
   DpdkQueue(std::shared_ptr<PortState> port, uint16_t q) : port_(std::move(port)), q_(q), pool_(port_->pools[q]) {}
 
+  // Polls the PMD in bursts of at most kPmdBurst until n frames arrived or a
+  // burst comes back short. DPDK 22.11's net_af_xdp refills its fill queue per
+  // burst with as many buffers as the burst took, and when the queue has no room
+  // for them all it gives them back to the pool instead: with bursts of 256 the
+  // kernel's share of buffers shrinks round after round and frames are dropped
+  // (test/port/dpdk.test.ts); with bursts of 64 it does not happen.
   int rx(const PoolRef& pool, const int32_t* slots, int n) override {
     if (!port_->running) return -EBADF;
     ensure_thread_registered();
-    rte_mbuf* m[kMaxBurst];
-    uint16_t got = rte_eth_rx_burst(port_->port_id, q_, m, static_cast<uint16_t>(n < kMaxBurst ? n : kMaxBurst));
+    if (n > kMaxBurst) n = kMaxBurst;
+    rte_mbuf* m[kPmdBurst];
     int k = 0;
-    for (uint16_t i = 0; i < got; i++) {
-      if (copy_in(pool, slots[k], m[i])) k++;
-      else st_.rx_dropped++;
-      rte_pktmbuf_free(m[i]);
+    for (int asked = 0; asked < n;) {
+      uint16_t want = static_cast<uint16_t>(n - asked < kPmdBurst ? n - asked : kPmdBurst);
+      uint16_t got = rte_eth_rx_burst(port_->port_id, q_, m, want);
+      for (uint16_t i = 0; i < got; i++) {
+        if (copy_in(pool, slots[k], m[i])) k++;
+        else st_.rx_dropped++;
+        rte_pktmbuf_free(m[i]);
+      }
+      asked += got;
+      if (got < want) break;
     }
     st_.rx_frames += static_cast<uint64_t>(k);
     return k;
@@ -559,6 +574,15 @@ bool pick_port(const Options& opts, const std::vector<std::string>& devs, uint16
   return true;
 }
 
+// The architecture's mempool size for one queue: (rx + tx + pipeline) * 2
+// descriptors' worth, rounded up to a power of two, less one (the size a
+// mempool's ring holds best). 8191 for the default 1024 + 1024.
+uint32_t pool_size_for(uint32_t rxd, uint32_t txd) {
+  uint32_t need = (rxd + txd + uint32_t(kMaxBurst)) * 2, p = 1;
+  while (p < need) p <<= 1;
+  return p - 1;
+}
+
 // Configures and starts the port with `queues` queue pairs; fills caps.
 bool setup_port(uint16_t pid, const std::string& name, uint32_t queues, uint32_t rxd, uint32_t txd, uint32_t mbufs,
                 bool promisc, PortState& st, PortCaps& caps, std::string& err) {
@@ -639,11 +663,12 @@ PortDriver* open_dpdk(const Options& opts, const std::string& eal_args, std::str
   }
   if (!probe_devices(devs, err)) return nullptr;
 
-  uint32_t queues = 1, rxd = 1024, txd = 1024, mbufs = 8191;
+  uint32_t queues = 1, rxd = 1024, txd = 1024, mbufs = 0;
   bool promisc = true;
   if (!opt_uint(opts, "queues", 1, 1, RTE_MAX_QUEUES_PER_PORT, queues, err) ||
       !opt_uint(opts, "rxd", 1024, 1, 32768, rxd, err) || !opt_uint(opts, "txd", 1024, 1, 32768, txd, err) ||
-      !opt_uint(opts, "mbufs", 8191, 64, 1u << 24, mbufs, err) || !opt_bool(opts, "promisc", true, promisc, err)) {
+      !opt_uint(opts, "mbufs", pool_size_for(rxd, txd), 64, 1u << 24, mbufs, err) ||
+      !opt_bool(opts, "promisc", true, promisc, err)) {
     err = "dpdk: " + err;
     return nullptr;
   }
