@@ -1,7 +1,9 @@
-// The dpdk driver with --no-huge vdevs: a ring pair in memory, and
-// net_af_packet on a veth pair whose ends are in namespaces the test creates
-// (vgxdp-*, 198.18.252.0/24). The EAL is initialised once per process, so
-// every DPDK test lives in this file and shares one set of EAL arguments.
+// The dpdk driver with --no-huge vdevs: a ring pair in memory, net_null,
+// net_tap (its tap device in a namespace), and net_af_packet and net_af_xdp on
+// a veth pair whose ends are in namespaces the test creates (vgxdp-*,
+// 198.18.252.0/24). The EAL is initialised once per process, so every DPDK
+// test lives in this file and shares one set of EAL arguments (hugepages:
+// test/port/setup_script.test.ts).
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
@@ -225,6 +227,58 @@ test('dpdk: start-up errors name the problem (missing hugepages, no ports, no su
   if (huge !== null && huge[1] === '0') {
     assert.match(openInChild('--no-shconf -m 512 --no-pci --no-telemetry'), /no hugepages are reserved/);
   }
+});
+
+test('dpdk: net_tap: N frames sent appear on the kernel side of its tap byte for byte; frames the kernel sends arrive', async (t) => {
+  const reason = skipReason(['tshark']);
+  if (reason) return t.skip(reason);
+  const lab = new NetnsLab('vgxdp-');
+  t.after(() => lab.cleanup());
+  const ns = lab.addNs('tap');
+  // The PMD creates the tap device, in the namespace netns= names, and removes it on close.
+  const port = openNativePort('dpdk', { netns: ns }, 'vgxdp-t', `${EAL} --vdev=net_tap0,iface=vgxdp-t`);
+  let closed = false;
+  t.after(() => closed || port.close());
+  const q = port.openQueue(0, new BufferPool(1024), 32);
+  t.after(() => closed || q.close());
+  const kernelMac = lab.mac(ns, 'vgxdp-t');
+  await assertTxToPeer(lab, ns, 'vgxdp-t', q, Array.from({ length: N }, (_, i) => probeFrame(kernelMac, port.caps.mac, i, 60 + (i % 40))));
+  const sender = openNativePort('af_packet', { iface: 'vgxdp-t', netns: ns }, 'vgxdp-t');
+  t.after(() => closed || sender.close());
+  const sq = sender.openQueue(0, new BufferPool(256), 32);
+  t.after(() => closed || sq.close());
+  const sent = Array.from({ length: N }, (_, i) => probeFrame(port.caps.mac, kernelMac, i, 64 + (i % 100)));
+  assert.equal(sendAll(sq, sent), N);
+  // The kernel also sends its own frames out of a new device (IPv6 neighbour discovery): ours are 0x88b5.
+  const got = rxAll(q, N + 20, 2000).filter((f) => f[12] === 0x88 && f[13] === 0xb5);
+  assert.equal(got.length, N, 'every frame the kernel sent arrived');
+  for (let i = 0; i < N; i++) assert.deepEqual(got[i], sent[i], `frame ${i} identical`);
+  sq.close();
+  sender.close();
+  q.close();
+  port.close();
+  closed = true;
+  assert.doesNotMatch(lab.run(ns, 'ip', ['-o', 'link']), /vgxdp-t/, 'close removes the tap device');
+});
+
+test('dpdk: net_null: receives 64-byte frames on every burst and accepts every frame sent', (t) => {
+  const reason = skipReason();
+  if (reason) return t.skip(reason);
+  const port = openNativePort('dpdk', {}, 'net_null0', `${EAL} --vdev=net_null0`);
+  t.after(() => port.close());
+  const pool = new BufferPool(256);
+  const q = port.openQueue(0, pool, 64);
+  t.after(() => q.close());
+  const out = new Int32Array(64);
+  for (let i = 0; i < 4; i++) {
+    assert.equal(q.rxBurst(out, 64), 64, 'a full burst every time');
+    for (let k = 0; k < 64; k++) assert.equal(pool.dataLen[out[k]], 64);
+    pool.freeBurst(out, 64);
+  }
+  assert.equal(sendAll(q, Array.from({ length: N }, (_, i) => probeFrame(Uint8Array.of(2, 0, 0, 0, 0, 9), port.caps.mac, i, 64))), N);
+  assert.equal(q.stats().txFrames, N);
+  assert.equal(q.stats().rxFrames, 4 * 64);
+  assert.equal(pool.available, 256, 'every slot is back');
 });
 
 // Last in the file: DPDK 22.11's net_af_xdp leaves its queue bound after close
