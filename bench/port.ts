@@ -16,13 +16,15 @@
  * work is steered to the others (RPS), as if it were another host. Needs root;
  * namespaces vgnatb-* are created and removed.
  */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BufferPool } from '../src/core/buffer_pool.js';
 import { nativeDrivers, nativeLoadError, openNativePort } from '../src/port/native.js';
 import { probeFrame } from '../test/helpers/frames.js';
 import { NetnsLab, netTestSkipReason } from '../test/helpers/netns.js';
 import { Filler } from './port_filler.js';
-import { benchRx, benchTx, benchXdpDpdk, fillCpu, FRAME, pinBenchCore, RX_DRAINS, steerPeer, TX_SLICES, type BenchOptions } from './port_xdp_dpdk.js';
+import { benchRx, benchTx, benchXdpDpdk, cpuPlan, fillCpu, FRAME, pinBenchCore, RX_DRAINS, steerPeer, TX_SLICES, type BenchOptions } from './port_xdp_dpdk.js';
 
 interface Case {
   /** Label printed in the results. */
@@ -59,6 +61,7 @@ async function runCase(c: Case, lab: NetnsLab, pool: BufferPool, o: BenchOptions
 
 /** af_packet (both RX paths) and tap. */
 async function benchKernelSockets(o: BenchOptions, asked: string[]): Promise<void> {
+  if (!asked.includes('af_packet') && !asked.includes('tap')) return;
   const drivers = nativeDrivers();
   const lab = new NetnsLab('vgnatb-');
   try {
@@ -101,6 +104,9 @@ async function benchKernelSockets(o: BenchOptions, asked: string[]): Promise<voi
   }
 }
 
+/** Set in the process that measures one driver of a run. */
+const CHILD = 'VAIGAI_BENCH_PORT_CHILD';
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -116,8 +122,19 @@ async function main(): Promise<void> {
   if (reason) return console.log(`bench/port: skipped: ${reason}`);
   // Every RX measurement is filled by an af_packet sender.
   if (!nativeDrivers().includes('af_packet')) return console.log(`bench/port: skipped: ${nativeLoadError()}`);
-  const cores = pinBenchCore();
-  console.log(`bench/port: ${FRAME}-byte frames, bursts of ${o.burst}; TX medians of ${o.rounds * TX_SLICES} slices of ${Math.round(o.ms / TX_SLICES)} ms per side, RX medians of ${o.rounds * RX_DRAINS} drains; ${cores}`);
+  if (process.env[CHILD] === undefined) {
+    console.log(`bench/port: ${FRAME}-byte frames, bursts of ${o.burst}; TX medians of ${o.rounds * TX_SLICES} slices of ${Math.round(o.ms / TX_SLICES)} ms per side, RX medians of ${o.rounds * RX_DRAINS} drains; ${cpuPlan().note}`);
+  }
+  if (asked.length > 1) {
+    // One process per driver, as one worker per queue: V8's feedback for the
+    // JS loop sees one driver's queues, not every queue of the run.
+    for (const d of asked) {
+      const args = ['--ms', values.ms, '--burst', values.burst, '--rounds', values.rounds, '--drivers', d];
+      spawnSync(process.execPath, [fileURLToPath(import.meta.url), ...args], { stdio: 'inherit', env: { ...process.env, [CHILD]: '1' } });
+    }
+    return;
+  }
+  pinBenchCore();
   await benchKernelSockets(o, asked);
   await benchXdpDpdk(o, asked.filter((d) => d === 'af_xdp' || d === 'dpdk'));
 }

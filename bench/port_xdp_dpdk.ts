@@ -55,15 +55,22 @@ interface Rate {
 let peerCpuMask = '';
 /** The CPU RX fills are sent from (bench/port_filler.ts); -1: not pinned. */
 export let fillCpu = -1;
-export function pinBenchCore(): string {
+
+/** The loop's CPU and the others, from this thread's affinity; `note` says it for the header. */
+export function cpuPlan(): { own: number; others: number[]; note: string } {
   const cpus = getAffinity();
-  if (cpus.length < 2) return 'one CPU: the loop, the RX fills and the kernel peer share it';
+  if (cpus.length < 2) return { own: -1, others: [], note: 'one CPU: the loop, the RX fills and the kernel peer share it' };
   const own = cpus[cpus.length - 1];
   const others = cpus.slice(0, -1);
+  return { own, others, note: `loop on CPU ${own}; the kernel peer's receive and the RX fills on CPU ${others.join(',')}` };
+}
+
+export function pinBenchCore(): void {
+  const { own, others } = cpuPlan();
+  if (own < 0) return;
   peerCpuMask = others.reduce((m, c) => m | (1n << BigInt(c)), 0n).toString(16);
   fillCpu = others[0];
   pinThread(own);
-  return `loop on CPU ${own}; the kernel peer's receive and the RX fills on CPU ${others.join(',')}`;
 }
 
 /** Steers the peer interface's receive processing (RPS) off the bench's CPU. */
@@ -204,12 +211,12 @@ export function benchRx(what: string, q: NativeQueue, k: number, fill: (k: numbe
  * `secs` seconds after the first. Started again while it fails to start (an XDP
  * socket closed just now keeps its queue busy for about a second).
  */
-async function testpmdTxonly(lab: NetnsLab, ns: string, vdev: string, secs: number): Promise<number> {
+async function testpmdTxonly(lab: NetnsLab, ns: string, vdev: string, burst: number, secs: number): Promise<number> {
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   for (let attempt = 0; attempt < 3; attempt++) {
     const child = lab.spawn(ns, 'dpdk-testpmd', [
       '-l', '0-1', ...EAL.split(' '), `--vdev=${vdev}`, '--',
-      '--forward-mode=txonly', `--txpkts=${FRAME}`, '--stats-period=1', '--total-num-mbufs=8192',
+      '--forward-mode=txonly', `--txpkts=${FRAME}`, `--burst=${burst}`, '--stats-period=1', '--total-num-mbufs=8192',
     ]);
     let out = '';
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -273,7 +280,7 @@ export async function benchXdpDpdk(o: BenchOptions, asked: string[]): Promise<vo
         for (const [name, vdev, fill] of vdevs) {
           // testpmd first: net_af_xdp inside this process keeps its queue bound
           // after close (see docs/DRIVERS.md), so it must come last.
-          const testpmd = haveTestpmd ? await testpmdTxonly(lab, portNs, vdev, 3) : 0;
+          const testpmd = haveTestpmd ? await testpmdTxonly(lab, portNs, vdev, o.burst, 3) : 0;
           await new Promise((r) => setTimeout(r, 1500));
           const port = openNativePort('dpdk', { netns: portNs, rxd: '4096' }, name, `${EAL} --vdev=${vdev}`);
           const js = measure(`dpdk ${name}`, port, fill);
