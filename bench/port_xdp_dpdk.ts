@@ -22,12 +22,14 @@ export const FRAME = 64;
 export const RX_DRAINS = 25;
 const RX_WARMUP = 10;
 /**
- * JS bursts before any drain is timed: V8 optimizes the loop only after
- * thousands of iterations, and a worker polls for hours. With 10 drains of
- * 2048 frames (320 bursts) the timed drains of net_af_xdp still ran partly
- * unoptimized code: JS/native 0.85-0.87, against 0.95-0.96 once warm.
+ * JS bursts before any drain is timed (a few seconds of drains): V8 settles
+ * the loop's code only after many iterations, and a worker polls for hours.
+ * With 10 drains of 2048 frames (320 bursts) the timed drains of net_af_xdp
+ * still ran partly unoptimized code (JS/native 0.85-0.87, 0.93-0.96 once
+ * warm); after 10,000 bursts, 3 AF_XDP runs in 8 were still at 0.86-0.88,
+ * after 100,000 none in 6.
  */
-const RX_WARMUP_BURSTS = 10_000;
+const RX_WARMUP_BURSTS = 100_000;
 /** TX alternations per round. */
 export const TX_SLICES = 5;
 const PREFIX = 'vgxdpb-';
