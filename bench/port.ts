@@ -6,10 +6,12 @@
  *
  *   node dist/bench/port.js [--ms 1000] [--burst 64] [--rounds 2] [--drivers af_packet,tap,af_xdp,dpdk]
  *
- * The loops and the AF_XDP/DPDK section are in bench/port_xdp_dpdk.ts. Here:
- * af_packet TX to a kernel peer across a veth pair, tap TX into the kernel side
- * of the device; RX filled by an af_packet sender on the peer side, from
- * another CPU (the TPACKET ring, the socket buffer, the tap's queue hold the frames). The native
+ * Each driver of a run is measured in a process of its own. The loops and the
+ * AF_XDP/DPDK section are in bench/port_xdp_dpdk.ts. Here: af_packet TX to a
+ * kernel peer across a veth pair, tap TX into the kernel side of the device;
+ * RX filled by an af_packet sender on the peer side, from another CPU
+ * (bench/port_filler.ts; the TPACKET ring, the socket buffer, the tap's queue
+ * hold the frames). The native
  * loop (native/bench_native.cc) does the same per-frame slot bookkeeping as the
  * JS path (take a slot, give it back), so the ratio is the cost of driving the
  * queue from JS. The loop runs on one pinned CPU; the kernel peer's receive

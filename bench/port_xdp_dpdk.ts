@@ -168,8 +168,8 @@ function median(v: number[]): number {
  * bench/port_filler.ts); then the loop under test drains them, timed. The fill
  * is offered `k` frames, more than the queue holds, in RX_WARMUP untimed drains:
  * the fewest that arrived is the drain size; more untimed drains follow until
- * the JS loop has made RX_WARMUP_BURSTS bursts. Each timed drain then asks for exactly that many,
- * so neither side pays for an empty poll at the end (net_af_xdp's is a
+ * the JS loop has made RX_WARMUP_BURSTS bursts. Each timed drain then asks for
+ * exactly that many, so neither side pays for an empty poll at the end (net_af_xdp's is a
  * busy-polling recvfrom). JS and native alternate, each going first every
  * other round; a drain lasts a fraction of a millisecond, so one preemption
  * skews it: the median drain rate of each side is reported, and drains that
@@ -195,12 +195,18 @@ export function benchRx(what: string, q: NativeQueue, k: number, fill: (k: numbe
     if (rate.frames < size) short++;
     side.push(mpps(rate));
   };
+  const jsDrain = () => {
+    fill(size);
+    drain(js, jsRx(q, out, size));
+  };
+  const nativeDrain = () => {
+    fill(size);
+    drain(nat, q.benchRx(o.burst, size, o.ms));
+  };
   for (let r = 0; r < o.rounds * RX_DRAINS; r++) {
-    for (const jsTurn of [r % 2 === 0, r % 2 !== 0]) {
-      fill(size);
-      if (jsTurn) drain(js, jsRx(q, out, size));
-      else drain(nat, q.benchRx(o.burst, size, o.ms));
-    }
+    const [first, second] = r % 2 === 0 ? [jsDrain, nativeDrain] : [nativeDrain, jsDrain];
+    first();
+    second();
   }
   const j = median(js);
   const n = median(nat);

@@ -377,15 +377,15 @@ class DpdkQueue final : public QueueDriver {
     if (n > kMaxBurst) n = kMaxBurst;
     rte_mbuf* m[kPmdBurst];
     int k = 0;
-    for (int asked = 0; asked < n;) {
-      uint16_t want = static_cast<uint16_t>(n - asked < kPmdBurst ? n - asked : kPmdBurst);
+    for (int taken = 0; taken < n;) {
+      uint16_t want = static_cast<uint16_t>(n - taken < kPmdBurst ? n - taken : kPmdBurst);
       uint16_t got = rte_eth_rx_burst(port_->port_id, q_, m, want);
       for (uint16_t i = 0; i < got; i++) {
         if (copy_in(pool, slots[k], m[i])) k++;
         else st_.rx_dropped++;
         rte_pktmbuf_free(m[i]);
       }
-      asked += got;
+      taken += got;
       if (got < want) break;
     }
     st_.rx_frames += static_cast<uint64_t>(k);

@@ -11,11 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nativeDrivers, nativeLoadError } from '../../src/port/native.js';
-import { Proc } from '../front/lab.js';
+import { MAIN, Proc } from '../front/lab.js';
 import { netTestSkipReason } from '../helpers/netns.js';
 
 const SETUP = fileURLToPath(new URL('../../../scripts/setup.sh', import.meta.url));
-const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 const P = 'vgsu-';
 
 function setup(...args: string[]): { status: number; out: string; err: string } {
