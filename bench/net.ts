@@ -15,7 +15,7 @@
  */
 import { ManualClock } from '../src/common/clock.js';
 import { BufferPool } from '../src/core/buffer_pool.js';
-import { TxBatch } from '../src/core/tx_batch.js';
+import { TxBatch } from '../src/port/tx_batch.js';
 import { Lpm } from '../src/net/lpm.js';
 import { NetStack } from '../src/net/stack.js';
 import { createRingPair } from '../src/port/ring.js';

@@ -16,7 +16,7 @@ import { Http1Client } from '../src/app/http11/client.js';
 import { KernelStream } from '../src/app/http11/kernel_stream.js';
 import { MemStream } from '../src/app/http11/mem_stream.js';
 import { Http1Server } from '../src/app/http11/server.js';
-import type { StreamTransport } from '../src/app/http11/stream.js';
+import type { StreamTransport } from '../src/net/tcp/stream.js';
 import { parseIp } from '../src/wire/ipv4_addr.js';
 import { CertManager } from '../src/tls/cert_manager.js';
 import { createTlsStream, type TlsEngine, type TlsTransport } from '../src/tls/engine.js';

@@ -1,7 +1,7 @@
 /**
  * A bounded many-producer, one-consumer ring of frames in a SharedArrayBuffer:
  * how one worker hands a received frame to the worker that owns its flow
- * (src/net/stack_pipeline.ts steers client replies this way). Each cell holds
+ * (src/run/stack_pipeline.ts steers client replies this way). Each cell holds
  * one frame of up to FRAME_CELL_BYTES; the frame bytes are copied in and out
  * (Buffer.copy, a memcpy), never allocated per frame.
  *

@@ -8,7 +8,7 @@
 import type { Clock } from '../common/clock.js';
 import { Http1Client } from '../app/http11/client.js';
 import type { RequestSpec } from '../app/http11/request.js';
-import type { StreamTransport } from '../app/http11/stream.js';
+import type { StreamTransport } from '../net/tcp/stream.js';
 import { Histogram, type HdrParams, type HdrRecorder } from '../telemetry/histogram.js';
 import { PacedTransport } from './pacer.js';
 

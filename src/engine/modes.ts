@@ -7,7 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Clock } from '../common/clock.js';
 import { Http1Server } from '../app/http11/server.js';
-import { type StreamTransport } from '../app/http11/stream.js';
+import { type StreamTransport } from '../net/tcp/stream.js';
 import { ipToString } from '../wire/ipv4_addr.js';
 import { CertManager } from '../tls/cert_manager.js';
 import type { KeyLog } from '../tls/keylog.js';

@@ -4,7 +4,7 @@
  * fixed number of pattern bytes to each connection and then closes it.
  */
 import { createHash, type Hash } from 'node:crypto';
-import type { StreamHandler, StreamTransport } from '../app/http11/stream.js';
+import type { StreamHandler, StreamTransport } from '../net/tcp/stream.js';
 import { DEFAULT_PATTERN } from '../app/http11/server.js';
 
 export class BulkStats {

@@ -6,7 +6,7 @@
  */
 import type { Clock } from '../common/clock.js';
 import { Prng } from '../common/prng.js';
-import { TxBatch } from '../core/tx_batch.js';
+import { TxBatch } from '../port/tx_batch.js';
 import type { PortQueue } from '../port/port.js';
 import type { CounterSnapshot } from './counters.js';
 import { Impairment } from './engine.js';

@@ -8,7 +8,7 @@
 import type { Clock } from '../common/clock.js';
 import type { BufferPool } from '../core/buffer_pool.js';
 import type { Pipeline } from '../core/pipeline.js';
-import { TxBatch } from '../core/tx_batch.js';
+import { TxBatch } from '../port/tx_batch.js';
 import type { PortQueue } from '../port/port.js';
 import { ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_VLAN, newEthernetRepr, parseEthernet } from '../wire/ethernet.js';
 import { IPV4_DST_OFF, IPV4_HDR_LEN, IPV4_PROTO_OFF, IPV4_PROTO_TCP, IPV4_PROTO_UDP, IPV4_SRC_OFF } from '../wire/ipv4.js';

@@ -6,7 +6,7 @@
  * the call).
  */
 import { Duplex } from 'node:stream';
-import type { StreamTransport } from '../app/http11/stream.js';
+import type { StreamTransport } from '../net/tcp/stream.js';
 
 export class ConnDuplex extends Duplex {
   readonly conn: number;

@@ -3,7 +3,7 @@
  * duplex per connection (TlsStream), or the addon's OpenSSL over memory BIOs
  * (NativeTlsStream). Both take the same configuration and count the same way.
  */
-import type { StreamTransport } from '../app/http11/stream.js';
+import type { StreamTransport } from '../net/tcp/stream.js';
 import { NativeTlsStream } from './native_tls_stream.js';
 import type { BoundedCache, TlsStats } from './session_store.js';
 import type { TlsStreamOptions } from './stream_base.js';

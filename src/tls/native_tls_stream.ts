@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import tls from 'node:tls';
-import type { StreamTransport } from '../app/http11/stream.js';
+import type { StreamTransport } from '../net/tcp/stream.js';
 import { ipToString } from '../wire/ipv4_addr.js';
 import { policyOptions, type CertManager, type TlsPolicy } from './cert_manager.js';
 import {

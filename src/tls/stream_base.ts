@@ -7,7 +7,7 @@
  * when the lower connection closes. Each engine supplies what happens on the
  * lower transport's events and on the upper side's writes.
  */
-import type { StreamHandler, StreamTransport } from '../app/http11/stream.js';
+import type { StreamHandler, StreamTransport } from '../net/tcp/stream.js';
 import type { KeyLog } from './keylog.js';
 import { BoundedCache, TlsStats } from './session_store.js';
 import type { TlsClientConfig, TlsServerConfig } from './tls_stream.js';

@@ -11,7 +11,7 @@
  * The bookkeeping both engines share is in stream_base.ts.
  */
 import tls from 'node:tls';
-import type { StreamTransport } from '../app/http11/stream.js';
+import type { StreamTransport } from '../net/tcp/stream.js';
 import type { CertManager, TlsPolicy } from './cert_manager.js';
 import { policyOptions } from './cert_manager.js';
 import { ConnDuplex } from './conn_duplex.js';

@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { ManualClock } from '../../src/common/clock.js';
 import { Http1Client, type ClientOptions } from '../../src/app/http11/client.js';
 import { DEFAULT_PATTERN, Http1Server } from '../../src/app/http11/server.js';
-import type { StreamTransport } from '../../src/app/http11/stream.js';
+import type { StreamTransport } from '../../src/net/tcp/stream.js';
 import { PacedTransport } from '../../src/engine/pacer.js';
 import { RingPair } from '../../src/engine/ring_pair.js';
 import { parseIp } from '../../src/wire/ipv4_addr.js';

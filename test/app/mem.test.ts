@@ -9,7 +9,7 @@ import { Http1Client } from '../../src/app/http11/client.js';
 import { MemStream } from '../../src/app/http11/mem_stream.js';
 import { buildRequest } from '../../src/app/http11/request.js';
 import { DEFAULT_PATTERN, Http1Server } from '../../src/app/http11/server.js';
-import type { StreamHandler } from '../../src/app/http11/stream.js';
+import type { StreamHandler } from '../../src/net/tcp/stream.js';
 
 describe('request builder', () => {
   it('writes method, target, Host, headers, Content-Length and body', () => {

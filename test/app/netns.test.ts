@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Http1Client, type ClientStats } from '../../src/app/http11/client.js';
 import { KernelStream } from '../../src/app/http11/kernel_stream.js';
-import { type StreamTransport } from '../../src/app/http11/stream.js';
+import { type StreamTransport } from '../../src/net/tcp/stream.js';
 import { parseIp } from '../../src/wire/ipv4_addr.js';
 import { TlsStream } from '../../src/tls/tls_stream.js';
 import { hasTool, makePki, type TestPki } from '../tls/certs.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CMD_NOP, CMD_USER_BASE, RC_OK, RC_UNKNOWN_CMD } from '../../src/core/ipc.js';
-import { WorkerSet, type WorkerSetOptions } from '../../src/core/workers.js';
+import { WorkerSet, type WorkerSetOptions } from '../../src/run/workers.js';
 import { loadNative } from '../../src/port/native.js';
 import { createShmLink } from '../../src/port/shm_ring.js';
 import { metricNames } from './fixtures/test_pipeline.js';

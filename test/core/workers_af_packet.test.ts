@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WorkerSet } from '../../src/core/workers.js';
+import { WorkerSet } from '../../src/run/workers.js';
 import { nativeDrivers } from '../../src/port/native.js';
 import { NetnsLab, netTestSkipReason } from '../helpers/netns.js';
 import { metricNames } from './fixtures/test_pipeline.js';

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/common/clock.js';
 import { DEFAULT_PATTERN, Http1Server } from '../../src/app/http11/server.js';
-import type { StreamHandler } from '../../src/app/http11/stream.js';
+import type { StreamHandler } from '../../src/net/tcp/stream.js';
 import { LoadRun, type LoadConfig } from '../../src/engine/load.js';
 import { summarize } from '../../src/engine/report.js';
 import { RingPair } from '../../src/engine/ring_pair.js';

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import { setImmediate as tickAsync } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import { MemStream } from '../../src/app/http11/mem_stream.js';
-import type { StreamHandler } from '../../src/app/http11/stream.js';
+import type { StreamHandler } from '../../src/net/tcp/stream.js';
 import { CertManager } from '../../src/tls/cert_manager.js';
 import { TlsStream } from '../../src/tls/tls_stream.js';
 import { makePki } from './certs.js';

@@ -10,7 +10,7 @@ import net from 'node:net';
 import { createHash } from 'node:crypto';
 import { Http1Client, type ClientOptions, type ClientStats } from '../../src/app/http11/client.js';
 import { DEFAULT_PATTERN } from '../../src/app/http11/server.js';
-import type { StreamTransport } from '../../src/app/http11/stream.js';
+import type { StreamTransport } from '../../src/net/tcp/stream.js';
 import { parseIp } from '../../src/wire/ipv4_addr.js';
 import type { TlsEngine } from '../../src/tls/engine.js';
 import { loadNativeTls, nativeTlsError } from '../../src/tls/native_engine.js';

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { BufferPool } from '../../src/core/buffer_pool.js';
 import { createFrameRing, FrameRing, FRAME_CELL_BYTES } from '../../src/core/frame_ring.js';
-import { splitClient, workerPcapPath } from '../../src/core/run_workers.js';
+import { splitClient, workerPcapPath } from '../../src/run/session.js';
 import type { ClientPlan } from '../../src/engine/modes.js';
 import { FlowSteer, portOwner, portShare } from '../../src/net/flow_steer.js';
 import { EPHEMERAL_HI, EPHEMERAL_LO, PortPool } from '../../src/net/tcp/port_pool.js';

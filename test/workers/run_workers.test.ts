@@ -5,11 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runStackOnWorkers, specWithQueues } from '../../src/core/run_workers.js';
-import { WorkerSet } from '../../src/core/workers.js';
+import { runStackOnWorkers, specWithQueues } from '../../src/run/session.js';
+import { WorkerSet } from '../../src/run/workers.js';
 import { ArpCache } from '../../src/net/arp_cache.js';
 import { parseRunOptions } from '../../src/mgmt/cli/stack_config.js';
-import { MAC_METRIC, stackMetricNames, groupStackMetrics } from '../../src/net/stack_pipeline.js';
+import { MAC_METRIC, stackMetricNames, groupStackMetrics } from '../../src/run/stack_pipeline.js';
 
 test('specWithQueues gives every worker a queue and refuses a queue count that leaves queues unpolled', () => {
   assert.equal(specWithQueues('af_packet:iface=eth1', 2), 'af_packet:queues=2,iface=eth1');
@@ -71,7 +71,7 @@ test('two workers on the null driver: start, per-worker and summed counters, cle
 
 test('the stack pipeline refuses a config that is not one, naming the field', async () => {
   const start = (config: unknown): Promise<WorkerSet> =>
-    WorkerSet.start({ workers: [{ port: 'null' }], pipeline: new URL('../../src/net/stack_pipeline.js', import.meta.url), config, metrics: stackMetricNames('none') });
+    WorkerSet.start({ workers: [{ port: 'null' }], pipeline: new URL('../../src/run/stack_pipeline.js', import.meta.url), config, metrics: stackMetricNames('none') });
   await assert.rejects(start({ addrs: [], routes: [] }), /worker 0: stack pipeline: arpTable must be a SharedArrayBuffer/);
   const table = new ArpCache(16);
   const base = { mac: -1, addrs: [{ lo: 0xc6120801, hi: 0xc6120801, prefixLen: 24, vlan: -1 }], routes: [], arpTable: table.words.buffer, arpCacheSize: 16, maxConns: 16, tcpWindow: 0 };

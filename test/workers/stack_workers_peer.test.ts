@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { WorkersRunResult } from '../../src/core/run_workers.js';
+import type { WorkersRunResult } from '../../src/run/session.js';
 import { nativeDrivers } from '../../src/port/native.js';
 import { NetnsLab, netTestSkipReason } from '../helpers/netns.js';
 

@@ -13,7 +13,7 @@ import { HTTP_ERR_COUNT, HttpErr } from './errors.js';
 import type { MessageHead } from './head.js';
 import { DEFAULT_PARSER_OPTIONS, Http1Parser, KIND_RESPONSE, type ParserOptions, type ParserSink } from './parser.js';
 import { buildRequest, type RequestSpec } from './request.js';
-import type { StreamHandler, StreamTransport } from './stream.js';
+import type { StreamHandler, StreamTransport } from '../../net/tcp/stream.js';
 
 export interface ClientOptions {
   transport: StreamTransport;

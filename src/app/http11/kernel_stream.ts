@@ -5,7 +5,7 @@
  * copies each write, as the kernel socket API needs its own buffer.
  */
 import net from 'node:net';
-import { CloseReason, type StreamHandler, type StreamTransport } from './stream.js';
+import { CloseReason, type StreamHandler, type StreamTransport } from '../../net/tcp/stream.js';
 import { ipToString } from '../../wire/ipv4_addr.js';
 
 /** Bytes a connection may queue in user space before write() pushes back. */

@@ -5,7 +5,7 @@
  * a TCP connection where the thing under test is HTTP or TLS itself
  * (deterministic tests, and the parser/transaction cost in bench/http.ts).
  */
-import { CloseReason, type StreamHandler, type StreamTransport } from './stream.js';
+import { CloseReason, type StreamHandler, type StreamTransport } from '../../net/tcp/stream.js';
 
 const BUF = 256 * 1024;
 

@@ -12,7 +12,7 @@ import { ascii } from './chars.js';
 import { errStatus, HTTP_ERR_COUNT } from './errors.js';
 import { METHOD_HEAD, type MessageHead } from './head.js';
 import { DEFAULT_PARSER_OPTIONS, Http1Parser, KIND_REQUEST, type ParserOptions, type ParserSink } from './parser.js';
-import type { StreamHandler, StreamTransport } from './stream.js';
+import type { StreamHandler, StreamTransport } from '../../net/tcp/stream.js';
 
 export interface ServerOptions {
   transport: StreamTransport;

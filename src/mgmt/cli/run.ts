@@ -8,7 +8,7 @@
  * (`pollLoop`), shaped so it can move into a worker's loop unchanged.
  * `--pcap` records the queue's frames, `--sslkeylog` the TLS secrets, and
  * words after `--` are a dpdk port's EAL arguments. With `--workers N` the
- * stack and the mode run on N worker threads instead (src/core/run_workers.ts):
+ * stack and the mode run on N worker threads instead (src/run/session.ts):
  * one capture file per worker (`run.pcap` -> `run.w0.pcap`, ...), one key log
  * appended to by all.
  */
@@ -16,7 +16,7 @@ import { accessSync, constants, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { monotonicClock, type Clock } from '../../common/clock.js';
 import { BufferPool } from '../../core/buffer_pool.js';
-import { MAX_WORKERS, runStackOnWorkers, workerPcapPath } from '../../core/run_workers.js';
+import { MAX_WORKERS, runStackOnWorkers, workerPcapPath } from '../../run/session.js';
 import type { PortQueue } from '../../port/port.js';
 import { PcapWriter, tapQueue } from '../../port/pcap.js';
 import { openPort } from '../../port/spec.js';
@@ -29,7 +29,8 @@ import { KeyLog } from '../../tls/keylog.js';
 import { IPV4_PROTO_TCP } from '../../wire/ipv4.js';
 import { ipToString } from '../../wire/ipv4_addr.js';
 import { macFromBytes, macToString } from '../../wire/mac.js';
-import { ealOperands, OptionError, parseRunOptions, type RawRunOptions, type RunPlan } from './stack_config.js';
+import type { RunPlan } from '../../run/plan.js';
+import { ealOperands, OptionError, parseRunOptions, type RawRunOptions } from './stack_config.js';
 
 const POOL_SLOTS = 8192;
 const BURST = 64;

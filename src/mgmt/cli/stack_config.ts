@@ -24,6 +24,7 @@
  *                 --tls-version V --save-body FILE --sha256 --expect-sha256 HEX]
  */
 import type { ClientPlan, TlsVersion } from '../../engine/modes.js';
+import type { ModePlan, RunPlan, ServerPlan } from '../../run/plan.js';
 import { TLS_ENGINES, type TlsEngine } from '../../tls/engine.js';
 import { loadNativeTls, nativeTlsError } from '../../tls/native_engine.js';
 import type { AddrRange, RouteConfig } from '../../net/stack.js';
@@ -75,49 +76,6 @@ export interface RawRunOptions {
   // Capture and key log.
   pcap?: string;
   sslkeylog?: string;
-}
-
-/** The HTTP responder (--server). */
-export interface ServerPlan {
-  kind: 'http';
-  port: number;
-  status: number;
-  bodySize: number;
-  /** PEM files when serving HTTPS, else null. */
-  tls: { cert: string; key: string; version: TlsVersion | null; engine: TlsEngine } | null;
-}
-
-/** Plain TCP bulk modes: discard what arrives, or send `bytes` per connection. */
-export interface BulkPlan {
-  kind: 'sink' | 'source';
-  port: number;
-  bytes: number;
-  sha256: boolean;
-}
-
-export type ModePlan = { kind: 'stack' } | ServerPlan | BulkPlan | ({ kind: 'client' } & ClientPlan);
-
-export interface RunPlan {
-  portSpec: string;
-  addrs: AddrRange[];
-  routes: RouteConfig[];
-  /** Our MAC, or -1 for the port's own. */
-  mac: number;
-  /** Seconds to run; 0 = until a signal. */
-  durationS: number;
-  /** Where to write the final counters as JSON, or null. */
-  jsonPath: string | null;
-  mode: ModePlan;
-  /** TCBs of the TCP layer. */
-  maxConns: number;
-  /** Per-connection TCP window and send buffer in bytes (--tcp-window); 0 = the TCP defaults. */
-  tcpWindow: number;
-  /** dpdk EAL arguments given after `--` (appended to the spec's `eal=`). */
-  ealArgs: string[];
-  /** Capture file, or null. */
-  pcapPath: string | null;
-  /** Where TLS secrets go and which setting named the file, or null (no TLS, or not asked for). */
-  keylog: { path: string; from: '--sslkeylog' | 'SSLKEYLOGFILE' } | null;
 }
 
 export class OptionError extends Error {

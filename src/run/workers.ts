@@ -13,7 +13,7 @@ import { NativePort } from '../port/native.js';
 import type { Port } from '../port/port.js';
 import type { ShmLink } from '../port/shm_ring.js';
 import { openPort, parsePortSpec } from '../port/spec.js';
-import { CMD_CONFIG, MgmtEnd, createIpc, encodeJson, type Ack } from './ipc.js';
+import { CMD_CONFIG, MgmtEnd, createIpc, encodeJson, type Ack } from '../core/ipc.js';
 import { WORKER_KIND, type WorkerInit, type WorkerMessage } from './worker.js';
 import { LOOP_METRICS, type LoopOptions, type LoopStats } from './worker_loop.js';
 

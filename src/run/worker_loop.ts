@@ -14,9 +14,9 @@
 import type { Clock } from '../common/clock.js';
 import type { PortQueue } from '../port/port.js';
 import type { MetricsSlab } from '../telemetry/metrics.js';
-import { CMD_CONFIG, CMD_NOP, decodeJson, RC_BAD_PAYLOAD, RC_HANDLER_FAILED, RC_OK, RC_UNKNOWN_CMD, type WorkerEnd } from './ipc.js';
-import type { Pipeline } from './pipeline.js';
-import type { TxBatch } from './tx_batch.js';
+import { CMD_CONFIG, CMD_NOP, decodeJson, RC_BAD_PAYLOAD, RC_HANDLER_FAILED, RC_OK, RC_UNKNOWN_CMD, type WorkerEnd } from '../core/ipc.js';
+import type { Pipeline } from '../core/pipeline.js';
+import type { TxBatch } from '../port/tx_batch.js';
 
 export interface LoopOptions {
   /** Frames asked for per rxBurst. */

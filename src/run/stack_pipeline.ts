@@ -1,6 +1,6 @@
 /**
  * The worker pipeline that runs the network stack on one port queue: a module
- * exporting `createPipeline(ctx)` for src/core/worker.ts. From a plain config
+ * exporting `createPipeline(ctx)` for src/run/worker.ts. From a plain config
  * (JSON plus one SharedArrayBuffer) it builds a NetStack on the worker's queue
  * and TxBatch, attached to the port's shared ARP table, a TcpLayer when an
  * application is asked for, and the application itself (HTTP/1.1 server,
@@ -15,19 +15,19 @@
  * slab back into the shapes the single-threaded command prints.
  */
 import type { Pipeline } from '../core/pipeline.js';
-import type { PipelineContext } from '../core/worker.js';
+import type { PipelineContext } from './worker.js';
 import { BulkMode, ClientMode, HttpServerMode, type ClientPlan, type HttpServerModeConfig, type Mode } from '../engine/modes.js';
 import { KeyLog } from '../tls/keylog.js';
 import { IPV4_PROTO_TCP } from '../wire/ipv4.js';
 import { macFromBytes } from '../wire/mac.js';
-import { ArpCache } from './arp_cache.js';
-import { NetCounters } from './counters.js';
-import { FlowSteer, portShare, type SteerConfig } from './flow_steer.js';
-import { NetStack, type AddrRange, type RouteConfig } from './stack.js';
-import { TcpCounters } from './tcp/counters.js';
-import { CLOSED, F_NOTIFIED, TIME_WAIT } from './tcp/tcb.js';
-import { TcpLayer } from './tcp/tcp_layer.js';
-import { runTcpOptions } from './tcp/config.js';
+import { ArpCache } from '../net/arp_cache.js';
+import { NetCounters } from '../net/counters.js';
+import { FlowSteer, portShare, type SteerConfig } from '../net/flow_steer.js';
+import { NetStack, type AddrRange, type RouteConfig } from '../net/stack.js';
+import { TcpCounters } from '../net/tcp/counters.js';
+import { CLOSED, F_NOTIFIED, TIME_WAIT } from '../net/tcp/tcb.js';
+import { TcpLayer } from '../net/tcp/tcp_layer.js';
+import { runTcpOptions } from '../net/tcp/config.js';
 
 /** What runs on the TCP of each worker. */
 export type StackAppConfig =

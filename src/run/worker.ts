@@ -17,10 +17,10 @@ import { PcapWriter, tapQueue } from '../port/pcap.js';
 import { openPort } from '../port/spec.js';
 import { HdrRecorder, type HistogramShared } from '../telemetry/histogram.js';
 import { MetricsSlab, type MetricsShared } from '../telemetry/metrics.js';
-import { BufferPool } from './buffer_pool.js';
-import { MgmtEnd, WorkerEnd, type IpcShared } from './ipc.js';
-import type { Pipeline } from './pipeline.js';
-import { TxBatch } from './tx_batch.js';
+import { BufferPool } from '../core/buffer_pool.js';
+import { MgmtEnd, WorkerEnd, type IpcShared } from '../core/ipc.js';
+import type { Pipeline } from '../core/pipeline.js';
+import { TxBatch } from '../port/tx_batch.js';
 import { CommandTable, WorkerLoop, type LoopOptions, type LoopStats } from './worker_loop.js';
 
 export const WORKER_KIND = 'vaigai-worker';

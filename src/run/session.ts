@@ -2,7 +2,7 @@
  * The `vaigai` run on poll-mode workers, as the architecture lays it out: the
  * port is opened once with one queue per worker (af_packet fanout, af_xdp and
  * dpdk queues), each worker thread owns queue i on the CPU core_assign gives
- * it and runs the network stack (src/net/stack_pipeline.ts) on it, all of
+ * it and runs the network stack (src/run/stack_pipeline.ts) on it, all of
  * them sharing one ARP table. The main thread stays the management side: once
  * a second it sums the workers' metric slabs into one line (and the --json
  * file), and on SIGINT/SIGTERM, the abort signal, the duration, a failed
@@ -19,7 +19,7 @@ import { LATENCY_PARAMS, type LoadSnapshot } from '../engine/load.js';
 import type { ClientPlan } from '../engine/modes.js';
 import { liveLine as clientLiveLine, summarize, summaryText } from '../engine/report.js';
 import { availableParallelism } from 'node:os';
-import type { RunPlan } from '../mgmt/cli/stack_config.js';
+import type { RunPlan } from './plan.js';
 import { ArpCache } from '../net/arp_cache.js';
 import {
   groupStackMetrics,
@@ -29,14 +29,14 @@ import {
   type StackAppConfig,
   type StackMetricGroups,
   type StackPipelineConfig,
-} from '../net/stack_pipeline.js';
+} from './stack_pipeline.js';
 import { Histogram } from '../telemetry/histogram.js';
 import { loadNative } from '../port/native.js';
 import { parsePortSpec } from '../port/spec.js';
 import { ipToString } from '../wire/ipv4_addr.js';
 import { macToString } from '../wire/mac.js';
-import { assignCores } from './core_assign.js';
-import { createFrameRing } from './frame_ring.js';
+import { assignCores } from '../core/core_assign.js';
+import { createFrameRing } from '../core/frame_ring.js';
 import type { LoopOptions } from './worker_loop.js';
 import { WorkerSet, type WorkerResult } from './workers.js';
 
@@ -295,7 +295,7 @@ export async function runStackOnWorkers(plan: RunPlan, workers: number, opts: Ru
   const pcapFiles = pcapPath === null ? [] : cpus.map((_, i) => workerPcapPath(pcapPath, i));
   const set = await WorkerSet.start({
     workers: cpus.map((cpu, i) => ({ port: spec, queueId: i, cpu, config: config(apps[i]), ...(pcapPath === null ? {} : { pcap: pcapFiles[i] }) })),
-    pipeline: new URL('../net/stack_pipeline.js', import.meta.url),
+    pipeline: new URL('./stack_pipeline.js', import.meta.url),
     poolSlots: POOL_SLOTS,
     metrics: stackMetricNames(kind),
     ...(client !== null ? { histogram: LATENCY_PARAMS } : {}),

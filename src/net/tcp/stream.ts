@@ -5,11 +5,11 @@
  * Connections are small integers; callers keep per-connection state in arrays
  * indexed by them. Bytes passed to onData are valid only during the call.
  */
-import type { TcpHandler } from '../../net/tcp/api.js';
+import type { TcpHandler } from './api.js';
 
 /** The callbacks of a connection: the TCP API's, so one handler serves every transport. */
 export type StreamHandler = TcpHandler;
-export { CloseReason } from '../../net/tcp/api.js';
+export { CloseReason } from './api.js';
 
 export interface StreamTransport {
   /** Returns a connection id, or a negative error. IPv4 addresses are u32 numbers. */

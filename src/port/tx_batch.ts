@@ -3,7 +3,7 @@
  * queue cannot take stay queued (bounded); beyond the bound they are dropped and
  * counted, as a NIC's full TX ring would.
  */
-import type { PortQueue } from '../port/port.js';
+import type { PortQueue } from './port.js';
 
 export class TxBatch {
   private readonly slots: Int32Array;

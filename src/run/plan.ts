@@ -1,0 +1,51 @@
+/**
+ * What a run is asked to do, as the command line (and later a profile) gives
+ * it: the port, the owned addresses and routes, the mode and its settings.
+ * The run layer turns a plan into ports, workers, the engine and telemetry.
+ */
+import type { ClientPlan, TlsVersion } from '../engine/modes.js';
+import type { TlsEngine } from '../tls/engine.js';
+import type { AddrRange, RouteConfig } from '../net/stack.js';
+
+/** The HTTP responder (--server). */
+export interface ServerPlan {
+  kind: 'http';
+  port: number;
+  status: number;
+  bodySize: number;
+  /** PEM files when serving HTTPS, else null. */
+  tls: { cert: string; key: string; version: TlsVersion | null; engine: TlsEngine } | null;
+}
+
+/** Plain TCP bulk modes: discard what arrives, or send `bytes` per connection. */
+export interface BulkPlan {
+  kind: 'sink' | 'source';
+  port: number;
+  bytes: number;
+  sha256: boolean;
+}
+
+export type ModePlan = { kind: 'stack' } | ServerPlan | BulkPlan | ({ kind: 'client' } & ClientPlan);
+
+export interface RunPlan {
+  portSpec: string;
+  addrs: AddrRange[];
+  routes: RouteConfig[];
+  /** Our MAC, or -1 for the port's own. */
+  mac: number;
+  /** Seconds to run; 0 = until a signal. */
+  durationS: number;
+  /** Where to write the final counters as JSON, or null. */
+  jsonPath: string | null;
+  mode: ModePlan;
+  /** TCBs of the TCP layer. */
+  maxConns: number;
+  /** Per-connection TCP window and send buffer in bytes (--tcp-window); 0 = the TCP defaults. */
+  tcpWindow: number;
+  /** dpdk EAL arguments given after `--` (appended to the spec's `eal=`). */
+  ealArgs: string[];
+  /** Capture file, or null. */
+  pcapPath: string | null;
+  /** Where TLS secrets go and which setting named the file, or null (no TLS, or not asked for). */
+  keylog: { path: string; from: '--sslkeylog' | 'SSLKEYLOGFILE' } | null;
+}
