@@ -1,19 +1,33 @@
 /**
  * Process start: parses the command line and hands over to a subcommand.
  * Each subcommand lives in src/mgmt/cli/ and registers itself on the program.
+ * Errors end the process with the exit code their class carries
+ * (src/common/errors.ts; README, "Exit codes"), the reason printed last.
  */
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { exitCodeOf } from './common/errors.js';
 import { registerDemo } from './mgmt/cli/demo.js';
 import { registerImpair } from './mgmt/cli/impair.js';
-import { registerRun } from './mgmt/cli/run.js';
+import { driversHelp, registerRun } from './mgmt/cli/run.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const program = new Command();
-program.name('vaigai').description('Stateful L2-L7 traffic generator with its own user-space TCP/IP stack');
-registerRun(program);
+program
+  .name('vaigai')
+  .description('Stateful L2-L7 traffic generator with its own user-space TCP/IP stack')
+  .version(pkg.version, '-V, --version');
+const run = registerRun(program);
 registerImpair(program);
 registerDemo(program);
+// `vaigai --help` is the default command's help (its options and the drivers), then the subcommands.
+program.helpInformation = (): string =>
+  `${run.helpInformation().replace(/^Usage: vaigai run /, 'Usage: vaigai [run] ')}\n${driversHelp()}\n\nCommands:\n` +
+  program.commands.map((c) => `  ${c.name().padEnd(8)} ${c.description()}`).join('\n') +
+  '\n\nExit codes: 0 success, 1 bad usage or configuration, 2 the run could not start, 3 the run completed with failures.\n';
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`vaigai: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
+  process.exit(exitCodeOf(err));
 });

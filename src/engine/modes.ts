@@ -155,13 +155,12 @@ export interface ClientModeConfig extends ClientPlan {
   clock: Clock;
   srcIp: number;
   durationUs: number;
+  /** How long open requests may take to finish after the time bound (--drain). */
+  drainUs: number;
   maxConns: number;
   /** Where the TLS secrets of every session go (--sslkeylog), or null. */
   keylog?: KeyLog | null;
 }
-
-/** Seconds the client waits for open connections after its time bound. */
-const DRAIN_US = 5_000_000;
 
 export class ClientMode implements Mode {
   readonly load: LoadRun;
@@ -220,14 +219,14 @@ export class ClientMode implements Mode {
     );
     this.load.start();
     this.prev = this.load.snapshot();
-    this.hardStopUs = cfg.durationUs > 0 ? this.load.startUs + cfg.durationUs + DRAIN_US : Infinity;
+    this.hardStopUs = cfg.durationUs > 0 ? this.load.startUs + cfg.durationUs + cfg.drainUs : Infinity;
   }
 
   tick(nowUs: number): void {
     this.load.tick(nowUs);
   }
 
-  /** Done when every connection closed, or the drain time past the time bound ran out. */
+  /** Done when every connection closed, or the drain time past the time bound ran out (the run then closes the rest). */
   finished(): boolean {
     return this.load.done || this.clock.nowUs() >= this.hardStopUs;
   }

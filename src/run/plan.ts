@@ -35,6 +35,8 @@ export interface RunPlan {
   mac: number;
   /** Seconds to run; 0 = until a signal. */
   durationS: number;
+  /** Seconds open requests may take to finish once the run stops (--drain). */
+  drainS: number;
   /** Where to write the final counters as JSON, or null. */
   jsonPath: string | null;
   mode: ModePlan;

@@ -1,13 +1,16 @@
 /**
- * The `vaigai` run on poll-mode workers, as the architecture lays it out: the
- * port is opened once with one queue per worker (af_packet fanout, af_xdp and
- * dpdk queues), each worker thread owns queue i on the CPU core_assign gives
- * it and runs the network stack (src/run/stack_pipeline.ts) on it, all of
- * them sharing one ARP table. The main thread stays the management side: once
- * a second it sums the workers' metric slabs into one line (and the --json
- * file), and on SIGINT/SIGTERM, the abort signal, the duration, a failed
- * worker or (with --client) every worker's load finished, it stops them all
- * and returns the summed counters.
+ * The run: the one path every `vaigai` run takes, one worker or many. The
+ * port is opened once with one queue per worker (af_packet fanout, af_xdp
+ * and dpdk queues); each worker thread owns queue i on the CPU core_assign
+ * gives it and runs the network stack (src/run/stack_pipeline.ts) on it, all
+ * of them sharing one ARP table. The main thread is the management side: once
+ * a second it sums the workers' metric slabs into one live line (and the
+ * --json file).
+ *
+ * Stop: SIGINT, SIGTERM, the abort signal or the time bound stop new
+ * arrivals; open requests get --drain seconds to finish; then every
+ * connection on every worker is closed with a FIN, and what the peer has not
+ * finished within a second is reset. A second SIGINT aborts at once.
  *
  * The HTTP client load is split across the workers (splitClient): each runs
  * its share on its own share of the ephemeral ports, and passes the replies
@@ -29,6 +32,8 @@ import {
   type StackAppConfig,
   type StackMetricGroups,
   type StackPipelineConfig,
+  type StopOp,
+  OPEN_CONNS_METRIC,
 } from './stack_pipeline.js';
 import { Histogram } from '../telemetry/histogram.js';
 import { loadNative } from '../port/native.js';
@@ -36,6 +41,8 @@ import { parsePortSpec } from '../port/spec.js';
 import { ipToString } from '../wire/ipv4_addr.js';
 import { macToString } from '../wire/mac.js';
 import { assignCores } from '../core/core_assign.js';
+import { InvalidOptionError, PortOpenError, WorkerFailedError } from '../common/errors.js';
+import { PortSpecError } from '../port/spec.js';
 import { createFrameRing } from '../core/frame_ring.js';
 import type { LoopOptions } from './worker_loop.js';
 import { WorkerSet, type WorkerResult } from './workers.js';
@@ -47,8 +54,6 @@ const ARP_CACHE_SIZE = 4096;
 export const MAX_WORKERS = 64;
 /** Frames each worker's inbound steering ring holds (2 KiB each). */
 const STEER_RING_FRAMES = 1024;
-/** How often management looks whether every worker's client load finished. */
-const FINISH_POLL_MS = 50;
 
 export interface RunWorkersOptions {
   /** Where the start line, live lines and summary go (default console.log). */
@@ -76,7 +81,6 @@ export interface WorkersRunResult {
   pcapFiles: string[];
 }
 
-export class WorkersError extends Error {}
 
 /**
  * The client plan split across `workers`: connections as evenly as they go,
@@ -100,8 +104,12 @@ export function splitClient(plan: ClientPlan, workers: number): (ClientPlan | nu
   });
 }
 
-/** Worker i's capture file: `run.pcap` -> `run.w0.pcap` (before the extension, or appended without one). */
-export function workerPcapPath(path: string, w: number): string {
+/**
+ * Worker i's capture file: with one worker the file itself, else
+ * `run.pcap` -> `run.w0.pcap` (before the extension, or appended without one).
+ */
+export function workerPcapPath(path: string, w: number, workers: number): string {
+  if (workers === 1) return path;
   const slash = path.lastIndexOf('/');
   const dot = path.lastIndexOf('.');
   return dot > slash + 1 ? `${path.slice(0, dot)}.w${w}${path.slice(dot)}` : `${path}.w${w}`;
@@ -126,18 +134,21 @@ function appsOf(plan: RunPlan, workers: number): StackAppConfig[] {
     case 'source':
       return Array.from({ length: workers }, () => ({ kind: m.kind, port: m.port, bytes: m.bytes, sha256: m.sha256 }));
     case 'client': {
-      if (m.saveBody !== null) throw new WorkersError('--save-body: not with --workers (which response is the last one is not defined across workers)');
+      if (m.saveBody !== null && workers > 1) {
+        throw new InvalidOptionError('--save-body', 'not with --workers above 1: which response is the last one is not defined across workers (use --sha256 or --expect-sha256)');
+      }
       const steer = { rings: Array.from({ length: workers }, () => createFrameRing(STEER_RING_FRAMES)), srcIp: plan.addrs[0].lo };
       return splitClient(m, workers).map((share) => ({
         kind: 'client',
         share,
         durationUs: plan.durationS * 1e6,
+        drainUs: plan.drainS * 1e6,
         keylog: plan.keylog?.path ?? null,
         steer,
       }));
     }
     default:
-      throw new WorkersError('--workers: no such mode');
+      throw new InvalidOptionError('--workers', 'no such mode');
   }
 }
 
@@ -149,7 +160,7 @@ export function specWithQueues(spec: string, workers: number): string {
   const s = parsePortSpec(spec);
   const q = s.options.queues;
   if (q !== undefined) {
-    if (Number(q) !== workers) throw new WorkersError(`--workers ${workers}: the port has queues=${q}; each queue needs a worker (give queues=${workers} or leave it out)`);
+    if (Number(q) !== workers) throw new InvalidOptionError('--workers', `${workers}: the port has queues=${q}; each queue needs a worker (give queues=${workers} or leave it out)`);
     return spec.trim();
   }
   const t = spec.trim();
@@ -169,12 +180,12 @@ function liveLine(s: number, total: StackMetricGroups, per: StackMetricGroups[])
   let drops = 0;
   for (const [k, v] of Object.entries(n)) if (DROP.test(k)) drops += v;
   let line =
-    `[${s.toFixed(0).padStart(4)}s] ${per.length} workers | rx ${n.rxFrames} (${per.map((w) => w.net.rxFrames).join('/')}) tx ${n.txFrames}` +
+    `[${s.toFixed(0).padStart(4)}s] ${per.length} worker${per.length > 1 ? 's' : ''} | rx ${n.rxFrames} (${per.map((w) => w.net.rxFrames).join('/')}) tx ${n.txFrames}` +
     ` | arp req ${n.arpRxRequests} rep ${n.arpTxReplies} garp ${n.arpTxGratuitous} resolved ${n.arpResolved}` +
     ` | echo ${n.icmpRxEchoRequests}/${n.icmpTxEchoReplies} | drops ${drops}`;
   if (total.tcp !== null) line += ` | tcp opens ${total.tcp.passiveOpens} (${per.map((w) => w.tcp?.passiveOpens ?? 0).join('/')}) est ${total.tcp.established}`;
   const a = total.app;
-  if (a !== null) line += a.requests !== undefined ? ` | http req ${a.requests} resp ${a.responses} err ${a.errors}` : ` | accepted ${a.accepted} in ${a.bytes_in} out ${a.bytes_out}`;
+  if (a !== null) line += a.requests !== undefined ? ` | http req ${a.requests} resp ${a.responses} err ${a.errors}` : ` | accepted ${a.accepted} in ${a.bytesIn} out ${a.bytesOut}`;
   return line;
 }
 
@@ -183,16 +194,16 @@ function clientSnapshot(a: Record<string, number>, us: number): LoadSnapshot {
   return {
     us,
     connects: a.connects,
-    connectFailures: a.connect_failures,
+    connectFailures: a.connectFailures,
     cancelled: a.cancelled,
     requests: a.requests,
     responses: a.responses,
-    status: [0, a.status_1xx, a.status_2xx, a.status_3xx, a.status_4xx, a.status_5xx],
-    bodyBytes: a.body_bytes,
+    status: [0, a.status1xx, a.status2xx, a.status3xx, a.status4xx, a.status5xx],
+    bodyBytes: a.bodyBytes,
     errors: a.errors,
     unanswered: a.unanswered,
-    verifyOk: a.verify_ok,
-    verifyFailed: a.verify_failed,
+    verifyOk: a.verifyOk,
+    verifyFailed: a.verifyFailed,
   };
 }
 
@@ -222,17 +233,17 @@ class ClientReport {
     this.prev = cur;
     this.prevHist = hist;
     const col = (k: string): string => per.map((w) => w.app?.[k] ?? 0).join('/');
-    return `${line} | workers resp ${col('responses')} steered ${col('steered_out')}`;
+    return `${line} | workers resp ${col('responses')} steered ${col('steeredOut')}`;
   }
 
   /** The summary of the whole load: the longest worker's time, the summed counts, the merged latencies. */
   summary(total: StackMetricGroups, per: StackMetricGroups[]): ReturnType<typeof summarize> {
-    const elapsedUs = Math.max(0, ...per.map((w) => w.app?.elapsed_us ?? 0));
+    const elapsedUs = Math.max(0, ...per.map((w) => w.app?.elapsedUs ?? 0));
     // --sha256: the digest of the worker whose load ended last (every worker's, for one resource).
     const reports = this.set.reports() as (StackWorkerReport | undefined)[];
     let last = -1;
     per.forEach((w, i) => {
-      if (reports[i]?.sha256 != null && (last < 0 || (w.app?.elapsed_us ?? 0) >= (per[last].app?.elapsed_us ?? 0))) last = i;
+      if (reports[i]?.sha256 != null && (last < 0 || (w.app?.elapsedUs ?? 0) >= (per[last].app?.elapsedUs ?? 0))) last = i;
     });
     const hist = this.set.histogram() ?? new Histogram(LATENCY_PARAMS);
     return summarize(elapsedUs, clientSnapshot(total.app ?? {}, 0), hist, this.verify, last < 0 ? null : (reports[last]?.sha256 ?? null));
@@ -244,9 +255,9 @@ class ClientReport {
     const a = total.app ?? {};
     if (this.tls) {
       const errs = (this.set.reports() as (StackWorkerReport | undefined)[]).map((r) => r?.tlsLastError ?? null);
-      out.tls = { handshakes: a.tls_handshakes, full: a.tls_full, resumed: a.tls_resumed, failures: a.tls_failures, abandoned: a.tls_abandoned, lastError: errs.find((e) => e !== null) ?? null };
+      out.tls = { handshakes: a.tlsHandshakes, full: a.tlsFull, resumed: a.tlsResumed, failures: a.tlsFailures, abandoned: a.tlsAbandoned, lastError: errs.find((e) => e !== null) ?? null };
     }
-    out.steering = { out: a.steered_out, in: a.steered_in, drops: a.steer_drops };
+    out.steering = { out: a.steeredOut, in: a.steeredIn, drops: a.steerDrops };
     return out;
   }
 }
@@ -260,18 +271,34 @@ function nonZero(r: Record<string, number> | null): string {
 }
 
 function writeJson(path: string, seconds: number, total: StackMetricGroups, per: StackMetricGroups[], app: unknown): void {
-  const out = { seconds, workers: per.length, counters: total.net, tcp: total.tcp, app, loop: total.loop, perWorker: per };
+  const out = { seconds: Number(seconds.toFixed(3)), workers: per.length, counters: total.net, port: total.port, tcp: total.tcp, app, loop: total.loop, perWorker: per };
   writeFileSync(path, JSON.stringify(out, null, 1));
 }
 
+/** How long the peers get to finish the close handshake before what is left is reset. */
+const CLOSE_GRACE_MS = 1000;
+/** How often management looks whether the stop's current phase is over. */
+const STOP_POLL_MS = 20;
+
+/** The port could not open (a bad spec is a usage error; a failed open, exit 2) or a worker failed to start. */
+function startError(e: unknown): Error {
+  if (e instanceof PortSpecError) {
+    const usage = e.code === 'syntax' || e.code === 'unknown-driver' || e.code === 'unknown-option';
+    return usage ? new InvalidOptionError('--port', e.message) : new PortOpenError(e.message);
+  }
+  if (e instanceof InvalidOptionError || e instanceof PortOpenError) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  return /^--port\b|port|queue|iface|interface|permission|EPERM|EACCES/i.test(msg) ? new PortOpenError(msg.replace(/^--port: /, '')) : new WorkerFailedError(msg);
+}
+
 /**
- * Runs the plan's stack on `workers` worker threads until SIGINT/SIGTERM,
- * `opts.signal`, the plan's duration, a worker failing, or (--client) every
- * worker's load finished; returns the counters. Rejects (after stopping every
- * worker) when one failed.
+ * Runs the plan on `workers` worker threads (1 by default) until
+ * SIGINT/SIGTERM, `opts.signal`, the plan's duration, a worker failing, or
+ * (--client) every worker's load finished; stops as the header says and
+ * returns the counters. Rejects (after stopping every worker) when one failed.
  */
-export async function runStackOnWorkers(plan: RunPlan, workers: number, opts: RunWorkersOptions = {}): Promise<WorkersRunResult> {
-  if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) throw new WorkersError(`--workers: ${workers} is not an integer in 1..${MAX_WORKERS}`);
+export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOptions = {}): Promise<WorkersRunResult> {
+  if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) throw new InvalidOptionError('--workers', `${workers} is not an integer in 1..${MAX_WORKERS}`);
   const log = opts.log ?? ((l: string) => console.log(l));
   const apps = appsOf(plan, workers);
   const kind = apps[0].kind;
@@ -292,22 +319,27 @@ export async function runStackOnWorkers(plan: RunPlan, workers: number, opts: Ru
     app,
   });
   const pcapPath = plan.pcapPath;
-  const pcapFiles = pcapPath === null ? [] : cpus.map((_, i) => workerPcapPath(pcapPath, i));
-  const set = await WorkerSet.start({
-    workers: cpus.map((cpu, i) => ({ port: spec, queueId: i, cpu, config: config(apps[i]), ...(pcapPath === null ? {} : { pcap: pcapFiles[i] }) })),
-    pipeline: new URL('./stack_pipeline.js', import.meta.url),
-    poolSlots: POOL_SLOTS,
-    metrics: stackMetricNames(kind),
-    ...(client !== null ? { histogram: LATENCY_PARAMS } : {}),
-    eal: plan.ealArgs,
-    loop: opts.loop ?? {},
-  });
+  const pcapFiles = pcapPath === null ? [] : cpus.map((_, i) => workerPcapPath(pcapPath, i, workers));
+  let set: WorkerSet;
+  try {
+    set = await WorkerSet.start({
+      workers: cpus.map((cpu, i) => ({ port: spec, queueId: i, cpu, config: config(apps[i]), ...(pcapPath === null ? {} : { pcap: pcapFiles[i] }) })),
+      pipeline: new URL('./stack_pipeline.js', import.meta.url),
+      poolSlots: POOL_SLOTS,
+      metrics: stackMetricNames(kind),
+      ...(client !== null ? { histogram: LATENCY_PARAMS } : {}),
+      eal: plan.ealArgs,
+      loop: opts.loop ?? {},
+    });
+  } catch (e) {
+    throw startError(e);
+  }
   const owned = plan.addrs.reduce((n, a) => n + a.hi - a.lo + 1, 0);
   const pinned = set.pinnedCpus;
   log(
     `vaigai: ${driver} ${options.iface ?? options.name ?? driver} mac ${macToString(set.metricsOf(0)[MAC_METRIC])}, ${owned} addresses ` +
       plan.addrs.map((a) => `${ipToString(a.lo)}-${ipToString(a.hi)}/${a.prefixLen}${a.vlan >= 0 ? ` vlan ${a.vlan}` : ''}`).join(', ') +
-      `; ${workers} workers on CPUs ${pinned.map((c) => (c < 0 ? 'any' : String(c))).join(',')} (management on ${cores.management.join(',')})`,
+      `; ${workers} worker${workers > 1 ? 's' : ''} on CPU${workers > 1 ? 's' : ''} ${pinned.map((c) => (c < 0 ? 'any' : String(c))).join(',')} (management on ${cores.management.join(',')})`,
   );
   const clientReport = client === null ? null : new ClientReport(set, client.expectSha256 !== null, client.tls !== null);
 
@@ -328,35 +360,68 @@ export async function runStackOnWorkers(plan: RunPlan, workers: number, opts: Ru
     for (let w = 0; w < workers; w++) if (set.metricsOf(w).app_finished !== 1) return false;
     return true;
   };
+  const openConns = (): number => {
+    let n = 0;
+    for (let w = 0; w < workers; w++) n += Math.max(0, set.metricsOf(w)[OPEN_CONNS_METRIC]);
+    return n;
+  };
+
+  // Stop requests: the first stops arrivals and drains; a second aborts at once.
+  let stops = 0;
+  let wake: () => void = () => {};
+  const onStop = (): void => {
+    stops++;
+    wake();
+  };
+  process.on('SIGINT', onStop);
+  process.on('SIGTERM', onStop);
+  if (opts.signal?.aborted === true) stops++;
+  else opts.signal?.addEventListener('abort', onStop, { once: true });
+  const waitUntil = async (done: () => boolean, ms: number, stopsAtEntry: number): Promise<void> => {
+    const end = performance.now() + ms;
+    while (!done() && stops === stopsAtEntry && performance.now() < end) {
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, Math.min(STOP_POLL_MS, Math.max(0, end - performance.now())));
+        wake = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
+    }
+    wake = () => {};
+  };
 
   let failedMsg = '';
-  await new Promise<void>((resolve) => {
-    const timers: NodeJS.Timeout[] = [];
-    const finish = (): void => {
-      for (const t of timers) clearTimeout(t);
-      process.off('SIGINT', finish);
-      process.off('SIGTERM', finish);
-      opts.signal?.removeEventListener('abort', finish);
-      resolve();
-    };
-    timers.push(
-      setInterval(() => {
-        report();
-        const failed = set.failed();
-        if (failed.length > 0) {
-          failedMsg = failed.map((f) => `worker ${f.workerIdx}: ${f.error}`).join('; ');
-          finish();
-        }
-      }, 1000),
-    );
-    // The client's time bound is its own (it drains open requests past it): the run ends when every share finished.
-    if (client !== null) timers.push(setInterval(() => allFinished() && finish(), FINISH_POLL_MS));
-    else if (plan.durationS > 0) timers.push(setTimeout(finish, plan.durationS * 1000));
-    process.once('SIGINT', finish);
-    process.once('SIGTERM', finish);
-    if (opts.signal?.aborted === true) finish();
-    else opts.signal?.addEventListener('abort', finish, { once: true });
-  });
+  const ticker = setInterval(() => {
+    report();
+    const failed = set.failed();
+    if (failed.length > 0) {
+      failedMsg = failed.map((f) => `worker ${f.workerIdx}: ${f.error}`).join('; ');
+      wake();
+    }
+  }, 1000);
+  try {
+    // Running: until a stop request, a failed worker, the time bound, or (--client) every share finished
+    // (the client keeps its own time bound, and drains past it).
+    const durationMs = client === null && plan.durationS > 0 ? plan.durationS * 1000 : Infinity;
+    await waitUntil(() => failedMsg !== '' || (client !== null && allFinished()), durationMs, 0);
+    if (stops < 2 && failedMsg === '') {
+      // Stopping: no new arrivals; what is in flight gets --drain seconds.
+      const atStop = stops;
+      await set.update({ op: 'stop' satisfies StopOp }).catch(() => []);
+      if (client !== null) await waitUntil(() => failedMsg !== '' || allFinished(), plan.drainS * 1000, atStop);
+      // Closing: FIN on every connection; a second later, what is left is reset by the workers' close.
+      if (stops === atStop && failedMsg === '') {
+        await set.update({ op: 'close' satisfies StopOp }).catch(() => []);
+        await waitUntil(() => failedMsg !== '' || openConns() === 0, CLOSE_GRACE_MS, atStop);
+      }
+    }
+  } finally {
+    clearInterval(ticker);
+    process.off('SIGINT', onStop);
+    process.off('SIGTERM', onStop);
+    opts.signal?.removeEventListener('abort', onStop);
+  }
 
   const results = await set.stop();
   const { total, per } = snapshot();
@@ -371,17 +436,18 @@ export async function runStackOnWorkers(plan: RunPlan, workers: number, opts: Ru
   for (const r of results) {
     const st = r.stats;
     const app = per[r.workerIdx]?.app;
-    const share = client === null || app === undefined || app === null ? '' : `, ${app.responses} responses, steered ${app.steered_out} out ${app.steered_in} in (${app.steer_drops} dropped)`;
-    const pcap = r.pcapFrames === undefined ? '' : `, pcap ${r.pcapFrames} frames to ${pcapFiles[r.workerIdx]}`;
+    const share = client === null || app === undefined || app === null ? '' : `, ${app.responses} responses, steered ${app.steeredOut} out ${app.steeredIn} in (${app.steerDrops} dropped)`;
+    const pcap = r.pcapFrames === undefined || r.pcapFrames < 0 ? '' : `, pcap ${r.pcapFrames} frames to ${pcapFiles[r.workerIdx]}`;
     log(`worker ${r.workerIdx}: ${r.error ?? `rx ${st?.loop_rx_frames} frames, ${st?.loop_parks} parks, tx drops ${st?.tx_batch_dropped}, slots in use ${st?.slots_in_use}${share}${pcap}`}`);
   }
+  if (pcapPath !== null) log(`pcap: ${results.reduce((n, r) => n + Math.max(0, r.pcapFrames ?? 0), 0)} frames to ${pcapFiles.join(', ')}`);
   if (plan.keylog !== null) {
     const lines = (set.reports() as (StackWorkerReport | undefined)[]).reduce((n, r) => n + (r?.keylogLines ?? 0), 0);
     log(`sslkeylog: ${lines} secrets to ${plan.keylog.path}`);
   }
   const errors = results.filter((r) => r.error !== null);
   if (failedMsg !== '' || errors.length > 0) {
-    throw new WorkersError(failedMsg || errors.map((r) => `worker ${r.workerIdx}: ${r.error}`).join('; '));
+    throw new WorkerFailedError(failedMsg || errors.map((r) => `worker ${r.workerIdx}: ${r.error}`).join('; '));
   }
   return { seconds: s, total, perWorker: per, results, cpus: pinned, client: clientSummary, pcapFiles };
 }

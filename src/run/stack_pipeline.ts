@@ -18,6 +18,7 @@ import type { Pipeline } from '../core/pipeline.js';
 import type { PipelineContext } from './worker.js';
 import { BulkMode, ClientMode, HttpServerMode, type ClientPlan, type HttpServerModeConfig, type Mode } from '../engine/modes.js';
 import { KeyLog } from '../tls/keylog.js';
+import { emptyQueueStats } from '../port/port.js';
 import { IPV4_PROTO_TCP } from '../wire/ipv4.js';
 import { macFromBytes } from '../wire/mac.js';
 import { ArpCache } from '../net/arp_cache.js';
@@ -39,6 +40,8 @@ export type StackAppConfig =
       /** This worker's share of the load, or null when it has none (it still passes replies on). */
       share: ClientPlan | null;
       durationUs: number;
+      /** How long open requests may take to finish after the time bound. */
+      drainUs: number;
       /** --sslkeylog file, opened for appending by every worker. */
       keylog: string | null;
       steer: SteerConfig;
@@ -64,9 +67,16 @@ export interface StackPipelineConfig {
 
 /** The MAC the stack uses (the same in every worker's slab; not a sum). */
 export const MAC_METRIC = 'stack_mac';
+/** Connections still open (not closed, not in TIME_WAIT) once the run closes them; -1 before. */
+export const OPEN_CONNS_METRIC = 'run_open_conns';
+
+/** The run's stop, in the order management sends it (CMD_CONFIG `{ op }`). */
+export type StopOp = 'stop' | 'close';
 
 const NET_KEYS: readonly string[] = Object.keys(new NetCounters());
 const TCP_KEYS: readonly string[] = Object.keys(new TcpCounters());
+/** The worker's queue counters (the driver's, through the capture tap when there is one). */
+const PORT_KEYS: readonly string[] = Object.keys(emptyQueueStats());
 const HTTP_KEYS = ['accepted', 'requests', 'responses', 'body_bytes_out', 'body_bytes_in', 'errors', 'tls_handshakes', 'tls_resumed', 'tls_failures', 'tls_abandoned'];
 const BULK_KEYS = ['accepted', 'closed', 'bytes_in', 'bytes_out'];
 /**
@@ -82,8 +92,13 @@ const FINISHED_IDX = CLIENT_KEYS.indexOf('finished');
 /** Receive bursts of frames other workers passed on. */
 const STEER_BURST = 64;
 
-function snake(camel: string): string {
-  return camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+/** A counter's metric name part (`rtoFires` -> `rto_fires`): slabs and exports use these, JSON the camelCase. */
+function snake(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+function camel(name: string): string {
+  return name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }
 
 function appKeys(kind: StackAppKind): readonly string[] {
@@ -94,7 +109,9 @@ function appKeys(kind: StackAppKind): readonly string[] {
 export function stackMetricNames(app: StackAppKind): string[] {
   return [
     MAC_METRIC,
+    OPEN_CONNS_METRIC,
     ...NET_KEYS.map((k) => `net_${snake(k)}`),
+    ...PORT_KEYS.map((k) => `port_${snake(k)}`),
     ...(app === 'none' ? [] : TCP_KEYS.map((k) => `tcp_${snake(k)}`)),
     ...appKeys(app).map((k) => `app_${k}`),
   ];
@@ -104,6 +121,8 @@ export function stackMetricNames(app: StackAppKind): string[] {
 export interface StackMetricGroups {
   /** NetCounters names. */
   net: Record<string, number>;
+  /** The queues' QueueStats. */
+  port: Record<string, number>;
   /** TcpCounters names, or null without TCP. */
   tcp: Record<string, number> | null;
   /** The application's counters (snake_case), or null without one. */
@@ -119,13 +138,20 @@ export function groupStackMetrics(m: Record<string, number>, app: StackAppKind):
     return out;
   };
   const loop: Record<string, number> = {};
-  for (const [k, v] of Object.entries(m)) if (k.startsWith('loop_')) loop[k] = v;
+  for (const [k, v] of Object.entries(m)) if (k.startsWith('loop_')) loop[camel(k.slice(5))] = v;
   return {
     net: pick('net_', NET_KEYS, snake),
+    port: pick('port_', PORT_KEYS, snake),
     tcp: app === 'none' ? null : pick('tcp_', TCP_KEYS, snake),
-    app: app === 'none' ? null : pick('app_', appKeys(app), (k) => k),
+    app: app === 'none' ? null : camelKeys(pick('app_', appKeys(app), (k) => k)),
     loop,
   };
+}
+
+function camelKeys(r: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(r)) out[camel(k)] = v;
+  return out;
 }
 
 export class StackPipelineError extends Error {}
@@ -168,6 +194,7 @@ function startApp(app: StackAppConfig, tcp: TcpLayer, ctx: PipelineContext, maxC
         clock: ctx.clock,
         srcIp: app.steer.srcIp,
         durationUs: app.durationUs,
+        drainUs: app.drainUs,
         maxConns,
         keylog,
       });
@@ -191,10 +218,14 @@ export interface StackWorkerReport {
 class StackPipeline implements Pipeline {
   private readonly c: Float64Array;
   private readonly netIds: Int32Array;
+  private readonly portIds: Int32Array;
   private readonly tcpIds: Int32Array;
   private readonly appIds: Int32Array;
   private readonly net: Record<string, number>;
   private readonly tcpCounters: Record<string, number> | null;
+  private readonly openId: number;
+  /** The run asked every connection to close: count what is still open each tick. */
+  private closing = false;
 
   constructor(
     private readonly ctx: PipelineContext,
@@ -211,11 +242,43 @@ class StackPipeline implements Pipeline {
     this.c = m.c;
     const ids = (names: string[]): Int32Array => Int32Array.from(names, (n) => m.id(n));
     this.netIds = ids(NET_KEYS.map((k) => `net_${snake(k)}`));
+    this.portIds = ids(PORT_KEYS.map((k) => `port_${snake(k)}`));
     this.tcpIds = ids(tcp === null ? [] : TCP_KEYS.map((k) => `tcp_${snake(k)}`));
     this.appIds = ids(appKeys(app).map((k) => `app_${k}`));
     this.net = stack.counters as unknown as Record<string, number>;
     this.tcpCounters = tcp === null ? null : (tcp.counters as unknown as Record<string, number>);
     this.c[m.id(MAC_METRIC)] = stack.mac;
+    this.openId = m.id(OPEN_CONNS_METRIC);
+    this.c[this.openId] = -1;
+    ctx.ipc.onConfig((u) => this.command(u));
+  }
+
+  /**
+   * The run's stop, from management: `stop` ends new arrivals (the client
+   * issues no request and opens no connection after it; open requests may
+   * finish), `close` closes every connection with a FIN (SYN_SENT ones are
+   * deleted, RFC 9293 §3.10.4). What is still open at the end is reset by close().
+   */
+  private command(u: unknown): number {
+    const op = (u as { op?: unknown } | null)?.op;
+    if (op === 'stop') {
+      if (this.mode instanceof ClientMode) this.mode.load.stop();
+      return 0;
+    }
+    if (op === 'close') {
+      this.closing = true;
+      const tcp = this.tcp;
+      if (tcp !== null) {
+        const t = tcp.t;
+        for (let c = 0; c < t.max; c++) {
+          const st = t.state[c];
+          if (st !== CLOSED && st !== TIME_WAIT && (t.flags[c] & F_NOTIFIED) === 0) tcp.close(c);
+        }
+      }
+      this.publish();
+      return 0;
+    }
+    return -1;
   }
 
   input(slots: Int32Array, n: number, nowUs: number): void {
@@ -245,7 +308,20 @@ class StackPipeline implements Pipeline {
   busy(): boolean {
     const steer = this.steer;
     if (steer !== null && steer.pending) this.takeSteered(this.ctx.clock.nowUs());
-    return this.stack.busy() || (steer !== null && steer.pending);
+    return this.stack.busy() || (steer !== null && steer.pending) || this.inFlight();
+  }
+
+  /**
+   * Work in flight keeps the loop polling rather than parking: a generator
+   * owns its core, as a DPDK lcore does, so that an answer is taken when it
+   * arrives and not up to a park later. A client's load runs until it is
+   * finished; a server has work while a connection is open (TIME_WAIT aside).
+   */
+  private inFlight(): boolean {
+    const mode = this.mode;
+    if (mode instanceof ClientMode) return !mode.finished();
+    const tcp = this.tcp;
+    return tcp !== null && tcp.t.active > tcp.tw.size;
   }
 
   private takeSteered(nowUs: number): void {
@@ -287,7 +363,9 @@ class StackPipeline implements Pipeline {
   /** Copies the stack's counters into the slab (one writer: this worker). */
   private publish(): void {
     const c = this.c;
+    if (this.closing) c[this.openId] = countOpen(this.tcp);
     copy(c, this.netIds, this.net, NET_KEYS);
+    copy(c, this.portIds, this.ctx.queue.stats() as unknown as Record<string, number>, PORT_KEYS);
     if (this.tcpCounters !== null) copy(c, this.tcpIds, this.tcpCounters, TCP_KEYS);
     const ids = this.appIds;
     const mode = this.mode;
@@ -318,6 +396,18 @@ class StackPipeline implements Pipeline {
       c[ids[3]] = st.bytesOut;
     }
   }
+}
+
+/** Connections neither closed nor in TIME_WAIT. */
+function countOpen(tcp: TcpLayer | null): number {
+  if (tcp === null) return 0;
+  const t = tcp.t;
+  let n = 0;
+  for (let c = 0; c < t.max; c++) {
+    const st = t.state[c];
+    if (st !== CLOSED && st !== TIME_WAIT) n++;
+  }
+  return n;
 }
 
 /** The client's counters in CLIENT_KEYS order; a worker without a share of the load reports itself finished. */

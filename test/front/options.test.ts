@@ -11,7 +11,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ealOperands, OptionError, parseRunOptions, type RawRunOptions } from '../../src/mgmt/cli/stack_config.js';
+import { ealOperands, parseRunOptions, type RawRunOptions } from '../../src/mgmt/cli/stack_config.js';
+import { InvalidOptionError } from '../../src/common/errors.js';
 import { nativeDrivers, nativeLoadError } from '../../src/port/native.js';
 import { loadNativeTls } from '../../src/tls/native_engine.js';
 import { parseIp } from '../../src/wire/ipv4_addr.js';
@@ -95,7 +96,7 @@ test('bad mode options are errors naming the option', () => {
     [{ server: true, tls: true, cert: 'c', key: 'k', sslkeylog: '' }, /^--sslkeylog: needs a file name/],
   ];
   for (const [o, re] of cases) {
-    assert.throws(() => parseRunOptions({ ...base, ...o }), (e: Error) => e instanceof OptionError && re.test(e.message), JSON.stringify(o));
+    assert.throws(() => parseRunOptions({ ...base, ...o }), (e: Error) => e instanceof InvalidOptionError && re.test(e.message), JSON.stringify(o));
   }
 });
 
@@ -117,7 +118,7 @@ test('capture, key log and EAL arguments: --sslkeylog over SSLKEYLOGFILE, which 
   assert.deepEqual(ealOperands([], ['node', 'main.js', '--port', 'ring']), []);
   assert.throws(() => ealOperands(['foo'], ['node', 'main.js', 'foo', '--port', 'ring']), /^Error: --: unexpected argument "foo"/);
   assert.throws(() => ealOperands(['foo', '-l'], ['node', 'main.js', 'foo', '--', '-l']), /unexpected argument "foo"/);
-  assert.throws(() => parseRunOptions(base, ['-l', '0'], {}), (e: Error) => e instanceof OptionError && /^--: "-l 0": arguments after -- are EAL arguments, for a dpdk port only/.test(e.message));
+  assert.throws(() => parseRunOptions(base, ['-l', '0'], {}), (e: Error) => e instanceof InvalidOptionError && /^--: "-l 0": arguments after -- are EAL arguments, for a dpdk port only/.test(e.message));
 });
 
 test('the command refuses a bad capture file, key log file, input file or EAL argument, naming the setting', (t) => {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { OptionError, parseRunOptions } from '../../src/mgmt/cli/stack_config.js';
+import { parseRunOptions } from '../../src/mgmt/cli/stack_config.js';
+import { InvalidOptionError } from '../../src/common/errors.js';
 import { ip } from './harness.js';
 
 test('run options: ranges, subnets, VLAN, routes and gateway become the stack config', () => {
@@ -28,7 +29,7 @@ test('run options: ranges, subnets, VLAN, routes and gateway become the stack co
   assert.equal(p.jsonPath, null);
 });
 
-test('run options: each bad value is an OptionError naming its option', () => {
+test('run options: each bad value is an InvalidOptionError naming its option', () => {
   const base = { port: 'af_packet:iface=x', srcIp: ['198.18.0.10'] };
   const cases: [Record<string, unknown>, RegExp][] = [
     [{ port: undefined }, /^--port: required/],
@@ -46,5 +47,5 @@ test('run options: each bad value is an OptionError naming its option', () => {
     [{ mac: 'zz' }, /^--mac: "zz" is not a MAC/],
     [{ duration: '-1' }, /^--duration: "-1" is not a positive number/],
   ];
-  for (const [o, re] of cases) assert.throws(() => parseRunOptions({ ...base, ...o }), (e: Error) => e instanceof OptionError && re.test(e.message), JSON.stringify(o));
+  for (const [o, re] of cases) assert.throws(() => parseRunOptions({ ...base, ...o }), (e: Error) => e instanceof InvalidOptionError && re.test(e.message), JSON.stringify(o));
 });

@@ -40,9 +40,9 @@ test('splitClient: connections and requests add up exactly, rate follows the con
 });
 
 test('workerPcapPath puts the worker before the extension', () => {
-  assert.equal(workerPcapPath('/tmp/run.pcap', 0), '/tmp/run.w0.pcap');
-  assert.equal(workerPcapPath('/tmp/a.b/run', 3), '/tmp/a.b/run.w3');
-  assert.equal(workerPcapPath('.hidden', 1), '.hidden.w1');
+  assert.equal(workerPcapPath('/tmp/run.pcap', 0, 2), '/tmp/run.w0.pcap');
+  assert.equal(workerPcapPath('/tmp/a.b/run', 3, 4), '/tmp/a.b/run.w3');
+  assert.equal(workerPcapPath('.hidden', 1, 2), '.hidden.w1');
 });
 
 test('each worker gets a disjoint share of the ephemeral ports and its pool hands out only those', () => {

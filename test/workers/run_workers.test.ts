@@ -1,11 +1,11 @@
 /**
- * runStackOnWorkers without a network: the queue count it puts into the port
+ * runSession without a network: the queue count it puts into the port
  * spec, the errors it and the stack pipeline name, and a run on the null driver (N workers, summed
  * and per-worker counters, clean stop with no leaked slots).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runStackOnWorkers, specWithQueues } from '../../src/run/session.js';
+import { runSession, specWithQueues } from '../../src/run/session.js';
 import { WorkerSet } from '../../src/run/workers.js';
 import { ArpCache } from '../../src/net/arp_cache.js';
 import { parseRunOptions } from '../../src/mgmt/cli/stack_config.js';
@@ -32,15 +32,15 @@ test('metric names and their grouping round-trip the stack counters', () => {
   assert.equal(g.net.icmpTxEchoReplies, snap.net_icmp_tx_echo_replies);
   assert.equal(g.tcp?.passiveOpens, snap.tcp_passive_opens);
   assert.equal(g.app?.requests, snap.app_requests);
-  assert.deepEqual(g.loop, { loop_polls: 3 });
+  assert.deepEqual(g.loop, { polls: 3 });
 });
 
 test('bad plans are refused with the reason, before or at worker start', async () => {
   const base = { port: 'null', srcIp: ['198.18.8.10'] };
-  await assert.rejects(runStackOnWorkers(parseRunOptions(base), 0), /--workers: 0 is not an integer/);
-  await assert.rejects(runStackOnWorkers(parseRunOptions({ ...base, client: 'http://198.18.8.1/', saveBody: 'b.bin' }), 2), /--save-body: not with --workers/);
+  await assert.rejects(runSession(parseRunOptions(base), 0), /--workers: 0 is not an integer/);
+  await assert.rejects(runSession(parseRunOptions({ ...base, client: 'http://198.18.8.1/', saveBody: 'b.bin' }), 2), /--save-body: not with --workers/);
   const overlapping = parseRunOptions({ ...base, srcIp: ['198.18.8.10-198.18.8.20', '198.18.8.15'] });
-  await assert.rejects(runStackOnWorkers(overlapping, 2, { log: () => {} }), /worker \d: address range 198\.18\.8\.15-198\.18\.8\.15 overlaps another/);
+  await assert.rejects(runSession(overlapping, 2, { log: () => {} }), /worker \d: address range 198\.18\.8\.15-198\.18\.8\.15 overlaps another/);
 });
 
 test('two workers on the null driver: start, per-worker and summed counters, clean stop', async () => {
@@ -52,7 +52,7 @@ test('two workers on the null driver: start, per-worker and summed counters, cle
     // Once started: long enough for the first live line and worker 0's gratuitous ARP.
     if (lines.length === 1) setTimeout(() => ac.abort(), 1500);
   };
-  const r = await runStackOnWorkers(plan, 2, { log, signal: ac.signal });
+  const r = await runSession(plan, 2, { log, signal: ac.signal });
   assert.match(lines[0], /^vaigai: null null mac 02:00:00:00:08:01, 4 addresses 198\.18\.8\.10-198\.18\.8\.13\/24; 2 workers/);
   assert.ok(lines.some((l) => /^\[\s+1s\] 2 workers \| rx 0 \(0\/0\)/.test(l)), lines.join('\n'));
   assert.equal(r.perWorker.length, 2);

@@ -25,6 +25,7 @@
  */
 import type { ClientPlan, TlsVersion } from '../../engine/modes.js';
 import type { ModePlan, RunPlan, ServerPlan } from '../../run/plan.js';
+import { InvalidOptionError, NoRouteError } from '../../common/errors.js';
 import { TLS_ENGINES, type TlsEngine } from '../../tls/engine.js';
 import { loadNativeTls, nativeTlsError } from '../../tls/native_engine.js';
 import type { AddrRange, RouteConfig } from '../../net/stack.js';
@@ -76,13 +77,9 @@ export interface RawRunOptions {
   // Capture and key log.
   pcap?: string;
   sslkeylog?: string;
+  drain?: string;
 }
 
-export class OptionError extends Error {
-  constructor(option: string, detail: string) {
-    super(`${option}: ${detail}`);
-  }
-}
 
 const DEFAULT_PREFIX_LEN = 24;
 
@@ -91,40 +88,44 @@ const DEFAULT_PREFIX_LEN = 24;
  * `env` supplies SSLKEYLOGFILE.
  */
 export function parseRunOptions(o: RawRunOptions, ealArgs: string[] = [], env: NodeJS.ProcessEnv = process.env): RunPlan {
-  if (o.port === undefined || o.port.trim() === '') throw new OptionError('--port', 'required (e.g. af_packet:iface=eth1)');
+  if (o.port === undefined || o.port.trim() === '') throw new InvalidOptionError('--port', 'required (e.g. af_packet:iface=eth1)');
   const portSpec = o.port.trim();
   if (ealArgs.length > 0 && !/^dpdk(:|$)/.test(portSpec)) {
-    throw new OptionError('--', `"${ealArgs.join(' ')}": arguments after -- are EAL arguments, for a dpdk port only (--port dpdk:...)`);
+    throw new InvalidOptionError('--', `"${ealArgs.join(' ')}": arguments after -- are EAL arguments, for a dpdk port only (--port dpdk:...)`);
   }
   const vlan = o.vlan === undefined ? -1 : parseIntIn('--vlan', o.vlan, 0, 4094);
   const texts = (o.srcIp ?? []).flatMap((s) => s.split(',')).filter((s) => s.trim() !== '');
-  if (texts.length === 0) throw new OptionError('--src-ip', 'at least one address or range is required');
+  if (texts.length === 0) throw new InvalidOptionError('--src-ip', 'at least one address or range is required');
   const addrs = texts.map((t) => parseSrcRange(t, vlan));
   const routes: RouteConfig[] = [];
-  if (o.gateway !== undefined) routes.push({ prefix: 0, len: 0, gateway: parseIpOpt('--gateway', o.gateway) });
+  if (o.gateway !== undefined) routes.push({ prefix: 0, len: 0, gateway: unicastIp('--gateway', o.gateway) });
   for (const r of o.route ?? []) routes.push(parseRoute(r));
   let mac = -1;
   if (o.mac !== undefined) {
     mac = parseMac(o.mac);
-    if (mac < 0) throw new OptionError('--mac', `"${o.mac}" is not a MAC address (aa:bb:cc:dd:ee:ff)`);
-    if (isMulticastMac(mac) || mac === 0) throw new OptionError('--mac', `"${o.mac}" is not a unicast MAC address`);
+    if (mac < 0) throw new InvalidOptionError('--mac', `"${o.mac}" is not a MAC address (aa:bb:cc:dd:ee:ff)`);
+    if (isMulticastMac(mac) || mac === 0) throw new InvalidOptionError('--mac', `"${o.mac}" is not a unicast MAC address`);
   }
   let durationS = 0;
   if (o.duration !== undefined) {
     durationS = Number(o.duration);
-    if (!Number.isFinite(durationS) || durationS <= 0) throw new OptionError('--duration', `"${o.duration}" is not a positive number of seconds`);
+    if (!Number.isFinite(durationS) || durationS <= 0) throw new InvalidOptionError('--duration', `"${o.duration}" is not a positive number of seconds`);
   }
+  const drainS = o.drain === undefined ? DEFAULT_DRAIN_S : Number(o.drain);
+  if (!(Number.isFinite(drainS) && drainS >= 0 && drainS <= 3600)) throw new InvalidOptionError('--drain', `"${o.drain}" is not a number of seconds in 0..3600`);
   const maxConns = o.maxConns === undefined ? DEFAULT_MAX_CONNS : parseIntIn('--max-conns', o.maxConns, 16, 1 << 24);
   const tcpWindow = o.tcpWindow === undefined ? 0 : parseWindow(o.tcpWindow);
-  if (o.pcap !== undefined && o.pcap.trim() === '') throw new OptionError('--pcap', 'needs a file name');
+  if (o.pcap !== undefined && o.pcap.trim() === '') throw new InvalidOptionError('--pcap', 'needs a file name');
   const mode = parseMode(o, durationS);
-  if (o.tlsEngine !== undefined && !usesTls(mode)) throw new OptionError('--tls-engine', 'needs TLS: --server --tls, or --client https://...');
+  if (mode.kind === 'client') checkReachable(mode.dstIp, addrs, routes);
+  if (o.tlsEngine !== undefined && !usesTls(mode)) throw new InvalidOptionError('--tls-engine', 'needs TLS: --server --tls, or --client https://...');
   return {
     portSpec,
     addrs,
     routes,
     mac,
     durationS,
+    drainS,
     jsonPath: o.json ?? null,
     mode,
     maxConns,
@@ -144,7 +145,7 @@ export function ealOperands(operands: string[], argv: readonly string[]): string
   const dashes = argv.indexOf('--');
   const after = dashes < 0 ? 0 : argv.length - dashes - 1;
   if (operands.length > after) {
-    throw new OptionError('--', `unexpected argument "${operands[0]}" (EAL arguments of a dpdk port go after --)`);
+    throw new InvalidOptionError('--', `unexpected argument "${operands[0]}" (EAL arguments of a dpdk port go after --)`);
   }
   return operands;
 }
@@ -156,8 +157,8 @@ export function ealOperands(operands: string[], argv: readonly string[]): string
 function parseKeylog(o: RawRunOptions, mode: ModePlan, env: NodeJS.ProcessEnv): RunPlan['keylog'] {
   const tls = usesTls(mode);
   if (o.sslkeylog !== undefined) {
-    if (o.sslkeylog.trim() === '') throw new OptionError('--sslkeylog', 'needs a file name');
-    if (!tls) throw new OptionError('--sslkeylog', 'needs TLS: --server --tls, or --client https://...');
+    if (o.sslkeylog.trim() === '') throw new InvalidOptionError('--sslkeylog', 'needs a file name');
+    if (!tls) throw new InvalidOptionError('--sslkeylog', 'needs TLS: --server --tls, or --client https://...');
     return { path: o.sslkeylog, from: '--sslkeylog' };
   }
   const p = env.SSLKEYLOGFILE;
@@ -169,17 +170,19 @@ function usesTls(mode: ModePlan): boolean {
 }
 
 const DEFAULT_MAX_CONNS = 65536;
+/** Seconds in-flight requests get to finish once a run stops (--drain). */
+const DEFAULT_DRAIN_S = 2;
 
 function parseMode(o: RawRunOptions, durationS: number): ModePlan {
   const modes = [o.server === true && '--server', o.tcpSink === true && '--tcp-sink', o.tcpSource !== undefined && '--tcp-source', o.client !== undefined && '--client'].filter(
     (m): m is string => m !== false,
   );
-  if (modes.length > 1) throw new OptionError(modes[1], `cannot be combined with ${modes[0]}`);
+  if (modes.length > 1) throw new InvalidOptionError(modes[1], `cannot be combined with ${modes[0]}`);
   const listenPort = o.listenPort === undefined ? -1 : parseIntIn('--listen-port', o.listenPort, 1, 65535);
   if (o.server === true) {
     let tls: ServerPlan['tls'] = null;
     if (o.tls === true) {
-      if (o.cert === undefined || o.key === undefined) throw new OptionError('--tls', 'a server needs --cert and --key (PEM files)');
+      if (o.cert === undefined || o.key === undefined) throw new InvalidOptionError('--tls', 'a server needs --cert and --key (PEM files)');
       tls = { cert: o.cert, key: o.key, version: parseTlsVersion(o.tlsVersion), engine: parseTlsEngine(o.tlsEngine) };
     }
     return {
@@ -200,29 +203,29 @@ function parseMode(o: RawRunOptions, durationS: number): ModePlan {
 
 function parseClient(o: RawRunOptions, durationS: number): ClientPlan {
   const m = /^(https?):\/\/(\d+\.\d+\.\d+\.\d+)(?::(\d+))?(\/[^\s]*)?$/.exec(o.client ?? '');
-  if (m === null) throw new OptionError('--client', `"${o.client}" is not http[s]://IPv4[:port][/path] (no DNS names)`);
+  if (m === null) throw new InvalidOptionError('--client', `"${o.client}" is not http[s]://IPv4[:port][/path] (no DNS names)`);
   const dstIp = parseIpOpt('--client', m[2]);
   const https = m[1] === 'https';
   const dstPort = m[3] === undefined ? (https ? 443 : 80) : parseIntIn('--client', m[3], 1, 65535, o.client);
   const modes = [o.keepalive === true, o.connPerRequest === true, o.requestsPerConn !== undefined].filter(Boolean).length;
-  if (modes > 1) throw new OptionError('--keepalive', 'give one of --keepalive, --conn-per-request and --requests-per-conn');
+  if (modes > 1) throw new InvalidOptionError('--keepalive', 'give one of --keepalive, --conn-per-request and --requests-per-conn');
   const perConn = o.connPerRequest === true ? 1 : o.requestsPerConn !== undefined ? parseIntIn('--requests-per-conn', o.requestsPerConn, 1, 2 ** 40) : 0;
   // Without a count or a duration, one request (as ab and curl do).
   const requests = o.requests !== undefined ? parseIntIn('--requests', o.requests, 1, 2 ** 50) : durationS > 0 ? 0 : 1;
   let rate = 0;
   if (o.rate !== undefined) {
     rate = Number(o.rate);
-    if (!Number.isFinite(rate) || rate <= 0) throw new OptionError('--rate', `"${o.rate}" is not a positive number of requests per second`);
+    if (!Number.isFinite(rate) || rate <= 0) throw new InvalidOptionError('--rate', `"${o.rate}" is not a positive number of requests per second`);
   }
   const method = (o.method ?? (o.bodyFile !== undefined ? 'POST' : 'GET')).toUpperCase();
-  if (!/^[A-Z]+$/.test(method)) throw new OptionError('--method', `"${o.method}" is not a method name`);
+  if (!/^[A-Z]+$/.test(method)) throw new InvalidOptionError('--method', `"${o.method}" is not a method name`);
   const expect = o.expectSha256?.toLowerCase() ?? null;
-  if (expect !== null && !/^[0-9a-f]{64}$/.test(expect)) throw new OptionError('--expect-sha256', 'give 64 hex digits');
+  if (expect !== null && !/^[0-9a-f]{64}$/.test(expect)) throw new InvalidOptionError('--expect-sha256', 'give 64 hex digits');
   if (!https && (o.sni !== undefined || o.insecure === true || o.ca !== undefined || o.tlsVersion !== undefined || o.tlsEngine !== undefined)) {
     const opt = o.sni !== undefined ? '--sni' : o.insecure === true ? '--insecure' : o.ca !== undefined ? '--ca' : o.tlsVersion !== undefined ? '--tls-version' : '--tls-engine';
-    throw new OptionError(opt, 'needs an https:// URL');
+    throw new InvalidOptionError(opt, 'needs an https:// URL');
   }
-  if (o.insecure === true && o.ca !== undefined) throw new OptionError('--insecure', 'cannot be combined with --ca');
+  if (o.insecure === true && o.ca !== undefined) throw new InvalidOptionError('--insecure', 'cannot be combined with --ca');
   return {
     dstIp,
     dstPort,
@@ -256,11 +259,19 @@ function parseSrcRange(text: string, defaultVlan: number): AddrRange {
   const dash = body.indexOf('-');
   const lo = parseIp(dash < 0 ? body : body.slice(0, dash));
   const hi = dash < 0 ? lo : parseIp(body.slice(dash + 1));
-  if (lo < 0 || hi < 0) throw new OptionError('--src-ip', `"${t}" is not an address or range (A, A-B, A/len or A-B/len, optionally @vlan)`);
-  if (hi < lo) throw new OptionError('--src-ip', `"${t}" ends before it starts`);
+  if (lo < 0 || hi < 0) throw new InvalidOptionError('--src-ip', `"${t}" is not an address or range (A, A-B, A/len or A-B/len, optionally @vlan)`);
+  if (hi < lo) throw new InvalidOptionError('--src-ip', `"${t}" ends before it starts`);
+  for (const ip of [lo, hi]) {
+    const why = notUnicast(ip);
+    if (why !== null) throw new InvalidOptionError('--src-ip', `"${t}": ${ipToString(ip)} is ${why}, not an address a host may own`);
+  }
+  // Both ends unicast, the range can still straddle 127.0.0.0/8.
+  if (lo < 0x7f000000 && hi > 0x7fffffff) {
+    throw new InvalidOptionError('--src-ip', `"${t}" spans 127.0.0.0/8 (loopback)`);
+  }
   const mask = prefixMask(prefixLen);
   if (((lo & mask) >>> 0) !== ((hi & mask) >>> 0)) {
-    throw new OptionError('--src-ip', `"${t}" does not fit one /${prefixLen} subnet (give the subnet as A-B/len)`);
+    throw new InvalidOptionError('--src-ip', `"${t}" does not fit one /${prefixLen} subnet (give the subnet as A-B/len)`);
   }
   return { lo, hi, prefixLen, vlan };
 }
@@ -273,8 +284,8 @@ function parseSrcRange(text: string, defaultVlan: number): AddrRange {
 function parseTlsEngine(text: string | undefined): TlsEngine {
   if (text === undefined) return loadNativeTls() !== null ? 'native' : 'node';
   const e = TLS_ENGINES.find((x) => x === text);
-  if (e === undefined) throw new OptionError('--tls-engine', `"${text}" is not ${TLS_ENGINES.join(' or ')}`);
-  if (e === 'native' && loadNativeTls() === null) throw new OptionError('--tls-engine', `native: ${nativeTlsError()}`);
+  if (e === undefined) throw new InvalidOptionError('--tls-engine', `"${text}" is not ${TLS_ENGINES.join(' or ')}`);
+  if (e === 'native' && loadNativeTls() === null) throw new InvalidOptionError('--tls-engine', `native: ${nativeTlsError()}`);
   return e;
 }
 
@@ -282,41 +293,77 @@ function parseTlsEngine(text: string | undefined): TlsEngine {
 function parseWindow(text: string): number {
   const m = /^(\d+)([kKmM]?)$/.exec(text.trim());
   const bytes = m === null ? NaN : Number(m[1]) * (m[2] === '' ? 1 : m[2].toLowerCase() === 'k' ? 1024 : 1 << 20);
-  if (!(bytes >= 4096 && bytes <= 64 << 20)) throw new OptionError('--tcp-window', `"${text}" is not a size in 4k..64m (bytes, or with k or m)`);
+  if (!(bytes >= 4096 && bytes <= 64 << 20)) throw new InvalidOptionError('--tcp-window', `"${text}" is not a size in 4k..64m (bytes, or with k or m)`);
   return bytes;
 }
 
 function parseTlsVersion(text: string | undefined): TlsVersion | null {
   if (text === undefined) return null;
   if (text === '1.2' || text === '1.3') return `TLSv${text}`;
-  throw new OptionError('--tls-version', `"${text}" is not 1.2 or 1.3`);
+  throw new InvalidOptionError('--tls-version', `"${text}" is not 1.2 or 1.3`);
 }
 
 function parseRoute(text: string): RouteConfig {
   const parts = text.trim().split(/\s+/);
   const m = /^([^/]+)\/(\d+)$/.exec(parts[0] ?? '');
   if (m === null || !(parts.length === 1 || (parts.length === 3 && parts[1] === 'via'))) {
-    throw new OptionError('--route', `"${text}" is not "prefix/len via gateway"`);
+    throw new InvalidOptionError('--route', `"${text}" is not "prefix/len via gateway"`);
   }
   const prefix = parseIpOpt('--route', m[1]);
   const len = parseIntIn('--route', m[2], 0, 32, text);
   const gateway = parts.length === 3 ? parseIpOpt('--route', parts[2]) : 0;
   const mask = prefixMask(len);
   if (((prefix & mask) >>> 0) !== prefix) {
-    throw new OptionError('--route', `"${text}" has host bits set (did you mean ${ipToString((prefix & mask) >>> 0)}/${len}?)`);
+    throw new InvalidOptionError('--route', `"${text}" has host bits set (did you mean ${ipToString((prefix & mask) >>> 0)}/${len}?)`);
   }
   return { prefix, len, gateway };
 }
 
+/**
+ * Why an address cannot be a host's own (RFC 1122 §3.2.1.3, RFC 5735): this
+ * network (0/8), loopback (127/8), multicast (224/4), reserved and limited
+ * broadcast (240/4, 255.255.255.255); null for a unicast address.
+ */
+export function notUnicast(ip: number): string | null {
+  const top = ip >>> 24;
+  if (top === 0) return 'in 0.0.0.0/8 ("this network")';
+  if (top === 127) return 'loopback';
+  if (top >= 224 && top <= 239) return 'multicast';
+  if (ip >>> 0 === 0xffffffff) return 'the broadcast address';
+  if (top >= 240) return 'reserved (240.0.0.0/4)';
+  return null;
+}
+
+function unicastIp(option: string, text: string): number {
+  const ip = parseIpOpt(option, text);
+  const why = notUnicast(ip);
+  if (why !== null) throw new InvalidOptionError(option, `"${text}" is ${why}`);
+  return ip;
+}
+
+/**
+ * The client's destination must be on one of the owned subnets or covered by
+ * a route: otherwise no frame could ever leave for it, and the run would wait
+ * for nothing.
+ */
+function checkReachable(dst: number, addrs: AddrRange[], routes: RouteConfig[]): void {
+  const why = notUnicast(dst);
+  if (why !== null) throw new NoRouteError('--client', `${ipToString(dst)} is ${why}`);
+  const within = (prefix: number, len: number): boolean => ((dst & prefixMask(len)) >>> 0) === ((prefix & prefixMask(len)) >>> 0);
+  if (addrs.some((a) => within(a.lo, a.prefixLen)) || routes.some((r) => within(r.prefix, r.len))) return;
+  const nets = addrs.map((a) => `${ipToString((a.lo & prefixMask(a.prefixLen)) >>> 0)}/${a.prefixLen}`).join(', ');
+  throw new NoRouteError('--client', `${ipToString(dst)} is not on an owned subnet (${nets}) and no route covers it: give --gateway or --route`);
+}
+
 function parseIpOpt(option: string, text: string): number {
   const ip = parseIp(text);
-  if (ip < 0) throw new OptionError(option, `"${text}" is not an IPv4 address`);
+  if (ip < 0) throw new InvalidOptionError(option, `"${text}" is not an IPv4 address`);
   return ip;
 }
 
 function parseIntIn(option: string, text: string, min: number, max: number, whole = text): number {
   const t = text.trim();
   const n = /^\d+$/.test(t) ? Number(t) : NaN;
-  if (!(n >= min && n <= max)) throw new OptionError(option, `"${whole}": ${t === '' ? 'missing number' : `"${t}" is not an integer in ${min}..${max}`}`);
+  if (!(n >= min && n <= max)) throw new InvalidOptionError(option, `"${whole}": ${t === '' ? 'missing number' : `"${t}" is not an integer in ${min}..${max}`}`);
   return n;
 }
