@@ -426,7 +426,7 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
   const results = await set.stop();
   const { total, per } = snapshot();
   const s = seconds();
-  log(clientReport?.liveLine(s, total, per) ?? liveLine(s, total, per));
+  // No last live line: the summary below tells the end.
   if (plan.jsonPath !== null) writeJson(plan.jsonPath, s, total, per, appJson(total, per));
   log(`summary: ${nonZero(total.net) || 'no traffic'}`);
   if (total.tcp !== null) log(`tcp: ${nonZero(total.tcp) || 'no traffic'}`);

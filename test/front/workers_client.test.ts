@@ -67,12 +67,12 @@ test('vaigai --workers 2 --client against nginx: exact totals, both workers load
     assert.equal(j.app.responses, 1001);
     assert.equal(sum(per, 'responses'), j.app.responses, 'app.responses is the sum of the workers');
     assert.equal(sum(per, 'requests'), j.app.requests);
-    assert.equal(sum(per, 'verify_ok'), j.app.verify.ok);
+    assert.equal(sum(per, 'verifyOk'), j.app.verify.ok);
     assert.deepEqual(per.map((w) => w.app.requests), [501, 500], 'the requests split exactly');
     assert.ok(per.every((w) => w.app.responses > 0 && w.app.connects === 16), `both workers worked: ${per.map((w) => w.app.responses).join('/')}`);
     // With 32 connections fanout sends some replies to the other queue (all on their own queue: odds 2^-32).
-    const out = per.map((w) => w.app.steered_out);
-    const inn = per.map((w) => w.app.steered_in);
+    const out = per.map((w) => w.app.steeredOut);
+    const inn = per.map((w) => w.app.steeredIn);
     t.diagnostic(`steered out ${out.join('/')}, in ${inn.join('/')}; responses ${per.map((w) => w.app.responses).join('/')}`);
     assert.ok(out[0] + out[1] > 0, 'fanout brought replies to the worker that did not open the connection');
     assert.deepEqual([inn[0], inn[1]], [out[1], out[0]], 'what one worker steered out the other took in');

@@ -64,9 +64,9 @@ test('two workers on the null driver: start, per-worker and summed counters, cle
   assert.equal(r.perWorker[0].net.arpTxGratuitous, 4);
   assert.equal(r.perWorker[1].net.arpTxGratuitous, 0);
   assert.equal(r.total.net.txFrames, 4);
-  assert.equal(r.total.loop.loop_ticks, r.perWorker[0].loop.loop_ticks + r.perWorker[1].loop.loop_ticks);
-  assert.ok(r.perWorker[1].loop.loop_ticks > 100, 'worker 1 ran its loop');
-  assert.deepEqual(r.total.app, { accepted: 0, requests: 0, responses: 0, body_bytes_out: 0, body_bytes_in: 0, errors: 0, tls_handshakes: 0, tls_resumed: 0, tls_failures: 0, tls_abandoned: 0 });
+  assert.equal(r.total.loop.ticks, r.perWorker[0].loop.ticks + r.perWorker[1].loop.ticks);
+  assert.ok(r.perWorker[1].loop.ticks > 100, 'worker 1 ran its loop');
+  assert.deepEqual(r.total.app, { accepted: 0, requests: 0, responses: 0, bodyBytesOut: 0, bodyBytesIn: 0, errors: 0, tlsHandshakes: 0, tlsResumed: 0, tlsFailures: 0, tlsAbandoned: 0 });
 });
 
 test('the stack pipeline refuses a config that is not one, naming the field', async () => {

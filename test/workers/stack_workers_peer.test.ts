@@ -202,10 +202,10 @@ test('two workers serve HTTPS: curl verifies the certificate, ab runs without fa
   const r = await run.stop();
   assertClean(r);
   const [w0, w1] = r.perWorker;
-  t.diagnostic(`TLS handshakes per worker: ${w0.app?.tls_handshakes} / ${w1.app?.tls_handshakes}`);
-  assert.equal(r.total.app?.tls_failures, 0);
+  t.diagnostic(`TLS handshakes per worker: ${w0.app?.tlsHandshakes} / ${w1.app?.tlsHandshakes}`);
+  assert.equal(r.total.app?.tlsFailures, 0);
   // Two curl handshakes, one per ab request, and the few connections ab opens near the end unused.
-  assert.ok((r.total.app?.tls_handshakes ?? 0) >= 302, `handshakes ${r.total.app?.tls_handshakes}`);
+  assert.ok((r.total.app?.tlsHandshakes ?? 0) >= 302, `handshakes ${r.total.app?.tlsHandshakes}`);
   assert.equal(r.total.app?.requests, 302);
-  assert.ok((w0.app?.tls_handshakes ?? 0) > 0 && (w1.app?.tls_handshakes ?? 0) > 0, 'both workers ran handshakes');
+  assert.ok((w0.app?.tlsHandshakes ?? 0) > 0 && (w1.app?.tlsHandshakes ?? 0) > 0, 'both workers ran handshakes');
 });
