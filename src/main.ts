@@ -10,6 +10,7 @@ import { exitCodeOf } from './common/errors.js';
 import { registerDemo } from './mgmt/cli/demo.js';
 import { registerImpair } from './mgmt/cli/impair.js';
 import { driversHelp, registerRun } from './mgmt/cli/run.js';
+import { registerSchema } from './mgmt/cli/schema.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -21,6 +22,7 @@ program
 const run = registerRun(program);
 registerImpair(program);
 registerDemo(program);
+registerSchema(program);
 // `vaigai --help` is the default command's help (its options and the drivers), then the subcommands.
 program.helpInformation = (): string =>
   `${run.helpInformation().replace(/^Usage: vaigai run /, 'Usage: vaigai [run] ')}\n${driversHelp()}\n\nCommands:\n` +

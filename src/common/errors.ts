@@ -31,6 +31,20 @@ export class InvalidOptionError extends VaigaiError {
   }
 }
 
+/** A field of a traffic profile that cannot be used; `pointer` names it (RFC 6901). */
+export class InvalidProfileError extends VaigaiError {
+  override code = 'VG_ERR_INVALID_PROFILE';
+  override exitCode = EXIT_USAGE;
+  constructor(
+    readonly pointer: string,
+    detail: string,
+    /** Where the profile came from (a file, or the command line). */
+    readonly source = 'profile',
+  ) {
+    super(`${source}: ${pointer === '' ? '/' : pointer}: ${detail}`);
+  }
+}
+
 /** A destination that is neither on-link nor routable from the owned addresses. */
 export class NoRouteError extends InvalidOptionError {
   override code = 'VG_ERR_NO_ROUTE';

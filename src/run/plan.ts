@@ -6,6 +6,7 @@
 import type { ClientPlan, TlsVersion } from '../engine/modes.js';
 import type { TlsEngine } from '../tls/engine.js';
 import type { AddrRange, RouteConfig } from '../net/stack.js';
+import type { Profile } from './profile.js';
 
 /** The HTTP responder (--server). */
 export interface ServerPlan {
@@ -25,7 +26,8 @@ export interface BulkPlan {
   sha256: boolean;
 }
 
-export type ModePlan = { kind: 'stack' } | ServerPlan | BulkPlan | ({ kind: 'client' } & ClientPlan);
+/** The client's load comes with the profile it was made from (flags build a one-flow profile). */
+export type ModePlan = { kind: 'stack' } | ServerPlan | BulkPlan | ({ kind: 'client'; profile: Profile } & ClientPlan);
 
 export interface RunPlan {
   portSpec: string;

@@ -7,7 +7,7 @@
  * (`--server`, HTTPS with `--tls`), a TCP sink or source, or an HTTP client
  * load (`--client URL`). A live line each second, a summary at the end.
  */
-import { closeSync, existsSync, openSync, rmSync, accessSync, constants } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { FileAccessError, InvalidOptionError } from '../../common/errors.js';
 import { DRIVERS, PORT_OPTIONS } from '../../port/spec.js';
@@ -43,13 +43,15 @@ export function registerRun(program: Command): Command {
     .option('--body-size <bytes>', 'body size of --server answers to other targets than /bytes/<n>', '0')
     .option('--tcp-sink', "TCP server that discards what it receives (with --sha256: prints each connection's digest)")
     .option('--tcp-source <bytes>', 'TCP server that sends this many bytes on each connection, then closes')
+    .addOption(new Option('--config <file>', 'the traffic profile (JSON; `vaigai schema` prints its schema) instead of the client flags').env('VAIGAI_CONFIG'))
+    .option('--save-config <file>', 'write the traffic profile of this run (from the flags or --config, defaults filled in) to this file')
     .option('--client <url>', 'HTTP client load against http[s]://IPv4[:port]/path')
-    .option('--connections <n>', 'concurrent client connections', '1')
+    .option('--connections <n>', 'concurrent client connections (default 1)')
     .option('--requests <n>', 'requests in all (default 1, or unbounded with --duration)')
     .option('--keepalive', 'keep connections open for all requests (the default)')
     .option('--conn-per-request', 'one request per connection')
     .option('--requests-per-conn <n>', 'requests per connection before it is closed and replaced')
-    .option('--pipeline <depth>', 'requests in flight per connection', '1')
+    .option('--pipeline <depth>', 'requests in flight per connection (default 1)')
     .option('--rate <n>', 'requests per second at most (connections per second with --conn-per-request)')
     .option('--method <m>', 'request method (GET; POST with --body-file)')
     .option('--body-file <file>', 'request body (sent with Content-Length)')
@@ -75,6 +77,7 @@ export function registerRun(program: Command): Command {
       const n = /^\d+$/.test(opts.workers) ? Number(opts.workers) : NaN;
       if (!(n >= 1 && n <= MAX_WORKERS)) throw new InvalidOptionError('--workers', `"${opts.workers}" is not an integer in 1..${MAX_WORKERS}`);
       checkFiles(plan, n);
+      if (opts.saveConfig !== undefined) saveProfile(plan, opts.saveConfig);
       await runSession(plan, n);
     });
 }
@@ -99,6 +102,13 @@ function checkFiles(plan: RunPlan, workers: number): void {
   if (pcap !== null) for (let w = 0; w < workers; w++) writes.push(['--pcap', workerPcapPath(pcap, w, workers)]);
   if (plan.keylog !== null) writes.push([plan.keylog.from, plan.keylog.path]);
   for (const [option, path] of writes) checkWritable(option, path);
+}
+
+/** --save-config: the run's profile, as `--config` reads it back. */
+function saveProfile(plan: RunPlan, path: string): void {
+  if (plan.mode.kind !== 'client') throw new InvalidOptionError('--save-config', 'needs a client load (--client or --config): a profile describes client traffic');
+  const profile = plan.mode.profile;
+  refusedAs('--save-config', `cannot write "${path}": `, () => writeFileSync(path, `${JSON.stringify(profile, null, 2)}\n`));
 }
 
 /** Opens `path` for appending as the run will, and leaves no trace of a file that was not there. */

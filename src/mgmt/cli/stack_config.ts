@@ -23,9 +23,12 @@
  *                 --pipeline D --rate R --method M --body-file F --sni NAME --insecure|--ca F
  *                 --tls-version V --save-body FILE --sha256 --expect-sha256 HEX]
  */
-import type { ClientPlan, TlsVersion } from '../../engine/modes.js';
+import type { TlsVersion } from '../../engine/modes.js';
+import type { Profile } from '../../run/profile.js';
+import { checkProfile, loadProfile, notUnicast } from '../../run/profile_check.js';
+import { clientPlanOf, type ClientChecks } from '../../run/profile_plan.js';
 import type { ModePlan, RunPlan, ServerPlan } from '../../run/plan.js';
-import { InvalidOptionError, NoRouteError } from '../../common/errors.js';
+import { InvalidOptionError, InvalidProfileError, NoRouteError } from '../../common/errors.js';
 import { TLS_ENGINES, type TlsEngine } from '../../tls/engine.js';
 import { loadNativeTls, nativeTlsError } from '../../tls/native_engine.js';
 import type { AddrRange, RouteConfig } from '../../net/stack.js';
@@ -49,7 +52,9 @@ export interface RawRunOptions {
   bodySize?: string;
   tcpSink?: boolean;
   tcpSource?: string;
-  // Client mode.
+  // Client mode: a profile file, or the flags of a one-flow profile.
+  config?: string;
+  saveConfig?: string;
   client?: string;
   connections?: string;
   requests?: string;
@@ -117,6 +122,8 @@ export function parseRunOptions(o: RawRunOptions, ealArgs: string[] = [], env: N
   const tcpWindow = o.tcpWindow === undefined ? 0 : parseWindow(o.tcpWindow);
   if (o.pcap !== undefined && o.pcap.trim() === '') throw new InvalidOptionError('--pcap', 'needs a file name');
   const mode = parseMode(o, durationS);
+  // A profile file carries the run's length.
+  if (mode.kind === 'client' && o.config !== undefined) durationS = mode.profile.load.duration_secs;
   if (mode.kind === 'client') checkReachable(mode.dstIp, addrs, routes);
   if (o.tlsEngine !== undefined && !usesTls(mode)) throw new InvalidOptionError('--tls-engine', 'needs TLS: --server --tls, or --client https://...');
   return {
@@ -177,6 +184,7 @@ function parseMode(o: RawRunOptions, durationS: number): ModePlan {
   const modes = [o.server === true && '--server', o.tcpSink === true && '--tcp-sink', o.tcpSource !== undefined && '--tcp-source', o.client !== undefined && '--client'].filter(
     (m): m is string => m !== false,
   );
+  if (o.config !== undefined) modes.push('--config');
   if (modes.length > 1) throw new InvalidOptionError(modes[1], `cannot be combined with ${modes[0]}`);
   const listenPort = o.listenPort === undefined ? -1 : parseIntIn('--listen-port', o.listenPort, 1, 65535);
   if (o.server === true) {
@@ -197,14 +205,46 @@ function parseMode(o: RawRunOptions, durationS: number): ModePlan {
   if (o.tcpSource !== undefined) {
     return { kind: 'source', port: listenPort > 0 ? listenPort : 19, bytes: parseIntIn('--tcp-source', o.tcpSource, 0, 2 ** 50), sha256: false };
   }
-  if (o.client !== undefined) return { kind: 'client', ...parseClient(o, durationS) };
+  if (o.config !== undefined) return clientFromConfig(o, o.config, durationS);
+  if (o.client !== undefined) {
+    const profile = profileFromFlags(o, durationS);
+    return { kind: 'client', ...clientPlanOf(profile, checksOf(o), 'command line'), profile };
+  }
   return { kind: 'stack' };
 }
 
-function parseClient(o: RawRunOptions, durationS: number): ClientPlan {
+/** Flags that describe the traffic: with --config, the profile does. */
+const PROFILE_FLAGS: [keyof RawRunOptions, string][] = [
+  ['connections', '--connections'], ['requests', '--requests'], ['keepalive', '--keepalive'], ['connPerRequest', '--conn-per-request'],
+  ['requestsPerConn', '--requests-per-conn'], ['pipeline', '--pipeline'], ['rate', '--rate'], ['method', '--method'], ['bodyFile', '--body-file'],
+  ['sni', '--sni'], ['insecure', '--insecure'], ['ca', '--ca'], ['tlsVersion', '--tls-version'], ['tlsEngine', '--tls-engine'],
+];
+
+/** The client load of a profile file (--config, or VAIGAI_CONFIG); flags that describe traffic are refused beside it. */
+function clientFromConfig(o: RawRunOptions, path: string, durationS: number): ModePlan {
+  for (const [k, flag] of PROFILE_FLAGS) {
+    if (o[k] !== undefined) throw new InvalidOptionError(flag, `the profile (--config ${path}) describes the traffic: give it there, not as a flag`);
+  }
+  if (durationS > 0) throw new InvalidOptionError('--duration', `the profile (--config ${path}) has the run's length: load.duration_secs`);
+  const profile = loadProfile(path);
+  return { kind: 'client', ...clientPlanOf(profile, checksOf(o), `--config ${path}`), profile };
+}
+
+function checksOf(o: RawRunOptions): ClientChecks {
+  const expect = o.expectSha256?.toLowerCase() ?? null;
+  if (expect !== null && !/^[0-9a-f]{64}$/.test(expect)) throw new InvalidOptionError('--expect-sha256', 'give 64 hex digits');
+  return { saveBody: o.saveBody ?? null, sha256: o.sha256 === true, expectSha256: expect };
+}
+
+/**
+ * The one-flow profile the client flags describe: --client URL, --connections
+ * (the closed model's connections), --requests, --duration, --rate (the
+ * request rate), the connection policy, --pipeline and the TLS settings.
+ */
+export function profileFromFlags(o: RawRunOptions, durationS: number): Profile {
   const m = /^(https?):\/\/(\d+\.\d+\.\d+\.\d+)(?::(\d+))?(\/[^\s]*)?$/.exec(o.client ?? '');
   if (m === null) throw new InvalidOptionError('--client', `"${o.client}" is not http[s]://IPv4[:port][/path] (no DNS names)`);
-  const dstIp = parseIpOpt('--client', m[2]);
+  parseIpOpt('--client', m[2]);
   const https = m[1] === 'https';
   const dstPort = m[3] === undefined ? (https ? 443 : 80) : parseIntIn('--client', m[3], 1, 65535, o.client);
   const modes = [o.keepalive === true, o.connPerRequest === true, o.requestsPerConn !== undefined].filter(Boolean).length;
@@ -212,37 +252,65 @@ function parseClient(o: RawRunOptions, durationS: number): ClientPlan {
   const perConn = o.connPerRequest === true ? 1 : o.requestsPerConn !== undefined ? parseIntIn('--requests-per-conn', o.requestsPerConn, 1, 2 ** 40) : 0;
   // Without a count or a duration, one request (as ab and curl do).
   const requests = o.requests !== undefined ? parseIntIn('--requests', o.requests, 1, 2 ** 50) : durationS > 0 ? 0 : 1;
-  let rate = 0;
+  let rate: number | undefined;
   if (o.rate !== undefined) {
     rate = Number(o.rate);
     if (!Number.isFinite(rate) || rate <= 0) throw new InvalidOptionError('--rate', `"${o.rate}" is not a positive number of requests per second`);
   }
   const method = (o.method ?? (o.bodyFile !== undefined ? 'POST' : 'GET')).toUpperCase();
   if (!/^[A-Z]+$/.test(method)) throw new InvalidOptionError('--method', `"${o.method}" is not a method name`);
-  const expect = o.expectSha256?.toLowerCase() ?? null;
-  if (expect !== null && !/^[0-9a-f]{64}$/.test(expect)) throw new InvalidOptionError('--expect-sha256', 'give 64 hex digits');
   if (!https && (o.sni !== undefined || o.insecure === true || o.ca !== undefined || o.tlsVersion !== undefined || o.tlsEngine !== undefined)) {
     const opt = o.sni !== undefined ? '--sni' : o.insecure === true ? '--insecure' : o.ca !== undefined ? '--ca' : o.tlsVersion !== undefined ? '--tls-version' : '--tls-engine';
     throw new InvalidOptionError(opt, 'needs an https:// URL');
   }
   if (o.insecure === true && o.ca !== undefined) throw new InvalidOptionError('--insecure', 'cannot be combined with --ca');
-  return {
-    dstIp,
-    dstPort,
-    host: m[3] === undefined ? m[2] : `${m[2]}:${m[3]}`,
-    path: m[4] ?? '/',
-    method,
-    bodyFile: o.bodyFile ?? null,
-    connections: o.connections === undefined ? 1 : parseIntIn('--connections', o.connections, 1, 1 << 24),
-    requests,
-    perConn,
-    pipeline: o.pipeline === undefined ? 1 : parseIntIn('--pipeline', o.pipeline, 1, 1024),
-    rate,
-    saveBody: o.saveBody ?? null,
-    sha256: o.sha256 === true,
-    expectSha256: expect,
-    tls: https ? { sni: o.sni ?? null, verify: o.insecure !== true, ca: o.ca ?? null, version: parseTlsVersion(o.tlsVersion), engine: parseTlsEngine(o.tlsEngine) } : null,
+  const version = parseTlsVersion(o.tlsVersion);
+  const engine = https ? parseTlsEngine(o.tlsEngine) : undefined;
+  const profile = {
+    flows: [
+      {
+        name: 'flow0',
+        dst_ip: m[2],
+        dst_port: dstPort,
+        proto: https ? 'https' : 'http',
+        headers: { Host: m[3] === undefined ? m[2] : `${m[2]}:${m[3]}` },
+        requests: [{ method, url: m[4] ?? '/', ...(o.bodyFile !== undefined ? { body_file: o.bodyFile } : {}) }],
+        requests_per_conn: perConn,
+        pipeline: o.pipeline === undefined ? 1 : parseIntIn('--pipeline', o.pipeline, 1, 1024),
+      },
+    ],
+    load: {
+      model: 'closed',
+      connections: o.connections === undefined ? 1 : parseIntIn('--connections', o.connections, 1, 1 << 24),
+      requests,
+      duration_secs: durationS,
+      ...(rate !== undefined ? { target_rps: rate } : {}),
+    },
+    tls: {
+      verify: o.insecure !== true,
+      ...(o.sni !== undefined ? { sni: o.sni } : {}),
+      ...(o.ca !== undefined ? { ca: o.ca } : {}),
+      ...(version !== null ? { version: version.slice(4) } : {}),
+      ...(engine !== undefined ? { engine } : {}),
+    },
   };
+  try {
+    return checkProfile(profile, 'command line');
+  } catch (e) {
+    // The flags were checked one by one above; what the profile adds (addresses a host cannot use...) is told by the flag.
+    if (e instanceof InvalidProfileError) throw new InvalidOptionError(flagOf(e.pointer), e.message.replace(/^command line: \S+: /, ''));
+    throw e;
+  }
+}
+
+/** The flag behind a field of the one-flow profile the flags build. */
+function flagOf(pointer: string): string {
+  const flags: [RegExp, string][] = [
+    [/^\/load\/target_rps/, '--rate'], [/^\/load\/connections/, '--connections'], [/^\/load\/duration_secs/, '--duration'], [/^\/load\/requests/, '--requests'],
+    [/^\/flows\/0\/pipeline/, '--pipeline'], [/^\/flows\/0\/requests_per_conn/, '--requests-per-conn'], [/^\/flows\/0\/requests\/0\/method/, '--method'],
+    [/^\/tls\/sni/, '--sni'], [/^\/tls\/ca/, '--ca'],
+  ];
+  return flags.find(([re]) => re.test(pointer))?.[1] ?? '--client';
 }
 
 function parseSrcRange(text: string, defaultVlan: number): AddrRange {
@@ -317,21 +385,6 @@ function parseRoute(text: string): RouteConfig {
     throw new InvalidOptionError('--route', `"${text}" has host bits set (did you mean ${ipToString((prefix & mask) >>> 0)}/${len}?)`);
   }
   return { prefix, len, gateway };
-}
-
-/**
- * Why an address cannot be a host's own (RFC 1122 §3.2.1.3, RFC 5735): this
- * network (0/8), loopback (127/8), multicast (224/4), reserved and limited
- * broadcast (240/4, 255.255.255.255); null for a unicast address.
- */
-export function notUnicast(ip: number): string | null {
-  const top = ip >>> 24;
-  if (top === 0) return 'in 0.0.0.0/8 ("this network")';
-  if (top === 127) return 'loopback';
-  if (top >= 224 && top <= 239) return 'multicast';
-  if (ip >>> 0 === 0xffffffff) return 'the broadcast address';
-  if (top >= 240) return 'reserved (240.0.0.0/4)';
-  return null;
 }
 
 function unicastIp(option: string, text: string): number {

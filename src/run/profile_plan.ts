@@ -1,0 +1,73 @@
+/**
+ * What the engine runs for a profile: the client load of its flow. The
+ * command line's flags and a `--config` file both arrive here as a profile,
+ * so a run takes one path whichever way it was described. What the load
+ * engine cannot run yet is refused by the field that asks for it.
+ */
+import { InvalidProfileError } from '../common/errors.js';
+import type { ClientPlan } from '../engine/modes.js';
+import { loadNativeTls, nativeTlsError } from '../tls/native_engine.js';
+import { parseIp } from '../wire/ipv4_addr.js';
+import type { Profile } from './profile.js';
+
+/** What a run adds to its profile's client load: body checks and where the last body goes. */
+export interface ClientChecks {
+  saveBody: string | null;
+  sha256: boolean;
+  expectSha256: string | null;
+}
+
+export const NO_CHECKS: ClientChecks = { saveBody: null, sha256: false, expectSha256: null };
+
+/** The client load of `p`; `source` names where the profile came from in a refusal. */
+export function clientPlanOf(p: Profile, checks: ClientChecks, source: string): ClientPlan {
+  const refuse = (ptr: string, why: string): never => {
+    throw new InvalidProfileError(ptr, why, source);
+  };
+  if (p.flows.length > 1) refuse('/flows/1', 'one flow per run in this version (several flows with weights come with the load model)');
+  const f = p.flows[0];
+  if (f.proto !== 'http' && f.proto !== 'https') refuse('/flows/0/proto', `${f.proto} flows are not built yet: http and https`);
+  if (f.requests.length > 1) refuse('/flows/0/requests/1', 'one request entry per flow in this version');
+  const l = p.load;
+  if (l.model === 'open') refuse('/load/model', 'the open model is not built yet: "closed" (connections looping requests, paced by target_rps)');
+  if (l.stages !== undefined || l.ramp_up_secs > 0 || l.ramp_down_secs > 0) refuse(l.stages !== undefined ? '/load/stages' : '/load/ramp_up_secs', 'stages and ramps are not built yet');
+  if (f.think_time_ms > 0) refuse('/flows/0/think_time_ms', 'think time is not built yet');
+  if (f.dscp !== 0) refuse('/flows/0/dscp', 'DSCP marking is not built yet');
+  if (f.vlan_id !== 0) refuse('/flows/0/vlan_id', 'give the VLAN on the owned addresses (--src-ip A-B@vlan) in this version');
+  const r = f.requests[0];
+  if (r.body_size > 0) refuse('/flows/0/requests/0/body_size', 'a generated body is not built yet: body_file');
+  const names = Object.keys(f.headers).filter((h) => h.toLowerCase() !== 'host');
+  if (names.length > 0) refuse(`/flows/0/headers/${names[0]}`, 'headers other than Host are not built yet');
+  const tls = f.enable_tls || f.proto === 'https';
+  // The native engine (the addon's OpenSSL) when it is built: 1.7-1.9x less CPU per handshake (docs/PERFORMANCE.md).
+  const engine = p.tls.engine ?? (loadNativeTls() !== null ? 'native' : 'node');
+  if (tls && engine === 'native' && loadNativeTls() === null) refuse('/tls/engine', `native: ${nativeTlsError()}`);
+  const dstPort = f.dst_port ?? (tls ? 443 : 80);
+  const hostHeader = Object.entries(f.headers).find(([h]) => h.toLowerCase() === 'host')?.[1];
+  const defaultPort = dstPort === (tls ? 443 : 80);
+  return {
+    dstIp: parseIp(f.dst_ip),
+    dstPort,
+    host: hostHeader ?? (defaultPort ? f.dst_ip : `${f.dst_ip}:${dstPort}`),
+    path: r.url,
+    method: r.method,
+    bodyFile: r.body_file ?? null,
+    connections: l.connections,
+    requests: l.requests,
+    perConn: f.requests_per_conn,
+    pipeline: f.pipeline,
+    rate: l.target_rps ?? 0,
+    saveBody: checks.saveBody,
+    sha256: checks.sha256,
+    expectSha256: checks.expectSha256,
+    tls: tls
+      ? {
+          sni: p.tls.sni ?? null,
+          verify: p.tls.verify,
+          ca: p.tls.ca ?? null,
+          version: p.tls.version === undefined ? null : (`TLSv${p.tls.version}` as const),
+          engine,
+        }
+      : null,
+  };
+}
