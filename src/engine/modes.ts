@@ -6,7 +6,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Clock } from '../common/clock.js';
-import { Http1Server } from '../app/http11/server.js';
+import { Http1Server, SERVER_STAT_KEYS } from '../app/http11/server.js';
 import { type StreamTransport } from '../net/tcp/stream.js';
 import { ipToString } from '../wire/ipv4_addr.js';
 import { CertManager } from '../tls/cert_manager.js';
@@ -39,6 +39,16 @@ export interface HttpServerModeConfig {
   tls: { cert: string; key: string; version: TlsVersion | null; engine: TlsEngine } | null;
   /** Where the TLS secrets of every session go (--sslkeylog), or null. */
   keylog?: KeyLog | null;
+  /** Header-read and idle timeouts in µs (0: none); the server's defaults when absent. */
+  timeouts?: ServerTimeouts;
+  /** The clock of the deadlines (the stack's). */
+  clock?: Clock;
+}
+
+/** --header-timeout and --idle-timeout, in µs. */
+export interface ServerTimeouts {
+  headerUs: number;
+  idleUs: number;
 }
 
 export class HttpServerMode implements Mode {
@@ -54,12 +64,22 @@ export class HttpServerMode implements Mode {
       this.tls = createTlsStream(cfg.tls.engine, t, { server: { certs, requestCert: false, verifyClient: false, sessionCache: 4096 }, keylog: cfg.keylog ?? null });
       t = this.tls;
     }
-    this.server = new Http1Server({ transport: t, port: cfg.port, status: cfg.status, bodySize: cfg.bodySize });
+    const to = cfg.timeouts;
+    this.server = new Http1Server({
+      transport: t,
+      port: cfg.port,
+      status: cfg.status,
+      bodySize: cfg.bodySize,
+      ...(to !== undefined ? { headerTimeoutUs: to.headerUs, idleTimeoutUs: to.idleUs } : {}),
+      ...(cfg.clock !== undefined ? { clock: cfg.clock } : {}),
+    });
     const r = this.server.listen();
     if (r < 0) throw new ModeError(`cannot listen on port ${cfg.port} (error ${r})`);
   }
 
-  tick(): void {}
+  tick(nowUs: number): void {
+    this.server.tick(nowUs);
+  }
 
   finished(): boolean {
     return false;
@@ -68,24 +88,18 @@ export class HttpServerMode implements Mode {
   liveLine(s: number): string {
     const st = this.server.stats;
     const tls = this.tls === null ? '' : ` | tls ${this.tls.stats.handshakes} (${this.tls.stats.resumed} resumed) fail ${this.tls.stats.failures}`;
-    return `[${s.toFixed(0).padStart(4)}s] http accepted ${st.accepted} req ${st.requests} resp ${st.responses} body ${fmtBytes(st.bodyBytesOut)}${tls}`;
+    return `[${s.toFixed(0).padStart(4)}s] http accepted ${st.accepted} open ${st.open} req ${st.requests} resp ${st.responses} body ${fmtBytes(st.bodyBytesOut)}${tls}`;
   }
 
   summary(): string {
     return `http server: ${JSON.stringify(this.json())}`;
   }
 
+  /** Every ServerStats counter: they reconcile (see ServerStats). */
   json(): unknown {
-    const st = this.server.stats;
-    let errors = 0;
-    for (let i = 1; i < st.errors.length; i++) errors += st.errors[i];
-    const out: Record<string, unknown> = {
-      accepted: st.accepted,
-      requests: st.requests,
-      responses: st.responses,
-      bodyBytesOut: st.bodyBytesOut,
-      errors,
-    };
+    const st = this.server.stats as unknown as Record<string, number>;
+    const out: Record<string, unknown> = {};
+    for (const k of SERVER_STAT_KEYS) out[k] = st[k];
     if (this.tls !== null) {
       const t = this.tls.stats;
       out.tls = { handshakes: t.handshakes, full: t.full, resumed: t.resumed, failures: t.failures, abandoned: t.abandoned };

@@ -1,7 +1,7 @@
 /**
  * Impairment specs: what one direction of the hop does to frames, parsed from
  * `key=value,key=value` text (the CLI's `--both`, `--a-to-b`, `--b-to-a`, and
- * the ring port's fault injector). The keys follow `tc netem`:
+ * the `impairQueue` wrapper of stack tests). The keys follow `tc netem`:
  *
  *   loss=1%                      random loss
  *   loss=ge:P:R[:LB[:LG]]        Gilbert-Elliott: P good->bad, R bad->good,

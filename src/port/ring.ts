@@ -5,17 +5,10 @@
  * pool the slot itself is handed over; otherwise the frame is copied into the
  * receiver's pool.
  *
- * Each direction can carry an impairment (loss, delay, reordering...): the
- * same engine as `vaigai impair`, here the fault injector of stack tests. The
- * sender's frames enter it on TX; frames it releases (by the ring's clock) join
- * the FIFO on the next TX or RX of either end.
+ * Faults (loss, delay, reordering...) are not the ring's business: a queue is
+ * wrapped by src/impair's `impairQueue`, as the pcap tap wraps one for capture.
  */
 import type { BufferPool } from '../core/buffer_pool.js';
-import { monotonicClock, type Clock } from '../common/clock.js';
-import { Prng } from '../common/prng.js';
-import type { ImpairCounters } from '../impair/counters.js';
-import { Impairment } from '../impair/engine.js';
-import { parseImpairSpec, type ImpairSpec } from '../impair/spec.js';
 import { emptyQueueStats, softwareCaps, type Port, type PortCaps, type PortQueue, type QueueStats } from './port.js';
 
 export interface RingOptions {
@@ -23,21 +16,6 @@ export interface RingOptions {
   capacity?: number;
   queues?: number;
   name?: string;
-  /** Impairment of frames from port 0 to port 1 (a spec or `key=value,...` text). */
-  aToB?: ImpairSpec | string;
-  /** Impairment of frames from port 1 to port 0. */
-  bToA?: ImpairSpec | string;
-  /** Seed of the impairments' PRNGs (default 1): the same seed repeats a run exactly. */
-  seed?: number;
-  /** Time source that releases delayed frames (default: the monotonic clock). */
-  clock?: Clock;
-}
-
-/** An impairment to build once the sender's pool is known. */
-interface ImpairPlan {
-  spec: ImpairSpec;
-  seed: number;
-  clock: Clock;
 }
 
 /** One direction of one queue: a bounded FIFO of slots of the sender's pool. */
@@ -47,13 +25,7 @@ class Fifo {
   head = 0;
   tail = 0;
   pool: BufferPool | null = null;
-  impair: Impairment | null = null;
-  /** Frames the impairment released while the FIFO was full. */
-  dropped = 0;
-  constructor(
-    capacity: number,
-    readonly plan: ImpairPlan | null,
-  ) {
+  constructor(capacity: number) {
     let c = 1;
     while (c < capacity) c <<= 1;
     this.slots = new Int32Array(c);
@@ -61,22 +33,6 @@ class Fifo {
   }
   get size(): number {
     return this.tail - this.head;
-  }
-
-  /** The impairment's output: joins the FIFO, or is dropped when it is full (a full RX ring). */
-  push(slot: number): void {
-    if (this.tail - this.head === this.slots.length) {
-      (this.pool as BufferPool).free(slot);
-      this.dropped++;
-      return;
-    }
-    this.slots[this.tail++ & this.mask] = slot;
-  }
-
-  /** Moves the frames the impairment holds that are now due into the FIFO. */
-  release(): void {
-    const plan = this.plan;
-    if (this.impair !== null && plan !== null) this.impair.poll(plan.clock.nowUs());
   }
 }
 
@@ -89,13 +45,10 @@ class RingQueue implements PortQueue {
     private readonly inp: Fifo,
   ) {
     out.pool = pool;
-    const plan = out.plan;
-    if (plan !== null) out.impair = new Impairment(plan.spec, pool, out, new Prng(plan.seed));
   }
 
   txBurst(slots: Int32Array, n: number): number {
     const f = this.out;
-    if (f.impair !== null) return this.txImpaired(f, f.impair, slots, n);
     const room = f.slots.length - f.size;
     const k = n < room ? n : room;
     for (let i = 0; i < k; i++) {
@@ -108,22 +61,8 @@ class RingQueue implements PortQueue {
     return k;
   }
 
-  /** Every frame enters the impairment, which counts its own drops. */
-  private txImpaired(f: Fifo, imp: Impairment, slots: Int32Array, n: number): number {
-    const now = (f.plan as ImpairPlan).clock.nowUs();
-    imp.poll(now);
-    for (let i = 0; i < n; i++) {
-      const s = slots[i];
-      this.st.txBytes += this.pool.dataLen[s];
-      imp.offer(s, now);
-    }
-    this.st.txFrames += n;
-    return n;
-  }
-
   rxBurst(out: Int32Array, max: number): number {
     const f = this.inp;
-    f.release();
     const src = f.pool;
     if (src === null) return 0;
     const dst = this.pool;
@@ -149,13 +88,12 @@ class RingQueue implements PortQueue {
   }
 
   stats(): QueueStats {
-    return { ...this.st, rxDropped: this.st.rxDropped + this.inp.dropped };
+    return { ...this.st };
   }
 
   close(): void {
     // Frames still in flight towards this queue belong to the sender's pool.
     const f = this.inp;
-    if (f.impair !== null) f.impair.drain();
     while (f.head !== f.tail && f.pool !== null) f.pool.free(f.slots[f.head++ & f.mask]);
   }
 }
@@ -177,12 +115,6 @@ export class RingPort implements Port {
     return new RingQueue(q, pool, this.outFifos[q], this.inFifos[q]);
   }
   close(): void {}
-
-  /** Counters of the impairment on frames leaving this port's queue `q`, or null without one. */
-  impairCounters(q = 0): ImpairCounters | null {
-    const imp = this.outFifos[q].impair;
-    return imp === null ? null : imp.counters;
-  }
 }
 
 /** Locally administered MACs 02:76:67:00:00:<n> ("vg") for in-memory ports. */
@@ -195,16 +127,11 @@ export function createRingPair(opts: RingOptions = {}): [RingPort, RingPort] {
   const queues = opts.queues ?? 1;
   const cap = opts.capacity ?? 1024;
   const name = opts.name ?? 'ring';
-  const seed = opts.seed ?? 1;
-  const clock = opts.clock ?? monotonicClock;
-  const plan = (spec: ImpairSpec | string | undefined, s: number): ImpairPlan | null =>
-    spec === undefined ? null : { spec: typeof spec === 'string' ? parseImpairSpec(spec) : spec, seed: s, clock };
   const ab: Fifo[] = [];
   const ba: Fifo[] = [];
   for (let q = 0; q < queues; q++) {
-    // Each direction of each queue draws from its own stream of the seed.
-    ab.push(new Fifo(cap, plan(opts.aToB, seed + 2 * q)));
-    ba.push(new Fifo(cap, plan(opts.bToA, seed + 2 * q + 1)));
+    ab.push(new Fifo(cap));
+    ba.push(new Fifo(cap));
   }
   return [new RingPort(`${name}0`, queues, ringMac(1), ab, ba), new RingPort(`${name}1`, queues, ringMac(2), ba, ab)];
 }

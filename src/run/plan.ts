@@ -3,7 +3,7 @@
  * it: the port, the owned addresses and routes, the mode and its settings.
  * The run layer turns a plan into ports, workers, the engine and telemetry.
  */
-import type { ClientPlan, TlsVersion } from '../engine/modes.js';
+import type { ClientPlan, ServerTimeouts, TlsVersion } from '../engine/modes.js';
 import type { TlsEngine } from '../tls/engine.js';
 import type { AddrRange, RouteConfig } from '../net/stack.js';
 import type { Profile } from './profile.js';
@@ -16,6 +16,8 @@ export interface ServerPlan {
   bodySize: number;
   /** PEM files when serving HTTPS, else null. */
   tls: { cert: string; key: string; version: TlsVersion | null; engine: TlsEngine } | null;
+  /** --header-timeout and --idle-timeout. */
+  timeouts: ServerTimeouts;
 }
 
 /** Plain TCP bulk modes: discard what arrives, or send `bytes` per connection. */

@@ -128,6 +128,7 @@ function appsOf(plan: RunPlan, workers: number): StackAppConfig[] {
         status: m.status,
         bodySize: m.bodySize,
         tls: m.tls,
+        timeouts: m.timeouts,
         keylog: plan.keylog?.path ?? null,
       }));
     case 'sink':

@@ -16,6 +16,7 @@
  */
 import type { Pipeline } from '../core/pipeline.js';
 import type { PipelineContext } from './worker.js';
+import { SERVER_STAT_KEYS } from '../app/http11/server.js';
 import { BulkMode, ClientMode, HttpServerMode, type ClientPlan, type HttpServerModeConfig, type Mode } from '../engine/modes.js';
 import { KeyLog } from '../tls/keylog.js';
 import { emptyQueueStats } from '../port/port.js';
@@ -33,7 +34,7 @@ import { runTcpOptions } from '../net/tcp/config.js';
 /** What runs on the TCP of each worker. */
 export type StackAppConfig =
   | { kind: 'none' }
-  | ({ kind: 'http'; /** --sslkeylog file, opened for appending by every worker. */ keylog: string | null } & Omit<HttpServerModeConfig, 'transport' | 'keylog'>)
+  | ({ kind: 'http'; /** --sslkeylog file, opened for appending by every worker. */ keylog: string | null } & Omit<HttpServerModeConfig, 'transport' | 'keylog' | 'clock'>)
   | { kind: 'sink' | 'source'; port: number; bytes: number; sha256: boolean }
   | {
       kind: 'client';
@@ -77,7 +78,8 @@ const NET_KEYS: readonly string[] = Object.keys(new NetCounters());
 const TCP_KEYS: readonly string[] = Object.keys(new TcpCounters());
 /** The worker's queue counters (the driver's, through the capture tap when there is one). */
 const PORT_KEYS: readonly string[] = Object.keys(emptyQueueStats());
-const HTTP_KEYS = ['accepted', 'requests', 'responses', 'body_bytes_out', 'body_bytes_in', 'errors', 'tls_handshakes', 'tls_resumed', 'tls_failures', 'tls_abandoned'];
+const TLS_SERVER_KEYS = ['tls_handshakes', 'tls_resumed', 'tls_failures', 'tls_abandoned'];
+const HTTP_KEYS = [...SERVER_STAT_KEYS.map(snake), ...TLS_SERVER_KEYS];
 const BULK_KEYS = ['accepted', 'closed', 'bytes_in', 'bytes_out'];
 /**
  * The client load's counters (a LoadSnapshot in snake_case), its TLS figures,
@@ -182,7 +184,7 @@ function checkConfig(cfg: unknown): StackPipelineConfig {
 function startApp(app: StackAppConfig, tcp: TcpLayer, ctx: PipelineContext, maxConns: number, keylog: KeyLog | null): Mode | null {
   switch (app.kind) {
     case 'http':
-      return new HttpServerMode({ ...app, transport: tcp, keylog });
+      return new HttpServerMode({ ...app, transport: tcp, keylog, clock: ctx.clock });
     case 'sink':
     case 'source':
       return new BulkMode(tcp, app.kind, app.port, app.bytes, app.sha256);
@@ -370,21 +372,13 @@ class StackPipeline implements Pipeline {
     const ids = this.appIds;
     const mode = this.mode;
     if (mode instanceof HttpServerMode) {
-      const st = mode.server.stats;
-      let errors = 0;
-      // errors[0] is "no error".
-      for (let i = 1; i < st.errors.length; i++) errors += st.errors[i];
-      c[ids[0]] = st.accepted;
-      c[ids[1]] = st.requests;
-      c[ids[2]] = st.responses;
-      c[ids[3]] = st.bodyBytesOut;
-      c[ids[4]] = st.bodyBytesIn;
-      c[ids[5]] = errors;
+      copy(c, ids, mode.server.stats as unknown as Record<string, number>, SERVER_STAT_KEYS);
       if (mode.tls !== null) {
-        c[ids[6]] = mode.tls.stats.handshakes;
-        c[ids[7]] = mode.tls.stats.resumed;
-        c[ids[8]] = mode.tls.stats.failures;
-        c[ids[9]] = mode.tls.stats.abandoned;
+        const n = SERVER_STAT_KEYS.length;
+        c[ids[n]] = mode.tls.stats.handshakes;
+        c[ids[n + 1]] = mode.tls.stats.resumed;
+        c[ids[n + 2]] = mode.tls.stats.failures;
+        c[ids[n + 3]] = mode.tls.stats.abandoned;
       }
     } else if (this.steer !== null) {
       publishClient(c, ids, mode instanceof ClientMode ? mode : null, this.steer, this.verify);
@@ -431,8 +425,9 @@ function publishClient(c: Float64Array, ids: Int32Array, mode: ClientMode | null
   c[ids[i]] = steer.drops;
 }
 
+/** Copies `from[keys[i]]` to slab id `ids[i]` for each key (`ids` may name more after them). */
 function copy(c: Float64Array, ids: Int32Array, from: Record<string, number>, keys: readonly string[]): void {
-  for (let i = 0; i < ids.length; i++) c[ids[i]] = from[keys[i]];
+  for (let i = 0; i < keys.length; i++) c[ids[i]] = from[keys[i]];
 }
 
 /**

@@ -41,7 +41,7 @@ describe('client and server over the in-memory transport', () => {
       },
       onWritable: (c) => server.onWritable(c),
       onPeerClosed: (c) => server.onPeerClosed(c),
-      onClosed: (c) => server.onClosed(c),
+      onClosed: (c, r) => server.onClosed(c, r),
     };
     m.listen(0, 80, spy);
     const c = new Http1Client({ transport: m, dstIp: 1, dstPort: 80, host: 'x', requests: [{ method: 'GET', path: '/' }], totalRequests: 100, pipeline: 6, pattern: DEFAULT_PATTERN });

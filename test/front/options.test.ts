@@ -51,15 +51,21 @@ test('client mode: URL, defaults, keep-alive or connection per request, TLS sett
 });
 
 test('server and bulk modes: ports by default and as given', () => {
-  assert.deepEqual(parseRunOptions({ ...base, server: true }).mode, { kind: 'http', port: 80, status: 200, bodySize: 0, tls: null });
+  const timeouts = { headerUs: 30_000_000, idleUs: 60_000_000 };
+  assert.deepEqual(parseRunOptions({ ...base, server: true }).mode, { kind: 'http', port: 80, status: 200, bodySize: 0, tls: null, timeouts });
   assert.deepEqual(parseRunOptions({ ...base, server: true, tls: true, cert: 'c', key: 'k', httpStatus: '204', bodySize: '5' }).mode, {
-    kind: 'http', port: 443, status: 204, bodySize: 5, tls: { cert: 'c', key: 'k', version: null, engine: DEFAULT_ENGINE },
+    kind: 'http', port: 443, status: 204, bodySize: 5, tls: { cert: 'c', key: 'k', version: null, engine: DEFAULT_ENGINE }, timeouts,
   });
   const n = parseRunOptions({ ...base, server: true, tls: true, cert: 'c', key: 'k', tlsEngine: 'node' }).mode;
   assert.equal(n.kind === 'http' && n.tls?.engine, 'node');
   assert.deepEqual(parseRunOptions({ ...base, tcpSink: true, sha256: true }).mode, { kind: 'sink', port: 9, bytes: 0, sha256: true });
   assert.deepEqual(parseRunOptions({ ...base, tcpSource: '1000', listenPort: '5001' }).mode, { kind: 'source', port: 5001, bytes: 1000, sha256: false });
   assert.deepEqual(parseRunOptions(base).mode, { kind: 'stack' });
+});
+
+test('--header-timeout and --idle-timeout: seconds, fractions and 0 (no limit)', () => {
+  const m = parseRunOptions({ ...base, server: true, headerTimeout: '1.5', idleTimeout: '0' }).mode;
+  assert.deepEqual(m.kind === 'http' && m.timeouts, { headerUs: 1_500_000, idleUs: 0 });
 });
 
 test('--tcp-window: bytes, or k and m multiples of 1024; the TCP defaults without it', () => {
@@ -93,6 +99,11 @@ test('bad mode options are errors naming the option', () => {
     [{ server: true, maxConns: '3' }, /^--max-conns:/],
     [{ server: true, tcpWindow: '1k' }, /^--tcp-window: "1k" is not a size in 4k..64m/],
     [{ server: true, tcpWindow: '4g' }, /^--tcp-window:/],
+    [{ server: true, headerTimeout: '-1' }, /^--header-timeout: "-1" is not a number of seconds/],
+    [{ server: true, idleTimeout: 'soon' }, /^--idle-timeout: "soon" is not a number of seconds/],
+    [{ server: true, idleTimeout: '' }, /^--idle-timeout:/],
+    [{ client: 'http://198.18.6.1/', idleTimeout: '5' }, /^--idle-timeout: is a --server option/],
+    [{ tcpSink: true, headerTimeout: '5' }, /^--header-timeout: is a --server option/],
     [{ pcap: ' ' }, /^--pcap: needs a file name/],
     [{ sslkeylog: 'k.log' }, /^--sslkeylog: needs TLS/],
     [{ server: true, sslkeylog: 'k.log' }, /^--sslkeylog: needs TLS/],

@@ -2,8 +2,9 @@
  * Test rigs for the TCP layer: a vaigAI node (real NetStack + TcpLayer) on one
  * end of an in-memory ring pair, and on the other end either a scripted peer
  * that builds and parses raw segments ("send this segment, expect that one")
- * or a second vaigAI node. Faults between two nodes come from the ring port's
- * own impairment (the engine of `vaigai impair`), seeded and on the rig's clock.
+ * or a second vaigAI node. Faults between two nodes come from an impairment
+ * wrapped around each ring queue (the engine of `vaigai impair`), seeded and on
+ * the rig's clock.
  */
 import assert from 'node:assert/strict';
 import { type Clock, ManualClock } from '../../src/common/clock.js';
@@ -13,7 +14,9 @@ import { NetStack } from '../../src/net/stack.js';
 import type { TcpHandler, TcpOptions } from '../../src/net/tcp/api.js';
 import { TcpLayer } from '../../src/net/tcp/tcp_layer.js';
 import type { PortQueue } from '../../src/port/port.js';
-import { type RingPort, createRingPair } from '../../src/port/ring.js';
+import { createImpairedRingPair } from '../../src/impair/ring.js';
+import type { ImpairedPort } from '../../src/impair/queue.js';
+import { createRingPair } from '../../src/port/ring.js';
 import { ETH_HDR_LEN, ETH_TYPE_IPV4, emitEthernet, newEthernetRepr, parseEthernet } from '../../src/wire/ethernet.js';
 import { IPV4_PROTO_TCP, emitIpv4, newIpv4Repr, parseIpv4 } from '../../src/wire/ipv4.js';
 import { parseIp } from '../../src/wire/ipv4_addr.js';
@@ -293,11 +296,11 @@ export class PairRig {
   readonly client: Node;
   readonly server: Node;
   /** The client's port: its impairCounters() are the faults on frames towards the server. */
-  readonly clientPort: RingPort;
-  readonly serverPort: RingPort;
+  readonly clientPort: ImpairedPort;
+  readonly serverPort: ImpairedPort;
 
   constructor(opts: Partial<TcpOptions> = {}, toServer?: string, toClient?: string, seed = 1) {
-    const [pa, pb] = createRingPair({ capacity: 4096, aToB: toServer, bToA: toClient, seed, clock: this.clock });
+    const [pa, pb] = createImpairedRingPair({ capacity: 4096, aToB: toServer, bToA: toClient, seed, clock: this.clock });
     this.clientPort = pa;
     this.serverPort = pb;
     this.client = new Node(pa.openQueue(0, new BufferPool(8192)), this.clock, A_MAC, A_IP, B_IP, B_MAC, { isnKey: Uint32Array.of(3, 4), ...opts });

@@ -66,7 +66,10 @@ test('two workers on the null driver: start, per-worker and summed counters, cle
   assert.equal(r.total.net.txFrames, 4);
   assert.equal(r.total.loop.ticks, r.perWorker[0].loop.ticks + r.perWorker[1].loop.ticks);
   assert.ok(r.perWorker[1].loop.ticks > 100, 'worker 1 ran its loop');
-  assert.deepEqual(r.total.app, { accepted: 0, requests: 0, responses: 0, bodyBytesOut: 0, bodyBytesIn: 0, errors: 0, tlsHandshakes: 0, tlsResumed: 0, tlsFailures: 0, tlsAbandoned: 0 });
+  const camel = (k: string): string => k.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+  const appKeys = stackMetricNames('http').filter((k) => k.startsWith('app_')).map((k) => camel(k.slice(4)));
+  assert.ok(['accepted', 'requests', 'responses', 'closedHeaderTimeout', 'droppedShed', 'tlsAbandoned'].every((k) => appKeys.includes(k)), appKeys.join());
+  assert.deepEqual(r.total.app, Object.fromEntries(appKeys.map((k) => [k, 0])));
 });
 
 test('the stack pipeline refuses a config that is not one, naming the field', async () => {

@@ -17,6 +17,9 @@ export const METHOD_NAMES: readonly string[] = [
   '', 'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE',
 ];
 
+/** Target buffer of a new head. */
+const TARGET_START = 128;
+
 export class MessageHead {
   /** 10 for HTTP/1.0, 11 for HTTP/1.1. */
   version = 11;
@@ -25,7 +28,7 @@ export class MessageHead {
   /** METHOD_* for requests, -1 for responses. */
   method = -1;
   /** Request-target bytes live in `target[0..targetLen)`; valid until the next message. */
-  readonly target: Uint8Array;
+  target: Uint8Array;
   targetLen = 0;
   /** Content-Length value, or -1 when absent. */
   contentLength = -1;
@@ -39,8 +42,19 @@ export class MessageHead {
   hostCount = 0;
   headerCount = 0;
 
-  constructor(maxTarget: number) {
-    this.target = new Uint8Array(maxTarget);
+  constructor(readonly maxTarget: number) {
+    // Grown on demand (targetRoom): most targets are short, and a connection's state stays small.
+    this.target = new Uint8Array(Math.min(TARGET_START, maxTarget));
+  }
+
+  /** Makes `target` hold `len` bytes (len <= maxTarget). */
+  targetRoom(len: number): Uint8Array {
+    if (len > this.target.length) {
+      let size = this.target.length * 2;
+      while (size < len) size *= 2;
+      this.target = new Uint8Array(Math.min(size, this.maxTarget));
+    }
+    return this.target;
   }
 
   reset(): void {

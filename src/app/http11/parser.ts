@@ -64,6 +64,9 @@ const T_CHUNKED = ascii('chunked');
 const T_CLOSE = ascii('close');
 const T_KEEP_ALIVE = ascii('keep-alive');
 
+/** Line buffer of a new parser; it doubles, up to maxHeaderBytes, when a longer line splits across reads. */
+const LINE_START = 256;
+
 /** Hex digits in a chunk size before it could exceed 2^53 (RFC 9112 §7.1 leaves the bound to us). */
 const MAX_CHUNK_HEX = 13;
 
@@ -79,7 +82,7 @@ export class Http1Parser {
   private readonly sink: ParserSink;
   private readonly opt: ParserOptions;
   private state = S_START;
-  private readonly line: Uint8Array;
+  private line: Uint8Array;
   private lineLen = 0;
   /** Head (or trailer section) bytes so far, against maxHeaderBytes. */
   private headBytes = 0;
@@ -90,7 +93,7 @@ export class Http1Parser {
     this.sink = sink;
     this.opt = opt;
     this.head = new MessageHead(opt.maxTarget);
-    this.line = new Uint8Array(opt.maxHeaderBytes);
+    this.line = new Uint8Array(Math.min(LINE_START, opt.maxHeaderBytes));
   }
 
   /** Ready for a new connection. */
@@ -186,6 +189,12 @@ export class Http1Parser {
     }
   }
 
+  /** Reads nothing more until `reset` (the owner dropped the connection, maybe inside a sink callback). */
+  stop(): void {
+    this.state = S_DEAD;
+    this.keepAlive = false;
+  }
+
   /** The peer closed: completes a close-delimited body (RFC 9112 §6.3 rule 8); returns an error code. */
   finish(): number {
     if (this.error !== HttpErr.NONE) return this.error;
@@ -200,10 +209,20 @@ export class Http1Parser {
 
   /** Keeps the part of a line split across reads (a byte loop: no view per read). */
   private append(buf: Uint8Array, s: number, e: number): void {
-    const line = this.line;
     let n = this.lineLen;
+    if (n + e - s > this.line.length) this.growLine(n + e - s);
+    const line = this.line;
     for (let k = s; k < e; k++) line[n++] = buf[k];
     this.lineLen = n;
+  }
+
+  /** Room for `need` bytes (the callers keep it within maxHeaderBytes). */
+  private growLine(need: number): void {
+    let size = this.line.length * 2;
+    while (size < need) size *= 2;
+    const line = new Uint8Array(Math.min(size, this.opt.maxHeaderBytes));
+    line.set(this.line.subarray(0, this.lineLen));
+    this.line = line;
   }
 
   private overflowCode(): number {

@@ -7,12 +7,21 @@
  * requests pipelined in one delivery go in one write together, so a small
  * answer costs one segment, not two. Large bodies stream from one shared
  * pattern buffer, as the transport takes them.
+ *
+ * Timeouts (checked on `tick`, against one deadline per connection: no timer
+ * objects): a request head must arrive whole within `headerTimeoutUs`
+ * (slowloris), and a connection with no request in progress is closed after
+ * `idleTimeoutUs` without a byte. Every request ends as a response, a request
+ * still being answered, or a drop counted by reason; every connection as
+ * open or closed by reason (ServerStats). A closed connection's state returns
+ * to a free list that gives back what went unused between two ticks.
  */
+import { monotonicClock, type Clock } from '../../common/clock.js';
 import { ascii } from './chars.js';
 import { errStatus, HTTP_ERR_COUNT } from './errors.js';
 import { METHOD_HEAD, type MessageHead } from './head.js';
 import { DEFAULT_PARSER_OPTIONS, Http1Parser, KIND_REQUEST, type ParserOptions, type ParserSink } from './parser.js';
-import type { StreamHandler, StreamTransport } from '../../net/tcp/stream.js';
+import { CloseReason, type StreamHandler, type StreamTransport } from '../../net/tcp/stream.js';
 
 export interface ServerOptions {
   transport: StreamTransport;
@@ -34,6 +43,12 @@ export interface ServerOptions {
   /** Answers queued per connection before the server stops reading it (pipelining depth). */
   maxPipeline: number;
   parser: ParserOptions;
+  /** A request head must arrive whole within this, in µs (0: no limit). */
+  headerTimeoutUs: number;
+  /** A connection with no request in progress is closed after this long without a byte, in µs (0: no limit). */
+  idleTimeoutUs: number;
+  /** Time of the deadlines; `tick` moves the server's own reading of it. */
+  clock: Clock;
 }
 
 export const DEFAULT_PATTERN = ascii('vaigAI-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMNOPQRSTUVWXYZ\n');
@@ -49,16 +64,54 @@ export const DEFAULT_SERVER_OPTIONS = {
   pattern: DEFAULT_PATTERN,
   maxPipeline: 256,
   parser: DEFAULT_PARSER_OPTIONS,
+  // nginx's client_header_timeout is 60 s, Apache's RequestReadTimeout 20-40 s, keepalive_timeout 75 s / 5 s.
+  headerTimeoutUs: 30_000_000,
+  idleTimeoutUs: 60_000_000,
+  clock: monotonicClock,
 };
 
+/**
+ * The server's counters, numbers only (reporters copy them by key). They reconcile:
+ *   requests = responses + inProgress + droppedShed + droppedClosed
+ *   accepted = open + closedPeer + closedServer + closedReset + closedLost
+ *              + closedHeaderTimeout + closedIdleTimeout + closedShed
+ */
 export class ServerStats {
   accepted = 0;
+  /** Connections the server still holds state for (gauge). */
+  open = 0;
+  /** Requests received whole, and malformed ones (each answered with an error status). */
   requests = 0;
+  /** Answers handed whole to the transport. */
   responses = 0;
+  /** Requests whose answer is queued or being written (gauge). */
+  inProgress = 0;
+  /** Malformed requests (their codes: Http1Server.errorCodes). */
+  errors = 0;
+  /** Requests dropped with their connection: pipelined beyond maxPipeline while the peer did not read. */
+  droppedShed = 0;
+  /** Requests whose connection was reset or lost before their answer went out. */
+  droppedClosed = 0;
+  /** Closed after the peer's FIN, once owed answers were sent. */
+  closedPeer = 0;
+  /** Closed by the server after an answer that ends the connection (Connection: close, an error). */
+  closedServer = 0;
+  /** Reset by the peer. */
+  closedReset = 0;
+  /** Lost: retransmissions ran out, or the peer became unreachable. */
+  closedLost = 0;
+  closedHeaderTimeout = 0;
+  closedIdleTimeout = 0;
+  /** Reset by the server: more pipelined requests than it queues. */
+  closedShed = 0;
   bodyBytesOut = 0;
   bodyBytesIn = 0;
-  readonly errors = new Float64Array(HTTP_ERR_COUNT);
+  /** Connection states kept for reuse (gauge). */
+  pooled = 0;
 }
+
+/** The names of ServerStats' counters, in a fixed order. */
+export const SERVER_STAT_KEYS: readonly string[] = Object.keys(new ServerStats());
 
 const REASONS: Record<number, string> = {
   200: 'OK', 201: 'Created', 204: 'No Content', 301: 'Moved Permanently', 302: 'Found', 304: 'Not Modified',
@@ -80,6 +133,18 @@ const HEAD_MAX = 1024;
 const INLINE_BODY = 1024;
 /** Per-connection scratch: at least one head and one inline body. */
 const SCRATCH = HEAD_MAX + INLINE_BODY;
+/** Answers a new connection's queue holds; it doubles up to maxPipeline as pipelining asks. */
+const QUEUE_START = 8;
+/** Connection states the free list keeps at most. */
+const FREE_MAX = 1024;
+
+/** What a connection's deadline is for. */
+const T_NONE = 0;
+const T_HEADER = 1;
+const T_IDLE = 2;
+/** Deadlines are checked this often: a sixteenth of the shortest timeout, within these bounds. */
+const SWEEP_MIN_US = 10_000;
+const SWEEP_MAX_US = 1_000_000;
 
 function headPrefix(status: number, headers: Record<string, string>): Uint8Array {
   let s = `HTTP/1.1 ${status} ${REASONS[status] ?? 'Status'}\r\n`;
@@ -90,10 +155,10 @@ function headPrefix(status: number, headers: Record<string, string>): Uint8Array
 class ServerConn implements ParserSink {
   id = -1;
   readonly parser: Http1Parser;
-  /** Queued answers: body size (-1 = error answer), HEAD flag, connection variant. */
-  readonly qBody: Float64Array;
-  readonly qHead: Uint8Array;
-  readonly qConn: Uint8Array;
+  /** Queued answers: body size (-status = error answer), HEAD flag, connection variant. */
+  qBody: Float64Array;
+  qHead: Uint8Array;
+  qConn: Uint8Array;
   qFirst = 0;
   qCount = 0;
   /**
@@ -113,14 +178,24 @@ class ServerConn implements ParserSink {
   feeding = false;
   /** Close after the queued answers (peer half-closed, or an error). */
   closing = false;
+  /** The peer's FIN arrived. */
+  peerFin = false;
+  /** A request's body is being read (its head is complete). */
+  inBody = false;
+  /** T_NONE, T_HEADER or T_IDLE, and when it expires (µs). */
+  timer = T_NONE;
+  deadline = 0;
+  /** Index in the server's list of open connections. */
+  liveIdx = -1;
   private readonly server: Http1Server;
 
   constructor(server: Http1Server, opt: ServerOptions) {
     this.server = server;
     this.parser = new Http1Parser(KIND_REQUEST, this, opt.parser);
-    this.qBody = new Float64Array(opt.maxPipeline);
-    this.qHead = new Uint8Array(opt.maxPipeline);
-    this.qConn = new Uint8Array(opt.maxPipeline);
+    const n = Math.min(QUEUE_START, opt.maxPipeline);
+    this.qBody = new Float64Array(n);
+    this.qHead = new Uint8Array(n);
+    this.qConn = new Uint8Array(n);
   }
 
   reset(id: number): void {
@@ -131,9 +206,31 @@ class ServerConn implements ParserSink {
     this.active = false;
     this.feeding = false;
     this.closing = false;
+    this.peerFin = false;
+    this.inBody = false;
+    this.timer = T_NONE;
+  }
+
+  /** Doubles the answer queue, oldest answer first. */
+  grow(): void {
+    const cap = this.qBody.length;
+    const body = new Float64Array(cap * 2);
+    const head = new Uint8Array(cap * 2);
+    const conn = new Uint8Array(cap * 2);
+    for (let k = 0; k < this.qCount; k++) {
+      const slot = (this.qFirst + k) % cap;
+      body[k] = this.qBody[slot];
+      head[k] = this.qHead[slot];
+      conn[k] = this.qConn[slot];
+    }
+    this.qBody = body;
+    this.qHead = head;
+    this.qConn = conn;
+    this.qFirst = 0;
   }
 
   onHead(): boolean {
+    this.inBody = true;
     return false;
   }
 
@@ -144,6 +241,7 @@ class ServerConn implements ParserSink {
   }
 
   onComplete(h: MessageHead): void {
+    this.inBody = false;
     this.server.request(this, h);
   }
 
@@ -154,6 +252,8 @@ class ServerConn implements ParserSink {
 
 export class Http1Server implements StreamHandler {
   readonly stats = new ServerStats();
+  /** Malformed requests by HttpErr code. */
+  readonly errorCodes = new Float64Array(HTTP_ERR_COUNT);
   private readonly opt: ServerOptions;
   private readonly t: StreamTransport;
   private readonly prefix: Uint8Array;
@@ -161,7 +261,15 @@ export class Http1Server implements StreamHandler {
   /** Pattern repeated to BODY_WRITE + one period, so any offset has a contiguous run. */
   private readonly bodySrc: Uint8Array;
   private readonly conns: (ServerConn | null)[] = [];
+  /** Open connections, densely (their deadlines are checked by walking it). */
+  private readonly live: ServerConn[] = [];
   private readonly pool: ServerConn[] = [];
+  /** The free list's smallest size since the last sweep: what went unused. */
+  private poolLow = 0;
+  /** The clock's reading at the last tick: deadlines cost no clock read per event. */
+  private now: number;
+  private nextSweep = 0;
+  private readonly sweepUs: number;
 
   constructor(opt: Partial<ServerOptions> & Pick<ServerOptions, 'transport' | 'port'>) {
     this.opt = { ...DEFAULT_SERVER_OPTIONS, ...opt };
@@ -174,6 +282,32 @@ export class Http1Server implements StreamHandler {
     const p = o.pattern.length;
     this.bodySrc = new Uint8Array(BODY_WRITE + p);
     for (let i = 0; i < this.bodySrc.length; i++) this.bodySrc[i] = o.pattern[i % p];
+    for (const k of ['headerTimeoutUs', 'idleTimeoutUs'] as const) {
+      if (!(o[k] >= 0)) throw new RangeError(`${k} must be >= 0, got ${o[k]}`);
+    }
+    const shortest = Math.min(o.headerTimeoutUs || Infinity, o.idleTimeoutUs || Infinity);
+    this.sweepUs = Math.min(SWEEP_MAX_US, Math.max(SWEEP_MIN_US, shortest / 16));
+    this.now = o.clock.nowUs();
+  }
+
+  /**
+   * Takes the time, and every sweep period closes the connections whose
+   * deadline passed and frees the connection states the free list did not
+   * use since the last sweep. The poll loop calls it about every millisecond.
+   */
+  tick(nowUs: number): void {
+    this.now = nowUs;
+    if (nowUs < this.nextSweep) return;
+    this.nextSweep = nowUs + this.sweepUs;
+    const live = this.live;
+    // Backwards: closing one moves the last into its place, already seen.
+    for (let i = live.length - 1; i >= 0; i--) {
+      const c = live[i];
+      if (c.timer !== T_NONE && nowUs >= c.deadline) this.expire(c);
+    }
+    this.pool.length -= this.poolLow;
+    this.poolLow = this.pool.length;
+    this.stats.pooled = this.pool.length;
   }
 
   listen(): number {
@@ -181,10 +315,17 @@ export class Http1Server implements StreamHandler {
   }
 
   onConnected(conn: number): void {
-    const c = this.pool.pop() ?? new ServerConn(this, this.opt);
+    const pool = this.pool;
+    const c = pool.pop() ?? new ServerConn(this, this.opt);
+    if (pool.length < this.poolLow) this.poolLow = pool.length;
+    this.stats.pooled = pool.length;
     c.reset(conn);
     this.conns[conn] = c;
+    c.liveIdx = this.live.length;
+    this.live.push(c);
     this.stats.accepted++;
+    this.stats.open++;
+    this.arm(c);
   }
 
   onData(conn: number, u8: Uint8Array, off: number, len: number): void {
@@ -193,8 +334,10 @@ export class Http1Server implements StreamHandler {
     c.feeding = true;
     c.parser.feed(u8, off, len);
     c.feeding = false;
-    // (The connection may have been shed while parsing.)
-    if (this.conns[conn] === c && !c.active && c.qCount > 0) this.pump(c);
+    // (The connection may have been closed or shed while parsing.)
+    if (this.conns[conn] !== c) return;
+    if (!c.active && c.qCount > 0) this.pump(c);
+    else this.arm(c);
   }
 
   onWritable(conn: number): void {
@@ -205,20 +348,96 @@ export class Http1Server implements StreamHandler {
   onPeerClosed(conn: number): void {
     const c = this.conns[conn];
     if (!c) return;
+    c.peerFin = true;
     // A request cut short by the FIN is an error (counted, answered if the peer still reads).
     if (!c.closing) c.parser.finish();
+    if (this.conns[conn] !== c) return;
     c.closing = true;
-    if (c.qCount === 0) this.t.close(conn);
+    c.timer = T_NONE;
+    if (c.qCount === 0) this.end(c);
   }
 
-  onClosed(conn: number): void {
+  /** The transport ended a connection the server still held: reset by the peer, or lost. */
+  onClosed(conn: number, reason: number): void {
     const c = this.conns[conn];
     if (!c) return;
-    this.conns[conn] = null;
-    this.pool.push(c);
+    const st = this.stats;
+    if (reason === CloseReason.NORMAL) st.closedPeer++;
+    else if (reason === CloseReason.RESET) st.closedReset++;
+    else st.closedLost++;
+    st.droppedClosed += c.qCount;
+    this.detach(c);
+  }
+
+  /**
+   * The connection's deadline after an event: none while answers are owed;
+   * the header timeout from the first byte of a head; the idle timeout
+   * otherwise (between requests, or between the reads of a body).
+   */
+  private arm(c: ServerConn): void {
+    const o = this.opt;
+    if (c.qCount > 0 || c.closing) {
+      c.timer = T_NONE;
+    } else if (!c.inBody && !c.parser.idle()) {
+      // RFC 9112 §9.5 lets a server close an idle connection at any time; a head
+      // keeps the deadline of its first byte however slowly the rest trickles in.
+      if (c.timer !== T_HEADER && o.headerTimeoutUs > 0) {
+        c.timer = T_HEADER;
+        c.deadline = this.now + o.headerTimeoutUs;
+      }
+    } else if (o.idleTimeoutUs > 0) {
+      c.timer = T_IDLE;
+      c.deadline = this.now + o.idleTimeoutUs;
+    } else {
+      c.timer = T_NONE;
+    }
+  }
+
+  /** A deadline passed: the connection is closed (FIN; what is owed is nothing). */
+  private expire(c: ServerConn): void {
+    if (c.timer === T_HEADER) this.stats.closedHeaderTimeout++;
+    else this.stats.closedIdleTimeout++;
+    const id = c.id;
+    this.detach(c);
+    this.t.close(id);
+  }
+
+  /** Closes after the last owed answer: the peer's FIN asked for it, or the server's answer did. */
+  private end(c: ServerConn): void {
+    if (c.peerFin) this.stats.closedPeer++;
+    else this.stats.closedServer++;
+    const id = c.id;
+    this.detach(c);
+    this.t.close(id);
+  }
+
+  /**
+   * Forgets a connection before it is closed or aborted (the transport then
+   * tells only onClosed, which finds nothing) and returns its state to the
+   * free list.
+   */
+  private detach(c: ServerConn): void {
+    const st = this.stats;
+    this.conns[c.id] = null;
+    const live = this.live;
+    const last = live.pop() as ServerConn;
+    if (last !== c) {
+      live[c.liveIdx] = last;
+      last.liveIdx = c.liveIdx;
+    }
+    st.open--;
+    st.inProgress -= c.qCount;
+    // Stops a parse under way: the rest of this delivery is not read.
+    c.parser.stop();
+    c.qCount = 0;
+    c.id = -1;
+    c.timer = T_NONE;
+    if (this.pool.length < FREE_MAX) this.pool.push(c);
+    st.pooled = this.pool.length;
   }
 
   request(c: ServerConn, h: MessageHead): void {
+    if (c.id < 0) return;
     this.stats.requests++;
     const o = this.opt;
     let size = o.bodySize;
@@ -233,19 +452,28 @@ export class Http1Server implements StreamHandler {
   }
 
   requestError(c: ServerConn, code: number): void {
-    this.stats.errors[code]++;
+    if (c.id < 0) return;
+    this.stats.requests++;
+    this.stats.errors++;
+    this.errorCodes[code]++;
     c.closing = true;
     // The answer goes out after the answers already owed, then the connection closes.
     this.enqueue(c, -errStatus(code), false, CONN_CLOSE);
   }
 
   private enqueue(c: ServerConn, body: number, head: boolean, variant: number): void {
-    const cap = c.qBody.length;
+    if (c.qCount === c.qBody.length && c.qCount < this.opt.maxPipeline) c.grow();
     // Answers held for the end of a delivery fill the queue: send them now to make room.
-    if (c.qCount === cap && c.feeding && !c.active) this.pump(c);
+    if (c.qCount === c.qBody.length && c.feeding && !c.active) this.pump(c);
+    if (c.id < 0) return;
+    const cap = c.qBody.length;
     if (c.qCount === cap) {
       // More pipelined requests than we queue: shed the connection rather than buffer without bound.
-      this.t.abort(c.id);
+      const id = c.id;
+      this.stats.closedShed++;
+      this.stats.droppedShed += c.qCount + 1;
+      this.detach(c);
+      this.t.abort(id);
       return;
     }
     const slot = (c.qFirst + c.qCount) % cap;
@@ -253,6 +481,8 @@ export class Http1Server implements StreamHandler {
     c.qHead[slot] = head ? 1 : 0;
     c.qConn[slot] = variant;
     c.qCount++;
+    this.stats.inProgress++;
+    c.timer = T_NONE;
     if (!c.active && !c.feeding) this.pump(c);
   }
 
@@ -261,7 +491,8 @@ export class Http1Server implements StreamHandler {
     while (true) {
       if (!c.active) {
         if (c.qCount === 0) {
-          if (c.closing) this.t.close(c.id);
+          if (c.closing) this.end(c);
+          else if (!c.feeding) this.arm(c);
           return;
         }
         this.prepare(c);
@@ -288,9 +519,10 @@ export class Http1Server implements StreamHandler {
       c.qFirst = (c.qFirst + c.batch) % c.qBody.length;
       c.qCount -= c.batch;
       this.stats.responses += c.batch;
+      this.stats.inProgress -= c.batch;
       c.active = false;
       if (last) {
-        this.t.close(c.id);
+        this.end(c);
         return;
       }
     }

@@ -71,9 +71,9 @@ export function parseRequestLine(buf: Uint8Array, s: number, e: number, h: Messa
   while (i < e && TARGET_BYTE[buf[i]] === 1) i++;
   if (i === t0 || i >= e || buf[i] !== SP) return HttpErr.BAD_TARGET;
   const tlen = i - t0;
-  if (tlen > h.target.length) return HttpErr.HEADERS_TOO_LARGE;
+  if (tlen > h.maxTarget) return HttpErr.HEADERS_TOO_LARGE;
   // A byte loop, not set(subarray): no view object per request.
-  const t = h.target;
+  const t = h.targetRoom(tlen);
   for (let k = 0; k < tlen; k++) t[k] = buf[t0 + k];
   h.targetLen = tlen;
   i++;

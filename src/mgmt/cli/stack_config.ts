@@ -17,7 +17,8 @@
  *   -- EAL ARGS                          everything after `--`: EAL arguments of a dpdk port
  *
  * and what the stack does on top (at most one of):
- *   --server [--listen-port P --http-status S --body-size N --tls --cert F --key F --tls-version V]
+ *   --server [--listen-port P --http-status S --body-size N --tls --cert F --key F --tls-version V
+ *             --header-timeout S --idle-timeout S]
  *   --tcp-sink [--sha256] | --tcp-source BYTES [--listen-port P]
  *   --client URL [--connections N --requests M --keepalive|--conn-per-request|--requests-per-conn K
  *                 --pipeline D --rate R --method M --body-file F --sni NAME --insecure|--ca F
@@ -50,6 +51,8 @@ export interface RawRunOptions {
   listenPort?: string;
   httpStatus?: string;
   bodySize?: string;
+  headerTimeout?: string;
+  idleTimeout?: string;
   tcpSink?: boolean;
   tcpSource?: string;
   // Client mode: a profile file, or the flags of a one-flow profile.
@@ -199,7 +202,11 @@ function parseMode(o: RawRunOptions, durationS: number): ModePlan {
       status: o.httpStatus === undefined ? 200 : parseIntIn('--http-status', o.httpStatus, 100, 999),
       bodySize: o.bodySize === undefined ? 0 : parseIntIn('--body-size', o.bodySize, 0, 2 ** 40),
       tls,
+      timeouts: { headerUs: parseSeconds('--header-timeout', o.headerTimeout, 30), idleUs: parseSeconds('--idle-timeout', o.idleTimeout, 60) },
     };
+  }
+  if (o.headerTimeout !== undefined || o.idleTimeout !== undefined) {
+    throw new InvalidOptionError(o.headerTimeout !== undefined ? '--header-timeout' : '--idle-timeout', 'is a --server option');
   }
   if (o.tcpSink === true) return { kind: 'sink', port: listenPort > 0 ? listenPort : 9, bytes: 0, sha256: o.sha256 === true };
   if (o.tcpSource !== undefined) {
@@ -363,6 +370,15 @@ function parseWindow(text: string): number {
   const bytes = m === null ? NaN : Number(m[1]) * (m[2] === '' ? 1 : m[2].toLowerCase() === 'k' ? 1024 : 1 << 20);
   if (!(bytes >= 4096 && bytes <= 64 << 20)) throw new InvalidOptionError('--tcp-window', `"${text}" is not a size in 4k..64m (bytes, or with k or m)`);
   return bytes;
+}
+
+/** Seconds (fractions allowed, 0 = no limit) as µs; `dflt` seconds when absent. */
+function parseSeconds(option: string, text: string | undefined, dflt: number): number {
+  const v = text === undefined ? dflt : Number(text);
+  if (!Number.isFinite(v) || v < 0 || v > 86_400 || (text !== undefined && text.trim() === '')) {
+    throw new InvalidOptionError(option, `"${text}" is not a number of seconds in 0..86400 (0: no limit)`);
+  }
+  return Math.round(v * 1e6);
 }
 
 function parseTlsVersion(text: string | undefined): TlsVersion | null {
