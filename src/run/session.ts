@@ -127,7 +127,7 @@ function appsOf(plan: RunPlan, workers: number): StackAppConfig[] {
       return Array.from({ length: workers }, () => ({ kind: m.kind, port: m.port, bytes: m.bytes, sha256: m.sha256 }));
     case 'client': {
       if (m.saveBody !== null) throw new WorkersError('--save-body: not with --workers (which response is the last one is not defined across workers)');
-      const steer = { rings: Array.from({ length: workers }, () => createFrameRing(STEER_RING_FRAMES)), srcIp: plan.addrs[0].lo };
+      const steer = { rings: Array.from({ length: workers }, () => createFrameRing(STEER_RING_FRAMES)), addrs: plan.addrs.map(({ lo, hi }) => ({ lo, hi })) };
       return splitClient(m, workers).map((share) => ({
         kind: 'client',
         share,

@@ -222,7 +222,7 @@ function startMode(plan: RunPlan, tcp: TcpLayer, keylog: KeyLog | null): Mode {
         ...m,
         transport: tcp,
         clock: monotonicClock,
-        srcIp: plan.addrs[0].lo,
+        srcIp: 0, // every owned address: the TCP layer's source pool
         durationUs: plan.durationS * 1e6,
         maxConns: plan.maxConns,
         keylog,
