@@ -219,14 +219,21 @@ const MAX_SYN_MOVES = 4;
  * RFC 6191 §2) — timestamps start at a random offset per run, so a tuple of an
  * earlier run can be ahead. The peer will refuse this tuple until its
  * TIME_WAIT ends, so the connection takes another port of its address and
- * sends a new SYN now instead of after an RTO.
+ * sends a new SYN now instead of after an RTO, from a port far away
+ * (PortPool.across: the peer's stale tuples come in runs).
  */
 function moveSyn(tcp: TcpLayer, c: number): void {
   const t = tcp.t;
   const ip = t.localIp[c];
-  if (!allocPair(tcp, ip, t.remoteIp[c], t.remotePort[c])) return; // it stays: the RTO retries
+  const from = t.localPort[c];
+  let port = -1;
+  for (let k = 0; k < PAIR_SCAN && port < 0; k++) {
+    const p = tcp.ports.across(from, k);
+    if (t.lookup(ip, p, t.remoteIp[c], t.remotePort[c]) < 0) port = p;
+  }
+  if (port < 0) return; // it stays: the RTO retries
   t.synMoves[c]++;
-  t.rebind(c, ip, tcp.ports.srcPort);
+  t.rebind(c, ip, port);
   tcp.counters.synMoves++;
   initTcb(tcp, c, t.handler[c], tcp.isn.isn(ip, t.localPort[c], t.remoteIp[c], t.remotePort[c], tcp.nowUs));
   transmit(tcp, c, t.iss[c], TCP_SYN, 0, 0);

@@ -21,6 +21,7 @@ export const EPHEMERAL_HI = 60000;
 export class PortPool {
   readonly lo: number;
   readonly span: number;
+  private readonly stride: number;
   private readonly k0: number;
   private readonly k1: number;
   private rangeLo = new Uint32Array(0);
@@ -44,6 +45,7 @@ export class PortPool {
     }
     this.lo = lo;
     this.span = hi - lo;
+    this.stride = Math.floor(this.span * 0.381966);
     const k = key ?? randomFillSync(new Uint32Array(2));
     this.k0 = k[0] | 0;
     this.k1 = k[1] | 0;
@@ -86,6 +88,16 @@ export class PortPool {
   /** The next port to try on address `ip`. */
   nextOn(ip: number): number {
     return this.portOf(ip, this.fixedPicks++);
+  }
+
+  /**
+   * The `k`-th port after the one 0.38 of the range (the golden section)
+   * away from `port`: a tuple the peer still holds tends to sit in a run of
+   * them (an earlier run walked the same ports), so a SYN that must leave one
+   * goes far, and a few such steps in a row never land where an earlier one was.
+   */
+  across(port: number, k: number): number {
+    return this.lo + ((port - this.lo + this.stride + k) % this.span);
   }
 
   private portOf(ip: number, k: number): number {
