@@ -13,6 +13,7 @@ import { CertManager } from '../tls/cert_manager.js';
 import type { KeyLog } from '../tls/keylog.js';
 import { createTlsStream, type TlsEngine, type TlsTransport } from '../tls/engine.js';
 import { TcpLayer } from '../net/tcp/tcp_layer.js';
+import { HOP_PENDING } from '../net/l4.js';
 import { LoadRun, stackClock, type LoadSnapshot } from './load.js';
 import { liveLine, summarize, summaryText, fmtBytes } from './report.js';
 import { TcpSink, TcpSource } from './tcp_bulk.js';
@@ -182,7 +183,12 @@ export class ClientMode implements Mode {
   private prev: LoadSnapshot;
   private readonly expect: boolean;
   private readonly clock: Clock;
-  private readonly hardStopUs: number;
+  private hardStopUs = Infinity;
+  /** The TCP under the load while its first SYN waits for ARP to resolve the next hop; null once started. */
+  private waitHop: TcpLayer | null;
+  private readonly durationUs: number;
+  private readonly drainUs: number;
+  private readonly dstIp: number;
 
   constructor(cfg: ClientModeConfig) {
     let t = cfg.transport;
@@ -227,17 +233,30 @@ export class ClientMode implements Mode {
       onBody: save === null ? null : (_status, body) => writeFileSync(save, body),
     });
     console.log(
-      `client: ${cfg.tls !== null ? 'https' : 'http'}://${ipToString(cfg.dstIp)}:${cfg.dstPort}${cfg.path} from ${ipToString(cfg.srcIp)},` +
+      `client: ${cfg.tls !== null ? 'https' : 'http'}://${ipToString(cfg.dstIp)}:${cfg.dstPort}${cfg.path} from ${cfg.srcIp === 0 ? 'every owned address' : ipToString(cfg.srcIp)},` +
         ` ${cfg.connections} connections, ${cfg.perConn === 0 ? 'keep-alive' : `${cfg.perConn} requests/connection`}, pipeline ${cfg.pipeline}` +
         `${cfg.requests > 0 ? `, ${cfg.requests} requests` : ''}${cfg.durationUs > 0 ? `, ${cfg.durationUs / 1e6} s` : ''}${cfg.rate > 0 ? `, ${cfg.rate}/s` : ''}`,
     );
+    this.prev = this.load.snapshot();
+    this.durationUs = cfg.durationUs;
+    this.drainUs = cfg.drainUs;
+    this.dstIp = cfg.dstIp;
+    this.waitHop = cfg.transport instanceof TcpLayer ? cfg.transport : null;
+    this.startWhenRouted();
+  }
+
+  /** Starts the load once the destination's next hop resolved or failed (ARP's retries bound the wait; a failed hop fails the connects). */
+  private startWhenRouted(): void {
+    if (this.waitHop !== null && this.waitHop.nextHop(this.dstIp) === HOP_PENDING) return;
+    this.waitHop = null;
     this.load.start();
     this.prev = this.load.snapshot();
-    this.hardStopUs = cfg.durationUs > 0 ? this.load.startUs + cfg.durationUs + cfg.drainUs : Infinity;
+    this.hardStopUs = this.durationUs > 0 ? this.load.startUs + this.durationUs + this.drainUs : Infinity;
   }
 
   tick(nowUs: number): void {
-    this.load.tick(nowUs);
+    if (this.waitHop !== null) this.startWhenRouted();
+    else this.load.tick(nowUs);
   }
 
   /** Done when every connection closed, or the drain time past the time bound ran out (the run then closes the rest). */

@@ -35,6 +35,7 @@ import { HEADROOM, type BufferPool } from '../core/buffer_pool.js';
 import type { ArpCache } from './arp_cache.js';
 import type { NetCounters } from './counters.js';
 import { writeEthHeader } from './ethernet.js';
+import { HOP_FAILED, HOP_PENDING } from './l4.js';
 import { L3_OFF } from './layout.js';
 
 /** What ARP needs from the stack it serves. */
@@ -56,7 +57,11 @@ export interface ArpHost {
 export interface ArpOptions {
   /** Destinations resolving at once (per worker). */
   pendingDests: number;
-  /** Frames queued per resolving destination. */
+  /**
+   * Frames queued per resolving destination. A client load's connections all
+   * go to one next hop at first, so the default (stack.ts) is a quarter of
+   * the buffer pool: no SYN of a burst is dropped while the hop resolves.
+   */
   pendingPerDest: number;
   /** Interval between requests for one destination (RFC 1122 §2.3.2.1: at most 1/s recommended). */
   retransUs: number;
@@ -214,6 +219,19 @@ export class Arp {
     this.pTail[p] = slot;
     this.pCount[p]++;
     c.arpQueued++;
+  }
+
+  /**
+   * Starts resolving `nextHop` (asking from `spa`) if nothing does yet, with
+   * no frame waiting. Returns HOP_PENDING, or HOP_FAILED while a failed
+   * resolution is held off.
+   */
+  resolve(nextHop: number, vlan: number, spa: number, nowUs: number): number {
+    const p = this.findPending(nextHop, vlan);
+    if (p >= 0) return this.pState[p] === P_FAILED ? HOP_FAILED : HOP_PENDING;
+    const q = this.allocPending(nextHop, vlan, spa);
+    if (q >= 0) this.request(q, nowUs);
+    return HOP_PENDING;
   }
 
   tick(nowUs: number): void {

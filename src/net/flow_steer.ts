@@ -10,9 +10,10 @@
  * got the SYN owns the flow); opened ones need this.
  *
  * So each worker owns a share of the ephemeral ports [EPHEMERAL_LO,
- * EPHEMERAL_HI) of the client's source address (`portShare`: its TCP layer's
- * port pool covers that share only), and a TCP frame to that address
- * and a port of another worker's share is copied into that worker's inbound
+ * EPHEMERAL_HI) of every client source address (`portShare`: its TCP layer's
+ * pool of (address, port) pairs covers that share of each address), and a TCP
+ * frame to a client address and a port of another worker's share is copied
+ * into that worker's inbound
  * FrameRing and freed; the owner takes it from its ring into one of its own
  * slots and feeds it to its stack as if its queue had received it. The frame
  * is captured (--pcap) by the worker whose queue received it. A destination
@@ -34,7 +35,7 @@ const IPPROTO_TCP = 6;
 /** IPv4 flags/fragment-offset word: MF and the offset (RFC 791 §3.1). */
 const IP_FRAG_MASK = 0x3fff;
 
-/** The worker that owns ephemeral `port` of the client address, out of `workers`. */
+/** The worker that owns ephemeral `port` of every client address, out of `workers`. */
 export function portOwner(port: number, workers: number): number {
   return Math.floor(((port - EPHEMERAL_LO) * workers) / SPAN);
 }
@@ -47,10 +48,10 @@ export function portShare(workerIdx: number, workers: number): { lo: number; hi:
   };
 }
 
-/** What every worker gets: one inbound ring per worker, the client's source address. */
+/** What every worker gets: one inbound ring per worker, the client's source address ranges (inclusive). */
 export interface SteerConfig {
   rings: FrameRingShared[];
-  srcIp: number;
+  addrs: { lo: number; hi: number }[];
 }
 
 export class FlowSteer {
@@ -62,7 +63,8 @@ export class FlowSteer {
   private readonly inbound: FrameRing;
   private readonly u8: Buffer;
   private readonly dv: DataView;
-  private readonly srcIp: number;
+  private readonly addrLo: Uint32Array;
+  private readonly addrHi: Uint32Array;
   private readonly n: number;
   private readonly drained: Int32Array;
   /** Workers handed frames during the current steer() call (a flag per worker). */
@@ -79,7 +81,8 @@ export class FlowSteer {
     this.rings = cfg.rings.map((r) => new FrameRing(r));
     this.inbound = this.rings[self];
     this.n = cfg.rings.length;
-    this.srcIp = cfg.srcIp >>> 0;
+    this.addrLo = Uint32Array.from(cfg.addrs, (a) => a.lo);
+    this.addrHi = Uint32Array.from(cfg.addrs, (a) => a.hi);
     this.u8 = Buffer.from(pool.buffer);
     this.dv = pool.dv;
     this.drained = new Int32Array(burst);
@@ -102,7 +105,7 @@ export class FlowSteer {
     const vihl = dv.getUint8(ip);
     if (vihl >>> 4 !== 4) return -1;
     // A fragment past the first has no ports; the stack drops fragments anyway.
-    if ((dv.getUint16(ip + 6) & IP_FRAG_MASK) !== 0 || dv.getUint32(ip + 16) !== this.srcIp) return -1;
+    if ((dv.getUint16(ip + 6) & IP_FRAG_MASK) !== 0 || !this.isClient(dv.getUint32(ip + 16))) return -1;
     const proto = dv.getUint8(ip + 9);
     const l4 = ip + (vihl & 15) * 4;
     let port: number;
@@ -114,7 +117,7 @@ export class FlowSteer {
       const q = l4 + ICMP_HDR_LEN;
       if (q + 20 > end || dv.getUint8(l4) !== ICMP_DEST_UNREACH) return -1;
       const qvihl = dv.getUint8(q);
-      if (qvihl >>> 4 !== 4 || dv.getUint8(q + 9) !== IPPROTO_TCP || dv.getUint32(q + 12) !== this.srcIp) return -1;
+      if (qvihl >>> 4 !== 4 || dv.getUint8(q + 9) !== IPPROTO_TCP || !this.isClient(dv.getUint32(q + 12))) return -1;
       const qtcp = q + (qvihl & 15) * 4;
       if (qtcp + 2 > end) return -1;
       port = dv.getUint16(qtcp);
@@ -124,6 +127,13 @@ export class FlowSteer {
     if (port < EPHEMERAL_LO || port >= EPHEMERAL_HI) return -1;
     const w = portOwner(port, this.n);
     return w === this.self ? -1 : w;
+  }
+
+  /** True when `ip` is one of the client's source addresses. */
+  private isClient(ip: number): boolean {
+    const lo = this.addrLo;
+    for (let i = 0; i < lo.length; i++) if (ip >= lo[i] && ip <= this.addrHi[i]) return true;
+    return false;
   }
 
   /**

@@ -21,3 +21,11 @@ export interface L4Handler {
   tick(nowUs: number): void;
   busy(): boolean;
 }
+
+/** What the network layer says of a destination's next hop (NetStack.nextHop). */
+export const HOP_READY = 0;
+/** ARP is resolving it: frames wait in ARP's queue. */
+export const HOP_PENDING = 1;
+/** ARP gave up on it and holds it off for a while. */
+export const HOP_FAILED = 2;
+export const HOP_NO_ROUTE = 3;

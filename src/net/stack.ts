@@ -22,7 +22,7 @@ import { NetCounters } from './counters.js';
 import { writeEthHeader } from './ethernet.js';
 import { Icmp } from './icmp.js';
 import { Ipv4 } from './ipv4.js';
-import type { L4Handler } from './l4.js';
+import { HOP_NO_ROUTE, HOP_READY, type L4Handler } from './l4.js';
 import { L3_OFF, L4_OFF } from './layout.js';
 import { Lpm } from './lpm.js';
 
@@ -141,7 +141,7 @@ export class NetStack implements Pipeline {
     this.lpm = new Lpm(Math.max(nr, 1));
     this.buildRoutes(cfg.addrs, cfg.routes);
 
-    const ao = { ...DEFAULT_ARP_OPTIONS, ...cfg.arp };
+    const ao = { ...DEFAULT_ARP_OPTIONS, pendingPerDest: Math.max(DEFAULT_ARP_OPTIONS.pendingPerDest, this.pool.count >>> 2), ...cfg.arp };
     for (const k of ['pendingDests', 'pendingPerDest', 'retransUs', 'maxTries', 'ageMs', 'gratuitousPerTick'] as const) {
       if (!(Number.isInteger(ao[k]) && ao[k] >= 1)) throw new NetConfigError(`ARP option ${k} must be a positive integer, got ${ao[k]}`);
     }
@@ -206,6 +206,17 @@ export class NetStack implements Pipeline {
     c.ipv4Tx++;
     if (mac < 0) this.arp.enqueue(slot, nextHop, vlan, this.rtSrc[r], this.clock.nowUs());
     else this.transmit(slot);
+  }
+
+  /** The state of `dstIp`'s next hop (HOP_* of l4.ts); an unknown one starts resolving now. */
+  nextHop(dstIp: number): number {
+    const r = this.lpm.lookup(dstIp);
+    if (r < 0) return HOP_NO_ROUTE;
+    const gw = this.rtGateway[r];
+    const hop = gw === 0 ? dstIp : gw;
+    const vlan = this.rtVlan[r];
+    if (this.nextHopMac(r, hop, vlan) >= 0) return HOP_READY;
+    return this.arp.resolve(hop, vlan, this.rtSrc[r], this.clock.nowUs());
   }
 
   /** The MAC of `nextHop` on route `r`'s VLAN `vlan`, or -1 when ARP has none. */

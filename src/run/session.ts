@@ -138,7 +138,7 @@ function appsOf(plan: RunPlan, workers: number): StackAppConfig[] {
       if (m.saveBody !== null && workers > 1) {
         throw new InvalidOptionError('--save-body', 'not with --workers above 1: which response is the last one is not defined across workers (use --sha256 or --expect-sha256)');
       }
-      const steer = { rings: Array.from({ length: workers }, () => createFrameRing(STEER_RING_FRAMES)), srcIp: plan.addrs[0].lo };
+      const steer = { rings: Array.from({ length: workers }, () => createFrameRing(STEER_RING_FRAMES)), addrs: plan.addrs.map(({ lo, hi }) => ({ lo, hi })) };
       return splitClient(m, workers).map((share) => ({
         kind: 'client',
         share,

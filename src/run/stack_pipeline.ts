@@ -174,8 +174,8 @@ function checkConfig(cfg: unknown): StackPipelineConfig {
   if (c.app?.kind === 'client') {
     const steer = (c.app as { steer?: Partial<SteerConfig> }).steer;
     const rings = steer?.rings;
-    if (!Array.isArray(rings) || rings.length < 1 || !rings.every((r) => r?.sab instanceof SharedArrayBuffer) || typeof steer?.srcIp !== 'number') {
-      throw new StackPipelineError('stack pipeline: a client app needs steer.rings (one SharedArrayBuffer ring per worker) and steer.srcIp');
+    if (!Array.isArray(rings) || rings.length < 1 || !rings.every((r) => r?.sab instanceof SharedArrayBuffer) || !Array.isArray(steer?.addrs)) {
+      throw new StackPipelineError('stack pipeline: a client app needs steer.rings (one SharedArrayBuffer ring per worker) and steer.addrs');
     }
   }
   return c as StackPipelineConfig;
@@ -194,7 +194,7 @@ function startApp(app: StackAppConfig, tcp: TcpLayer, ctx: PipelineContext, maxC
         ...app.share,
         transport: tcp,
         clock: ctx.clock,
-        srcIp: app.steer.srcIp,
+        srcIp: 0, // every owned address: the TCP layer's source pool
         durationUs: app.durationUs,
         drainUs: app.drainUs,
         maxConns,

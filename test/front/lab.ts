@@ -166,8 +166,11 @@ export class FrontLab {
     return { cert, key };
   }
 
-  /** nginx in `ns` serving the data directory on `ip`:8080 (and :8443 with TLS); resolves once it answers. */
-  async nginx(ns: string, ip: string, tls: { cert: string; key: string } | null): Promise<Proc> {
+  /**
+   * nginx in `ns` serving the data directory on `ip`:8080 (and :8443 with TLS); resolves once it answers.
+   * `accessLog`: a file that gets each request's client address, one per line.
+   */
+  async nginx(ns: string, ip: string, tls: { cert: string; key: string } | null, accessLog: string | null = null): Promise<Proc> {
     const d = join(this.dir, 'nginx');
     mkdirSync(d, { recursive: true });
     const conf = join(d, 'nginx.conf');
@@ -179,7 +182,8 @@ pid ${d}/nginx.pid;
 error_log ${d}/error.log;
 events { worker_connections 1024; }
 http {
-  access_log off;
+  log_format client '$remote_addr';
+  access_log ${accessLog ?? 'off'}${accessLog !== null ? ' client' : ''};
   client_body_temp_path ${d}/body;
   proxy_temp_path ${d}/proxy;
   fastcgi_temp_path ${d}/fastcgi;

@@ -32,7 +32,7 @@ test('active close: FIN_WAIT_1 -> FIN_WAIT_2 -> TIME_WAIT, the TCB is freed afte
   rig.advance(200_000);
   assert.equal(rig.tcp.state(k.c), CLOSED);
   assert.equal(rig.tcp.activeConnections, 0);
-  assert.equal(rig.tcp.ports.inUse(A_IP), 0);
+  assert.equal(rig.tcp.t.lookup(A_IP, k.port, B_IP, 80), -1, 'the tuple is free again');
 });
 
 test('passive close: CLOSE_WAIT (we may still send) -> LAST_ACK -> CLOSED', () => {

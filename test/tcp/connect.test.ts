@@ -82,11 +82,12 @@ test('simultaneous open: SYN crosses SYN, both reach ESTABLISHED through SYN_REC
 test('SYN_SENT: RST acknowledging the SYN refuses the connection; an unacceptable ACK draws a RST', () => {
   const rig = new ScriptRig();
   const app = new Recorder();
-  const c = rig.tcp.connect(A_IP, B_IP, 80, app);
+  const c = rig.tcp.connect(A_IP, B_IP, 80, app, 4444);
   const [syn] = rig.sent();
-  const [rst] = rig.exchange({ sport: 80, dport: syn.sport, seq: 1, ack: syn.seq + 77, flags: SA, win: 100 });
+  const [rst, ...more] = rig.exchange({ sport: 80, dport: syn.sport, seq: 1, ack: syn.seq + 77, flags: SA, win: 100 });
   assert.equal(rst.flags, TCP_RST);
   assert.equal(rst.seq, syn.seq + 77);
+  assert.deepEqual(more, [], 'a bound port stays: no SYN on another port');
   assert.equal(rig.tcp.state(c), SYN_SENT);
   // A RST without ACK is ignored; with an acceptable ACK it means "refused".
   assert.deepEqual(rig.exchange({ sport: 80, dport: syn.sport, seq: 0, ack: 0, flags: TCP_RST, win: 0 }), []);

@@ -60,7 +60,7 @@ export class Node {
   ) {
     this.stack = new NetStack({ queue, clock, mac, addrs: [{ lo: ip, hi: ip + ipCount - 1, prefixLen: 24, vlan: -1 }], routes: [] });
     for (let i = 0; i < peerCount; i++) this.stack.arpCache.insert(peerIp + i, -1, peerMac, 0, ARP_STATIC);
-    this.tcp = new TcpLayer(this.stack, { maxConns: 1024, isnKey: Uint32Array.of(1, 2), ...opts });
+    this.tcp = new TcpLayer(this.stack, { maxConns: 1024, isnKey: Uint32Array.of(1, 2), tsKey: Uint32Array.of(11, 12), portKey: Uint32Array.of(21, 22), ...opts });
     this.stack.registerL4(IPV4_PROTO_TCP, this.tcp);
   }
 

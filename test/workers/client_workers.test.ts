@@ -66,7 +66,7 @@ test('each worker gets a disjoint share of the ephemeral ports and its pool hand
       next = share.hi;
       const pool = new PortPool(share.lo, share.hi);
       const got = new Set<number>();
-      for (let p = pool.alloc(ip); p >= 0; p = pool.alloc(ip)) got.add(p);
+      for (let i = 0; i < share.hi - share.lo; i++) got.add(pool.nextOn(ip));
       assert.equal(got.size, share.hi - share.lo);
       for (const p of got) assert.equal(portOwner(p, n), w, `port ${p} belongs to worker ${w} of ${n}`);
     }
@@ -106,7 +106,7 @@ function tcpFrame(pool: BufferPool, dstIp: number, dstPort: number, vlan: boolea
 
 test('FlowSteer passes a reply for another worker\'s port through its ring, keeps its own and what is no client flow', () => {
   const ip = 0xc6125001;
-  const cfg = { rings: [createFrameRing(8), createFrameRing(8)], srcIp: ip };
+  const cfg = { rings: [createFrameRing(8), createFrameRing(8)], addrs: [{ lo: ip, hi: ip }] };
   const p0 = new BufferPool(64);
   const p1 = new BufferPool(64);
   const woken: number[] = [];
@@ -158,7 +158,7 @@ function unreachFrame(pool: BufferPool, dstIp: number, quotedSrc: number, quoted
 
 test('FlowSteer passes a destination unreachable to the worker whose port the quoted segment left from', () => {
   const ip = 0xc6125001;
-  const cfg = { rings: [createFrameRing(8), createFrameRing(8)], srcIp: ip };
+  const cfg = { rings: [createFrameRing(8), createFrameRing(8)], addrs: [{ lo: ip, hi: ip }] };
   const p0 = new BufferPool(64);
   const p1 = new BufferPool(64);
   const w0 = new FlowSteer(cfg, 0, p0, 16, () => {});

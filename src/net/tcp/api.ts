@@ -32,6 +32,10 @@ export const TcpError = {
   ADDR_IN_USE: -3,
   NOT_LOCAL: -4,
   INVALID: -5,
+  /** No route to the destination. */
+  NO_ROUTE: -6,
+  /** The destination's next hop did not answer ARP (RFC 1122 §2.3.2.2). */
+  UNREACHABLE: -7,
 } as const;
 
 export interface TcpOptions {
@@ -69,6 +73,10 @@ export interface TcpOptions {
   backlog?: number;
   /** Fixed ISN key (tests); random by default. */
   isnKey?: Uint32Array;
-  /** Ephemeral source ports [lo, hi) (default [10000, 60000)): a worker's share in a client load. */
+  /** Fixed key of the per-connection timestamp offsets (tests); random per run by default. */
+  tsKey?: Uint32Array;
+  /** Fixed key of the source pool's start ports (tests); random per run by default. */
+  portKey?: Uint32Array;
+  /** Ephemeral source ports [lo, hi) of every owned address (default [10000, 60000)): a worker's share in a client load. */
   ephemeralPorts?: { lo: number; hi: number };
 }

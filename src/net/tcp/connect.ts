@@ -15,6 +15,7 @@ import {
   ESTABLISHED, F_EPHEMERAL, F_FIN_QUEUED, F_PASSIVE, F_RTT, F_TS, FIN_WAIT_1, SYN_RECEIVED, SYN_SENT, TIME_WAIT,
 } from './tcb.js';
 import type { TcpLayer } from './tcp_layer.js';
+import { HOP_FAILED, HOP_NO_ROUTE } from '../l4.js';
 import { refile } from './timers.js';
 
 /** TIME_WAIT entries examined when the port pool of an address runs dry. */
@@ -77,7 +78,7 @@ function issAfter(isn: number, oldSndNxt: number): number {
 }
 
 /** Per-connection defaults shared by both opens. */
-function initTcb(tcp: TcpLayer, c: number, handler: TcpHandler, iss: number): void {
+function initTcb(tcp: TcpLayer, c: number, handler: TcpHandler | null, iss: number): void {
   const t = tcp.t;
   t.handler[c] = handler;
   t.rto[c] = tcp.cfg.rtoInitialUs;
@@ -89,6 +90,7 @@ function initTcb(tcp: TcpLayer, c: number, handler: TcpHandler, iss: number): vo
   t.maxSndWnd[c] = 0;
   t.lastAckSent[c] = 0;
   t.iss[c] = iss;
+  t.tsOff[c] = tcp.tsKey.hash(t.localIp[c], t.localPort[c], t.remoteIp[c], t.remotePort[c]);
   t.sndUna[c] = iss;
   t.sndNxt[c] = (iss + 1) >>> 0;
   t.sndMax[c] = (iss + 1) >>> 0;
@@ -101,28 +103,38 @@ function initTcb(tcp: TcpLayer, c: number, handler: TcpHandler, iss: number): vo
   tcp.sack.clear(c);
 }
 
-const conflicts = new Int32Array(4);
+/** Candidate pairs looked at before the pool counts as exhausted towards a destination. */
+const PAIR_SCAN = 256;
 
-/** A free ephemeral port of `srcIp` that is not in use towards dstIp:dstPort, recycling TIME_WAIT if needed; -1 if none. */
-function allocPort(tcp: TcpLayer, srcIp: number, dstIp: number, dstPort: number): number {
-  let found = -1;
-  let n = 0;
-  while (found < 0 && n < conflicts.length) {
-    let p = tcp.ports.alloc(srcIp);
-    if (p < 0 && recycleTimeWait(tcp, srcIp)) p = tcp.ports.alloc(srcIp);
-    if (p < 0) break;
-    if (tcp.t.lookup(srcIp, p, dstIp, dstPort) < 0) found = p;
-    else conflicts[n++] = p; // an explicitly bound connection holds this tuple
+/**
+ * A source pair free towards dstIp:dstPort (no TCB holds the 4-tuple) into
+ * tcp.ports.srcIp/srcPort: from the whole pool when `srcIp` is 0, else a port
+ * of `srcIp`. When the pairs it looks at are all taken, the oldest TIME_WAIT
+ * connection of ours is recycled and the search runs once more. False if none.
+ */
+function allocPair(tcp: TcpLayer, srcIp: number, dstIp: number, dstPort: number): boolean {
+  const pool = tcp.ports;
+  const t = tcp.t;
+  const pairs = srcIp === 0 ? pool.pairs : pool.span;
+  const scan = pairs < PAIR_SCAN ? pairs : PAIR_SCAN;
+  for (let pass = 0; pass < 2; pass++) {
+    for (let i = 0; i < scan; i++) {
+      if (srcIp === 0) pool.next();
+      else {
+        pool.srcIp = srcIp;
+        pool.srcPort = pool.nextOn(srcIp);
+      }
+      if (t.lookup(pool.srcIp, pool.srcPort, dstIp, dstPort) < 0) return true;
+    }
+    if (!recycleTimeWait(tcp, srcIp)) return false;
   }
-  // Released only now, so the loop does not pick them again.
-  for (let i = 0; i < n; i++) tcp.ports.release(srcIp, conflicts[i]);
-  return found;
+  return false;
 }
 
 /**
- * Frees the oldest TIME_WAIT connection (of `srcIp` with an ephemeral port, or
- * any when srcIp is -1) so its port or TCB can serve a new connection: the
- * oldest is the one whose 2*MSL is nearest its end.
+ * Frees the oldest TIME_WAIT connection (with a pool port, of `srcIp` unless it
+ * is 0; any connection when srcIp is -1) so its pair or TCB can serve a new
+ * connection: the oldest is the one whose 2*MSL is nearest its end.
  */
 function recycleTimeWait(tcp: TcpLayer, srcIp: number): boolean {
   const t = tcp.t;
@@ -133,7 +145,7 @@ function recycleTimeWait(tcp: TcpLayer, srcIp: number): boolean {
   for (let i = 0; i < n; i++) {
     const c = tw.idAt(i);
     if (t.state[c] !== TIME_WAIT || t.gen[c] !== tw.genAt(i)) continue;
-    if (srcIp === -1 || (t.localIp[c] === srcIp >>> 0 && (t.flags[c] & F_EPHEMERAL) !== 0)) {
+    if (srcIp === -1 || ((srcIp === 0 || t.localIp[c] === srcIp >>> 0) && (t.flags[c] & F_EPHEMERAL) !== 0)) {
       tcp.counters.twRecycled++;
       tcp.release(c);
       return true;
@@ -142,19 +154,36 @@ function recycleTimeWait(tcp: TcpLayer, srcIp: number): boolean {
   return false;
 }
 
+/**
+ * Active open. `srcIp` 0 takes the source address and port from the pool
+ * (PortPool: every owned address); `srcPort` 0 takes a pool port of `srcIp`.
+ * A destination without a route, or whose next hop failed to resolve (ARP is
+ * holding it off), is refused at once (RFC 1122 §2.3.2.2: unreachable).
+ */
 export function connect(tcp: TcpLayer, srcIp: number, dstIp: number, dstPort: number, handler: TcpHandler, srcPort: number): number {
   if (!Number.isInteger(dstPort) || dstPort <= 0 || dstPort > 65535) return TcpError.INVALID;
-  if (!Number.isInteger(srcPort) || srcPort < 0 || srcPort > 65535) return TcpError.INVALID;
-  if (!tcp.stack.ownsAddress(srcIp)) return TcpError.NOT_LOCAL;
+  if (!Number.isInteger(srcPort) || srcPort < 0 || srcPort > 65535 || (srcIp === 0 && srcPort !== 0)) return TcpError.INVALID;
+  if (srcIp !== 0 && !tcp.stack.ownsAddress(srcIp)) return TcpError.NOT_LOCAL;
+  const hop = tcp.stack.nextHop(dstIp);
+  if (hop === HOP_NO_ROUTE) {
+    tcp.counters.noRoute++;
+    return TcpError.NO_ROUTE;
+  }
+  if (hop === HOP_FAILED) {
+    tcp.counters.hopUnreachable++;
+    return TcpError.UNREACHABLE;
+  }
   const t = tcp.t;
+  let ip = srcIp;
   let port = srcPort;
   let oldSndNxt = -1;
   if (port === 0) {
-    port = allocPort(tcp, srcIp, dstIp, dstPort);
-    if (port < 0) {
+    if (!allocPair(tcp, srcIp, dstIp, dstPort)) {
       tcp.counters.portExhausted++;
       return TcpError.NO_PORT;
     }
+    ip = tcp.ports.srcIp;
+    port = tcp.ports.srcPort;
   } else {
     const old = t.lookup(srcIp, port, dstIp, dstPort);
     if (old >= 0) {
@@ -165,20 +194,50 @@ export function connect(tcp: TcpLayer, srcIp: number, dstIp: number, dstPort: nu
       tcp.release(old);
     }
   }
-  let c = t.alloc(srcIp, port, dstIp, dstPort);
-  if (c < 0 && recycleTimeWait(tcp, -1)) c = t.alloc(srcIp, port, dstIp, dstPort);
+  let c = t.alloc(ip, port, dstIp, dstPort);
+  if (c < 0 && recycleTimeWait(tcp, -1)) c = t.alloc(ip, port, dstIp, dstPort);
   if (c < 0) {
-    if (srcPort === 0) tcp.ports.release(srcIp, port);
     tcp.counters.tcbExhausted++;
     return TcpError.NO_TCB;
   }
   if (srcPort === 0) t.flags[c] |= F_EPHEMERAL;
-  initTcb(tcp, c, handler, issAfter(tcp.isn.isn(srcIp, port, dstIp, dstPort, tcp.nowUs), oldSndNxt));
+  initTcb(tcp, c, handler, issAfter(tcp.isn.isn(ip, port, dstIp, dstPort, tcp.nowUs), oldSndNxt));
   t.state[c] = SYN_SENT;
   tcp.counters.activeOpens++;
   transmit(tcp, c, t.iss[c], TCP_SYN, 0, 0);
   armRto(tcp, c);
   return c;
+}
+
+/** Source-port moves of one SYN at most (a peer that answers every SYN with a bare ACK must not make us loop). */
+const MAX_SYN_MOVES = 4;
+
+/**
+ * Our SYN was answered by an ACK that does not acknowledge it: the peer still
+ * holds an older incarnation of the tuple, typically its TIME_WAIT refusing a
+ * SYN whose timestamp is older than the last one it saw (RFC 7323 §5.3 R1,
+ * RFC 6191 §2) — timestamps start at a random offset per run, so a tuple of an
+ * earlier run can be ahead. The peer will refuse this tuple until its
+ * TIME_WAIT ends, so the connection takes another port of its address and
+ * sends a new SYN now instead of after an RTO, from a port far away
+ * (PortPool.across: the peer's stale tuples come in runs).
+ */
+function moveSyn(tcp: TcpLayer, c: number): void {
+  const t = tcp.t;
+  const ip = t.localIp[c];
+  const from = t.localPort[c];
+  let port = -1;
+  for (let k = 0; k < PAIR_SCAN && port < 0; k++) {
+    const p = tcp.ports.across(from, k);
+    if (t.lookup(ip, p, t.remoteIp[c], t.remotePort[c]) < 0) port = p;
+  }
+  if (port < 0) return; // it stays: the RTO retries
+  t.synMoves[c]++;
+  t.rebind(c, ip, port);
+  tcp.counters.synMoves++;
+  initTcb(tcp, c, t.handler[c], tcp.isn.isn(ip, t.localPort[c], t.remoteIp[c], t.remotePort[c], tcp.nowUs));
+  transmit(tcp, c, t.iss[c], TCP_SYN, 0, 0);
+  armRto(tcp, c);
 }
 
 /**
@@ -242,6 +301,7 @@ export function synSentInput(tcp: TcpLayer, c: number): void {
   const f = r.flags;
   if ((f & TCP_ACK) !== 0 && (seqLeq(r.ack, t.iss[c]) || seqGt(r.ack, t.sndMax[c]))) {
     sendResetFor(tcp, t.remoteIp[c], t.localIp[c]);
+    if ((f & TCP_RST) === 0 && (t.flags[c] & F_EPHEMERAL) !== 0 && t.synMoves[c] < MAX_SYN_MOVES) moveSyn(tcp, c);
     return;
   }
   if ((f & TCP_RST) !== 0) {

@@ -29,6 +29,11 @@ export class TcpCounters {
   synDropped = 0;
   tcbExhausted = 0;
   portExhausted = 0;
+  /** connect() refused: no route to the destination / its next hop failed to resolve (ARP). */
+  noRoute = 0;
+  hopUnreachable = 0;
+  /** SYNs moved to another source port because the peer still held the tuple (connect.ts moveSyn). */
+  synMoves = 0;
   rtoFires = 0;
   fastRetransmits = 0;
   /** RFC 6675 NextSeg rule 4: the one tail retransmission per recovery. */

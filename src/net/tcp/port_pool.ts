@@ -1,86 +1,113 @@
 /**
- * Ephemeral source ports: one bitmap over [10000, 60000) (or a share of it) per source address,
- * as the architecture's per-lcore port pool. A round-robin cursor (a bit
- * position) hands ports out in rising order and wraps, so a released port goes
- * to the back: it comes out again only after every other free port did, and a
- * late segment of the old connection (after a RST, which skips TIME_WAIT)
- * meets a new one on the same tuple as late as possible.
+ * Source (address, port) pairs for the connections a worker opens, as
+ * Linux's connect() picks them: the pool spans every owned address and the
+ * ephemeral ports [lo, hi) (in a client load, this worker's share of them,
+ * src/net/flow_steer.ts). Consecutive picks go round-robin over the
+ * addresses; each address walks its ports in rising order from a start that
+ * a keyed hash of the address and a per-run random key sets (RFC 6056 §3.3.3,
+ * "simple hash-based port selection"), so two runs do not replay the same
+ * 4-tuples in the same order, and a port comes back to an address only
+ * after every other port of it did (a late segment of an old connection
+ * meets its successor as late as possible).
+ *
+ * The pool holds no in-use state: a pair is free towards a destination when
+ * no TCB holds that 4-tuple, which the caller (connect.ts) asks the TCB hash.
  */
+import { randomFillSync } from 'node:crypto';
+
 export const EPHEMERAL_LO = 10000;
 export const EPHEMERAL_HI = 60000;
 
-class PortBitmap {
-  /** Bit set = port in use. Bits past the span are pre-set so they never allocate. */
-  readonly words: Uint32Array;
-  /** The first port offset the next search looks at. */
-  cursor = 0;
-  used = 0;
-  constructor(span: number) {
-    this.words = new Uint32Array(Math.ceil(span / 32));
-    for (let p = span; p < this.words.length * 32; p++) this.words[p >>> 5] |= 1 << (p & 31);
-  }
-}
-
 export class PortPool {
-  private readonly maps = new Map<number, PortBitmap>();
-  private readonly lo: number;
-  private readonly span: number;
+  readonly lo: number;
+  readonly span: number;
+  private readonly stride: number;
+  private readonly k0: number;
+  private readonly k1: number;
+  private rangeLo = new Uint32Array(0);
+  private rangeHi = new Uint32Array(0);
+  /** The next pair: address `ip` of range `r`, in round `round` of the walk over every address. */
+  private r = 0;
+  private ip = 0;
+  private round = 0;
+  /** Picks on a given address (connect with a source address but no port). */
+  private fixedPicks = 0;
+  /** Addresses in the ranges. */
+  addresses = 0;
+  /** The pair the last next() gave. */
+  srcIp = 0;
+  srcPort = 0;
 
-  /** Ports [lo, hi) of every source address; a worker of a client load owns a share (src/net/flow_steer.ts). */
-  constructor(lo = EPHEMERAL_LO, hi = EPHEMERAL_HI) {
+  /** `key` (two 32-bit words) fixes the start ports for reproducible tests; by default it is random per run. */
+  constructor(lo = EPHEMERAL_LO, hi = EPHEMERAL_HI, key?: Uint32Array) {
     if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 1024 || hi > 65536 || lo >= hi) {
       throw new RangeError(`ephemeral ports must be a range within 1024..65535, got [${lo}, ${hi})`);
     }
     this.lo = lo;
     this.span = hi - lo;
+    this.stride = Math.floor(this.span * 0.381966);
+    const k = key ?? randomFillSync(new Uint32Array(2));
+    this.k0 = k[0] | 0;
+    this.k1 = k[1] | 0;
   }
 
-  private bitmap(ip: number): PortBitmap {
-    let b = this.maps.get(ip);
-    if (b === undefined) {
-      b = new PortBitmap(this.span);
-      this.maps.set(ip, b);
+  /** The owned address ranges (inclusive bounds) the pool spans. */
+  setAddresses(lo: Uint32Array, hi: Uint32Array): void {
+    this.rangeLo = Uint32Array.from(lo);
+    this.rangeHi = Uint32Array.from(hi);
+    let n = 0;
+    for (let i = 0; i < lo.length; i++) n += hi[i] - lo[i] + 1;
+    this.addresses = n;
+    this.r = 0;
+    this.ip = lo.length > 0 ? lo[0] : 0;
+    this.round = 0;
+  }
+
+  /** Pairs the pool has towards one destination. */
+  get pairs(): number {
+    return this.addresses * this.span;
+  }
+
+  /** The next pair of the walk, into srcIp and srcPort. */
+  next(): void {
+    const ip = this.ip;
+    this.srcIp = ip;
+    this.srcPort = this.portOf(ip, this.round);
+    if (ip < this.rangeHi[this.r]) {
+      this.ip = ip + 1;
+      return;
     }
-    return b;
-  }
-
-  /** A free port of `ip` marked used, or -1 when the whole range is taken. */
-  alloc(ip: number): number {
-    const b = this.bitmap(ip);
-    const span = this.span;
-    if (b.used === span) return -1;
-    const words = b.words.length;
-    let w = b.cursor >>> 5;
-    // The cursor's word is searched twice: from the cursor first, then (after the wrap) below it.
-    let v = (b.words[w] | ((1 << (b.cursor & 31)) - 1)) >>> 0;
-    for (let i = 0; i <= words; i++) {
-      if (v !== 0xffffffff) {
-        const free = ~v & (v + 1); // lowest clear bit
-        const p = w * 32 + 31 - Math.clz32(free);
-        b.words[w] |= free;
-        b.used++;
-        b.cursor = p + 1 === span ? 0 : p + 1;
-        return this.lo + p;
-      }
-      w = w + 1 === words ? 0 : w + 1;
-      v = b.words[w];
+    this.r++;
+    if (this.r === this.rangeLo.length) {
+      this.r = 0;
+      this.round++;
     }
-    return -1;
+    this.ip = this.rangeLo[this.r];
   }
 
-  release(ip: number, port: number): void {
-    const p = port - this.lo;
-    if (p < 0 || p >= this.span) return;
-    const b = this.maps.get(ip);
-    if (b === undefined) return;
-    const m = 1 << (p & 31);
-    if ((b.words[p >>> 5] & m) === 0) return;
-    b.words[p >>> 5] &= ~m;
-    b.used--;
+  /** The next port to try on address `ip`. */
+  nextOn(ip: number): number {
+    return this.portOf(ip, this.fixedPicks++);
   }
 
-  inUse(ip: number): number {
-    const b = this.maps.get(ip);
-    return b === undefined ? 0 : b.used;
+  /**
+   * The `k`-th port after the one 0.38 of the range (the golden section)
+   * away from `port`: a tuple the peer still holds tends to sit in a run of
+   * them (an earlier run walked the same ports), so a SYN that must leave one
+   * goes far, and a few such steps in a row never land where an earlier one was.
+   */
+  across(port: number, k: number): number {
+    return this.lo + ((port - this.lo + this.stride + k) % this.span);
+  }
+
+  private portOf(ip: number, k: number): number {
+    return this.lo + ((this.start(ip) + k) % this.span);
+  }
+
+  /** The address's start port (offset in the range): a keyed multiply-xorshift of it. */
+  start(ip: number): number {
+    let h = Math.imul(ip ^ this.k0, 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13) ^ this.k1, 0xc2b2ae35);
+    return ((h ^ (h >>> 16)) >>> 0) % this.span;
   }
 }

@@ -168,7 +168,7 @@ function newAck(tcp: TcpLayer, c: number, ack: number): boolean {
     t.flags[c] &= ~F_RTT;
     rttSample(tcp, c, tcp.nowUs - t.rttStartMs[c]);
   } else if ((t.flags[c] & F_TS) !== 0 && o.hasTimestamps && o.tsEcr !== 0) {
-    rttSample(tcp, c, ((tcp.tsVal() - o.tsEcr) | 0) * 1000);
+    rttSample(tcp, c, ((tcp.tsVal(c) - o.tsEcr) | 0) * 1000);
   }
   t.backoff[c] = 0;
   t.tlp[c] = TLP_NONE; // RFC 8985 §7: SND.UNA moved, a new probe may follow

@@ -39,7 +39,7 @@ export function transmit(tcp: TcpLayer, c: number, seq: number, flags: number, r
   const l4 = pool.base(slot) + L4_OFF;
   const syn = (flags & TCP_SYN) !== 0;
   const o = tcp.txOpt;
-  fillOptions(t, tcp.cfg, c, syn, t.state[c] === SYN_SENT, tcp.tsVal(), o);
+  fillOptions(t, tcp.cfg, c, syn, t.state[c] === SYN_SENT, tcp.tsVal(c), o);
   if (!syn && (t.flags[c] & F_SACK) !== 0 && t.oooHead[c] >= 0) {
     o.sackCount = buildSackBlocks(t, tcp.chunks, c, o.sackBlocks, TCP_MAX_SACK_BLOCKS);
   }

@@ -69,6 +69,10 @@ export class TcbStore {
   readonly rcvWs: Uint8Array;
   readonly sndMss: Uint16Array;
   readonly tsRecent: Uint32Array;
+  /** Added to our timestamp clock on this connection (RFC 7323 §5.4: a random offset per connection). */
+  readonly tsOff: Uint32Array;
+  /** Times the SYN moved to another source port because the peer still held the tuple (connect.ts moveSyn). */
+  readonly synMoves: Uint8Array;
   /** RTT estimator of RFC 6298 in µs. */
   readonly srtt: Int32Array;
   readonly rttvar: Int32Array;
@@ -139,6 +143,8 @@ export class TcbStore {
     this.rcvWs = new Uint8Array(max);
     this.sndMss = new Uint16Array(max);
     this.tsRecent = new Uint32Array(max);
+    this.tsOff = new Uint32Array(max);
+    this.synMoves = new Uint8Array(max);
     this.srtt = new Int32Array(max);
     this.rttvar = new Int32Array(max);
     this.rto = new Int32Array(max);
@@ -196,13 +202,18 @@ export class TcbStore {
     this.kaProbes[c] = 0;
     this.unacked[c] = 0;
     this.tsRecent[c] = 0;
+    this.synMoves[c] = 0;
     this.srtt[c] = -1;
     this.rttvar[c] = 0;
     this.listener[c] = -1;
-    let i = hash4(localIp, localPort, remoteIp, remotePort) & this.mask;
+    this.hash(c);
+    return c;
+  }
+
+  private hash(c: number): void {
+    let i = hash4(this.localIp[c], this.localPort[c], this.remoteIp[c], this.remotePort[c]) & this.mask;
     while (this.table[i] >= 0) i = (i + 1) & this.mask;
     this.table[i] = c;
-    return c;
   }
 
   /** Unhashes and frees a TCB. Buffers and timers are the caller's to release first. */
@@ -213,6 +224,14 @@ export class TcbStore {
     this.nextFree[c] = this.freeHead;
     this.freeHead = c;
     this.active--;
+  }
+
+  /** Gives `c` another local address and port, rehashed. */
+  rebind(c: number, localIp: number, localPort: number): void {
+    this.unhash(c);
+    this.localIp[c] = localIp;
+    this.localPort[c] = localPort;
+    this.hash(c);
   }
 
   lookup(localIp: number, localPort: number, remoteIp: number, remotePort: number): number {

@@ -22,7 +22,7 @@ import { type CongestionControl, NewReno } from './reno.js';
 import { SackBoard } from './sack.js';
 import { output, sendAck, transmit } from './snd.js';
 import {
-  CLOSE_WAIT, CLOSED, ESTABLISHED, F_ACK_NOW, F_CLOSE, F_DEFERRED, F_EPHEMERAL, F_FIN_QUEUED, F_NOTIFIED, F_PASSIVE, F_WANT_WRITABLE,
+  CLOSE_WAIT, CLOSED, ESTABLISHED, F_ACK_NOW, F_CLOSE, F_DEFERRED, F_FIN_QUEUED, F_NOTIFIED, F_PASSIVE, F_WANT_WRITABLE,
   FIN_WAIT_1, FIN_WAIT_2, LAST_ACK, SYN_RECEIVED, SYN_SENT, TIME_WAIT, TcbStore,
 } from './tcb.js';
 import { TimeWaitFifo, TimerWheel } from './timer.js';
@@ -34,6 +34,11 @@ export interface TcpStack {
   readonly clock: Clock;
   outputIpv4(slot: number, srcIp: number, dstIp: number, proto: number, l4Len: number): void;
   ownsAddress(ip: number): boolean;
+  /** Owned address ranges (inclusive): the source pool spans them. */
+  readonly addrLo: Uint32Array;
+  readonly addrHi: Uint32Array;
+  /** The state of `dstIp`'s next hop (HOP_*), starting its resolution when unknown. */
+  nextHop(dstIp: number): number;
 }
 
 /** ICMP destination unreachable (type 3), as `type << 8 | code`. */
@@ -51,6 +56,8 @@ export class TcpLayer implements L4Handler {
   readonly tw: TimeWaitFifo;
   readonly ports: PortPool;
   readonly isn: IsnGenerator;
+  /** Keyed hash of a 4-tuple giving its timestamp offset (tsVal). */
+  readonly tsKey: IsnGenerator;
   readonly counters = new TcpCounters();
   readonly listeners: Listener[] = [];
   /** First listener index per port, -1 none. */
@@ -86,7 +93,8 @@ export class TcpLayer implements L4Handler {
   ) {
     this.pool = stack.pool;
     this.cfg = new TcpConfig(opts);
-    this.ports = new PortPool(opts.ephemeralPorts?.lo, opts.ephemeralPorts?.hi);
+    this.ports = new PortPool(opts.ephemeralPorts?.lo, opts.ephemeralPorts?.hi, opts.portKey);
+    this.ports.setAddresses(stack.addrLo, stack.addrHi);
     const max = this.cfg.maxConns;
     this.t = new TcbStore(max);
     this.chunks = new ChunkPool(this.pool, this.cfg.chunks);
@@ -97,6 +105,7 @@ export class TcpLayer implements L4Handler {
     this.deferred = new Int32Array(2 * max);
     this.tw = new TimeWaitFifo(max);
     this.isn = new IsnGenerator(opts.isnKey);
+    this.tsKey = new IsnGenerator(opts.tsKey);
     this.oooMaxChunks = Math.min(65535, Math.ceil(this.cfg.rcvBuf / (CHUNK_SIZE / 4)));
     this.fire = (c: number) => onTimer(this, c);
   }
@@ -117,9 +126,21 @@ export class TcpLayer implements L4Handler {
     if (this.inStack === 0) this.setNow(this.stack.clock.nowUs());
   }
 
-  /** Our timestamp clock (RFC 7323 §5.4): 1 ms ticks, never 0 so an echo of 0 means "none". */
-  tsVal(): number {
-    return (this.nowMs + 1) >>> 0;
+  /**
+   * Our TSval on `c`: the timestamp clock (1 ms ticks) plus the connection's
+   * offset, a keyed hash of its 4-tuple with a per-run random key (RFC 7323
+   * §5.4 and §7.1; as Linux's secure_tcp_ts_off). Monotone on a connection,
+   * so PAWS works, yet unrelated across connections and runs. Never 0, so an
+   * echo of 0 means "none".
+   */
+  tsVal(c: number): number {
+    const v = (this.nowMs + 1 + this.t.tsOff[c]) >>> 0;
+    return v === 0 ? 1 : v;
+  }
+
+  /** The state of `dstIp`'s next hop (HOP_* of net/l4.ts): a client load waits for it before its first SYN. */
+  nextHop(dstIp: number): number {
+    return this.stack.nextHop(dstIp >>> 0);
   }
 
   /** True while `c` is still the incarnation with generation `g`. */
@@ -233,7 +254,6 @@ export class TcpLayer implements L4Handler {
     this.sb.clear(c);
     this.freeOoo(c);
     this.sack.clear(c);
-    if ((t.flags[c] & F_EPHEMERAL) !== 0) this.ports.release(t.localIp[c], t.localPort[c]);
     t.free(c);
   }
 
@@ -291,7 +311,7 @@ export class TcpLayer implements L4Handler {
 
   // ---- the connection API ----
 
-  /** Opens a connection; returns its id or a negative TcpError. */
+  /** Opens a connection (srcIp 0: a source address and port from the pool); returns its id or a negative TcpError. */
   connect(srcIp: number, dstIp: number, dstPort: number, handler: TcpHandler, srcPort = 0): number {
     this.apiNow();
     return connect(this, srcIp >>> 0, dstIp >>> 0, dstPort, handler, srcPort);
