@@ -22,6 +22,7 @@ import { availableParallelism } from 'node:os';
 import type { RunPlan } from './plan.js';
 import { ArpCache } from '../net/arp_cache.js';
 import {
+  CLIENT_FAIL_KEYS,
   groupStackMetrics,
   MAC_METRIC,
   stackMetricNames,
@@ -182,15 +183,18 @@ function liveLine(s: number, total: StackMetricGroups, per: StackMetricGroups[])
 function clientSnapshot(a: Record<string, number>, us: number): LoadSnapshot {
   return {
     us,
+    attempts: a.attempts,
     connects: a.connects,
     connectFailures: a.connect_failures,
     cancelled: a.cancelled,
+    opening: a.opening,
     requests: a.requests,
     responses: a.responses,
+    failedRequests: a.failed_requests,
+    inFlight: a.in_flight,
+    failures: CLIENT_FAIL_KEYS.map((k) => a[k] ?? 0),
     status: [0, a.status_1xx, a.status_2xx, a.status_3xx, a.status_4xx, a.status_5xx],
     bodyBytes: a.body_bytes,
-    errors: a.errors,
-    unanswered: a.unanswered,
     verifyOk: a.verify_ok,
     verifyFailed: a.verify_failed,
   };
@@ -235,7 +239,9 @@ class ClientReport {
       if (reports[i]?.sha256 != null && (last < 0 || (w.app?.elapsed_us ?? 0) >= (per[last].app?.elapsed_us ?? 0))) last = i;
     });
     const hist = this.set.histogram() ?? new Histogram(LATENCY_PARAMS);
-    return summarize(elapsedUs, clientSnapshot(total.app ?? {}, 0), hist, this.verify, last < 0 ? null : (reports[last]?.sha256 ?? null));
+    // Each reason's last message: the first worker's that has one.
+    const lastFailure = CLIENT_FAIL_KEYS.map((_, i) => reports.map((r) => r?.lastFailure[i] ?? '').find((m) => m !== '') ?? '');
+    return summarize(elapsedUs, clientSnapshot(total.app ?? {}, 0), hist, this.verify, last < 0 ? null : (reports[last]?.sha256 ?? null), lastFailure);
   }
 
   /** The --json `app` of the client: the summary, with TLS figures as the single-threaded client gives them. */

@@ -30,7 +30,10 @@ import { IPV4_PROTO_TCP } from '../../wire/ipv4.js';
 import { ipToString } from '../../wire/ipv4_addr.js';
 import { macFromBytes, macToString } from '../../wire/mac.js';
 import type { RunPlan } from '../../run/plan.js';
-import { ealOperands, OptionError, parseRunOptions, type RawRunOptions } from './stack_config.js';
+import { clientExitCode, type LoadSummary } from '../../engine/report.js';
+import {
+  DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_RESPONSE_TIMEOUT_S, DEFAULT_TLS_TIMEOUT_S, ealOperands, OptionError, parseRunOptions, type RawRunOptions,
+} from './stack_config.js';
 
 const POOL_SLOTS = 8192;
 const BURST = 64;
@@ -74,6 +77,10 @@ export function registerRun(program: Command): void {
     .option('--save-body <file>', 'write the (last) response body to this file (not with --workers)')
     .option('--sha256', 'print the sha256 of the (last) response body')
     .option('--expect-sha256 <hex>', 'count each response body as verified when its sha256 is this')
+    .option('--connect-timeout <s>', `client: seconds a connection may take to open, 0 = no bound (default ${DEFAULT_CONNECT_TIMEOUT_S})`)
+    .option('--response-timeout <s>', `client: seconds a request may wait for its whole response, 0 = no bound (default ${DEFAULT_RESPONSE_TIMEOUT_S})`)
+    .option('--tls-timeout <s>', `client: seconds the TLS handshake may take (default ${DEFAULT_TLS_TIMEOUT_S})`)
+    .option('--allow-errors <ratio>', 'client: exit 0, not 3, when failures are at most this share of the work (e.g. 0.01)')
     .option('--tls', 'serve HTTPS (--server, with --cert and --key)')
     .option('--cert <file>', 'PEM certificate of the HTTPS server')
     .option('--key <file>', 'PEM private key of the HTTPS server')
@@ -90,15 +97,24 @@ export function registerRun(program: Command): void {
     .action(async (eal: string[], opts: RawRunOptions & { workers?: string }) => {
       const plan = parseRunOptions(opts, ealOperands(eal, process.argv));
       checkInputFiles(plan);
-      if (opts.workers === undefined) return runStack(plan);
+      if (opts.workers === undefined) return exitFor(plan, await runStack(plan));
       const n = /^\d+$/.test(opts.workers) ? Number(opts.workers) : NaN;
       if (!(n >= 1 && n <= MAX_WORKERS)) throw new OptionError('--workers', `"${opts.workers}" is not an integer in 1..${MAX_WORKERS}`);
       checkWorkerFiles(plan, n);
-      await runStackOnWorkers(plan, n);
+      exitFor(plan, (await runStackOnWorkers(plan, n)).client);
     });
 }
 
-async function runStack(plan: RunPlan): Promise<void> {
+/** A client run that completed with failures exits 3, its reason printed last. */
+function exitFor(plan: RunPlan, client: LoadSummary | null): void {
+  if (client === null || plan.mode.kind !== 'client') return;
+  const v = clientExitCode(client, plan.mode.allowErrors);
+  if (v.reason !== '') console.error(`vaigai: ${v.reason}`);
+  if (v.code !== 0) process.exitCode = v.code;
+}
+
+/** Runs the plan on this thread; the client's summary, when the mode is the client. */
+async function runStack(plan: RunPlan): Promise<LoadSummary | null> {
   // What is open, closed newest first however the run ends. The files open
   // before the port, so that a path that cannot be written touches nothing.
   const closers: (() => void)[] = [];
@@ -128,6 +144,7 @@ async function runStack(plan: RunPlan): Promise<void> {
     await serve(plan, queue, stack, tcp, mode, pcap);
     if (pcap !== null) console.log(`pcap: ${pcap.frames} frames to ${pcapPath}`);
     if (keylog !== null) console.log(`sslkeylog: ${keylog.lines} secrets to ${kl?.path}`);
+    return mode instanceof ClientMode ? mode.result() : null;
   } finally {
     for (let i = closers.length - 1; i >= 0; i--) closers[i]();
   }

@@ -21,7 +21,8 @@
  *   --tcp-sink [--sha256] | --tcp-source BYTES [--listen-port P]
  *   --client URL [--connections N --requests M --keepalive|--conn-per-request|--requests-per-conn K
  *                 --pipeline D --rate R --method M --body-file F --sni NAME --insecure|--ca F
- *                 --tls-version V --save-body FILE --sha256 --expect-sha256 HEX]
+ *                 --tls-version V --save-body FILE --sha256 --expect-sha256 HEX
+ *                 --connect-timeout S --response-timeout S --tls-timeout S --allow-errors RATIO]
  */
 import type { ClientPlan, TlsVersion } from '../../engine/modes.js';
 import type { ModePlan, RunPlan, ServerPlan } from '../../run/plan.js';
@@ -62,6 +63,10 @@ export interface RawRunOptions {
   saveBody?: string;
   sha256?: boolean;
   expectSha256?: string;
+  connectTimeout?: string;
+  responseTimeout?: string;
+  tlsTimeout?: string;
+  allowErrors?: string;
   // TLS, both roles.
   tls?: boolean;
   cert?: string;
@@ -223,6 +228,12 @@ function parseClient(o: RawRunOptions, durationS: number): ClientPlan {
     throw new OptionError(opt, 'needs an https:// URL');
   }
   if (o.insecure === true && o.ca !== undefined) throw new OptionError('--insecure', 'cannot be combined with --ca');
+  if (!https && o.tlsTimeout !== undefined) throw new OptionError('--tls-timeout', 'needs an https:// URL');
+  let allowErrors = 0;
+  if (o.allowErrors !== undefined) {
+    allowErrors = Number(o.allowErrors);
+    if (o.allowErrors.trim() === '' || !(allowErrors >= 0 && allowErrors <= 1)) throw new OptionError('--allow-errors', `"${o.allowErrors}" is not a ratio in 0..1 (e.g. 0.01)`);
+  }
   return {
     dstIp,
     dstPort,
@@ -238,8 +249,35 @@ function parseClient(o: RawRunOptions, durationS: number): ClientPlan {
     saveBody: o.saveBody ?? null,
     sha256: o.sha256 === true,
     expectSha256: expect,
-    tls: https ? { sni: o.sni ?? null, verify: o.insecure !== true, ca: o.ca ?? null, version: parseTlsVersion(o.tlsVersion), engine: parseTlsEngine(o.tlsEngine) } : null,
+    tls: https
+      ? {
+          sni: o.sni ?? null,
+          verify: o.insecure !== true,
+          ca: o.ca ?? null,
+          version: parseTlsVersion(o.tlsVersion),
+          engine: parseTlsEngine(o.tlsEngine),
+          timeoutS: parseSeconds('--tls-timeout', o.tlsTimeout, DEFAULT_TLS_TIMEOUT_S, false),
+        }
+      : null,
+    connectTimeoutS: parseSeconds('--connect-timeout', o.connectTimeout, DEFAULT_CONNECT_TIMEOUT_S, true),
+    responseTimeoutS: parseSeconds('--response-timeout', o.responseTimeout, DEFAULT_RESPONSE_TIMEOUT_S, true),
+    allowErrors,
   };
+}
+
+/** Client bounds in seconds (as curl's --connect-timeout and wrk's --timeout, but failing the attempt, not the run). */
+export const DEFAULT_CONNECT_TIMEOUT_S = 5;
+export const DEFAULT_RESPONSE_TIMEOUT_S = 30;
+export const DEFAULT_TLS_TIMEOUT_S = 30;
+
+/** A number of seconds (fractions allowed); `zeroOff`: 0 means no bound. */
+function parseSeconds(option: string, text: string | undefined, dflt: number, zeroOff: boolean): number {
+  if (text === undefined) return dflt;
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v) || v < 0 || (v === 0 && !zeroOff)) {
+    throw new OptionError(option, `"${text}" is not a ${zeroOff ? 'number of seconds >= 0 (0: no bound)' : 'positive number of seconds'}`);
+  }
+  return v;
 }
 
 function parseSrcRange(text: string, defaultVlan: number): AddrRange {
