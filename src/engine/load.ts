@@ -59,6 +59,8 @@ export interface LoadConfig {
   onBody: ((status: number, body: Buffer) => void) | null;
   /** A connection not usable this long after connect() fails (µs); 0 (default) = no bound. */
   connectTimeoutUs?: number;
+  /** A connection awaiting answers that receives nothing this long fails them (µs); 0 (default) = no bound. */
+  readTimeoutUs?: number;
   /** A request not answered this long after it was written fails (µs); 0 (default) = no bound. */
   responseTimeoutUs?: number;
 }
@@ -141,6 +143,7 @@ export class LoadRun {
         this.endUs = this.clock.nowUs();
       },
       connectTimeoutUs: cfg.connectTimeoutUs ?? 0,
+      readTimeoutUs: cfg.readTimeoutUs ?? 0,
       responseTimeoutUs: cfg.responseTimeoutUs ?? 0,
       // A count alone bounds the run: once every connection slot failed in a row, it gives up.
       giveUpAfter: cfg.durationUs > 0 ? 0 : cfg.connections,

@@ -150,8 +150,10 @@ export interface ClientPlan {
   tls: { sni: string | null; verify: boolean; ca: string | null; version: TlsVersion | null; engine: TlsEngine; timeoutS: number } | null;
   /** Seconds a connection may take to open (TCP; the TLS handshake has its own bound); 0 = no bound. */
   connectTimeoutS: number;
-  /** Seconds a request may wait for its whole response; 0 = no bound. */
+  /** Seconds a request may wait with nothing received (a silent or stalled server); 0 = no bound. */
   responseTimeoutS: number;
+  /** Seconds a request may take to be answered in whole; 0 = no bound. */
+  maxResponseTimeS: number;
   /** Share of failed work the run tolerates before it exits 3 (--allow-errors). */
   allowErrors: number;
 }
@@ -221,7 +223,8 @@ export class ClientMode implements Mode {
       onBody: save === null ? null : (_status, body) => writeFileSync(save, body),
       // The client sees a connection open once TLS is up: its bound covers the handshake's too.
       connectTimeoutUs: cfg.connectTimeoutS > 0 ? (cfg.connectTimeoutS + (cfg.tls?.timeoutS ?? 0)) * 1e6 : 0,
-      responseTimeoutUs: cfg.responseTimeoutS * 1e6,
+      readTimeoutUs: cfg.responseTimeoutS * 1e6,
+      responseTimeoutUs: cfg.maxResponseTimeS * 1e6,
     });
     console.log(
       `client: ${cfg.tls !== null ? 'https' : 'http'}://${ipToString(cfg.dstIp)}:${cfg.dstPort}${cfg.path} from ${ipToString(cfg.srcIp)},` +

@@ -26,7 +26,7 @@ export function fmtBytes(n: number): string {
   if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(2)} GiB`;
   if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(2)} MiB`;
   if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(1)} KiB`;
-  return `${n} B`;
+  return `${Math.round(n)} B`;
 }
 
 /** `[  3s] conn 1200 (+400/s) | req 51234 resp 51200 (17.1k/s) 2xx 51200 | 12.3 MiB/s | p50 210us p99 1.20ms` */

@@ -57,6 +57,8 @@ export abstract class TlsStreamBase implements StreamTransport {
   protected readonly secure: number[] = [];
   /** The TlsCloseReason of a connection a TLS error ended (0: none), and its message: what its onClosed reports. */
   private readonly failKind: number[] = [];
+  /** 1 when this side verifies the peer's certificate on that connection. */
+  private readonly verifies: number[] = [];
   private readonly failText: string[] = [];
   /** When each connection's handshake started (performance.now() ms), or -1 once it ended either way. */
   private readonly handshakeStart: number[] = [];
@@ -83,6 +85,7 @@ export abstract class TlsStreamBase implements StreamTransport {
     const id = this.lower.connect(srcIp, dstIp, dstPort, this.lowerClient, srcPort);
     if (id < 0) return id;
     this.failKind[id] = 0;
+    this.verifies[id] = this.client.verify ? 1 : 0;
     this.upper[id] = handler;
     this.dstIp[id] = dstIp;
     this.sessionKey[id] = `${dstIp}:${dstPort}:${this.client.servername ?? ''}`;
@@ -131,7 +134,9 @@ export abstract class TlsStreamBase implements StreamTransport {
       this.handshakeEnded(conn);
     }
     this.stats.lastError = reason;
-    this.failKind[conn] = kind;
+    // Verification is of the handshake, and only when asked for: the native engine names a
+    // verify result it was told to ignore, in front of the error that ended the connection.
+    this.failKind[conn] = kind === TlsCloseReason.TLS_VERIFY && (this.secure[conn] === 1 || this.verifies[conn] !== 1) ? TlsCloseReason.TLS_ERROR : kind;
     this.failText[conn] = reason;
   }
 
@@ -189,6 +194,7 @@ export abstract class TlsStreamBase implements StreamTransport {
         if (isServer) {
           this.upper[conn] = this.listenHandler;
           this.failKind[conn] = 0;
+          this.verifies[conn] = this.server?.verifyClient === true ? 1 : 0;
         }
         this.handshakeStarted(conn);
         this.start(conn, isServer);

@@ -27,7 +27,7 @@ test('client mode: URL, defaults, keep-alive or connection per request, TLS sett
   assert.deepEqual(p.mode, {
     kind: 'client', dstIp: parseIp('198.18.6.1'), dstPort: 8080, host: '198.18.6.1:8080', path: '/big.bin', method: 'GET', bodyFile: null,
     connections: 1, requests: 1, perConn: 0, pipeline: 1, rate: 0, saveBody: null, sha256: false, expectSha256: null, tls: null,
-    connectTimeoutS: 5, responseTimeoutS: 30, allowErrors: 0,
+    connectTimeoutS: 5, responseTimeoutS: 30, maxResponseTimeS: 0, allowErrors: 0,
   });
   const q = parseRunOptions({
     ...base, client: 'https://198.18.6.1', connPerRequest: true, connections: '32', rate: '1500.5', duration: '10', sni: 'a.test', ca: '/ca.pem',
@@ -41,11 +41,11 @@ test('client mode: URL, defaults, keep-alive or connection per request, TLS sett
   );
   assert.deepEqual(q.mode.tls, { sni: 'a.test', verify: true, ca: '/ca.pem', version: null, engine: DEFAULT_ENGINE, timeoutS: 30 });
   const v = parseRunOptions({
-    ...base, client: 'https://198.18.6.1', insecure: true, tlsVersion: '1.3', tlsEngine: 'node', tlsTimeout: '2.5', connectTimeout: '0', responseTimeout: '7',
+    ...base, client: 'https://198.18.6.1', insecure: true, tlsVersion: '1.3', tlsEngine: 'node', tlsTimeout: '2.5', connectTimeout: '0', responseTimeout: '7', maxResponseTime: '60',
     allowErrors: '0.01',
   });
   assert.deepEqual(v.mode.kind === 'client' && v.mode.tls, { sni: null, verify: false, ca: null, version: 'TLSv1.3', engine: 'node', timeoutS: 2.5 });
-  assert.deepEqual(v.mode.kind === 'client' && [v.mode.connectTimeoutS, v.mode.responseTimeoutS, v.mode.allowErrors], [0, 7, 0.01]);
+  assert.deepEqual(v.mode.kind === 'client' && [v.mode.connectTimeoutS, v.mode.responseTimeoutS, v.mode.maxResponseTimeS, v.mode.allowErrors], [0, 7, 60, 0.01]);
   const k = parseRunOptions({ ...base, client: 'http://198.18.6.1/', requestsPerConn: '10', requests: '100' });
   assert.deepEqual(k.mode.kind === 'client' && [k.mode.perConn, k.mode.requests], [10, 100]);
 });
@@ -80,6 +80,7 @@ test('bad mode options are errors naming the option', () => {
     [{ client: 'http://198.18.6.1/', pipeline: '0' }, /^--pipeline:/],
     [{ client: 'http://198.18.6.1/', connectTimeout: '-1' }, /^--connect-timeout: "-1" is not a number of seconds >= 0/],
     [{ client: 'http://198.18.6.1/', responseTimeout: 'x' }, /^--response-timeout: "x" is not a number of seconds/],
+    [{ client: 'http://198.18.6.1/', maxResponseTime: '' }, /^--max-response-time: "" is not a number of seconds/],
     [{ client: 'https://198.18.6.1/', tlsTimeout: '0' }, /^--tls-timeout: "0" is not a positive number of seconds/],
     [{ client: 'http://198.18.6.1/', tlsTimeout: '5' }, /^--tls-timeout: needs an https:\/\/ URL/],
     [{ client: 'http://198.18.6.1/', allowErrors: '1.5' }, /^--allow-errors: "1.5" is not a ratio in 0..1/],

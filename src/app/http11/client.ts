@@ -11,8 +11,8 @@
  * established, failed, cancelled by stop() or still opening; a request is
  * answered, failed or in flight. Each failure is counted once, under one
  * reason (failures.ts). Deadlines (connect, response) are per connection and
- * checked by tick(), not timers. A connection that failed is replaced at a
- * bounded rate (retryRate), so that a dead server gets no SYN storm.
+ * checked by tick(), not timers. A connection that failed to open is
+ * replaced at a bounded rate (retryRate), so that a dead server gets no SYN storm.
  */
 import { monotonicClock, type Clock } from '../../common/clock.js';
 import { BodyCheck } from './body_check.js';
@@ -54,9 +54,14 @@ export interface ClientOptions {
   onHeader: ((name: string, value: string) => void) | null;
   /** A connection not usable (TCP and, below us, TLS) this long after connect() fails; 0 = no bound. */
   connectTimeoutUs: number;
+  /**
+   * A connection awaiting answers that receives nothing this long (the server
+   * silent, or stalled mid-response) fails its requests; 0 = no bound.
+   */
+  readTimeoutUs: number;
   /** The oldest request on a connection not answered this long after it was written fails it; 0 = no bound. */
   responseTimeoutUs: number;
-  /** Replacements of failed connections per second at most (default: `connections`). */
+  /** Replacements of connections that failed to open, per second at most (default: `connections`). */
   retryRate: number;
   /**
    * Failed connection attempts in a row (none established between) after
@@ -80,13 +85,14 @@ export const DEFAULT_CLIENT_OPTIONS = {
   onDone: null,
   onHeader: null,
   connectTimeoutUs: 0,
+  readTimeoutUs: 0,
   responseTimeoutUs: 0,
   retryRate: 0,
   giveUpAfter: -1,
 };
 
 /** How often tick() looks at the deadlines (a sweep over the open connections). */
-const SWEEP_US = 10_000;
+const SWEEP_US = 50_000;
 
 export class ClientStats {
   /** connect() calls: established + failed + cancelled + still opening. */
@@ -139,8 +145,12 @@ class ClientConn implements ParserSink {
   openedAt = 0;
   /** The failure the client itself found (a Fail code) before aborting, else -1. */
   fail = -1;
-  /** The HttpErr code of a parse failure. */
-  parseErr = 0;
+  /** What the client's own failure says (null: what the transport or the reason says). */
+  failMsg: string | null = null;
+  /** onData calls, and what the last sweep saw of it and when it last changed: silence without a clock read per delivery. */
+  rx = 0;
+  rxSeen = 0;
+  quietSince = 0;
   private readonly client: Http1Client;
 
   constructor(client: Http1Client, depth: number, opt: ClientOptions) {
@@ -162,6 +172,9 @@ class ClientConn implements ParserSink {
     this.writeBytes = null;
     this.connected = false;
     this.fail = -1;
+    this.failMsg = null;
+    this.rx = 0;
+    this.rxSeen = 0;
   }
 
   onHead(h: MessageHead): boolean {
@@ -198,14 +211,13 @@ export class Http1Client implements StreamHandler {
   /** Open connections that have not started a request yet: each will take one. */
   private fresh = 0;
   private nextReq = 0;
+  /** stop() was called: no new requests or connections. */
   private stopped = false;
-  /** stop() was called (stopped is also set when no connection could open). */
-  private stopCalled = false;
   /** giveUpAfter attempts in a row failed: no new connections. */
   private gaveUp = false;
   /** Failed attempts since the last established connection. */
   private failsInRow = 0;
-  /** Replacements of failed connections waiting for a retry token, and the tokens. */
+  /** Replacements of connections that failed to open, waiting for a retry token; the tokens. */
   private retries = 0;
   private retryTokens = 1;
   private lastTickUs = -1;
@@ -215,8 +227,11 @@ export class Http1Client implements StreamHandler {
   private openingN = 0;
   /** end() froze the counts: what closes afterwards is not counted again. */
   private ended = false;
-  /** Each reason's message toward this server. */
+  /** Each reason's message toward this server, and those of the client's own deadlines. */
   private readonly failMsg: string[];
+  private readonly connectMsg: string;
+  private readonly readMsg: string;
+  private readonly responseMsg: string;
   done = false;
 
   constructor(opt: Partial<ClientOptions> & Pick<ClientOptions, 'transport' | 'dstIp' | 'dstPort' | 'host' | 'requests'>) {
@@ -236,6 +251,9 @@ export class Http1Client implements StreamHandler {
     if (o.giveUpAfter < 0) o.giveUpAfter = o.connections;
     const peer = `${ipToString(o.dstIp)}:${o.dstPort}`;
     this.failMsg = Array.from({ length: FAIL_COUNT }, (_, i) => failText(i, peer));
+    this.connectMsg = `${this.failMsg[Fail.CONNECT_TIMEOUT]}: not open within ${o.connectTimeoutUs / 1e6} s`;
+    this.readMsg = `${this.failMsg[Fail.RESPONSE_TIMEOUT]}: nothing received for ${o.readTimeoutUs / 1e6} s`;
+    this.responseMsg = `${this.failMsg[Fail.RESPONSE_TIMEOUT]}: not complete within ${o.responseTimeoutUs / 1e6} s`;
   }
 
   start(): void {
@@ -247,7 +265,6 @@ export class Http1Client implements StreamHandler {
   /** Stops issuing requests; connections close as their answers arrive. */
   stop(): void {
     this.stopped = true;
-    this.stopCalled = true;
     this.retries = 0;
     for (const c of this.conns) if (c !== null && c !== undefined && c.qCount === 0) this.t.close(c.id);
     this.finishIfDone();
@@ -282,16 +299,23 @@ export class Http1Client implements StreamHandler {
       this.retryTokens--;
       if (this.opt.totalRequests - this.nextReq > this.fresh) this.openConn();
     }
-    if (nowUs < this.nextSweepUs || (o.connectTimeoutUs === 0 && o.responseTimeoutUs === 0)) return;
+    if (nowUs < this.nextSweepUs || (o.connectTimeoutUs === 0 && o.readTimeoutUs === 0 && o.responseTimeoutUs === 0)) return;
     this.nextSweepUs = nowUs + SWEEP_US;
     for (const c of this.conns) {
       if (c === null || c === undefined || c.fail >= 0) continue;
       if (!c.connected) {
-        if (o.connectTimeoutUs > 0 && nowUs - c.openedAt > o.connectTimeoutUs) this.failConn(c, Fail.CONNECT_TIMEOUT);
-      } else if (o.responseTimeoutUs > 0 && c.qCount > 0) {
-        const at = c.sentAt[c.qHead];
-        if (at >= 0 && nowUs - at > o.responseTimeoutUs) this.failConn(c, Fail.RESPONSE_TIMEOUT);
+        if (o.connectTimeoutUs > 0 && nowUs - c.openedAt > o.connectTimeoutUs) this.failConn(c, Fail.CONNECT_TIMEOUT, this.connectMsg);
+        continue;
       }
+      if (c.rx !== c.rxSeen) {
+        c.rxSeen = c.rx;
+        c.quietSince = nowUs;
+      }
+      // The oldest request, once written (a paced one may still wait for its token).
+      const at = c.qCount > 0 ? c.sentAt[c.qHead] : -1;
+      if (at < 0) continue;
+      if (o.readTimeoutUs > 0 && nowUs - Math.max(at, c.quietSince) > o.readTimeoutUs) this.failConn(c, Fail.RESPONSE_TIMEOUT, this.readMsg);
+      else if (o.responseTimeoutUs > 0 && nowUs - at > o.responseTimeoutUs) this.failConn(c, Fail.RESPONSE_TIMEOUT, this.responseMsg);
     }
     this.finishIfDone();
   }
@@ -310,7 +334,9 @@ export class Http1Client implements StreamHandler {
 
   onData(conn: number, u8: Uint8Array, off: number, len: number): void {
     const c = this.conns[conn];
-    if (c) c.parser.feed(u8, off, len);
+    if (!c) return;
+    c.rx++;
+    c.parser.feed(u8, off, len);
   }
 
   onWritable(conn: number): void {
@@ -338,16 +364,17 @@ export class Http1Client implements StreamHandler {
     let code = c.fail;
     if (code < 0) {
       // RFC 9293 §3.10.4: CLOSE in SYN-SENT deletes the TCB; stop() closed it, it did not fail.
-      if (!c.connected && this.stopCalled) this.stats.cancelled++;
+      if (!c.connected && this.stopped) this.stats.cancelled++;
       else code = failOfClose(reason, c.connected, c.qCount);
     }
     if (code >= 0) {
-      const msg = code === Fail.HTTP_PARSE ? PARSE_FAIL_TEXT[c.parseErr] : this.t.closeDetail?.(conn) || this.failMsg[code];
+      const msg = c.failMsg ?? (this.t.closeDetail?.(conn) || this.failMsg[code]);
       this.countFailure(code, c.connected ? c.qCount : 1, c.connected, msg);
     }
     if (!this.stopped && !this.gaveUp && this.opt.totalRequests - this.nextReq > this.fresh + this.retries) {
-      // A closed connection is replaced at once, a failed one at the retry rate.
-      if (code >= 0) this.retries++;
+      // A connection that could not open is replaced at the retry rate (no SYN storm toward a dead
+      // server); one that was open, at once.
+      if (code >= 0 && !c.connected) this.retries++;
       else this.openConn();
     }
     this.finishIfDone();
@@ -402,15 +429,15 @@ export class Http1Client implements StreamHandler {
     this.stats.errors[code]++;
     // A body cut short by the peer's FIN: the close that follows fails its request as closed early.
     if (code === HttpErr.TRUNCATED_BODY) return;
-    c.parseErr = code;
-    this.failConn(c, Fail.HTTP_PARSE);
+    this.failConn(c, Fail.HTTP_PARSE, PARSE_FAIL_TEXT[code]);
   }
 
   // --- internals ---
 
-  /** The client's own verdict on a connection: it is aborted, and onClosed counts it under `code`. */
-  private failConn(c: ClientConn, code: number): void {
+  /** The client's own verdict on a connection: it is aborted, and onClosed counts it under `code`, with `msg`. */
+  private failConn(c: ClientConn, code: number, msg: string): void {
     c.fail = code;
+    c.failMsg = msg;
     this.t.abort(c.id);
   }
 

@@ -42,7 +42,7 @@ export const FAIL_KEYS: readonly string[] = [
 ];
 
 const FAIL_TEXT: readonly string[] = [
-  'connection refused (RST to SYN)', 'connection reset by peer', 'connect timeout', 'retransmissions timed out', 'host unreachable',
+  'connection refused (RST to SYN)', 'connection reset by peer', 'connect timeout', 'retransmissions timed out', 'host unreachable (ICMP, or no ARP answer)',
   'TLS handshake timeout', 'TLS certificate verify failed', 'TLS error', 'response timeout', 'HTTP parse error',
   'closed by peer with requests unanswered', 'no free connection or source port',
 ];

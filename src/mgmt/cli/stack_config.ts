@@ -22,7 +22,8 @@
  *   --client URL [--connections N --requests M --keepalive|--conn-per-request|--requests-per-conn K
  *                 --pipeline D --rate R --method M --body-file F --sni NAME --insecure|--ca F
  *                 --tls-version V --save-body FILE --sha256 --expect-sha256 HEX
- *                 --connect-timeout S --response-timeout S --tls-timeout S --allow-errors RATIO]
+ *                 --connect-timeout S --response-timeout S --max-response-time S --tls-timeout S
+ *                 --allow-errors RATIO]
  */
 import type { ClientPlan, TlsVersion } from '../../engine/modes.js';
 import type { ModePlan, RunPlan, ServerPlan } from '../../run/plan.js';
@@ -65,6 +66,7 @@ export interface RawRunOptions {
   expectSha256?: string;
   connectTimeout?: string;
   responseTimeout?: string;
+  maxResponseTime?: string;
   tlsTimeout?: string;
   allowErrors?: string;
   // TLS, both roles.
@@ -261,11 +263,17 @@ function parseClient(o: RawRunOptions, durationS: number): ClientPlan {
       : null,
     connectTimeoutS: parseSeconds('--connect-timeout', o.connectTimeout, DEFAULT_CONNECT_TIMEOUT_S, true),
     responseTimeoutS: parseSeconds('--response-timeout', o.responseTimeout, DEFAULT_RESPONSE_TIMEOUT_S, true),
+    maxResponseTimeS: parseSeconds('--max-response-time', o.maxResponseTime, 0, true),
     allowErrors,
   };
 }
 
-/** Client bounds in seconds (as curl's --connect-timeout and wrk's --timeout, but failing the attempt, not the run). */
+/**
+ * Client bounds in seconds, each failing the attempt, not the run. The
+ * response's is on silence (nothing received while answers are awaited), as
+ * a reverse proxy's read timeout: a whole-response bound by default would
+ * fail a large download on a slow link (--max-response-time sets one).
+ */
 export const DEFAULT_CONNECT_TIMEOUT_S = 5;
 export const DEFAULT_RESPONSE_TIMEOUT_S = 30;
 export const DEFAULT_TLS_TIMEOUT_S = 30;
