@@ -11,6 +11,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { TLS_ENGINES } from '../../src/tls/engine.js';
+import { loadNativeTls } from '../../src/tls/native_engine.js';
 import { FrontLab, MAIN, Proc, frontSkipReason } from './lab.js';
 
 const PEER_IP = '198.18.52.1';
@@ -91,21 +93,48 @@ test('vaigai client under faults: every connection and request accounted for, ex
     assert.match(app.failures.responseTimeout.lastMessage, /^response timeout \(198\.18\.52\.1:8082\): nothing received for 1 s$/, r.out);
   });
 
+  // Each case: the arguments, the one reason expected, and what its last message says.
+  const oneReason: [string, string[], string, RegExp][] = [
+    ['a closed port', ['--client', `http://${PEER_IP}:9/`, '--connections', '3'], 'refused', /^connection refused \(RST to SYN\) \(198\.18\.52\.1:9\)$/],
+    ['no ARP answer, no connect bound', ['--client', 'http://198.18.52.99/', '--connect-timeout', '0'], 'unreachable', /^host unreachable/],
+    ['no ARP answer within --connect-timeout 1', ['--client', 'http://198.18.52.99/', '--connect-timeout', '1'], 'connectTimeout', /not open within 1 s$/],
+    ['a silent server over https, --tls-timeout 1', ['--client', `https://${PEER_IP}:8082/`, '--insecure', '--tls-timeout', '1'], 'tlsTimeout', /^handshake timed out after 1000 ms$/],
+  ];
+  for (const [what, args, reason, message] of oneReason) {
+    await t.test(`${what}: one failed connection per slot, under ${reason}, exit 3`, async () => {
+      const json = join(f.dir, `${reason}.json`);
+      const r = await f.vaigai(gen, [...base, ...args, '--json', json], 30_000);
+      assert.equal(r.code, 3, r.out);
+      const app = accounted(json, r.out);
+      assert.deepEqual(Object.keys(app.failures), [reason], r.out);
+      assert.equal(app.failures[reason].count, app.connections.failed, r.out);
+      assert.deepEqual([app.connections.ok, app.requests], [0, 0], r.out);
+      assert.match(app.failures[reason].lastMessage, message, r.out);
+      if (reason === 'tlsTimeout') assert.equal(app.tls?.failures, 1, 'tls.failures agrees');
+    });
+  }
+
   await t.test('TLS verify failure (openssl s_server, self-signed, no --insecure): counted under tlsVerify, tls.failures agrees; --allow-errors 1 exits 0', async () => {
     const pki = f.cert('vaigai.test');
     const srv = new Proc(f.lab.spawn(peer, 'openssl', ['s_server', '-accept', `${PEER_IP}:8443`, '-cert', pki.cert, '-key', pki.key, '-www', '-quiet']));
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(srv.child.exitCode, null, srv.out);
-    for (const [allow, code] of [[[], 3], [['--allow-errors', '1'], 0], [['--allow-errors', '0.5'], 3]] as const) {
-      const json = join(f.dir, `verify${code}${allow.length}.json`);
-      const r = await f.vaigai(gen, [...base, '--client', `https://${PEER_IP}:8443/`, '--sni', 'vaigai.test', ...allow, '--json', json], 30_000);
+    const engines = TLS_ENGINES.filter((e) => e === 'node' || loadNativeTls() !== null);
+    const cases = [
+      ...engines.map((e) => [['--tls-engine', e], 3] as const),
+      [['--allow-errors', '1'], 0] as const,
+      [['--allow-errors', '0.5'], 3] as const,
+    ];
+    for (const [extra, code] of cases) {
+      const json = join(f.dir, `verify-${extra.join('')}.json`);
+      const r = await f.vaigai(gen, [...base, '--client', `https://${PEER_IP}:8443/`, '--sni', 'vaigai.test', ...extra, '--json', json], 30_000);
       assert.equal(r.code, code, r.out);
       const app = accounted(json, r.out);
       assert.deepEqual([app.connections.attempted, app.connections.failed, app.requests], [1, 1, 0], r.out);
       assert.deepEqual(Object.keys(app.failures), ['tlsVerify'], r.out);
       assert.equal(app.tls?.failures, 1, 'tls.failures agrees');
       assert.match(app.failures.tlsVerify.lastMessage, /self.signed|SELF_SIGNED/i, r.out);
-      if (code === 0) assert.match(r.out, /within --allow-errors 1/, r.out);
+      if (code === 0) assert.match(r.out.trimEnd().split('\n').at(-1) ?? '', /within --allow-errors 1$/, r.out);
     }
   });
 
