@@ -45,10 +45,10 @@ function vaigai(perConn: number, pipeline: number): Figure {
   const n = s.responses;
   const tc = r.pair.client.tcp.counters;
   const ts = r.pair.server.tcp.counters;
-  // What went wrong, if anything: HTTP errors, failed connections, and the TCP events behind them.
-  if (s.errors + s.connectFailures + tc.rtoFires + ts.rtoFires > 0) {
+  // What went wrong, if anything: failed requests, failed connections, and the TCP events behind them.
+  if (s.failedRequests + s.connectFailures + tc.rtoFires + ts.rtoFires > 0) {
     console.log(
-      `  (vaigAI: ${s.errors} HTTP errors, ${s.connectFailures} failed connections; tcp client/server: rto ${tc.rtoFires}/${ts.rtoFires}` +
+      `  (vaigAI: ${s.failedRequests} failed requests, ${s.connectFailures} failed connections; tcp client/server: rto ${tc.rtoFires}/${ts.rtoFires}` +
         ` paws drops ${tc.pawsDrops}/${ts.pawsDrops} resets ${tc.resets}/${ts.resets} no tcb ${tc.tcbExhausted}/${ts.tcbExhausted}` +
         ` no port ${tc.portExhausted} syn dropped ${ts.synDropped})`,
     );

@@ -57,23 +57,39 @@ export interface LoadConfig {
   /** Keep each body and hand it to onBody (buffers it). */
   keepBodies: boolean;
   onBody: ((status: number, body: Buffer) => void) | null;
+  /** A connection not usable this long after connect() fails (µs); 0 (default) = no bound. */
+  connectTimeoutUs?: number;
+  /** A connection awaiting answers that receives nothing this long fails them (µs); 0 (default) = no bound. */
+  readTimeoutUs?: number;
+  /** A request not answered this long after it was written fails (µs); 0 (default) = no bound. */
+  responseTimeoutUs?: number;
 }
 
-/** Counters at one instant, for rates between two of them. */
+/**
+ * Counters at one instant, for rates between two of them. They balance:
+ * attempts = connects + connectFailures + cancelled + opening, and
+ * requests = responses + failedRequests + inFlight.
+ */
 export interface LoadSnapshot {
   us: number;
+  attempts: number;
   connects: number;
   /** Connections that failed to open (not counting those the time bound cancelled). */
   connectFailures: number;
   /** Connections still opening when the time bound stopped the load, closed by us. */
   cancelled: number;
+  /** Connections opening now. */
+  opening: number;
   requests: number;
   responses: number;
+  failedRequests: number;
+  /** Requests sent and not answered yet. */
+  inFlight: number;
+  /** Failures by reason (Fail code, FAIL_KEYS names). */
+  failures: number[];
   /** Index 1..5: 1xx..5xx. */
   status: number[];
   bodyBytes: number;
-  errors: number;
-  unanswered: number;
   verifyOk: number;
   verifyFailed: number;
 }
@@ -126,6 +142,11 @@ export class LoadRun {
       onDone: () => {
         this.endUs = this.clock.nowUs();
       },
+      connectTimeoutUs: cfg.connectTimeoutUs ?? 0,
+      readTimeoutUs: cfg.readTimeoutUs ?? 0,
+      responseTimeoutUs: cfg.responseTimeoutUs ?? 0,
+      // A count alone bounds the run: once every connection slot failed in a row, it gives up.
+      giveUpAfter: cfg.durationUs > 0 ? 0 : cfg.connections,
     });
   }
 
@@ -147,6 +168,7 @@ export class LoadRun {
   /** From the poll loop: pacing, and the time bound (no new requests past it). */
   tick(nowUs: number): void {
     this.pacer?.tick(nowUs);
+    this.client.tick(nowUs);
     if (!this.stopped && this.durationUs > 0 && nowUs - this.startUs >= this.durationUs) this.stop();
   }
 
@@ -169,17 +191,21 @@ export class LoadRun {
 
   snapshot(): LoadSnapshot {
     const s = this.client.stats;
+    const c = this.client;
     return {
       us: this.clock.nowUs(),
+      attempts: s.attempts,
       connects: s.connects,
       connectFailures: s.connectFailures,
       cancelled: s.cancelled,
+      opening: c.opening,
       requests: s.requests,
       responses: s.responses,
+      failedRequests: s.failedRequests,
+      inFlight: c.inFlight,
+      failures: Array.from(s.failures),
       status: Array.from(s.statusClass),
       bodyBytes: s.bodyBytes,
-      errors: s.errorTotal(),
-      unanswered: s.unanswered,
       verifyOk: s.verifyOk,
       verifyFailed: s.verifyFailed,
     };

@@ -15,7 +15,7 @@ import { createTlsStream, type TlsEngine, type TlsTransport } from '../tls/engin
 import { TcpLayer } from '../net/tcp/tcp_layer.js';
 import { HOP_PENDING } from '../net/l4.js';
 import { LoadRun, stackClock, type LoadSnapshot } from './load.js';
-import { liveLine, summarize, summaryText, fmtBytes } from './report.js';
+import { liveLine, summarize, summaryText, fmtBytes, type LoadSummary } from './report.js';
 import { TcpSink, TcpSource } from './tcp_bulk.js';
 
 export interface Mode {
@@ -161,8 +161,16 @@ export interface ClientPlan {
   saveBody: string | null;
   sha256: boolean;
   expectSha256: string | null;
-  /** TLS client settings for https URLs, else null. */
-  tls: { sni: string | null; verify: boolean; ca: string | null; version: TlsVersion | null; engine: TlsEngine } | null;
+  /** TLS client settings for https URLs, else null; `timeoutS` bounds the handshake. */
+  tls: { sni: string | null; verify: boolean; ca: string | null; version: TlsVersion | null; engine: TlsEngine; timeoutS: number } | null;
+  /** Seconds a connection may take to open (TCP; the TLS handshake has its own bound); 0 = no bound. */
+  connectTimeoutS: number;
+  /** Seconds a request may wait with nothing received (a silent or stalled server); 0 = no bound. */
+  responseTimeoutS: number;
+  /** Seconds a request may take to be answered in whole; 0 = no bound. */
+  maxResponseTimeS: number;
+  /** Share of failed work the run tolerates before it exits 3 (--allow-errors). */
+  allowErrors: number;
 }
 
 export interface ClientModeConfig extends ClientPlan {
@@ -204,6 +212,7 @@ export class ClientMode implements Mode {
           ...(c.ca !== null ? { ca: readFileSync(c.ca) } : {}),
         },
         keylog: cfg.keylog ?? null,
+        handshakeTimeoutMs: c.timeoutS * 1000,
       });
       t = this.tls;
     }
@@ -231,6 +240,10 @@ export class ClientMode implements Mode {
       expectSha256: cfg.expectSha256,
       keepBodies: save !== null,
       onBody: save === null ? null : (_status, body) => writeFileSync(save, body),
+      // The client sees a connection open once TLS is up: its bound covers the handshake's too.
+      connectTimeoutUs: cfg.connectTimeoutS > 0 ? (cfg.connectTimeoutS + (cfg.tls?.timeoutS ?? 0)) * 1e6 : 0,
+      readTimeoutUs: cfg.responseTimeoutS * 1e6,
+      responseTimeoutUs: cfg.maxResponseTimeS * 1e6,
     });
     console.log(
       `client: ${cfg.tls !== null ? 'https' : 'http'}://${ipToString(cfg.dstIp)}:${cfg.dstPort}${cfg.path} from ${cfg.srcIp === 0 ? 'every owned address' : ipToString(cfg.srcIp)},` +
@@ -275,6 +288,11 @@ export class ClientMode implements Mode {
     return summaryText('client', this.result());
   }
 
+  /** The run is over: what is in flight stays so when the connections are torn down. */
+  end(): void {
+    this.load.client.end();
+  }
+
   json(): unknown {
     const r: Record<string, unknown> = { ...this.result() };
     if (this.tls !== null) {
@@ -284,8 +302,8 @@ export class ClientMode implements Mode {
     return r;
   }
 
-  private result(): ReturnType<typeof summarize> {
+  result(): LoadSummary {
     const l = this.load;
-    return summarize(l.elapsedUs(), l.snapshot(), l.latency, this.expect, l.lastSha256);
+    return summarize(l.elapsedUs(), l.snapshot(), l.latency, this.expect, l.lastSha256, l.client.stats.lastFailure);
   }
 }

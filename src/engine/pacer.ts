@@ -95,4 +95,8 @@ export class PacedTransport implements StreamTransport {
   abort(conn: number): void {
     this.lower.abort(conn);
   }
+
+  closeDetail(conn: number): string {
+    return this.lower.closeDetail?.(conn) ?? '';
+  }
 }

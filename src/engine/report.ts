@@ -4,6 +4,7 @@
  * latency is the response time per request (first byte of the request written
  * to the last byte of the answer parsed), in µs.
  */
+import { FAIL_KEYS } from '../app/http11/failures.js';
 import type { Histogram } from '../telemetry/histogram.js';
 import type { LoadSnapshot } from './load.js';
 
@@ -32,7 +33,7 @@ export function fmtBytes(n: number): string {
 export function liveLine(elapsedS: number, prev: LoadSnapshot, cur: LoadSnapshot, interval: Histogram): string {
   const dt = Math.max(1e-6, (cur.us - prev.us) / 1e6);
   const other = cur.status[1] + cur.status[3] + cur.status[4] + cur.status[5];
-  const fails = cur.connectFailures + cur.errors;
+  const fails = cur.connectFailures + cur.failedRequests;
   return (
     `[${elapsedS.toFixed(0).padStart(4)}s] conn ${cur.connects} (${fmtRate((cur.connects - prev.connects) / dt)}/s)` +
     ` | req ${cur.requests} resp ${cur.responses} (${fmtRate((cur.responses - prev.responses) / dt)}/s)` +
@@ -42,14 +43,27 @@ export function liveLine(elapsedS: number, prev: LoadSnapshot, cur: LoadSnapshot
   );
 }
 
+/** One failure reason in a summary: how often, and what the last one said. */
+export interface FailureSummary {
+  count: number;
+  lastMessage: string;
+}
+
 export interface LoadSummary {
   seconds: number;
-  connections: { ok: number; failed: number; cancelled: number; perSecond: number };
+  /** attempted = ok + failed + cancelled (cancelled: still opening when the load stopped). */
+  connections: { attempted: number; ok: number; failed: number; cancelled: number; perSecond: number };
+  /** Sent: responses + failedRequests + inFlight. */
   requests: number;
   responses: number;
+  failedRequests: number;
+  /** Requests still unanswered when the run ended. */
+  inFlight: number;
+  /** Both identities hold (a false here is a counting bug, and the summary says so). */
+  accounted: boolean;
+  /** Each reason that happened (FAIL_KEYS), once per failed connection or request. */
+  failures: Record<string, FailureSummary>;
   status: { '1xx': number; '2xx': number; '3xx': number; '4xx': number; '5xx': number };
-  errors: number;
-  unanswered: number;
   bodyBytes: number;
   requestsPerSecond: number;
   bytesPerSecond: number;
@@ -58,17 +72,37 @@ export interface LoadSummary {
   sha256: string | null;
 }
 
-export function summarize(elapsedUs: number, s: LoadSnapshot, lat: Histogram, verify: boolean, sha256: string | null): LoadSummary {
+/** `lastFailure`: each reason's last message by Fail code. */
+export function summarize(
+  elapsedUs: number,
+  s: LoadSnapshot,
+  lat: Histogram,
+  verify: boolean,
+  sha256: string | null,
+  lastFailure: readonly string[],
+): LoadSummary {
   const secs = Math.max(1e-6, elapsedUs / 1e6);
   const p = PERCENTILES.map((q) => lat.valueAtPercentile(q));
+  const cancelled = s.cancelled + s.opening;
+  const failures: Record<string, FailureSummary> = {};
+  let failed = 0;
+  s.failures.forEach((n, i) => {
+    failed += n;
+    if (n > 0) failures[FAIL_KEYS[i]] = { count: n, lastMessage: lastFailure[i] ?? '' };
+  });
   return {
     seconds: Number(secs.toFixed(3)),
-    connections: { ok: s.connects, failed: s.connectFailures, cancelled: s.cancelled, perSecond: Math.round(s.connects / secs) },
+    connections: { attempted: s.attempts, ok: s.connects, failed: s.connectFailures, cancelled, perSecond: Math.round(s.connects / secs) },
     requests: s.requests,
     responses: s.responses,
+    failedRequests: s.failedRequests,
+    inFlight: s.inFlight,
+    accounted:
+      s.attempts === s.connects + s.connectFailures + cancelled &&
+      s.requests === s.responses + s.failedRequests + s.inFlight &&
+      failed === s.connectFailures + s.failedRequests,
+    failures,
     status: { '1xx': s.status[1], '2xx': s.status[2], '3xx': s.status[3], '4xx': s.status[4], '5xx': s.status[5] },
-    errors: s.errors,
-    unanswered: s.unanswered,
     bodyBytes: s.bodyBytes,
     requestsPerSecond: Math.round(s.responses / secs),
     bytesPerSecond: Math.round(s.bodyBytes / secs),
@@ -81,15 +115,46 @@ export function summarize(elapsedUs: number, s: LoadSnapshot, lat: Histogram, ve
 export function summaryText(title: string, m: LoadSummary): string {
   const l = m.latencyUs;
   const st = m.status;
+  const c = m.connections;
   const lines = [
     `${title}: ${m.seconds.toFixed(2)} s`,
-    `  connections  ${m.connections.ok} ok, ${m.connections.failed} failed${m.connections.cancelled > 0 ? `, ${m.connections.cancelled} still opening at the time bound (cancelled)` : ''} (${fmtRate(m.connections.perSecond)}/s)`,
-    `  requests     ${m.requests} sent, ${m.responses} answered (${fmtRate(m.requestsPerSecond)}/s), ${m.unanswered} unanswered, ${m.errors} errors`,
+    `  connections  ${c.ok} ok, ${c.failed} failed, ${c.cancelled} cancelled of ${c.attempted} attempted (${fmtRate(c.perSecond)}/s)`,
+    `  requests     ${m.requests} sent, ${m.responses} answered (${fmtRate(m.requestsPerSecond)}/s), ${m.failedRequests} failed, ${m.inFlight} in flight`,
+  ];
+  for (const [i, [key, f]] of Object.entries(m.failures).entries()) {
+    lines.push(`  ${i === 0 ? 'failures    ' : '            '} ${key} ${f.count}: ${f.lastMessage}`);
+  }
+  if (!m.accounted) lines.push('  accounting   MISMATCH: the counts above do not add up (a bug; please report it)');
+  lines.push(
     `  status       1xx ${st['1xx']}  2xx ${st['2xx']}  3xx ${st['3xx']}  4xx ${st['4xx']}  5xx ${st['5xx']}`,
     `  body         ${fmtBytes(m.bodyBytes)} (${fmtBytes(m.bytesPerSecond)}/s, ${((m.bytesPerSecond * 8) / 1e6).toFixed(1)} Mbit/s)`,
     `  latency      min ${fmtUs(l.min)}  mean ${fmtUs(l.mean)}  p50 ${fmtUs(l.p50)}  p90 ${fmtUs(l.p90)}  p99 ${fmtUs(l.p99)}  p99.9 ${fmtUs(l.p999)}  max ${fmtUs(l.max)}`,
-  ];
+  );
   if (m.verify !== null) lines.push(`  verify       ${m.verify.ok} ok, ${m.verify.failed} failed`);
   if (m.sha256 !== null) lines.push(`  sha256       ${m.sha256}`);
   return lines.join('\n');
+}
+
+/**
+ * The exit code a client run earns (README, exit codes): 3 when it completed
+ * with failures (a failed connection or request, a body that did not verify,
+ * or counts that do not add up) beyond the share `allowErrors` tolerates (of
+ * failed connections and requests plus mismatches, over answers plus
+ * failures), else 0; with the reason, printed last.
+ */
+export function clientExitCode(m: LoadSummary, allowErrors: number): { code: number; reason: string } {
+  if (!m.accounted) return { code: 3, reason: 'the client\'s counts do not add up' };
+  const failed = m.connections.failed + m.failedRequests;
+  const bad = failed + (m.verify?.failed ?? 0);
+  if (bad === 0) return { code: 0, reason: '' };
+  const share = bad / Math.max(1, m.responses + failed);
+  const what = [
+    m.connections.failed > 0 ? `${m.connections.failed} connections failed` : '',
+    m.failedRequests > 0 ? `${m.failedRequests} requests failed` : '',
+    (m.verify?.failed ?? 0) > 0 ? `${m.verify?.failed} bodies did not verify` : '',
+  ].filter((w) => w !== '').join(', ');
+  const reasons = Object.entries(m.failures).map(([k, f]) => `${k} ${f.count}`).join(', ');
+  const detail = `${what}${reasons === '' ? '' : ` (${reasons})`}: ${(share * 100).toFixed(2)}% of the work`;
+  if (share <= allowErrors) return { code: 0, reason: `${detail}, within --allow-errors ${allowErrors}` };
+  return { code: 3, reason: `the run completed with failures: ${detail}${allowErrors > 0 ? `, over --allow-errors ${allowErrors}` : ''}` };
 }

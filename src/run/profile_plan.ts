@@ -15,9 +15,13 @@ export interface ClientChecks {
   saveBody: string | null;
   sha256: boolean;
   expectSha256: string | null;
+  /** The bounds of ClientPlan, in seconds; the TLS handshake's goes into its TLS settings. */
+  tlsTimeoutS: number;
+  connectTimeoutS: number;
+  responseTimeoutS: number;
+  maxResponseTimeS: number;
+  allowErrors: number;
 }
-
-export const NO_CHECKS: ClientChecks = { saveBody: null, sha256: false, expectSha256: null };
 
 /** The client load of `p`; `source` names where the profile came from in a refusal. */
 export function clientPlanOf(p: Profile, checks: ClientChecks, source: string): ClientPlan {
@@ -60,6 +64,10 @@ export function clientPlanOf(p: Profile, checks: ClientChecks, source: string): 
     saveBody: checks.saveBody,
     sha256: checks.sha256,
     expectSha256: checks.expectSha256,
+    connectTimeoutS: checks.connectTimeoutS,
+    responseTimeoutS: checks.responseTimeoutS,
+    maxResponseTimeS: checks.maxResponseTimeS,
+    allowErrors: checks.allowErrors,
     tls: tls
       ? {
           sni: p.tls.sni ?? null,
@@ -67,6 +75,7 @@ export function clientPlanOf(p: Profile, checks: ClientChecks, source: string): 
           ca: p.tls.ca ?? null,
           version: p.tls.version === undefined ? null : (`TLSv${p.tls.version}` as const),
           engine,
+          timeoutS: checks.tlsTimeoutS,
         }
       : null,
   };

@@ -25,6 +25,8 @@ import { availableParallelism } from 'node:os';
 import type { RunPlan } from './plan.js';
 import { ArpCache } from '../net/arp_cache.js';
 import {
+  CLIENT_FAIL_KEYS,
+  camel,
   groupStackMetrics,
   MAC_METRIC,
   stackMetricNames,
@@ -194,15 +196,18 @@ function liveLine(s: number, total: StackMetricGroups, per: StackMetricGroups[])
 function clientSnapshot(a: Record<string, number>, us: number): LoadSnapshot {
   return {
     us,
+    attempts: a.attempts,
     connects: a.connects,
     connectFailures: a.connectFailures,
     cancelled: a.cancelled,
+    opening: a.opening,
     requests: a.requests,
     responses: a.responses,
+    failedRequests: a.failedRequests,
+    inFlight: a.inFlight,
+    failures: CLIENT_FAIL_KEYS.map((k) => a[camel(k)] ?? 0),
     status: [0, a.status1xx, a.status2xx, a.status3xx, a.status4xx, a.status5xx],
     bodyBytes: a.bodyBytes,
-    errors: a.errors,
-    unanswered: a.unanswered,
     verifyOk: a.verifyOk,
     verifyFailed: a.verifyFailed,
   };
@@ -247,7 +252,9 @@ class ClientReport {
       if (reports[i]?.sha256 != null && (last < 0 || (w.app?.elapsedUs ?? 0) >= (per[last].app?.elapsedUs ?? 0))) last = i;
     });
     const hist = this.set.histogram() ?? new Histogram(LATENCY_PARAMS);
-    return summarize(elapsedUs, clientSnapshot(total.app ?? {}, 0), hist, this.verify, last < 0 ? null : (reports[last]?.sha256 ?? null));
+    // Each reason's last message: the first worker's that has one.
+    const lastFailure = CLIENT_FAIL_KEYS.map((_, i) => reports.map((r) => r?.lastFailure[i] ?? '').find((m) => m !== '') ?? '');
+    return summarize(elapsedUs, clientSnapshot(total.app ?? {}, 0), hist, this.verify, last < 0 ? null : (reports[last]?.sha256 ?? null), lastFailure);
   }
 
   /** The --json `app` of the client: the summary, with TLS figures as the single-threaded client gives them. */

@@ -17,6 +17,7 @@
 import type { Pipeline } from '../core/pipeline.js';
 import type { PipelineContext } from './worker.js';
 import { SERVER_STAT_KEYS } from '../app/http11/server.js';
+import { FAIL_KEYS } from '../app/http11/failures.js';
 import { BulkMode, ClientMode, HttpServerMode, type ClientPlan, type HttpServerModeConfig, type Mode } from '../engine/modes.js';
 import { KeyLog } from '../tls/keylog.js';
 import { emptyQueueStats } from '../port/port.js';
@@ -81,25 +82,28 @@ const PORT_KEYS: readonly string[] = Object.keys(emptyQueueStats());
 const TLS_SERVER_KEYS = ['tls_handshakes', 'tls_resumed', 'tls_failures', 'tls_abandoned'];
 const HTTP_KEYS = [...SERVER_STAT_KEYS.map(snake), ...TLS_SERVER_KEYS];
 const BULK_KEYS = ['accepted', 'closed', 'bytes_in', 'bytes_out'];
+/** The slab name of each failure reason's count (by Fail code). */
+export const CLIENT_FAIL_KEYS: readonly string[] = FAIL_KEYS.map((k) => `fail_${snake(k)}`);
 /**
- * The client load's counters (a LoadSnapshot in snake_case), its TLS figures,
- * and the steering counters. `elapsed_us` and `finished` are per worker, not sums.
+ * The client load's counters (a LoadSnapshot in snake_case, failures by
+ * reason), its TLS figures, and the steering counters. `elapsed_us` and
+ * `finished` are per worker, not sums.
  */
 export const CLIENT_KEYS = [
-  'connects', 'connect_failures', 'cancelled', 'requests', 'responses', 'status_1xx', 'status_2xx', 'status_3xx', 'status_4xx',
-  'status_5xx', 'body_bytes', 'errors', 'unanswered', 'verify_ok', 'verify_failed', 'tls_handshakes', 'tls_full', 'tls_resumed',
-  'tls_failures', 'tls_abandoned', 'elapsed_us', 'finished', 'steered_out', 'steered_in', 'steer_drops',
+  'attempts', 'connects', 'connect_failures', 'cancelled', 'opening', 'requests', 'responses', 'failed_requests', 'in_flight',
+  ...CLIENT_FAIL_KEYS, 'status_1xx', 'status_2xx', 'status_3xx', 'status_4xx', 'status_5xx', 'body_bytes', 'verify_ok', 'verify_failed',
+  'tls_handshakes', 'tls_full', 'tls_resumed', 'tls_failures', 'tls_abandoned', 'elapsed_us', 'finished', 'steered_out', 'steered_in', 'steer_drops',
 ];
 const FINISHED_IDX = CLIENT_KEYS.indexOf('finished');
 /** Receive bursts of frames other workers passed on. */
 const STEER_BURST = 64;
 
 /** A counter's metric name part (`rtoFires` -> `rto_fires`): slabs and exports use these, JSON the camelCase. */
-function snake(name: string): string {
+export function snake(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
-function camel(name: string): string {
+export function camel(name: string): string {
   return name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }
 
@@ -213,6 +217,8 @@ function startApp(app: StackAppConfig, tcp: TcpLayer, ctx: PipelineContext, maxC
 export interface StackWorkerReport {
   sha256: string | null;
   tlsLastError: string | null;
+  /** Each failure reason's last message (by Fail code; '' when none). */
+  lastFailure: string[];
   /** Secrets this worker appended to the --sslkeylog file. */
   keylogLines: number;
 }
@@ -269,6 +275,8 @@ class StackPipeline implements Pipeline {
     }
     if (op === 'close') {
       this.closing = true;
+      // What is still in flight now stays counted as in flight at the stop, not as failed by the closes below.
+      if (this.mode instanceof ClientMode) this.mode.end();
       const tcp = this.tcp;
       if (tcp !== null) {
         const t = tcp.t;
@@ -338,6 +346,8 @@ class StackPipeline implements Pipeline {
    * and publishes the final counters. The loop flushes the RSTs afterwards.
    */
   close(): void {
+    // What is in flight now stays counted so: the aborts below are the run's end, not failures.
+    if (this.mode instanceof ClientMode) this.mode.end();
     const tcp = this.tcp;
     if (tcp !== null) {
       const t = tcp.t;
@@ -355,6 +365,7 @@ class StackPipeline implements Pipeline {
       const r: StackWorkerReport = {
         sha256: client?.load.lastSha256 ?? null,
         tlsLastError: client?.tls?.stats.lastError ?? null,
+        lastFailure: client?.load.client.stats.lastFailure ?? [],
         keylogLines: this.keylog?.lines ?? 0,
       };
       this.ctx.post(r);
@@ -411,8 +422,9 @@ function publishClient(c: Float64Array, ids: Int32Array, mode: ClientMode | null
     const s = mode.load.snapshot();
     const t = mode.tls?.stats;
     const values = [
-      s.connects, s.connectFailures, s.cancelled, s.requests, s.responses, s.status[1], s.status[2], s.status[3], s.status[4],
-      s.status[5], s.bodyBytes, s.errors, s.unanswered, verify ? s.verifyOk : 0, verify ? s.verifyFailed : 0, t?.handshakes ?? 0, t?.full ?? 0,
+      s.attempts, s.connects, s.connectFailures, s.cancelled, s.opening, s.requests, s.responses, s.failedRequests, s.inFlight,
+      ...s.failures, s.status[1], s.status[2], s.status[3], s.status[4], s.status[5], s.bodyBytes,
+      verify ? s.verifyOk : 0, verify ? s.verifyFailed : 0, t?.handshakes ?? 0, t?.full ?? 0,
       t?.resumed ?? 0, t?.failures ?? 0, t?.abandoned ?? 0, mode.load.elapsedUs(), mode.finished() ? 1 : 0,
     ];
     for (; i < values.length; i++) c[ids[i]] = values[i];

@@ -7,7 +7,7 @@
  * when the lower connection closes. Each engine supplies what happens on the
  * lower transport's events and on the upper side's writes.
  */
-import type { StreamHandler, StreamTransport } from '../net/tcp/stream.js';
+import { TlsCloseReason, type StreamHandler, type StreamTransport } from '../net/tcp/stream.js';
 import type { KeyLog } from './keylog.js';
 import { BoundedCache, TlsStats } from './session_store.js';
 import type { TlsClientConfig, TlsServerConfig } from './tls_stream.js';
@@ -18,6 +18,18 @@ const SESSIONS_PER_WORKER = 4096;
 
 /** A handshake not done by then is aborted and counted as a failure (a peer that connects and stays silent). */
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
+
+/**
+ * Which TlsCloseReason a fatal TLS error is: a certificate that did not
+ * verify (the native engine says "certificate verify failed: ...", Node's tls
+ * gives the X.509 code, e.g. DEPTH_ZERO_SELF_SIGNED_CERT or
+ * ERR_TLS_CERT_ALTNAME_INVALID), else any other error (an alert, a bad record).
+ * An alert about a certificate (ERR_SSL_..._ALERT_BAD_CERTIFICATE) is the peer's
+ * verdict on ours: an error, not our verification.
+ */
+export function tlsFailKind(message: string): number {
+  return /^certificate verify failed|^ERR_TLS_CERT_|^(?!ERR_)[A-Z_]*(CERT|UNABLE_TO_)/.test(message) ? TlsCloseReason.TLS_VERIFY : TlsCloseReason.TLS_ERROR;
+}
 
 export interface TlsStreamOptions {
   client?: TlsClientConfig;
@@ -43,6 +55,11 @@ export abstract class TlsStreamBase implements StreamTransport {
   protected readonly blocked: number[] = [];
   /** 1 once the handshake completed. */
   protected readonly secure: number[] = [];
+  /** The TlsCloseReason of a connection a TLS error ended (0: none), and its message: what its onClosed reports. */
+  private readonly failKind: number[] = [];
+  /** 1 when this side verifies the peer's certificate on that connection. */
+  private readonly verifies: number[] = [];
+  private readonly failText: string[] = [];
   /** When each connection's handshake started (performance.now() ms), or -1 once it ended either way. */
   private readonly handshakeStart: number[] = [];
   /** Handshakes under way, and the sweep that times them out while there are any. */
@@ -67,6 +84,8 @@ export abstract class TlsStreamBase implements StreamTransport {
     if (this.client === null) throw new Error(`${this.constructor.name} has no client configuration`);
     const id = this.lower.connect(srcIp, dstIp, dstPort, this.lowerClient, srcPort);
     if (id < 0) return id;
+    this.failKind[id] = 0;
+    this.verifies[id] = this.client.verify ? 1 : 0;
     this.upper[id] = handler;
     this.dstIp[id] = dstIp;
     this.sessionKey[id] = `${dstIp}:${dstPort}:${this.client.servername ?? ''}`;
@@ -105,13 +124,24 @@ export abstract class TlsStreamBase implements StreamTransport {
     this.upper[conn]?.onConnected(conn);
   }
 
-  /** A fatal TLS error: a failure when the handshake had not completed; the reason kept for the report. */
-  protected countError(conn: number, reason: string): void {
+  /**
+   * A fatal TLS error: a failure when the handshake had not completed; the
+   * reason kept for the report, and as the connection's close reason.
+   */
+  protected countError(conn: number, reason: string, kind = tlsFailKind(reason)): void {
     if (this.secure[conn] === 0) {
       this.stats.failures++;
       this.handshakeEnded(conn);
     }
     this.stats.lastError = reason;
+    // Verification is of the handshake, and only when asked for: the native engine names a
+    // verify result it was told to ignore, in front of the error that ended the connection.
+    this.failKind[conn] = kind === TlsCloseReason.TLS_VERIFY && (this.secure[conn] === 1 || this.verifies[conn] !== 1) ? TlsCloseReason.TLS_ERROR : kind;
+    this.failText[conn] = reason;
+  }
+
+  closeDetail(conn: number): string {
+    return (this.failKind[conn] ?? 0) !== 0 ? this.failText[conn] : '';
   }
 
   /** The connection ended before its handshake completed, with no TLS error counted: abandoned. */
@@ -151,7 +181,7 @@ export abstract class TlsStreamBase implements StreamTransport {
       const t = starts[c];
       if (t === undefined || t < 0 || t > deadline) continue;
       this.handshakeEnded(c);
-      this.countError(c, `handshake timed out after ${this.handshakeTimeoutMs} ms`);
+      this.countError(c, `handshake timed out after ${this.handshakeTimeoutMs} ms`, TlsCloseReason.TLS_TIMEOUT);
       this.abort(c);
     }
   }
@@ -161,7 +191,11 @@ export abstract class TlsStreamBase implements StreamTransport {
       onConnected: (conn) => {
         this.blocked[conn] = 0;
         this.secure[conn] = 0;
-        if (isServer) this.upper[conn] = this.listenHandler;
+        if (isServer) {
+          this.upper[conn] = this.listenHandler;
+          this.failKind[conn] = 0;
+          this.verifies[conn] = this.server?.verifyClient === true ? 1 : 0;
+        }
         this.handshakeStarted(conn);
         this.start(conn, isServer);
       },
@@ -182,7 +216,10 @@ export abstract class TlsStreamBase implements StreamTransport {
         this.upper[conn] = null;
         this.countAbandoned(conn);
         this.release(conn);
-        if (h) h.onClosed(conn, reason);
+        // A TLS error aborted the lower connection: its kind is the reason, not ABORTED.
+        const kind = this.failKind[conn] ?? 0;
+        if (h) h.onClosed(conn, kind !== 0 ? kind : reason);
+        this.failKind[conn] = 0;
       },
     };
   }

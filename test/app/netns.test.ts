@@ -88,7 +88,7 @@ http {
     const s = await run(new KernelStream(), 80, '/big.bin', 3, 1, bigSha);
     assert.deepEqual([s.responses, s.verifyOk, s.connects], [3, 3, 1]);
     const p = await run(new KernelStream(), 80, '/small.txt', 500, 16);
-    assert.deepEqual([p.responses, p.bodyBytes, p.errorTotal()], [500, 500 * 11, 0]);
+    assert.deepEqual([p.responses, p.bodyBytes, p.failedRequests, p.connectFailures], [500, 500 * 11, 0, 0]);
   });
 
   it('HTTPS TLS 1.3: 10 MB bodies keep-alive, certificate verified', async () => {

@@ -81,11 +81,14 @@ test('vaigai client against nginx and a kernel server: downloads and an upload w
       [...base, '--client', `https://${NGINX_IP}:8443/small.bin`, '--sni', 'other.test', '--ca', pki.cert, '--json', json],
       30_000,
     );
-    assert.equal(r.code, 0, r.out);
+    assert.equal(r.code, 3, `a failed run exits 3: ${r.out}`);
     assert.equal(answered(r.out).answered, 0, r.out);
-    const app = (JSON.parse(readFileSync(json, 'utf8')) as { app: { connections: { failed: number }; tls: { failures: number; lastError: string } } }).app;
+    const app = (JSON.parse(readFileSync(json, 'utf8')) as {
+      app: { connections: { failed: number }; failures: Record<string, { count: number }>; tls: { failures: number; lastError: string } };
+    }).app;
     assert.equal(app.connections.failed, 1, r.out);
     assert.equal(app.tls.failures, 1, r.out);
+    assert.deepEqual(app.failures, { tlsVerify: { count: 1, lastMessage: app.tls.lastError } }, r.out);
     // Node tls names the code, the native engine OpenSSL's reason.
     assert.match(app.tls.lastError, /ERR_TLS_CERT_ALTNAME_INVALID|altname|hostname mismatch/i, r.out);
   });

@@ -73,7 +73,7 @@ test('keep-alive: 1000 requests on 8 connections, all answered, one latency samp
   assert.equal(l.latency.totalCount, 1000);
   assert.equal(r.server.stats.accepted, 8);
   assert.equal(r.pair.client.tcp.counters.retransSegs, 0);
-  const m = summarize(l.elapsedUs(), s, l.latency, false, null);
+  const m = summarize(l.elapsedUs(), s, l.latency, false, null, []);
   assert.equal(m.responses, 1000);
   assert.ok(m.latencyUs.p50 > 0 && m.latencyUs.p50 <= m.latencyUs.p99 && m.latencyUs.p99 <= m.latencyUs.max);
   r.pair.close();
@@ -84,7 +84,7 @@ test('connection per request: 300 requests make 300 connections, each closed', (
   const l = load(r, { connections: 16, totalRequests: 300, requestsPerConnection: 1 });
   drive(r, l, 10);
   const s = l.snapshot();
-  assert.deepEqual([s.connectFailures, s.requests, s.responses, s.unanswered], [0, 300, 300, 0]);
+  assert.deepEqual([s.connectFailures, s.requests, s.responses, s.failedRequests, s.inFlight], [0, 300, 300, 0, 0]);
   assert.equal(r.server.stats.requests, 300);
   // Http1Client replaces a closed connection while requests remain unassigned, so near the end a few
   // connections open that find no request left (at most one per concurrent connection).
@@ -128,7 +128,8 @@ test('the time bound stops new requests; open ones finish', () => {
   assert.ok(lc.done);
   assert.equal(c.connectFailures, 0);
   assert.ok(c.cancelled > 0 && c.cancelled <= 8, `cancelled ${c.cancelled}`);
-  assert.deepEqual([c.requests, c.unanswered], [c.responses, 0]);
+  assert.deepEqual([c.requests, c.failedRequests, c.inFlight], [c.responses, 0, 0]);
+  assert.equal(c.attempts, c.connects + c.cancelled, 'every attempt established or cancelled');
   rc.pair.close();
 });
 

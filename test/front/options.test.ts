@@ -32,6 +32,7 @@ test('client mode: URL, defaults, keep-alive or connection per request, TLS sett
   assert.deepEqual(mode, {
     kind: 'client', dstIp: parseIp('198.18.6.1'), dstPort: 8080, host: '198.18.6.1:8080', path: '/big.bin', method: 'GET', bodyFile: null,
     connections: 1, requests: 1, perConn: 0, pipeline: 1, rate: 0, saveBody: null, sha256: false, expectSha256: null, tls: null,
+    connectTimeoutS: 5, responseTimeoutS: 30, maxResponseTimeS: 0, allowErrors: 0,
   });
   const q = parseRunOptions({
     ...base, client: 'https://198.18.6.1', connPerRequest: true, connections: '32', rate: '1500.5', duration: '10', sni: 'a.test', ca: '/ca.pem',
@@ -43,9 +44,13 @@ test('client mode: URL, defaults, keep-alive or connection per request, TLS sett
     [q.mode.dstPort, q.mode.host, q.mode.path, q.mode.perConn, q.mode.requests, q.mode.rate, q.mode.method, q.mode.expectSha256],
     [443, '198.18.6.1', '/', 1, 0, 1500.5, 'POST', 'ab'.repeat(32)],
   );
-  assert.deepEqual(q.mode.tls, { sni: 'a.test', verify: true, ca: '/ca.pem', version: null, engine: DEFAULT_ENGINE });
-  const v = parseRunOptions({ ...base, client: 'https://198.18.6.1', insecure: true, tlsVersion: '1.3', tlsEngine: 'node' });
-  assert.deepEqual(v.mode.kind === 'client' && v.mode.tls, { sni: null, verify: false, ca: null, version: 'TLSv1.3', engine: 'node' });
+  assert.deepEqual(q.mode.tls, { sni: 'a.test', verify: true, ca: '/ca.pem', version: null, engine: DEFAULT_ENGINE, timeoutS: 30 });
+  const v = parseRunOptions({
+    ...base, client: 'https://198.18.6.1', insecure: true, tlsVersion: '1.3', tlsEngine: 'node', tlsTimeout: '2.5', connectTimeout: '0', responseTimeout: '7', maxResponseTime: '60',
+    allowErrors: '0.01',
+  });
+  assert.deepEqual(v.mode.kind === 'client' && v.mode.tls, { sni: null, verify: false, ca: null, version: 'TLSv1.3', engine: 'node', timeoutS: 2.5 });
+  assert.deepEqual(v.mode.kind === 'client' && [v.mode.connectTimeoutS, v.mode.responseTimeoutS, v.mode.maxResponseTimeS, v.mode.allowErrors], [0, 7, 60, 0.01]);
   const k = parseRunOptions({ ...base, client: 'http://198.18.6.1/', requestsPerConn: '10', requests: '100' });
   assert.deepEqual(k.mode.kind === 'client' && [k.mode.perConn, k.mode.requests], [10, 100]);
 });
@@ -84,6 +89,12 @@ test('bad mode options are errors naming the option', () => {
     [{ client: 'http://198.18.6.1:0/' }, /^--client:/],
     [{ client: 'http://198.18.6.1/', keepalive: true, connPerRequest: true }, /^--keepalive: give one of/],
     [{ client: 'http://198.18.6.1/', pipeline: '0' }, /^--pipeline:/],
+    [{ client: 'http://198.18.6.1/', connectTimeout: '-1' }, /^--connect-timeout: "-1" is not a number of seconds in 0\.\.86400/],
+    [{ client: 'http://198.18.6.1/', responseTimeout: 'x' }, /^--response-timeout: "x" is not a number of seconds/],
+    [{ client: 'http://198.18.6.1/', maxResponseTime: '' }, /^--max-response-time: "" is not a number of seconds/],
+    [{ client: 'https://198.18.6.1/', tlsTimeout: '0' }, /^--tls-timeout: "0" is not a positive number of seconds/],
+    [{ client: 'http://198.18.6.1/', tlsTimeout: '5' }, /^--tls-timeout: needs an https:\/\/ URL/],
+    [{ client: 'http://198.18.6.1/', allowErrors: '1.5' }, /^--allow-errors: "1.5" is not a ratio in 0..1/],
     [{ client: 'http://198.18.6.1/', rate: '-3' }, /^--rate:/],
     [{ client: 'http://198.18.6.1/', expectSha256: 'xyz' }, /^--expect-sha256:/],
     [{ client: 'http://198.18.6.1/', insecure: true }, /^--insecure: needs an https/],
@@ -217,7 +228,7 @@ test('vaigai --port dpdk:dev=net_af_packet0 -- <EAL args>: the kernel peer pings
 test('vaigai demo: both phases run over the user-space stack and every request is answered', () => {
   const r = spawnSync(process.execPath, [MAIN, 'demo', '--seconds', '0.5', '--connections', '8'], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 0, r.stderr);
-  const sums = [...r.stdout.matchAll(/requests +(\d+) sent, (\d+) answered .*?, (\d+) unanswered, (\d+) errors/g)];
+  const sums = [...r.stdout.matchAll(/requests +(\d+) sent, (\d+) answered .*?, (\d+) failed, (\d+) in flight/g)];
   assert.equal(sums.length, 2, r.stdout);
   for (const m of sums) {
     assert.ok(Number(m[2]) > 0, r.stdout);

@@ -132,6 +132,10 @@ test('the client load sends its first SYN only once ARP resolved the next hop', 
     tls: null,
     durationUs: 0,
     drainUs: 2e6,
+    connectTimeoutS: 5,
+    responseTimeoutS: 30,
+    maxResponseTimeS: 0,
+    allowErrors: 0,
     maxConns: 256,
   });
   h.stack.flush();

@@ -22,6 +22,7 @@ import { Histogram } from '../../src/telemetry/histogram.js';
 const PLAN: ClientPlan = {
   dstIp: 0xc6125002, dstPort: 80, host: '198.18.80.2', path: '/', method: 'GET', bodyFile: null, connections: 5, requests: 101,
   perConn: 0, pipeline: 1, rate: 0, saveBody: null, sha256: false, expectSha256: null, tls: null,
+  connectTimeoutS: 5, responseTimeoutS: 30, maxResponseTimeS: 0, allowErrors: 0,
 };
 
 test('splitClient: connections and requests add up exactly, rate follows the connections, idle workers get none', () => {

@@ -6,14 +6,24 @@
  * waiting for a pacing token is not counted), bodies counted and optionally
  * verified, never buffered unless asked. A connection is opened only for a
  * request that no open connection will take.
+ *
+ * Every connection attempt and request is accounted for: a connection is
+ * established, failed, cancelled by stop() or still opening; a request is
+ * answered, failed or in flight. Each failure is counted once, under one
+ * reason (failures.ts). Deadlines (connect, response) are per connection and
+ * checked by tick(), not timers. A connection that failed to open is
+ * replaced at a bounded rate (retryRate), so that a dead server gets no SYN storm.
  */
 import { monotonicClock, type Clock } from '../../common/clock.js';
 import { BodyCheck } from './body_check.js';
 import { HTTP_ERR_COUNT, HttpErr } from './errors.js';
+import { FAIL_COUNT, Fail, PARSE_FAIL_TEXT, failOfClose, failText } from './failures.js';
 import type { MessageHead } from './head.js';
 import { DEFAULT_PARSER_OPTIONS, Http1Parser, KIND_RESPONSE, type ParserOptions, type ParserSink } from './parser.js';
 import { buildRequest, type RequestSpec } from './request.js';
+import { TcpError } from '../../net/tcp/api.js';
 import type { StreamHandler, StreamTransport } from '../../net/tcp/stream.js';
+import { ipToString } from '../../wire/ipv4_addr.js';
 
 export interface ClientOptions {
   transport: StreamTransport;
@@ -43,6 +53,23 @@ export interface ClientOptions {
   onDone: ((stats: ClientStats) => void) | null;
   /** Each response header field as strings: only when set (it costs two strings per field). */
   onHeader: ((name: string, value: string) => void) | null;
+  /** A connection not usable (TCP and, below us, TLS) this long after connect() fails; 0 = no bound. */
+  connectTimeoutUs: number;
+  /**
+   * A connection awaiting answers that receives nothing this long (the server
+   * silent, or stalled mid-response) fails its requests; 0 = no bound.
+   */
+  readTimeoutUs: number;
+  /** The oldest request on a connection not answered this long after it was written fails it; 0 = no bound. */
+  responseTimeoutUs: number;
+  /** Replacements of connections that failed to open, per second at most (default: `connections`). */
+  retryRate: number;
+  /**
+   * Failed connection attempts in a row (none established between) after
+   * which no more are made: -1 (default) = `connections`, 0 = never give up
+   * (a time-bound load, which retries until its bound).
+   */
+  giveUpAfter: number;
 }
 
 export const DEFAULT_CLIENT_OPTIONS = {
@@ -58,34 +85,44 @@ export const DEFAULT_CLIENT_OPTIONS = {
   onResponse: null,
   onDone: null,
   onHeader: null,
+  connectTimeoutUs: 0,
+  readTimeoutUs: 0,
+  responseTimeoutUs: 0,
+  retryRate: 0,
+  giveUpAfter: -1,
 };
 
+/** How often tick() looks at the deadlines (a sweep over the open connections). */
+const SWEEP_US = 50_000;
+
 export class ClientStats {
+  /** connect() calls: established + failed + cancelled + still opening. */
+  attempts = 0;
+  /** Connections established (usable: over TLS, the handshake done). */
   connects = 0;
   connectFailures = 0;
   /** Connections still opening when stop() was called, closed by it (not failures). */
   cancelled = 0;
+  /** Requests sent: answered + failed + in flight. */
   requests = 0;
   responses = 0;
+  /** Requests lost with their connection (under its failure's reason). */
+  failedRequests = 0;
+  /** Failures by reason (Fail code): failed connections plus failed requests. */
+  readonly failures = new Float64Array(FAIL_COUNT);
+  /** The last message of each reason ('' until it happened). */
+  readonly lastFailure: string[] = new Array<string>(FAIL_COUNT).fill('');
   /** Final responses by class: index 1..5 for 1xx..5xx. */
   readonly statusClass = new Float64Array(6);
   informational = 0;
   bodyBytes = 0;
-  /** Parse errors by HttpErr code; each closed its connection. */
+  /** Parse errors by HttpErr code (the detail of Fail.HTTP_PARSE); each closed its connection. */
   readonly errors = new Float64Array(HTTP_ERR_COUNT);
-  /** Requests lost when a connection closed with them unanswered. */
-  unanswered = 0;
   verifyOk = 0;
   verifyFailed = 0;
   rttSumUs = 0;
   rttMinUs = Infinity;
   rttMaxUs = 0;
-
-  errorTotal(): number {
-    let n = 0;
-    for (let i = 1; i < this.errors.length; i++) n += this.errors[i];
-    return n;
-  }
 }
 
 /** One connection's state; pooled and reused, indexed by connection id. */
@@ -105,6 +142,16 @@ class ClientConn implements ParserSink {
   writeOff = 0;
   writeBytes: Uint8Array | null = null;
   connected = false;
+  /** When connect() was called (clock µs). */
+  openedAt = 0;
+  /** The failure the client itself found (a Fail code) before aborting, else -1. */
+  fail = -1;
+  /** What the client's own failure says (null: what the transport or the reason says). */
+  failMsg: string | null = null;
+  /** onData calls, and what the last sweep saw of it and when it last changed: silence without a clock read per delivery. */
+  rx = 0;
+  rxSeen = 0;
+  quietSince = 0;
   private readonly client: Http1Client;
 
   constructor(client: Http1Client, depth: number, opt: ClientOptions) {
@@ -125,6 +172,10 @@ class ClientConn implements ParserSink {
     this.writeOff = 0;
     this.writeBytes = null;
     this.connected = false;
+    this.fail = -1;
+    this.failMsg = null;
+    this.rx = 0;
+    this.rxSeen = 0;
   }
 
   onHead(h: MessageHead): boolean {
@@ -161,9 +212,27 @@ export class Http1Client implements StreamHandler {
   /** Open connections that have not started a request yet: each will take one. */
   private fresh = 0;
   private nextReq = 0;
+  /** stop() was called: no new requests or connections. */
   private stopped = false;
-  /** stop() was called (stopped is also set when no connection could open). */
-  private stopCalled = false;
+  /** giveUpAfter attempts in a row failed: no new connections. */
+  private gaveUp = false;
+  /** Failed attempts since the last established connection. */
+  private failsInRow = 0;
+  /** Replacements of connections that failed to open, waiting for a retry token; the tokens. */
+  private retries = 0;
+  private retryTokens = 1;
+  private lastTickUs = -1;
+  private nextSweepUs = 0;
+  /** Requests sent and not answered, connections opening: kept as they change (read every tick by the workers). */
+  private inFlightN = 0;
+  private openingN = 0;
+  /** end() froze the counts: what closes afterwards is not counted again. */
+  private ended = false;
+  /** Each reason's message toward this server, and those of the client's own deadlines. */
+  private readonly failMsg: string[];
+  private readonly connectMsg: string;
+  private readonly readMsg: string;
+  private readonly responseMsg: string;
   done = false;
 
   constructor(opt: Partial<ClientOptions> & Pick<ClientOptions, 'transport' | 'dstIp' | 'dstPort' | 'host' | 'requests'>) {
@@ -179,6 +248,13 @@ export class Http1Client implements StreamHandler {
       ...o.requests.map((r) => buildRequest(r, o.host, true)),
     ];
     this.isHead = o.requests.map((r) => r.method === 'HEAD');
+    if (!(o.retryRate > 0)) o.retryRate = o.connections;
+    if (o.giveUpAfter < 0) o.giveUpAfter = o.connections;
+    const peer = `${ipToString(o.dstIp)}:${o.dstPort}`;
+    this.failMsg = Array.from({ length: FAIL_COUNT }, (_, i) => failText(i, peer));
+    this.connectMsg = `${this.failMsg[Fail.CONNECT_TIMEOUT]}: not open within ${o.connectTimeoutUs / 1e6} s`;
+    this.readMsg = `${this.failMsg[Fail.RESPONSE_TIMEOUT]}: nothing received for ${o.readTimeoutUs / 1e6} s`;
+    this.responseMsg = `${this.failMsg[Fail.RESPONSE_TIMEOUT]}: not complete within ${o.responseTimeoutUs / 1e6} s`;
   }
 
   start(): void {
@@ -190,23 +266,78 @@ export class Http1Client implements StreamHandler {
   /** Stops issuing requests; connections close as their answers arrive. */
   stop(): void {
     this.stopped = true;
-    this.stopCalled = true;
+    this.retries = 0;
     for (const c of this.conns) if (c !== null && c !== undefined && c.qCount === 0) this.t.close(c.id);
+    this.finishIfDone();
+  }
+
+  /**
+   * The run is over and its connections are about to be torn down: what is in
+   * flight now stays counted as in flight (and connections opening as
+   * cancelled), not as failures of the teardown.
+   */
+  end(): void {
+    this.ended = true;
+  }
+
+  /** Requests written or queued on open connections, not answered yet. */
+  get inFlight(): number {
+    return this.inFlightN;
+  }
+
+  /** Connections opened and not established yet (nor closed). */
+  get opening(): number {
+    return this.openingN;
+  }
+
+  /** From the poll loop: retry tokens, replacements of failed connections, and (each SWEEP_US) the deadlines. */
+  tick(nowUs: number): void {
+    const o = this.opt;
+    if (this.lastTickUs >= 0) this.retryTokens = Math.min(1, this.retryTokens + ((nowUs - this.lastTickUs) * o.retryRate) / 1e6);
+    this.lastTickUs = nowUs;
+    while (this.retries > 0 && this.retryTokens >= 1 && !this.stopped && !this.gaveUp) {
+      this.retries--;
+      this.retryTokens--;
+      if (this.opt.totalRequests - this.nextReq > this.fresh) this.openConn();
+    }
+    if (nowUs < this.nextSweepUs || (o.connectTimeoutUs === 0 && o.readTimeoutUs === 0 && o.responseTimeoutUs === 0)) return;
+    this.nextSweepUs = nowUs + SWEEP_US;
+    for (const c of this.conns) {
+      if (c === null || c === undefined || c.fail >= 0) continue;
+      if (!c.connected) {
+        if (o.connectTimeoutUs > 0 && nowUs - c.openedAt > o.connectTimeoutUs) this.failConn(c, Fail.CONNECT_TIMEOUT, this.connectMsg);
+        continue;
+      }
+      if (c.rx !== c.rxSeen) {
+        c.rxSeen = c.rx;
+        c.quietSince = nowUs;
+      }
+      // The oldest request, once written (a paced one may still wait for its token).
+      const at = c.qCount > 0 ? c.sentAt[c.qHead] : -1;
+      if (at < 0) continue;
+      if (o.readTimeoutUs > 0 && nowUs - Math.max(at, c.quietSince) > o.readTimeoutUs) this.failConn(c, Fail.RESPONSE_TIMEOUT, this.readMsg);
+      else if (o.responseTimeoutUs > 0 && nowUs - at > o.responseTimeoutUs) this.failConn(c, Fail.RESPONSE_TIMEOUT, this.responseMsg);
+    }
+    this.finishIfDone();
   }
 
   // --- transport callbacks ---
 
   onConnected(conn: number): void {
     const c = this.conns[conn];
-    if (!c) return;
+    if (!c || this.ended) return;
     c.connected = true;
+    this.openingN--;
     this.stats.connects++;
+    this.failsInRow = 0;
     this.pump(c);
   }
 
   onData(conn: number, u8: Uint8Array, off: number, len: number): void {
     const c = this.conns[conn];
-    if (c) c.parser.feed(u8, off, len);
+    if (!c) return;
+    c.rx++;
+    c.parser.feed(u8, off, len);
   }
 
   onWritable(conn: number): void {
@@ -221,25 +352,31 @@ export class Http1Client implements StreamHandler {
     this.t.close(conn);
   }
 
-  onClosed(conn: number, _reason: number): void {
+  onClosed(conn: number, reason: number): void {
     const c = this.conns[conn];
     if (!c) return;
-    this.stats.unanswered += c.qCount;
     this.conns[conn] = null;
     this.pool.push(c);
     this.open--;
     if (c.issued === 0) this.fresh--;
-    if (!c.connected) {
+    if (this.ended) return;
+    if (c.connected) this.inFlightN -= c.qCount;
+    else this.openingN--;
+    let code = c.fail;
+    if (code < 0) {
       // RFC 9293 §3.10.4: CLOSE in SYN-SENT deletes the TCB; stop() closed it, it did not fail.
-      if (this.stopCalled) {
-        this.stats.cancelled++;
-      } else {
-        this.stats.connectFailures++;
-        // A refused connection is not retried; when none is left, the run ends.
-        if (this.open === 0) this.stopped = true;
-      }
-    } else if (!this.stopped && this.opt.totalRequests - this.nextReq > this.fresh) {
-      this.openConn();
+      if (!c.connected && this.stopped) this.stats.cancelled++;
+      else code = failOfClose(reason, c.connected, c.qCount);
+    }
+    if (code >= 0) {
+      const msg = c.failMsg ?? (this.t.closeDetail?.(conn) || this.failMsg[code]);
+      this.countFailure(code, c.connected ? c.qCount : 1, c.connected, msg);
+    }
+    if (!this.stopped && !this.gaveUp && this.opt.totalRequests - this.nextReq > this.fresh + this.retries) {
+      // A connection that could not open is replaced at the retry rate (no SYN storm toward a dead
+      // server); one that was open, at once.
+      if (code >= 0 && !c.connected) this.retries++;
+      else this.openConn();
     }
     this.finishIfDone();
   }
@@ -263,6 +400,7 @@ export class Http1Client implements StreamHandler {
     const r = c.reqIdx[slot];
     c.qHead = (slot + 1) % c.sentAt.length;
     c.qCount--;
+    this.inFlightN--;
     s.responses++;
     s.statusClass[(h.status / 100) | 0]++;
     s.bodyBytes += c.parser.bodyBytes;
@@ -290,22 +428,48 @@ export class Http1Client implements StreamHandler {
 
   parseError(c: ClientConn, code: number): void {
     this.stats.errors[code]++;
-    if (code !== HttpErr.TRUNCATED_BODY) this.t.abort(c.id);
+    // A body cut short by the peer's FIN: the close that follows fails its request as closed early.
+    if (code === HttpErr.TRUNCATED_BODY) return;
+    this.failConn(c, Fail.HTTP_PARSE, PARSE_FAIL_TEXT[code]);
   }
 
   // --- internals ---
 
+  /** The client's own verdict on a connection: it is aborted, and onClosed counts it under `code`, with `msg`. */
+  private failConn(c: ClientConn, code: number, msg: string): void {
+    c.fail = code;
+    c.failMsg = msg;
+    this.t.abort(c.id);
+  }
+
+  /** `n` requests (or, with `usable` false, one connection) failed for reason `code`. */
+  private countFailure(code: number, n: number, usable: boolean, msg: string): void {
+    const s = this.stats;
+    if (usable) {
+      s.failedRequests += n;
+    } else {
+      s.connectFailures++;
+      if (++this.failsInRow >= this.opt.giveUpAfter && this.opt.giveUpAfter > 0) this.gaveUp = true;
+    }
+    s.failures[code] += n;
+    s.lastFailure[code] = msg;
+  }
+
   private openConn(): void {
     const o = this.opt;
-    const c = this.pool.pop() ?? new ClientConn(this, o.pipeline, o);
+    this.stats.attempts++;
     const id = this.t.connect(o.srcIp, o.dstIp, o.dstPort, this);
     if (id < 0) {
-      this.stats.connectFailures++;
-      this.pool.push(c);
-      if (this.open === 0) this.stopped = true; // as for a refused connection in onClosed
+      // No route, or a next hop that did not answer ARP, is the network's failure; the rest is ours (no TCB, no port).
+      const why = id === TcpError.UNREACHABLE || id === TcpError.NO_ROUTE ? Fail.UNREACHABLE : Fail.LOCAL;
+      this.countFailure(why, 1, false, `${this.failMsg[why]}: error ${id}`);
+      if (!this.gaveUp) this.retries++;
       return;
     }
+    const c = this.pool.pop() ?? new ClientConn(this, o.pipeline, o);
     c.reset(id);
+    c.openedAt = o.clock.nowUs();
+    this.openingN++;
     this.conns[id] = c;
     this.open++;
     this.fresh++;
@@ -332,6 +496,7 @@ export class Http1Client implements StreamHandler {
         c.sentAt[slot] = -1; // set when the transport takes the first bytes
         c.reqIdx[slot] = r;
         c.qCount++;
+        this.inFlightN++;
         this.stats.requests++;
       }
       const b = c.writeBytes as Uint8Array;
@@ -346,7 +511,7 @@ export class Http1Client implements StreamHandler {
 
   private finishIfDone(): void {
     if (this.done || this.open > 0) return;
-    if (!this.stopped && this.nextReq < this.opt.totalRequests) return;
+    if (!this.stopped && !this.gaveUp && this.nextReq < this.opt.totalRequests) return;
     this.done = true;
     if (this.opt.onDone !== null) this.opt.onDone(this.stats);
   }

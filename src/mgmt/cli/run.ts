@@ -14,6 +14,8 @@ import { DRIVERS, PORT_OPTIONS } from '../../port/spec.js';
 import type { RunPlan } from '../../run/plan.js';
 import { MAX_WORKERS, runSession, workerPcapPath } from '../../run/session.js';
 import { ealOperands, parseRunOptions, type RawRunOptions } from './stack_config.js';
+import { clientExitCode, type LoadSummary } from '../../engine/report.js';
+import { DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_RESPONSE_TIMEOUT_S, DEFAULT_TLS_TIMEOUT_S } from './stack_config.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -60,6 +62,11 @@ export function registerRun(program: Command): Command {
     .option('--save-body <file>', 'write the (last) response body to this file (one worker only)')
     .option('--sha256', 'print the sha256 of the (last) response body')
     .option('--expect-sha256 <hex>', 'count each response body as verified when its sha256 is this')
+    .option('--connect-timeout <s>', `client: seconds a connection may take to open, 0 = no bound (default ${DEFAULT_CONNECT_TIMEOUT_S})`)
+    .option('--response-timeout <s>', `client: seconds a request may wait with nothing received, 0 = no bound (default ${DEFAULT_RESPONSE_TIMEOUT_S})`)
+    .option('--max-response-time <s>', 'client: seconds a request may take to be answered in whole (default: no bound)')
+    .option('--tls-timeout <s>', `client: seconds the TLS handshake may take (default ${DEFAULT_TLS_TIMEOUT_S})`)
+    .option('--allow-errors <ratio>', 'client: exit 0, not 3, when failures are at most this share of the work (e.g. 0.01)')
     .option('--tls', 'serve HTTPS (--server, with --cert and --key)')
     .option('--cert <file>', 'PEM certificate of the HTTPS server')
     .option('--key <file>', 'PEM private key of the HTTPS server')
@@ -80,8 +87,16 @@ export function registerRun(program: Command): Command {
       if (!(n >= 1 && n <= MAX_WORKERS)) throw new InvalidOptionError('--workers', `"${opts.workers}" is not an integer in 1..${MAX_WORKERS}`);
       checkFiles(plan, n);
       if (opts.saveConfig !== undefined) saveProfile(plan, opts.saveConfig);
-      await runSession(plan, n);
+      exitFor(plan, (await runSession(plan, n)).client);
     });
+}
+
+/** A client run that completed with failures exits 3, its reason printed last. */
+function exitFor(plan: RunPlan, client: LoadSummary | null): void {
+  if (client === null || plan.mode.kind !== 'client') return;
+  const v = clientExitCode(client, plan.mode.allowErrors);
+  if (v.reason !== '') console.error(`vaigai: ${v.reason}`);
+  if (v.code !== 0) process.exitCode = v.code;
 }
 
 /**

@@ -22,7 +22,9 @@
  *   --tcp-sink [--sha256] | --tcp-source BYTES [--listen-port P]
  *   --client URL [--connections N --requests M --keepalive|--conn-per-request|--requests-per-conn K
  *                 --pipeline D --rate R --method M --body-file F --sni NAME --insecure|--ca F
- *                 --tls-version V --save-body FILE --sha256 --expect-sha256 HEX]
+ *                 --tls-version V --save-body FILE --sha256 --expect-sha256 HEX
+ *                 --connect-timeout S --response-timeout S --max-response-time S --tls-timeout S
+ *                 --allow-errors RATIO]
  */
 import type { TlsVersion } from '../../engine/modes.js';
 import type { Profile } from '../../run/profile.js';
@@ -71,6 +73,11 @@ export interface RawRunOptions {
   saveBody?: string;
   sha256?: boolean;
   expectSha256?: string;
+  connectTimeout?: string;
+  responseTimeout?: string;
+  maxResponseTime?: string;
+  tlsTimeout?: string;
+  allowErrors?: string;
   // TLS, both roles.
   tls?: boolean;
   cert?: string;
@@ -202,7 +209,10 @@ function parseMode(o: RawRunOptions, durationS: number): ModePlan {
       status: o.httpStatus === undefined ? 200 : parseIntIn('--http-status', o.httpStatus, 100, 999),
       bodySize: o.bodySize === undefined ? 0 : parseIntIn('--body-size', o.bodySize, 0, 2 ** 40),
       tls,
-      timeouts: { headerUs: parseSeconds('--header-timeout', o.headerTimeout, 30), idleUs: parseSeconds('--idle-timeout', o.idleTimeout, 60) },
+      timeouts: {
+        headerUs: Math.round(parseSeconds('--header-timeout', o.headerTimeout, 30, true) * 1e6),
+        idleUs: Math.round(parseSeconds('--idle-timeout', o.idleTimeout, 60, true) * 1e6),
+      },
     };
   }
   if (o.headerTimeout !== undefined || o.idleTimeout !== undefined) {
@@ -237,10 +247,25 @@ function clientFromConfig(o: RawRunOptions, path: string, durationS: number): Mo
   return { kind: 'client', ...clientPlanOf(profile, checksOf(o), `--config ${path}`), profile };
 }
 
+/** What the run adds to the profile's client load: checks, bounds and the failure share it tolerates. */
 function checksOf(o: RawRunOptions): ClientChecks {
   const expect = o.expectSha256?.toLowerCase() ?? null;
   if (expect !== null && !/^[0-9a-f]{64}$/.test(expect)) throw new InvalidOptionError('--expect-sha256', 'give 64 hex digits');
-  return { saveBody: o.saveBody ?? null, sha256: o.sha256 === true, expectSha256: expect };
+  let allowErrors = 0;
+  if (o.allowErrors !== undefined) {
+    allowErrors = Number(o.allowErrors);
+    if (o.allowErrors.trim() === '' || !(allowErrors >= 0 && allowErrors <= 1)) throw new InvalidOptionError('--allow-errors', `"${o.allowErrors}" is not a ratio in 0..1 (e.g. 0.01)`);
+  }
+  return {
+    saveBody: o.saveBody ?? null,
+    sha256: o.sha256 === true,
+    expectSha256: expect,
+    tlsTimeoutS: parseSeconds('--tls-timeout', o.tlsTimeout, DEFAULT_TLS_TIMEOUT_S, false),
+    connectTimeoutS: parseSeconds('--connect-timeout', o.connectTimeout, DEFAULT_CONNECT_TIMEOUT_S, true),
+    responseTimeoutS: parseSeconds('--response-timeout', o.responseTimeout, DEFAULT_RESPONSE_TIMEOUT_S, true),
+    maxResponseTimeS: parseSeconds('--max-response-time', o.maxResponseTime, 0, true),
+    allowErrors,
+  };
 }
 
 /**
@@ -271,6 +296,7 @@ export function profileFromFlags(o: RawRunOptions, durationS: number): Profile {
     throw new InvalidOptionError(opt, 'needs an https:// URL');
   }
   if (o.insecure === true && o.ca !== undefined) throw new InvalidOptionError('--insecure', 'cannot be combined with --ca');
+  if (!https && o.tlsTimeout !== undefined) throw new InvalidOptionError('--tls-timeout', 'needs an https:// URL');
   const version = parseTlsVersion(o.tlsVersion);
   const engine = https ? parseTlsEngine(o.tlsEngine) : undefined;
   const profile = {
@@ -318,6 +344,26 @@ function flagOf(pointer: string): string {
     [/^\/tls\/sni/, '--sni'], [/^\/tls\/ca/, '--ca'],
   ];
   return flags.find(([re]) => re.test(pointer))?.[1] ?? '--client';
+}
+
+/**
+ * Client bounds in seconds, each failing the attempt, not the run. The
+ * response's is on silence (nothing received while answers are awaited), as
+ * a reverse proxy's read timeout: a whole-response bound by default would
+ * fail a large download on a slow link (--max-response-time sets one).
+ */
+export const DEFAULT_CONNECT_TIMEOUT_S = 5;
+export const DEFAULT_RESPONSE_TIMEOUT_S = 30;
+export const DEFAULT_TLS_TIMEOUT_S = 30;
+
+/** A number of seconds (fractions allowed); `zeroOff`: 0 means no bound. */
+function parseSeconds(option: string, text: string | undefined, dflt: number, zeroOff: boolean): number {
+  if (text === undefined) return dflt;
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v) || v < 0 || v > 86_400 || (v === 0 && !zeroOff)) {
+    throw new InvalidOptionError(option, `"${text}" is not a ${zeroOff ? 'number of seconds in 0..86400 (0: no bound)' : 'positive number of seconds up to 86400'}`);
+  }
+  return v;
 }
 
 function parseSrcRange(text: string, defaultVlan: number): AddrRange {
@@ -372,14 +418,6 @@ function parseWindow(text: string): number {
   return bytes;
 }
 
-/** Seconds (fractions allowed, 0 = no limit) as µs; `dflt` seconds when absent. */
-function parseSeconds(option: string, text: string | undefined, dflt: number): number {
-  const v = text === undefined ? dflt : Number(text);
-  if (!Number.isFinite(v) || v < 0 || v > 86_400 || (text !== undefined && text.trim() === '')) {
-    throw new InvalidOptionError(option, `"${text}" is not a number of seconds in 0..86400 (0: no limit)`);
-  }
-  return Math.round(v * 1e6);
-}
 
 function parseTlsVersion(text: string | undefined): TlsVersion | null {
   if (text === undefined) return null;

@@ -11,6 +11,17 @@ import type { TcpHandler } from './api.js';
 export type StreamHandler = TcpHandler;
 export { CloseReason } from './api.js';
 
+/**
+ * Close reasons a layer above TCP reports in onClosed in place of the TCP
+ * one (ABORTED, as it aborted the lower connection): TLS's handshake timeout,
+ * a certificate that did not verify, any other TLS error (an alert, a bad record).
+ */
+export const TlsCloseReason = {
+  TLS_TIMEOUT: 16,
+  TLS_VERIFY: 17,
+  TLS_ERROR: 18,
+} as const;
+
 export interface StreamTransport {
   /** Returns a connection id, or a negative error. IPv4 addresses are u32 numbers. */
   connect(srcIp: number, dstIp: number, dstPort: number, handler: StreamHandler, srcPort?: number): number;
@@ -23,4 +34,6 @@ export interface StreamTransport {
   shutdown(conn: number): void;
   close(conn: number): void;
   abort(conn: number): void;
+  /** Why `conn` closed, in words, when this layer knows more than the reason code: valid during its onClosed. */
+  closeDetail?(conn: number): string;
 }
