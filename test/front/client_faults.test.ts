@@ -68,8 +68,8 @@ test('vaigai client under faults: every connection and request accounted for, ex
   };
   await serve(8081, 'garbage');
   await serve(8082, 'silent');
-  // SYNs to port 8083 vanish (a firewall that drops): the connect bound is what ends those attempts.
-  f.lab.run(peer, 'nft', ['-f', '-'], 'table inet vgflt { chain in { type filter hook input priority 0; tcp dport 8083 drop; } }\n');
+  // SYNs to port 8093 vanish (a firewall that drops): the connect bound is what ends those attempts.
+  f.lab.run(peer, 'nft', ['-f', '-'], 'table inet vgflt {\n chain in {\n  type filter hook input priority 0;\n  tcp dport 8093 drop\n }\n}\n');
 
   for (const workers of [[], ['--workers', '2']]) {
     await t.test(`a server answering garbage${workers.length > 0 ? ' (--workers 2)' : ''}: each request failed once, under httpParse`, async () => {
@@ -99,7 +99,7 @@ test('vaigai client under faults: every connection and request accounted for, ex
   const oneReason: [string, string[], string, RegExp][] = [
     ['a closed port', ['--client', `http://${PEER_IP}:9/`, '--connections', '3'], 'refused', /^connection refused \(RST to SYN\) \(198\.18\.52\.1:9\)$/],
     ['no ARP answer (the next hop fails before the first SYN)', ['--client', 'http://198.18.52.99/'], 'unreachable', /^host unreachable/],
-    ['SYNs dropped, --connect-timeout 1', ['--client', `http://${PEER_IP}:8083/`, '--connect-timeout', '1'], 'connectTimeout', /not open within 1 s$/],
+    ['SYNs dropped, --connect-timeout 1', ['--client', `http://${PEER_IP}:8093/`, '--connect-timeout', '1'], 'connectTimeout', /not open within 1 s$/],
     ['a silent server over https, --tls-timeout 1', ['--client', `https://${PEER_IP}:8082/`, '--insecure', '--tls-timeout', '1'], 'tlsTimeout', /^handshake timed out after 1000 ms$/],
   ];
   for (const [what, args, reason, message] of oneReason) {
