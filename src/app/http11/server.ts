@@ -2,8 +2,9 @@
  * HTTP/1.1 server mode over any StreamTransport: parses pipelined requests and
  * answers each in order (RFC 9112 §9.3.2) with a configured status, headers
  * and a body of a fixed size or the size named by `/bytes/<n>`. Answers are
- * assembled in a per-connection scratch buffer, so answering allocates
- * nothing: a small body goes in one write with its head, and the answers to
+ * assembled in one scratch buffer shared by all connections (a connection
+ * keeps its own copy only of what the transport did not take), so answering
+ * allocates nothing: a small body goes in one write with its head, and the answers to
  * requests pipelined in one delivery go in one write together, so a small
  * answer costs one segment, not two. Large bodies stream from one shared
  * pattern buffer, as the transport takes them.
@@ -131,7 +132,7 @@ const BODY_WRITE = 64 * 1024;
 const HEAD_MAX = 1024;
 /** Bodies up to this size are copied into the scratch behind their head. */
 const INLINE_BODY = 1024;
-/** Per-connection scratch: at least one head and one inline body. */
+/** The scratch: at least one head and one inline body. */
 const SCRATCH = HEAD_MAX + INLINE_BODY;
 /** Answers a new connection's queue holds; it doubles up to maxPipeline as pipelining asks. */
 const QUEUE_START = 8;
@@ -162,11 +163,14 @@ class ServerConn implements ParserSink {
   qFirst = 0;
   qCount = 0;
   /**
-   * Current batch: `batch` queued answers assembled in `scratch[headOff..headLen)`
+   * Current batch: `batch` queued answers assembled in `out[headOff..headLen)`
    * (`inlineBytes` of it body bytes); the last one may have `bodyLeft` body
-   * bytes still to stream after the scratch.
+   * bytes still to stream after them. `out` is the server's scratch while the
+   * batch is being written, `held` once the transport took only part of it.
    */
-  readonly scratch = new Uint8Array(SCRATCH);
+  out: Uint8Array | null = null;
+  /** The connection's own copy of a partly written batch; made on first need, kept with the state. */
+  held: Uint8Array | null = null;
   headOff = 0;
   headLen = 0;
   batch = 0;
@@ -260,6 +264,8 @@ export class Http1Server implements StreamHandler {
   private readonly errPrefix: Map<number, Uint8Array> = new Map();
   /** Pattern repeated to BODY_WRITE + one period, so any offset has a contiguous run. */
   private readonly bodySrc: Uint8Array;
+  /** Where every connection's answers are assembled (write does not call back, so one at a time). */
+  private readonly scratch = new Uint8Array(SCRATCH);
   private readonly conns: (ServerConn | null)[] = [];
   /** Open connections, densely (their deadlines are checked by walking it). */
   private readonly live: ServerConn[] = [];
@@ -498,10 +504,12 @@ export class Http1Server implements StreamHandler {
         this.prepare(c);
       }
       if (c.headOff < c.headLen) {
-        const n = this.t.write(c.id, c.scratch, c.headOff, c.headLen - c.headOff);
-        if (n < 0) return;
-        c.headOff += n;
-        if (c.headOff < c.headLen) return;
+        const n = this.t.write(c.id, c.out as Uint8Array, c.headOff, c.headLen - c.headOff);
+        if (n > 0) c.headOff += n;
+        if (c.headOff < c.headLen) {
+          this.hold(c);
+          return;
+        }
         this.stats.bodyBytesOut += c.inlineBytes;
         c.inlineBytes = 0;
       }
@@ -528,13 +536,24 @@ export class Http1Server implements StreamHandler {
     }
   }
 
+  /** Moves what the transport has not taken yet out of the shared scratch, into the connection's own buffer. */
+  private hold(c: ServerConn): void {
+    if (c.out !== this.scratch) return;
+    const len = c.headLen - c.headOff;
+    c.held ??= new Uint8Array(SCRATCH);
+    c.held.set(this.scratch.subarray(c.headOff, c.headLen));
+    c.out = c.held;
+    c.headOff = 0;
+    c.headLen = len;
+  }
+
   /**
-   * Assembles the next queued answers in the connection's scratch buffer: heads
+   * Assembles the next queued answers in the shared scratch buffer: heads
    * with their bodies inline while they fit, up to one whose body must stream
    * (too large) or that closes the connection.
    */
   private prepare(c: ServerConn): void {
-    const s = c.scratch;
+    const s = this.scratch;
     const cap = c.qBody.length;
     let i = 0;
     let k = 0;
@@ -567,6 +586,7 @@ export class Http1Server implements StreamHandler {
       c.inlineBytes += send;
       if (c.qConn[slot] === CONN_CLOSE) break;
     }
+    c.out = s;
     c.headOff = 0;
     c.headLen = i;
     c.batch = k;
