@@ -4,9 +4,9 @@
  * and a body of a fixed size or the size named by `/bytes/<n>`. Answers are
  * assembled in one scratch buffer shared by all connections (a connection
  * keeps its own copy only of what the transport did not take), so answering
- * allocates nothing: a small body goes in one write with its head, and the answers to
- * requests pipelined in one delivery go in one write together, so a small
- * answer costs one segment, not two. Large bodies stream from one shared
+ * allocates nothing: a small body goes in one write with its head, and the
+ * answers to requests pipelined in one delivery go in one write together, so
+ * a small answer costs one segment, not two. Large bodies stream from one shared
  * pattern buffer, as the transport takes them.
  *
  * Timeouts (checked on `tick`, against one deadline per connection: no timer
@@ -376,7 +376,8 @@ export class Http1Server implements StreamHandler {
   }
 
   /**
-   * The connection's deadline after an event: none while answers are owed;
+   * The connection's deadline after an event (RFC 9112 §9.5: a server may
+   * close an inactive connection at any time): none while answers are owed;
    * the header timeout from the first byte of a head; the idle timeout
    * otherwise (between requests, or between the reads of a body).
    */
@@ -385,8 +386,7 @@ export class Http1Server implements StreamHandler {
     if (c.qCount > 0 || c.closing) {
       c.timer = T_NONE;
     } else if (!c.inBody && !c.parser.idle()) {
-      // RFC 9112 §9.5 lets a server close an idle connection at any time; a head
-      // keeps the deadline of its first byte however slowly the rest trickles in.
+      // A head keeps the deadline of its first byte however slowly the rest trickles in.
       if (c.timer !== T_HEADER && o.headerTimeoutUs > 0) {
         c.timer = T_HEADER;
         c.deadline = this.now + o.headerTimeoutUs;
@@ -443,7 +443,6 @@ export class Http1Server implements StreamHandler {
   }
 
   request(c: ServerConn, h: MessageHead): void {
-    if (c.id < 0) return;
     this.stats.requests++;
     const o = this.opt;
     let size = o.bodySize;
@@ -458,7 +457,6 @@ export class Http1Server implements StreamHandler {
   }
 
   requestError(c: ServerConn, code: number): void {
-    if (c.id < 0) return;
     this.stats.requests++;
     this.stats.errors++;
     this.errorCodes[code]++;
