@@ -75,7 +75,7 @@ export const DEFAULT_SERVER_OPTIONS = {
  * The server's counters, numbers only (reporters copy them by key). They reconcile:
  *   requests = responses + inProgress + droppedShed + droppedClosed
  *   accepted = open + closedPeer + closedServer + closedReset + closedLost
- *              + closedHeaderTimeout + closedIdleTimeout + closedShed
+ *              + closedAborted + closedHeaderTimeout + closedIdleTimeout + closedShed
  */
 export class ServerStats {
   accepted = 0;
@@ -101,6 +101,8 @@ export class ServerStats {
   closedReset = 0;
   /** Lost: retransmissions ran out, or the peer became unreachable. */
   closedLost = 0;
+  /** Aborted by the local stack, not by the server: the run stopping. */
+  closedAborted = 0;
   closedHeaderTimeout = 0;
   closedIdleTimeout = 0;
   /** Reset by the server: more pipelined requests than it queues. */
@@ -363,13 +365,14 @@ export class Http1Server implements StreamHandler {
     if (c.qCount === 0) this.end(c);
   }
 
-  /** The transport ended a connection the server still held: reset by the peer, or lost. */
+  /** The transport ended a connection the server still held: reset by the peer, lost, or aborted by the run's stop. */
   onClosed(conn: number, reason: number): void {
     const c = this.conns[conn];
     if (!c) return;
     const st = this.stats;
     if (reason === CloseReason.NORMAL) st.closedPeer++;
     else if (reason === CloseReason.RESET) st.closedReset++;
+    else if (reason === CloseReason.ABORTED) st.closedAborted++;
     else st.closedLost++;
     st.droppedClosed += c.qCount;
     this.detach(c);
