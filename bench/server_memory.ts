@@ -7,7 +7,8 @@
  *     the peers closed them;
  *  2. the `vaigai --server` command (root): its RSS before, with 2,000 idle
  *     kernel-socket connections from a peer namespace, and 3 s after they
- *     closed. `--main PATH` measures another build's main.js the same way.
+ *     closed; twice, to tell memory kept for reuse from memory that grows.
+ *     `--main PATH` measures another build's main.js the same way.
  * RSS depends on when V8 collects and what malloc keeps: run it a few times.
  */
 import { spawnSync } from 'node:child_process';
@@ -72,9 +73,10 @@ async function command(main: string): Promise<void> {
     const v = new Proc(f.lab.spawn(gen, process.execPath, [main, '--port', `af_packet:iface=${genIf}`, '--src-ip', '198.18.48.2', '--server', '--duration', '120']));
     await v.waitFor(/^vaigai: .* mac /m, 20_000);
     await new Promise((r) => setTimeout(r, 2000));
-    const before = rssMb(v);
-    const go = join(f.dir, 'close-now');
-    const script = new Proc(f.lab.spawn(peer, SCAPY_PYTHON, ['-c', `
+    const figures = [`before ${rssMb(v)}`];
+    for (let round = 1; round <= 2; round++) {
+      const go = join(f.dir, `close-${round}`);
+      const script = new Proc(f.lab.spawn(peer, SCAPY_PYTHON, ['-c', `
 import os, resource, socket, time
 resource.setrlimit(resource.RLIMIT_NOFILE, (4096, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
 conns = [socket.create_connection(('198.18.48.2', 80), timeout=10) for _ in range(${CONNS})]
@@ -92,14 +94,15 @@ for s in conns:
     s.close()
 print('closed', flush=True)
 `]));
-    await script.waitFor(/open/, 60_000);
-    await new Promise((r) => setTimeout(r, 2000));
-    const open = rssMb(v);
-    writeFileSync(go, '');
-    await script.waitFor(/closed/, 10_000);
-    await new Promise((r) => setTimeout(r, 3000));
-    const after = rssMb(v);
-    console.log(`command ${main}: RSS ${before} before, ${open} with ${CONNS} idle connections, ${after} 3 s after they closed`);
+      await script.waitFor(/open/, 60_000);
+      await new Promise((r) => setTimeout(r, 2000));
+      figures.push(`round ${round}: ${rssMb(v)} with ${CONNS} idle connections`);
+      writeFileSync(go, '');
+      await script.waitFor(/closed/, 10_000);
+      await new Promise((r) => setTimeout(r, 3000));
+      figures.push(`${rssMb(v)} 3 s after they closed`);
+    }
+    console.log(`command ${main}: RSS ${figures.join(', ')}`);
     await v.stop();
     const estab = spawnSync('ip', ['netns', 'exec', peer, 'ss', '-Htn', 'state', 'established'], { encoding: 'utf8' }).stdout.trim();
     if (estab !== '') console.log(`(peer still has established connections: ${estab.split('\n').length})`);

@@ -8,6 +8,6 @@ export function assertReconciled(s: Record<string, number>, what = 'server'): vo
     return s[k];
   };
   assert.equal(n('requests'), n('responses') + n('inProgress') + n('droppedShed') + n('droppedClosed'), `${what}: requests = responses + in progress + dropped (${JSON.stringify(s)})`);
-  const closed = n('closedPeer') + n('closedServer') + n('closedReset') + n('closedLost') + n('closedHeaderTimeout') + n('closedIdleTimeout') + n('closedShed');
+  const closed = n('closedPeer') + n('closedServer') + n('closedReset') + n('closedLost') + n('closedAborted') + n('closedHeaderTimeout') + n('closedIdleTimeout') + n('closedShed');
   assert.equal(n('accepted'), n('open') + closed, `${what}: accepted = open + closed by reason (${JSON.stringify(s)})`);
 }

@@ -148,9 +148,9 @@ function run(rig: PairRig, count: number, concurrency: number, maxSize: number, 
 }
 
 /**
- * The faults come from the ring port's impairment, the same engine as
- * `vaigai impair`, on both directions (each its own seeded stream). `limit`
- * lets the delay line hold a whole window of 64 connections.
+ * The faults come from the impairment wrapped around each ring queue, the
+ * same engine as `vaigai impair`, on both directions (each its own seeded
+ * stream). `limit` lets the delay line hold a whole window of 64 connections.
  */
 for (const [name, spec] of [
   ['0% loss', 'loss=0%'],

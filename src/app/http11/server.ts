@@ -2,10 +2,11 @@
  * HTTP/1.1 server mode over any StreamTransport: parses pipelined requests and
  * answers each in order (RFC 9112 §9.3.2) with a configured status, headers
  * and a body of a fixed size or the size named by `/bytes/<n>`. Answers are
- * assembled in a per-connection scratch buffer, so answering allocates
- * nothing: a small body goes in one write with its head, and the answers to
- * requests pipelined in one delivery go in one write together, so a small
- * answer costs one segment, not two. Large bodies stream from one shared
+ * assembled in one scratch buffer shared by all connections (a connection
+ * keeps its own copy only of what the transport did not take), so answering
+ * allocates nothing: a small body goes in one write with its head, and the
+ * answers to requests pipelined in one delivery go in one write together, so
+ * a small answer costs one segment, not two. Large bodies stream from one shared
  * pattern buffer, as the transport takes them.
  *
  * Timeouts (checked on `tick`, against one deadline per connection: no timer
@@ -74,7 +75,7 @@ export const DEFAULT_SERVER_OPTIONS = {
  * The server's counters, numbers only (reporters copy them by key). They reconcile:
  *   requests = responses + inProgress + droppedShed + droppedClosed
  *   accepted = open + closedPeer + closedServer + closedReset + closedLost
- *              + closedHeaderTimeout + closedIdleTimeout + closedShed
+ *              + closedAborted + closedHeaderTimeout + closedIdleTimeout + closedShed
  */
 export class ServerStats {
   accepted = 0;
@@ -100,6 +101,8 @@ export class ServerStats {
   closedReset = 0;
   /** Lost: retransmissions ran out, or the peer became unreachable. */
   closedLost = 0;
+  /** Aborted by the local stack, not by the server: the run stopping. */
+  closedAborted = 0;
   closedHeaderTimeout = 0;
   closedIdleTimeout = 0;
   /** Reset by the server: more pipelined requests than it queues. */
@@ -131,7 +134,7 @@ const BODY_WRITE = 64 * 1024;
 const HEAD_MAX = 1024;
 /** Bodies up to this size are copied into the scratch behind their head. */
 const INLINE_BODY = 1024;
-/** Per-connection scratch: at least one head and one inline body. */
+/** The scratch: at least one head and one inline body. */
 const SCRATCH = HEAD_MAX + INLINE_BODY;
 /** Answers a new connection's queue holds; it doubles up to maxPipeline as pipelining asks. */
 const QUEUE_START = 8;
@@ -162,11 +165,14 @@ class ServerConn implements ParserSink {
   qFirst = 0;
   qCount = 0;
   /**
-   * Current batch: `batch` queued answers assembled in `scratch[headOff..headLen)`
+   * Current batch: `batch` queued answers assembled in `out[headOff..headLen)`
    * (`inlineBytes` of it body bytes); the last one may have `bodyLeft` body
-   * bytes still to stream after the scratch.
+   * bytes still to stream after them. `out` is the server's scratch while the
+   * batch is being written, `held` once the transport took only part of it.
    */
-  readonly scratch = new Uint8Array(SCRATCH);
+  out: Uint8Array | null = null;
+  /** The connection's own copy of a partly written batch; made on first need, kept with the state. */
+  held: Uint8Array | null = null;
   headOff = 0;
   headLen = 0;
   batch = 0;
@@ -260,6 +266,8 @@ export class Http1Server implements StreamHandler {
   private readonly errPrefix: Map<number, Uint8Array> = new Map();
   /** Pattern repeated to BODY_WRITE + one period, so any offset has a contiguous run. */
   private readonly bodySrc: Uint8Array;
+  /** Where every connection's answers are assembled (write does not call back, so one at a time). */
+  private readonly scratch = new Uint8Array(SCRATCH);
   private readonly conns: (ServerConn | null)[] = [];
   /** Open connections, densely (their deadlines are checked by walking it). */
   private readonly live: ServerConn[] = [];
@@ -357,20 +365,22 @@ export class Http1Server implements StreamHandler {
     if (c.qCount === 0) this.end(c);
   }
 
-  /** The transport ended a connection the server still held: reset by the peer, or lost. */
+  /** The transport ended a connection the server still held: reset by the peer, lost, or aborted by the run's stop. */
   onClosed(conn: number, reason: number): void {
     const c = this.conns[conn];
     if (!c) return;
     const st = this.stats;
     if (reason === CloseReason.NORMAL) st.closedPeer++;
     else if (reason === CloseReason.RESET) st.closedReset++;
+    else if (reason === CloseReason.ABORTED) st.closedAborted++;
     else st.closedLost++;
     st.droppedClosed += c.qCount;
     this.detach(c);
   }
 
   /**
-   * The connection's deadline after an event: none while answers are owed;
+   * The connection's deadline after an event (RFC 9112 §9.5: a server may
+   * close an inactive connection at any time): none while answers are owed;
    * the header timeout from the first byte of a head; the idle timeout
    * otherwise (between requests, or between the reads of a body).
    */
@@ -379,8 +389,7 @@ export class Http1Server implements StreamHandler {
     if (c.qCount > 0 || c.closing) {
       c.timer = T_NONE;
     } else if (!c.inBody && !c.parser.idle()) {
-      // RFC 9112 §9.5 lets a server close an idle connection at any time; a head
-      // keeps the deadline of its first byte however slowly the rest trickles in.
+      // A head keeps the deadline of its first byte however slowly the rest trickles in.
       if (c.timer !== T_HEADER && o.headerTimeoutUs > 0) {
         c.timer = T_HEADER;
         c.deadline = this.now + o.headerTimeoutUs;
@@ -437,7 +446,6 @@ export class Http1Server implements StreamHandler {
   }
 
   request(c: ServerConn, h: MessageHead): void {
-    if (c.id < 0) return;
     this.stats.requests++;
     const o = this.opt;
     let size = o.bodySize;
@@ -452,7 +460,6 @@ export class Http1Server implements StreamHandler {
   }
 
   requestError(c: ServerConn, code: number): void {
-    if (c.id < 0) return;
     this.stats.requests++;
     this.stats.errors++;
     this.errorCodes[code]++;
@@ -498,10 +505,12 @@ export class Http1Server implements StreamHandler {
         this.prepare(c);
       }
       if (c.headOff < c.headLen) {
-        const n = this.t.write(c.id, c.scratch, c.headOff, c.headLen - c.headOff);
-        if (n < 0) return;
-        c.headOff += n;
-        if (c.headOff < c.headLen) return;
+        const n = this.t.write(c.id, c.out as Uint8Array, c.headOff, c.headLen - c.headOff);
+        if (n > 0) c.headOff += n;
+        if (c.headOff < c.headLen) {
+          this.hold(c);
+          return;
+        }
         this.stats.bodyBytesOut += c.inlineBytes;
         c.inlineBytes = 0;
       }
@@ -528,13 +537,24 @@ export class Http1Server implements StreamHandler {
     }
   }
 
+  /** Moves what the transport has not taken yet out of the shared scratch, into the connection's own buffer. */
+  private hold(c: ServerConn): void {
+    if (c.out !== this.scratch) return;
+    const len = c.headLen - c.headOff;
+    c.held ??= new Uint8Array(SCRATCH);
+    c.held.set(this.scratch.subarray(c.headOff, c.headLen));
+    c.out = c.held;
+    c.headOff = 0;
+    c.headLen = len;
+  }
+
   /**
-   * Assembles the next queued answers in the connection's scratch buffer: heads
+   * Assembles the next queued answers in the shared scratch buffer: heads
    * with their bodies inline while they fit, up to one whose body must stream
    * (too large) or that closes the connection.
    */
   private prepare(c: ServerConn): void {
-    const s = c.scratch;
+    const s = this.scratch;
     const cap = c.qBody.length;
     let i = 0;
     let k = 0;
@@ -567,6 +587,7 @@ export class Http1Server implements StreamHandler {
       c.inlineBytes += send;
       if (c.qConn[slot] === CONN_CLOSE) break;
     }
+    c.out = s;
     c.headOff = 0;
     c.headLen = i;
     c.batch = k;
