@@ -18,7 +18,7 @@ import type { TcpLayer } from './tcp_layer.js';
 import { HOP_FAILED, HOP_NO_ROUTE } from '../l4.js';
 import { refile } from './timers.js';
 
-/** TIME_WAIT entries examined when the port pool of an address runs dry. */
+/** TIME_WAIT entries examined when the source pool runs dry towards a destination, or the TCB store fills. */
 const TW_RECYCLE_SCAN = 64;
 
 export class Listener {
