@@ -108,10 +108,9 @@ test('a next hop that never answers: queued connections fail as unreachable, new
   assert.equal(h.stack.pool.available, h.stack.pool.count, 'no slot left behind');
 });
 
-test('the client load sends its first SYN only once ARP resolved the next hop', () => {
-  const h = new Harness();
-  const tcp = tcpOn(h);
-  const mode = new ClientMode({
+/** A client load of `n` connections toward GW on the harness's TCP. */
+function clientOn(h: Harness, tcp: TcpLayer, n: number): ClientMode {
+  return new ClientMode({
     transport: tcp,
     clock: h.clock,
     srcIp: 0,
@@ -121,8 +120,8 @@ test('the client load sends its first SYN only once ARP resolved the next hop', 
     path: '/',
     method: 'GET',
     bodyFile: null,
-    connections: 16,
-    requests: 16,
+    connections: n,
+    requests: n,
     perConn: 1,
     pipeline: 1,
     rate: 0,
@@ -138,6 +137,12 @@ test('the client load sends its first SYN only once ARP resolved the next hop', 
     allowErrors: 0,
     maxConns: 256,
   });
+}
+
+test('the client load sends its first SYN only once ARP resolved the next hop', () => {
+  const h = new Harness();
+  const tcp = tcpOn(h);
+  const mode = clientOn(h, tcp, 16);
   h.stack.flush();
   assert.deepEqual(split(h.received()).arpTargets, [GW], 'ARP asks before any SYN');
   assert.equal(tcp.counters.activeOpens, 0);
@@ -153,4 +158,24 @@ test('the client load sends its first SYN only once ARP resolved the next hop', 
   const from = new Set<number>();
   for (let c = 0; c < tcp.t.max; c++) if (tcp.t.state[c] === SYN_SENT) from.add(tcp.t.localIp[c]);
   assert.equal(from.size, 3, 'from each of the 3 owned addresses');
+});
+
+test('a client load whose next hop never answers ends after ARP\'s retries: its connect is refused as unreachable, no SYN sent', () => {
+  const h = new Harness();
+  const tcp = tcpOn(h);
+  const mode = clientOn(h, tcp, 16);
+  let ms = 0;
+  for (; ms < 10_000 && !mode.finished(); ms++) {
+    h.clock.advance(1000);
+    h.pump();
+    mode.tick(h.clock.nowUs());
+  }
+  assert.ok(mode.finished(), 'the load ended');
+  assert.ok(ms >= 3000 && ms < 3100, `after ARP's three requests a second apart (${ms} ms)`);
+  const sent = split(h.received());
+  assert.equal(sent.arpTargets.length, 3);
+  assert.equal(sent.ipv4Macs.length, 0);
+  assert.equal(tcp.counters.activeOpens, 0);
+  assert.equal(tcp.counters.hopUnreachable, 1, 'the first connect is refused, and the load stops opening');
+  assert.equal(mode.load.snapshot().connectFailures, 1);
 });

@@ -13,7 +13,7 @@ import { portShare } from '../../src/net/flow_steer.js';
 import { TcpError } from '../../src/net/tcp/api.js';
 import { EPHEMERAL_HI, EPHEMERAL_LO, PortPool } from '../../src/net/tcp/port_pool.js';
 import { seqGt } from '../../src/net/tcp/seq.js';
-import { ESTABLISHED, SYN_SENT } from '../../src/net/tcp/tcb.js';
+import { ESTABLISHED, SYN_SENT, TIME_WAIT } from '../../src/net/tcp/tcb.js';
 import { createRingPair } from '../../src/port/ring.js';
 import { TCP_ACK, TCP_RST, TCP_SYN } from '../../src/wire/tcp.js';
 import { A_IP, A_MAC, B_IP, B_MAC, Node, Recorder, ScriptPeer, ScriptRig, type Seg, fromPeer, openConn } from './harness.js';
@@ -165,6 +165,27 @@ test('a SYN that the peer\'s TIME_WAIT answers with a bare ACK moves to another 
   }
   assert.equal(moves, 4);
   assert.equal(rig.tcp.state(c2), SYN_SENT);
+});
+
+test('every pair taken towards a destination: the oldest TIME_WAIT of ours gives up its pair; another destination needs none', () => {
+  const rig = new ScriptRig({ ephemeralPorts: { lo: 20000, hi: 20004 }, timeWaitUs: 60_000_000 });
+  const ports: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const k = openConn(rig);
+    ports.push(k.port);
+    rig.tcp.close(k.c);
+    rig.sent();
+    rig.exchange(fromPeer(k, { ack: k.sndNxt + 1, flags: TCP_ACK | 0x01 }));
+    assert.equal(rig.tcp.state(k.c), TIME_WAIT);
+  }
+  assert.deepEqual([...ports].sort(), [20000, 20001, 20002, 20003]);
+  assert.ok(rig.tcp.connect(A_IP, B_IP, 80, new Recorder()) >= 0);
+  const [syn] = rig.sent();
+  assert.equal(syn.sport, ports[0], 'the oldest TIME_WAIT\'s port');
+  assert.equal(rig.tcp.counters.twRecycled, 1);
+  assert.ok(rig.tcp.connect(A_IP, B_IP, 81, new Recorder()) >= 0);
+  assert.equal(rig.tcp.counters.twRecycled, 1, 'a port in TIME_WAIT towards :80 is free towards :81');
+  assert.equal(rig.tcp.counters.portExhausted, 0);
 });
 
 test('connect() to a destination without a route is refused at once', () => {

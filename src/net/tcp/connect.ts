@@ -18,7 +18,7 @@ import type { TcpLayer } from './tcp_layer.js';
 import { HOP_FAILED, HOP_NO_ROUTE } from '../l4.js';
 import { refile } from './timers.js';
 
-/** TIME_WAIT entries examined when the port pool of an address runs dry. */
+/** TIME_WAIT entries examined when the source pool runs dry towards a destination, or the TCB store fills. */
 const TW_RECYCLE_SCAN = 64;
 
 export class Listener {
@@ -104,13 +104,15 @@ function initTcb(tcp: TcpLayer, c: number, handler: TcpHandler | null, iss: numb
 }
 
 /** Candidate pairs looked at before the pool counts as exhausted towards a destination. */
-const PAIR_SCAN = 256;
+const PAIR_SCAN = 64;
 
 /**
  * A source pair free towards dstIp:dstPort (no TCB holds the 4-tuple) into
  * tcp.ports.srcIp/srcPort: from the whole pool when `srcIp` is 0, else a port
  * of `srcIp`. When the pairs it looks at are all taken, the oldest TIME_WAIT
- * connection of ours is recycled and the search runs once more. False if none.
+ * connection of ours (with a pool port) ends early: its pair serves when it
+ * was towards the same destination (the usual case of a load), else the
+ * search runs once more. False if nothing is free.
  */
 function allocPair(tcp: TcpLayer, srcIp: number, dstIp: number, dstPort: number): boolean {
   const pool = tcp.ports;
@@ -126,17 +128,24 @@ function allocPair(tcp: TcpLayer, srcIp: number, dstIp: number, dstPort: number)
       }
       if (t.lookup(pool.srcIp, pool.srcPort, dstIp, dstPort) < 0) return true;
     }
-    if (!recycleTimeWait(tcp, srcIp)) return false;
+    const c = oldestTimeWait(tcp, srcIp);
+    if (c < 0) return false;
+    const same = t.remoteIp[c] === dstIp >>> 0 && t.remotePort[c] === dstPort;
+    pool.srcIp = t.localIp[c];
+    pool.srcPort = t.localPort[c];
+    tcp.counters.twRecycled++;
+    tcp.release(c);
+    if (same) return true;
   }
   return false;
 }
 
 /**
- * Frees the oldest TIME_WAIT connection (with a pool port, of `srcIp` unless it
- * is 0; any connection when srcIp is -1) so its pair or TCB can serve a new
- * connection: the oldest is the one whose 2*MSL is nearest its end.
+ * The oldest TIME_WAIT connection (with a pool port, of `srcIp` unless it is
+ * 0; any connection when srcIp is -1), or -1: the one whose 2*MSL is nearest
+ * its end.
  */
-function recycleTimeWait(tcp: TcpLayer, srcIp: number): boolean {
+function oldestTimeWait(tcp: TcpLayer, srcIp: number): number {
   const t = tcp.t;
   const tw = tcp.tw;
   // Entries of connections already recycled are dead weight at the head: drop them.
@@ -145,13 +154,18 @@ function recycleTimeWait(tcp: TcpLayer, srcIp: number): boolean {
   for (let i = 0; i < n; i++) {
     const c = tw.idAt(i);
     if (t.state[c] !== TIME_WAIT || t.gen[c] !== tw.genAt(i)) continue;
-    if (srcIp === -1 || ((srcIp === 0 || t.localIp[c] === srcIp >>> 0) && (t.flags[c] & F_EPHEMERAL) !== 0)) {
-      tcp.counters.twRecycled++;
-      tcp.release(c);
-      return true;
-    }
+    if (srcIp === -1 || ((srcIp === 0 || t.localIp[c] === srcIp >>> 0) && (t.flags[c] & F_EPHEMERAL) !== 0)) return c;
   }
-  return false;
+  return -1;
+}
+
+/** Ends the oldest TIME_WAIT connection so its TCB can serve a new one (the store is full). */
+function recycleTimeWait(tcp: TcpLayer): boolean {
+  const c = oldestTimeWait(tcp, -1);
+  if (c < 0) return false;
+  tcp.counters.twRecycled++;
+  tcp.release(c);
+  return true;
 }
 
 /**
@@ -195,7 +209,7 @@ export function connect(tcp: TcpLayer, srcIp: number, dstIp: number, dstPort: nu
     }
   }
   let c = t.alloc(ip, port, dstIp, dstPort);
-  if (c < 0 && recycleTimeWait(tcp, -1)) c = t.alloc(ip, port, dstIp, dstPort);
+  if (c < 0 && recycleTimeWait(tcp)) c = t.alloc(ip, port, dstIp, dstPort);
   if (c < 0) {
     tcp.counters.tcbExhausted++;
     return TcpError.NO_TCB;
@@ -262,7 +276,7 @@ export function noConnection(tcp: TcpLayer, remoteIp: number, localIp: number, o
   const t = tcp.t;
   let c = t.alloc(localIp, r.dstPort, remoteIp, r.srcPort);
   // A store full of TIME_WAIT must not refuse new SYNs: the oldest ends early, as for connect().
-  if (c < 0 && recycleTimeWait(tcp, -1)) c = t.alloc(localIp, r.dstPort, remoteIp, r.srcPort);
+  if (c < 0 && recycleTimeWait(tcp)) c = t.alloc(localIp, r.dstPort, remoteIp, r.srcPort);
   if (c < 0) {
     k.tcbExhausted++;
     return;

@@ -129,7 +129,8 @@ export class TcpLayer implements L4Handler {
   /**
    * Our TSval on `c`: the timestamp clock (1 ms ticks) plus the connection's
    * offset, a keyed hash of its 4-tuple with a per-run random key (RFC 7323
-   * §5.4 and §7.1; as Linux's secure_tcp_ts_off). Monotone on a connection,
+   * §5.4 and §7.1; Linux's secure_tcp_ts_off hashes the address pair with a
+   * boot-time key). Monotone on a connection,
    * so PAWS works, yet unrelated across connections and runs. Never 0, so an
    * echo of 0 means "none".
    */
