@@ -99,7 +99,7 @@ test('dpdk: a worker thread drives a queue (registered with the EAL on first use
   t.after(() => b.close());
   const qb = b.openQueue(0, new BufferPool(512), 32);
   t.after(() => qb.close());
-  const src = new URL('../../src', import.meta.url).href;
+  const src = new URL('../../src/', import.meta.url).href;
   const helpers = new URL('../helpers/frames.js', import.meta.url).href;
   // The worker attaches to side 0 by handle, sends N frames and reports its count.
   const code = `

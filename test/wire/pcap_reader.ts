@@ -64,4 +64,4 @@ export function readPcap(path: string | URL): PcapFile {
 }
 
 /** test/fixtures/ in the source tree, from the compiled test (dist/test/wire/ or dist-NAME/test/wire/). */
-export const FIXTURES = new URL('../../../test/fixtures', import.meta.url);
+export const FIXTURES = new URL('../../../test/fixtures/', import.meta.url);

@@ -14,6 +14,7 @@ import { jsonReport, liveLine, summaryText, type Directions } from '../../impair
 import { parseImpairSpec, type ImpairSpec } from '../../impair/spec.js';
 import type { Port } from '../../port/port.js';
 import { openPort } from '../../port/spec.js';
+import { InvalidOptionError } from '../../common/errors.js';
 
 interface ImpairOptions {
   port: string[];
@@ -32,25 +33,32 @@ const POOL_MAX = 1 << 18;
 
 function parseSeed(text: string): number {
   const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`impair: --seed must be a non-negative integer, got '${text}'`);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidOptionError('--seed', `must be a non-negative integer, got '${text}'`);
   return n;
 }
 
 function parseDuration(text: string | undefined): number {
   if (text === undefined) return 0;
   const s = Number(text);
-  if (!Number.isFinite(s) || s <= 0) throw new Error(`impair: --duration must be a positive number of seconds, got '${text}'`);
+  if (!Number.isFinite(s) || s <= 0) throw new InvalidOptionError('--duration', `must be a positive number of seconds, got '${text}'`);
   return Math.round(s * 1e6);
 }
 
 /** Parses the three spec options; each direction refines `--both`. */
 function parseSpecs(o: ImpairOptions): { aToB: ImpairSpec; bToA: ImpairSpec } {
-  const both = parseImpairSpec(o.both);
-  return { aToB: parseImpairSpec(o.aToB, both), bToA: parseImpairSpec(o.bToA, both) };
+  const spec = (option: string, text: string, base?: ImpairSpec): ImpairSpec => {
+    try {
+      return parseImpairSpec(text, base);
+    } catch (e) {
+      throw new InvalidOptionError(option, e instanceof Error ? e.message : String(e));
+    }
+  };
+  const both = spec('--both', o.both);
+  return { aToB: spec('--a-to-b', o.aToB, both), bToA: spec('--b-to-a', o.bToA, both) };
 }
 
 async function runImpair(o: ImpairOptions): Promise<void> {
-  if (o.port.length !== 2) throw new Error(`impair: give exactly two --port options (a and b), got ${o.port.length}`);
+  if (o.port.length !== 2) throw new InvalidOptionError('--port', `give exactly two --port options (a and b), got ${o.port.length}`);
   const specs = parseSpecs(o);
   const seed = parseSeed(o.seed);
   const durationUs = parseDuration(o.duration);
