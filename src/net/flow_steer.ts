@@ -13,8 +13,7 @@
  * EPHEMERAL_HI) of every client source address (`portShare`: its TCP layer's
  * pool of (address, port) pairs covers that share of each address), and a TCP
  * frame to a client address and a port of another worker's share is copied
- * into that worker's inbound
- * FrameRing and freed; the owner takes it from its ring into one of its own
+ * into that worker's inbound FrameRing and freed; the owner takes it from its ring into one of its own
  * slots and feeds it to its stack as if its queue had received it. The frame
  * is captured (--pcap) by the worker whose queue received it. A destination
  * unreachable about a client flow goes to the flow's owner too: fanout hashes

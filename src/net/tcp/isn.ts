@@ -3,7 +3,9 @@
  * remoteip, remoteport, secretkey), where M is a timer ticking every 4 µs and
  * F a keyed pseudo-random function. F here is HalfSipHash-2-4 (32-bit words,
  * 64-bit key), so an off-path attacker cannot predict another tuple's ISN and
- * a reused tuple still starts above its previous incarnation.
+ * a reused tuple still starts above its previous incarnation. The same keyed
+ * hash, with a key of its own, gives each connection its timestamp offset
+ * (TcpLayer.tsVal, RFC 7323 §5.4).
  */
 import { randomFillSync } from 'node:crypto';
 
