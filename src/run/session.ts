@@ -43,7 +43,7 @@ import { parsePortSpec } from '../port/spec.js';
 import { ipToString } from '../wire/ipv4_addr.js';
 import { macToString } from '../wire/mac.js';
 import { assignCores } from '../core/core_assign.js';
-import { InvalidOptionError, PortOpenError, WorkerFailedError } from '../common/errors.js';
+import { InvalidOptionError, PortOpenError, VaigaiError, WorkerFailedError } from '../common/errors.js';
 import { PortSpecError } from '../port/spec.js';
 import { createFrameRing } from '../core/frame_ring.js';
 import type { LoopOptions } from './worker_loop.js';
@@ -163,6 +163,7 @@ export function specWithQueues(spec: string, workers: number): string {
   const s = parsePortSpec(spec);
   const q = s.options.queues;
   if (q !== undefined) {
+    if (!/^[1-9]\d*$/.test(q)) throw new InvalidOptionError('--port', `queues=${q} is not a positive integer`);
     if (Number(q) !== workers) throw new InvalidOptionError('--workers', `${workers}: the port has queues=${q}; each queue needs a worker (give queues=${workers} or leave it out)`);
     return spec.trim();
   }
@@ -292,11 +293,11 @@ const STOP_POLL_MS = 20;
 function startError(e: unknown): Error {
   if (e instanceof PortSpecError) {
     const usage = e.code === 'syntax' || e.code === 'unknown-driver' || e.code === 'unknown-option';
-    return usage ? new InvalidOptionError('--port', e.message) : new PortOpenError(e.message);
+    const msg = e.message.replace(/^--port: /, '');
+    return usage ? new InvalidOptionError('--port', msg) : new PortOpenError(msg);
   }
-  if (e instanceof InvalidOptionError || e instanceof PortOpenError) return e;
-  const msg = e instanceof Error ? e.message : String(e);
-  return /^--port\b|port|queue|iface|interface|permission|EPERM|EACCES/i.test(msg) ? new PortOpenError(msg.replace(/^--port: /, '')) : new WorkerFailedError(msg);
+  if (e instanceof VaigaiError) return e;
+  return new WorkerFailedError(e instanceof Error ? e.message : String(e));
 }
 
 /**
@@ -311,8 +312,15 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
   const apps = appsOf(plan, workers);
   const kind = apps[0].kind;
   const client = kind === 'client' && plan.mode.kind === 'client' ? plan.mode : null;
-  const spec = specWithQueues(plan.portSpec, workers);
-  const { driver, options } = parsePortSpec(spec, plan.ealArgs);
+  let spec: string;
+  let port: ReturnType<typeof parsePortSpec>;
+  try {
+    port = parsePortSpec(plan.portSpec, plan.ealArgs);
+    spec = specWithQueues(plan.portSpec, workers);
+  } catch (e) {
+    throw startError(e);
+  }
+  const { driver, options } = port;
   const cores = assignCores(opts.cpus ?? processCpus(), workers);
   const cpus = Array.from({ length: workers }, (_, i) => cores.workers[i] ?? -1);
   const arp = new ArpCache(ARP_CACHE_SIZE);

@@ -241,3 +241,17 @@ test('vaigai demo: both phases run over the user-space stack and every request i
   assert.ok(conns[1][0] >= Number(sums[1][2]) && conns[1][1] === 0, `a connection per request: ${r.stdout}`);
   assert.match(r.stdout, /us per request/);
 });
+
+test('a bad --port spec is a usage error (exit 1); a port that cannot open means the run could not start (exit 2)', () => {
+  const cases: [string, number, RegExp][] = [
+    ['bogus:x=1', 1, /^vaigai: --port: unknown port driver 'bogus'/m],
+    ['tap:name=vgx,bogus=1', 1, /^vaigai: --port: tap has no option 'bogus'/m],
+    ['ring:queues=x', 1, /^vaigai: --port: queues=x is not a positive integer/m],
+    ['af_packet:iface=vgcl-none', 2, /^vaigai: --port: af_packet: interface 'vgcl-none' not found/m],
+  ];
+  for (const [spec, status, re] of cases) {
+    const r = spawnSync(process.execPath, [MAIN, '--port', spec, '--src-ip', '198.18.10.2', '--duration', '0.2'], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, status, `${spec}: ${r.stderr}`);
+    assert.match(r.stderr, re, spec);
+  }
+});
