@@ -278,13 +278,7 @@ class StackPipeline implements Pipeline {
       // What is still in flight now stays counted as in flight at the stop, not as failed by the closes below.
       if (this.mode instanceof ClientMode) this.mode.end();
       const tcp = this.tcp;
-      if (tcp !== null) {
-        const t = tcp.t;
-        for (let c = 0; c < t.max; c++) {
-          const st = t.state[c];
-          if (st !== CLOSED && st !== TIME_WAIT && (t.flags[c] & F_NOTIFIED) === 0) tcp.close(c);
-        }
-      }
+      if (tcp !== null) eachConn(tcp, (c, st, notified) => st !== TIME_WAIT && !notified && tcp.close(c));
       this.publish();
       return 0;
     }
@@ -349,15 +343,7 @@ class StackPipeline implements Pipeline {
     // What is in flight now stays counted so: the aborts below are the run's end, not failures.
     if (this.mode instanceof ClientMode) this.mode.end();
     const tcp = this.tcp;
-    if (tcp !== null) {
-      const t = tcp.t;
-      for (let c = 0; c < t.max; c++) {
-        const st = t.state[c];
-        if (st === CLOSED) continue;
-        if (st === TIME_WAIT || (t.flags[c] & F_NOTIFIED) !== 0) tcp.release(c);
-        else tcp.abort(c);
-      }
-    }
+    if (tcp !== null) eachConn(tcp, (c, st, notified) => (st === TIME_WAIT || notified ? tcp.release(c) : tcp.abort(c)));
     this.stack.close();
     this.publish();
     if (this.mode instanceof ClientMode || this.keylog !== null) {
@@ -403,15 +389,19 @@ class StackPipeline implements Pipeline {
   }
 }
 
-/** Connections neither closed nor in TIME_WAIT. */
-function countOpen(tcp: TcpLayer | null): number {
-  if (tcp === null) return 0;
+/** Calls `fn` for every connection not CLOSED, with its state and whether the application was told it closed. */
+function eachConn(tcp: TcpLayer, fn: (c: number, state: number, notified: boolean) => void): void {
   const t = tcp.t;
-  let n = 0;
   for (let c = 0; c < t.max; c++) {
     const st = t.state[c];
-    if (st !== CLOSED && st !== TIME_WAIT) n++;
+    if (st !== CLOSED) fn(c, st, (t.flags[c] & F_NOTIFIED) !== 0);
   }
+}
+
+/** Connections neither closed nor in TIME_WAIT. */
+function countOpen(tcp: TcpLayer | null): number {
+  let n = 0;
+  if (tcp !== null) eachConn(tcp, (_c, st) => st !== TIME_WAIT && n++);
   return n;
 }
 
