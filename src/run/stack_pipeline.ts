@@ -79,9 +79,12 @@ const NET_KEYS: readonly string[] = Object.keys(new NetCounters());
 const TCP_KEYS: readonly string[] = Object.keys(new TcpCounters());
 /** The worker's queue counters (the driver's, through the capture tap when there is one). */
 const PORT_KEYS: readonly string[] = Object.keys(emptyQueueStats());
-const TLS_SERVER_KEYS = ['tls_handshakes', 'tls_resumed', 'tls_failures', 'tls_abandoned'];
-const HTTP_KEYS = [...SERVER_STAT_KEYS.map(snake), ...TLS_SERVER_KEYS];
-const BULK_KEYS = ['accepted', 'closed', 'bytes_in', 'bytes_out'];
+/** The server's TLS figures (TlsTransport stats fields), published as `tls_<field>`. */
+const TLS_SERVER_STATS = ['handshakes', 'resumed', 'failures', 'abandoned'];
+const HTTP_KEYS = [...SERVER_STAT_KEYS.map(snake), ...TLS_SERVER_STATS.map((k) => `tls_${k}`)];
+/** The TCP sink's and source's stats fields. */
+const BULK_STATS = ['accepted', 'closed', 'bytesIn', 'bytesOut'];
+const BULK_KEYS = BULK_STATS.map(snake);
 /** The slab name of each failure reason's count (by Fail code). */
 export const CLIENT_FAIL_KEYS: readonly string[] = FAIL_KEYS.map((k) => `fail_${snake(k)}`);
 /**
@@ -370,21 +373,11 @@ class StackPipeline implements Pipeline {
     const mode = this.mode;
     if (mode instanceof HttpServerMode) {
       copy(c, ids, mode.server.stats as unknown as Record<string, number>, SERVER_STAT_KEYS);
-      if (mode.tls !== null) {
-        const n = SERVER_STAT_KEYS.length;
-        c[ids[n]] = mode.tls.stats.handshakes;
-        c[ids[n + 1]] = mode.tls.stats.resumed;
-        c[ids[n + 2]] = mode.tls.stats.failures;
-        c[ids[n + 3]] = mode.tls.stats.abandoned;
-      }
+      if (mode.tls !== null) copy(c, ids.subarray(SERVER_STAT_KEYS.length), mode.tls.stats as unknown as Record<string, number>, TLS_SERVER_STATS);
     } else if (this.steer !== null) {
       publishClient(c, ids, mode instanceof ClientMode ? mode : null, this.steer, this.verify);
     } else if (mode instanceof BulkMode) {
-      const st = mode.handler.stats;
-      c[ids[0]] = st.accepted;
-      c[ids[1]] = st.closed;
-      c[ids[2]] = st.bytesIn;
-      c[ids[3]] = st.bytesOut;
+      copy(c, ids, mode.handler.stats as unknown as Record<string, number>, BULK_STATS);
     }
   }
 }
