@@ -20,7 +20,7 @@ import { Arp, DEFAULT_ARP_OPTIONS, type ArpOptions } from './arp.js';
 import { ArpCache } from './arp_cache.js';
 import { NetCounters } from './counters.js';
 import { writeEthHeader } from './ethernet.js';
-import { Icmp } from './icmp.js';
+import { Icmp, type EchoReplyHandler } from './icmp.js';
 import { Ipv4 } from './ipv4.js';
 import type { L4Handler } from './l4.js';
 import { L3_OFF, L4_OFF } from './layout.js';
@@ -161,6 +161,21 @@ export class NetStack implements Pipeline {
     this.l4Count++;
   }
 
+  /** Destination unreachable `code` about the datagram at `l3Off` of `slot` (rate-limited); frees `slot`. */
+  sendUnreachable(slot: number, l3Off: number, code: number, srcIp: number, dstIp: number): void {
+    this.icmp.sendUnreachable(slot, l3Off, code, srcIp, dstIp);
+  }
+
+  /** An echo request with `len` bytes of data already at the slot's L4 offset + 8; takes ownership of `slot`. */
+  sendEcho(slot: number, srcIp: number, dstIp: number, ident: number, seq: number, len: number): void {
+    this.icmp.sendEcho(slot, srcIp, dstIp, ident, seq, len);
+  }
+
+  /** Where echo replies addressed to us go (one prober per worker). */
+  setEchoHandler(h: EchoReplyHandler | null): void {
+    this.icmp.echoHandler = h;
+  }
+
   ownsAddress(ip: number): boolean {
     const lo = this.addrLo;
     for (let i = 0; i < lo.length; i++) if (ip >= lo[i] && ip <= this.addrHi[i]) return true;
@@ -206,6 +221,14 @@ export class NetStack implements Pipeline {
     c.ipv4Tx++;
     if (mac < 0) this.arp.enqueue(slot, nextHop, vlan, this.rtSrc[r], this.clock.nowUs());
     else this.transmit(slot);
+  }
+
+  /** True when a datagram to `dstIp` would leave at once: routed, and its next hop's MAC known (none would wait for ARP). */
+  nextHopResolved(dstIp: number): boolean {
+    const r = this.lpm.lookup(dstIp);
+    if (r < 0) return false;
+    const gw = this.rtGateway[r];
+    return this.nextHopMac(r, gw === 0 ? dstIp : gw, this.rtVlan[r]) >= 0;
   }
 
   /** The MAC of `nextHop` on route `r`'s VLAN `vlan`, or -1 when ARP has none. */

@@ -4,6 +4,9 @@
  * The run layer turns a plan into ports, workers, the engine and telemetry.
  */
 import type { ClientPlan, TlsVersion } from '../engine/modes.js';
+import type { ListenPlan } from '../engine/listen.js';
+import type { ProbePlan } from '../engine/probe.js';
+import type { TcpConnectPlan } from '../engine/tcp_connect.js';
 import type { TlsEngine } from '../tls/engine.js';
 import type { AddrRange, RouteConfig } from '../net/stack.js';
 
@@ -25,7 +28,17 @@ export interface BulkPlan {
   sha256: boolean;
 }
 
-export type ModePlan = { kind: 'stack' } | ServerPlan | BulkPlan | ({ kind: 'client' } & ClientPlan);
+export type ModePlan =
+  | { kind: 'stack' }
+  | ServerPlan
+  | BulkPlan
+  | ({ kind: 'client' } & ClientPlan)
+  /** --client tcp://: the TCP connect rate. */
+  | ({ kind: 'tcp_connect' } & TcpConnectPlan)
+  /** --client udp:// and icmp://: datagrams at a rate. */
+  | ({ kind: 'udp_client' | 'icmp_client' } & ProbePlan)
+  /** --listen (repeatable). */
+  | ({ kind: 'listen' } & ListenPlan);
 
 export interface RunPlan {
   portSpec: string;

@@ -18,6 +18,9 @@
  *
  * and what the stack does on top (at most one of):
  *   --server [--listen-port P --http-status S --body-size N --tls --cert F --key F --tls-version V]
+ *   --listen proto:port[:handler] ... [--http-status S --body-size N --cert F --key F]  (listen_config.ts)
+ *   --client tcp://IP:PORT | udp://IP:PORT | icmp://IP [--connections N --requests M --rate R
+ *            --close fin|rst --payload-size N]                                          (probe_config.ts)
  *   --tcp-sink [--sha256] | --tcp-source BYTES [--listen-port P]
  *   --client URL [--connections N --requests M --keepalive|--conn-per-request|--requests-per-conn K
  *                 --pipeline D --rate R --method M --body-file F --sni NAME --insecure|--ca F
@@ -25,6 +28,8 @@
  */
 import type { ClientPlan, TlsVersion } from '../../engine/modes.js';
 import type { ModePlan, RunPlan, ServerPlan } from '../../run/plan.js';
+import { parseListeners } from './listen_config.js';
+import { parseProbeClient, PROBE_SCHEMES } from './probe_config.js';
 import { InvalidOptionError, NoRouteError } from '../../common/errors.js';
 import { TLS_ENGINES, type TlsEngine } from '../../tls/engine.js';
 import { loadNativeTls, nativeTlsError } from '../../tls/native_engine.js';
@@ -44,6 +49,7 @@ export interface RawRunOptions {
   json?: string;
   // Server and bulk modes.
   server?: boolean;
+  listen?: string[];
   listenPort?: string;
   httpStatus?: string;
   bodySize?: string;
@@ -51,6 +57,8 @@ export interface RawRunOptions {
   tcpSource?: string;
   // Client mode.
   client?: string;
+  close?: string;
+  payloadSize?: string;
   connections?: string;
   requests?: string;
   keepalive?: boolean;
@@ -117,8 +125,8 @@ export function parseRunOptions(o: RawRunOptions, ealArgs: string[] = [], env: N
   const tcpWindow = o.tcpWindow === undefined ? 0 : parseWindow(o.tcpWindow);
   if (o.pcap !== undefined && o.pcap.trim() === '') throw new InvalidOptionError('--pcap', 'needs a file name');
   const mode = parseMode(o, durationS);
-  if (mode.kind === 'client') checkReachable(mode.dstIp, addrs, routes);
-  if (o.tlsEngine !== undefined && !usesTls(mode)) throw new InvalidOptionError('--tls-engine', 'needs TLS: --server --tls, or --client https://...');
+  if (mode.kind === 'client' || mode.kind === 'tcp_connect' || mode.kind === 'udp_client' || mode.kind === 'icmp_client') checkReachable(mode.dstIp, addrs, routes);
+  if (o.tlsEngine !== undefined && !usesTls(mode)) throw new InvalidOptionError('--tls-engine', 'needs TLS: --server --tls, --listen https:PORT, or --client https://...');
   return {
     portSpec,
     addrs,
@@ -158,7 +166,7 @@ function parseKeylog(o: RawRunOptions, mode: ModePlan, env: NodeJS.ProcessEnv): 
   const tls = usesTls(mode);
   if (o.sslkeylog !== undefined) {
     if (o.sslkeylog.trim() === '') throw new InvalidOptionError('--sslkeylog', 'needs a file name');
-    if (!tls) throw new InvalidOptionError('--sslkeylog', 'needs TLS: --server --tls, or --client https://...');
+    if (!tls) throw new InvalidOptionError('--sslkeylog', 'needs TLS: --server --tls, --listen https:PORT, or --client https://...');
     return { path: o.sslkeylog, from: '--sslkeylog' };
   }
   const p = env.SSLKEYLOGFILE;
@@ -166,6 +174,7 @@ function parseKeylog(o: RawRunOptions, mode: ModePlan, env: NodeJS.ProcessEnv): 
 }
 
 function usesTls(mode: ModePlan): boolean {
+  if (mode.kind === 'listen') return mode.listeners.some((l) => l.proto === 'https');
   return (mode.kind === 'http' && mode.tls !== null) || (mode.kind === 'client' && mode.tls !== null);
 }
 
@@ -174,11 +183,26 @@ const DEFAULT_MAX_CONNS = 65536;
 const DEFAULT_DRAIN_S = 2;
 
 function parseMode(o: RawRunOptions, durationS: number): ModePlan {
-  const modes = [o.server === true && '--server', o.tcpSink === true && '--tcp-sink', o.tcpSource !== undefined && '--tcp-source', o.client !== undefined && '--client'].filter(
+  const listen = o.listen !== undefined && o.listen.length > 0;
+  const modes = [o.server === true && '--server', listen && '--listen', o.tcpSink === true && '--tcp-sink', o.tcpSource !== undefined && '--tcp-source', o.client !== undefined && '--client'].filter(
     (m): m is string => m !== false,
   );
   if (modes.length > 1) throw new InvalidOptionError(modes[1], `cannot be combined with ${modes[0]}`);
   const listenPort = o.listenPort === undefined ? -1 : parseIntIn('--listen-port', o.listenPort, 1, 65535);
+  if (listen) {
+    if (listenPort > 0) throw new InvalidOptionError('--listen-port', 'not with --listen (the port is part of each --listen)');
+    if (o.tls === true) throw new InvalidOptionError('--tls', 'not with --listen (give --listen https:PORT)');
+    const wantsTls = o.cert !== undefined || o.key !== undefined;
+    if (wantsTls && (o.cert === undefined || o.key === undefined)) throw new InvalidOptionError(o.cert === undefined ? '--key' : '--cert', 'HTTPS needs both --cert and --key (PEM files)');
+    return {
+      kind: 'listen',
+      ...parseListeners(o.listen ?? [], {
+        status: o.httpStatus === undefined ? 200 : parseIntIn('--http-status', o.httpStatus, 100, 999),
+        bodySize: o.bodySize === undefined ? 0 : parseIntIn('--body-size', o.bodySize, 0, 2 ** 40),
+        tls: wantsTls && o.cert !== undefined && o.key !== undefined ? { cert: o.cert, key: o.key, version: parseTlsVersion(o.tlsVersion), engine: parseTlsEngine(o.tlsEngine) } : null,
+      }),
+    };
+  }
   if (o.server === true) {
     let tls: ServerPlan['tls'] = null;
     if (o.tls === true) {
@@ -197,13 +221,15 @@ function parseMode(o: RawRunOptions, durationS: number): ModePlan {
   if (o.tcpSource !== undefined) {
     return { kind: 'source', port: listenPort > 0 ? listenPort : 19, bytes: parseIntIn('--tcp-source', o.tcpSource, 0, 2 ** 50), sha256: false };
   }
-  if (o.client !== undefined) return { kind: 'client', ...parseClient(o, durationS) };
+  if (o.client !== undefined) return PROBE_SCHEMES.test(o.client) ? parseProbeClient(o, durationS) : { kind: 'client', ...parseClient(o, durationS) };
   return { kind: 'stack' };
 }
 
 function parseClient(o: RawRunOptions, durationS: number): ClientPlan {
   const m = /^(https?):\/\/(\d+\.\d+\.\d+\.\d+)(?::(\d+))?(\/[^\s]*)?$/.exec(o.client ?? '');
-  if (m === null) throw new InvalidOptionError('--client', `"${o.client}" is not http[s]://IPv4[:port][/path] (no DNS names)`);
+  if (m === null) throw new InvalidOptionError('--client', `"${o.client}" is not http[s]://IPv4[:port][/path] (no DNS names), tcp://IPv4:port, udp://IPv4:port or icmp://IPv4`);
+  if (o.close !== undefined) throw new InvalidOptionError('--close', 'is an option of tcp:// clients');
+  if (o.payloadSize !== undefined) throw new InvalidOptionError('--payload-size', 'is an option of tcp://, udp:// and icmp:// clients (HTTP bodies: --body-file)');
   const dstIp = parseIpOpt('--client', m[2]);
   const https = m[1] === 'https';
   const dstPort = m[3] === undefined ? (https ? 443 : 80) : parseIntIn('--client', m[3], 1, 65535, o.client);
