@@ -59,7 +59,11 @@ export class TcpEcho implements StreamHandler {
   }
 }
 
-/** RFC 864: 95 printable characters (32..126), 72 per line starting one further each line, then CR LF. */
+/**
+ * RFC 864: the 95 printing characters (32..126) in a ring, 72 per line, each
+ * line starting one character further, then CR LF; the first line starts at
+ * "!" as in the RFC's example.
+ */
 const LINE = 72;
 const PRINTABLE = 95;
 const PERIOD = PRINTABLE * (LINE + 2);
@@ -71,7 +75,7 @@ export function chargenPattern(bytes = PERIOD + CHUNK): Uint8Array {
   for (let i = 0; i < bytes; i++) {
     const line = Math.floor((i % PERIOD) / (LINE + 2));
     const col = (i % PERIOD) % (LINE + 2);
-    out[i] = col === LINE ? 13 : col === LINE + 1 ? 10 : 32 + ((line + col) % PRINTABLE);
+    out[i] = col === LINE ? 13 : col === LINE + 1 ? 10 : 32 + ((line + col + 1) % PRINTABLE);
   }
   return out;
 }

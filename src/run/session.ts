@@ -328,7 +328,7 @@ function nonZero(r: Record<string, number> | null): string {
 }
 
 function writeJson(path: string, seconds: number, total: StackMetricGroups, per: StackMetricGroups[], app: unknown): void {
-  const out = { seconds: Number(seconds.toFixed(3)), workers: per.length, counters: total.net, port: total.port, tcp: total.tcp, app, loop: total.loop, perWorker: per };
+  const out = { seconds: Number(seconds.toFixed(3)), workers: per.length, counters: total.net, port: total.port, tcp: total.tcp, udp: total.udp, app, loop: total.loop, perWorker: per };
   writeFileSync(path, JSON.stringify(out, null, 1));
 }
 
@@ -495,6 +495,7 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
   if (plan.jsonPath !== null) writeJson(plan.jsonPath, s, total, per, appJson(total, per));
   log(`summary: ${nonZero(total.net) || 'no traffic'}`);
   if (total.tcp !== null) log(`tcp: ${nonZero(total.tcp) || 'no traffic'}`);
+  if (total.udp !== null && nonZero(total.udp) !== '') log(`udp: ${nonZero(total.udp)}`);
   const clientSummary = clientReport?.summary(total, per) ?? null;
   if (clientSummary !== null) log(summaryText('client', clientSummary));
   else if (probeReport !== null) log(probeReport.summary(total, per));
