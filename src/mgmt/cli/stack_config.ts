@@ -193,7 +193,7 @@ function parseMode(o: RawRunOptions, durationS: number): ModePlan {
     if (listenPort > 0) throw new InvalidOptionError('--listen-port', 'not with --listen (the port is part of each --listen)');
     if (o.tls === true) throw new InvalidOptionError('--tls', 'not with --listen (give --listen https:PORT)');
     const wantsTls = o.cert !== undefined || o.key !== undefined;
-    if (wantsTls && (o.cert === undefined || o.key === undefined)) throw new InvalidOptionError(o.cert === undefined ? '--key' : '--cert', 'HTTPS needs both --cert and --key (PEM files)');
+    if (wantsTls && (o.cert === undefined || o.key === undefined)) throw new InvalidOptionError(o.key === undefined ? '--key' : '--cert', 'HTTPS needs both --cert and --key (PEM files)');
     return {
       kind: 'listen',
       ...parseListeners(o.listen ?? [], {
