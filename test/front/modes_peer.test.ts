@@ -21,6 +21,7 @@ const GEN_IP = '198.18.64.10';
 /** Kernel TCP listeners: on 9000 each connection is accepted and closed; on 9001 read to the end, its byte count printed. */
 const KERNEL_SERVERS = `
 import socket, threading
+out = threading.Lock()
 def server(port):
     s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(('${PEER_IP}', port)); s.listen(1024); return s
@@ -30,7 +31,8 @@ def sink(c):
         b = c.recv(65536)
         if not b: break
         n += len(b)
-    print('got', n, flush=True); c.close()
+    with out: print('got', n, flush=True)
+    c.close()
 a, b = server(9000), server(9001)
 def accept_sink():
     while True:
