@@ -4,7 +4,9 @@
  * established -> closed by FIN (RFC 9293 §3.10.4 CLOSE) or RST (§3.10.5
  * ABORT, `--close rst`), optionally after writing --payload-size bytes
  * (throughput: bytes per second per stream). Bounded by --requests
- * (connections) and/or --duration. Every attempt ends under one reason.
+ * (connections) and/or --duration; at the time bound a stream still writing
+ * stops and closes, so a payload larger than the run makes long-lived
+ * streams, as iperf runs them. Every attempt ends under one reason.
  */
 import type { Clock } from '../common/clock.js';
 import { CloseReason, type StreamHandler, type StreamTransport } from '../net/tcp/stream.js';
@@ -118,11 +120,17 @@ export class TcpConnectLoad implements StreamHandler {
     this.budget.spend(k);
   }
 
-  /** No new connections; those still opening are given up (cancelled), the others finish. */
+  /** No new connections; those still opening are given up (cancelled), streams still writing stop and close. */
   stop(): void {
     if (this.stopUs >= 0) return;
     this.stopUs = this.cfg.clock.nowUs();
-    for (let id = 0; id < this.st.length; id++) if (this.st[id] === OPENING) this.cfg.transport.abort(id);
+    for (let id = 0; id < this.st.length; id++) {
+      if (this.st[id] === OPENING) this.cfg.transport.abort(id);
+      else if (this.st[id] === UP && this.left[id] > 0) {
+        this.left[id] = 0;
+        this.end(id);
+      }
+    }
   }
 
   finished(): boolean {
@@ -179,8 +187,12 @@ export class TcpConnectLoad implements StreamHandler {
       this.left[id] -= n;
       this.bytesOut += n;
     }
-    if (c.close === 'rst') c.transport.abort(id);
-    else c.transport.close(id);
+    this.end(id);
+  }
+
+  private end(id: number): void {
+    if (this.cfg.close === 'rst') this.cfg.transport.abort(id);
+    else this.cfg.transport.close(id);
   }
 
   /** The counters in TCP_CONNECT_KEYS order into the slab cells `ids[at..]`; returns the next index. */

@@ -285,7 +285,8 @@ function startLoad(app: StackAppConfig, stack: NetStack, tcp: TcpLayer, udp: Udp
   }
   const dstIp = app.share.dstIp;
   const nextHopReady = (): boolean => stack.nextHopResolved(dstIp);
-  const cfg = { ...app.share, clock: ctx.clock, srcIp, durationUs: app.durationUs, drainUs: app.drainUs, rtt: ctx.latency, tag: app.tag, nextHopReady };
+  // Each worker tags its own datagrams: an answer another worker's port got by mistake is not counted as this one's.
+  const cfg = { ...app.share, clock: ctx.clock, srcIp, durationUs: app.durationUs, drainUs: app.drainUs, rtt: ctx.latency, tag: (app.tag + ctx.workerIdx) >>> 0, nextHopReady };
   if (app.kind === 'icmp_client') return new IcmpProbe(cfg, stack, echoIdent(app.tag & 0xffff, ctx.workerIdx, workers));
   // One source port of this worker's share, so that fanout/RSS steering brings the answers here.
   const { lo, hi } = portShare(ctx.workerIdx, workers);
