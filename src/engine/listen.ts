@@ -117,14 +117,11 @@ export class ListenMode {
     for (const s of this.services) {
       if (s instanceof HttpServerMode) {
         const st = s.server.stats;
-        let errors = 0;
-        // errors[0] is "no error".
-        for (let e = 1; e < st.errors.length; e++) errors += st.errors[e];
         c[ids[i++]] = st.accepted;
         c[ids[i++]] = st.requests;
         c[ids[i++]] = st.responses;
         c[ids[i++]] = st.bodyBytesOut;
-        c[ids[i++]] = errors;
+        c[ids[i++]] = s.errorCount();
         c[ids[i++]] = s.tls?.stats.handshakes ?? 0;
         c[ids[i++]] = s.tls?.stats.failures ?? 0;
       } else if (s instanceof UdpService) {

@@ -65,6 +65,14 @@ export class HttpServerMode implements Mode {
     return false;
   }
 
+  /** Requests that failed, every reason summed (errors[0] is "no error"). */
+  errorCount(): number {
+    const e = this.server.stats.errors;
+    let n = 0;
+    for (let i = 1; i < e.length; i++) n += e[i];
+    return n;
+  }
+
   liveLine(s: number): string {
     const st = this.server.stats;
     const tls = this.tls === null ? '' : ` | tls ${this.tls.stats.handshakes} (${this.tls.stats.resumed} resumed) fail ${this.tls.stats.failures}`;
@@ -77,14 +85,12 @@ export class HttpServerMode implements Mode {
 
   json(): unknown {
     const st = this.server.stats;
-    let errors = 0;
-    for (let i = 1; i < st.errors.length; i++) errors += st.errors[i];
     const out: Record<string, unknown> = {
       accepted: st.accepted,
       requests: st.requests,
       responses: st.responses,
       bodyBytesOut: st.bodyBytesOut,
-      errors,
+      errors: this.errorCount(),
     };
     if (this.tls !== null) {
       const t = this.tls.stats;

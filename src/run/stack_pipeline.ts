@@ -473,15 +473,12 @@ class StackPipeline implements Pipeline {
       publishLoad(c, ids, this.load, this.steer);
     } else if (mode instanceof HttpServerMode) {
       const st = mode.server.stats;
-      let errors = 0;
-      // errors[0] is "no error".
-      for (let i = 1; i < st.errors.length; i++) errors += st.errors[i];
       c[ids[0]] = st.accepted;
       c[ids[1]] = st.requests;
       c[ids[2]] = st.responses;
       c[ids[3]] = st.bodyBytesOut;
       c[ids[4]] = st.bodyBytesIn;
-      c[ids[5]] = errors;
+      c[ids[5]] = mode.errorCount();
       if (mode.tls !== null) {
         c[ids[6]] = mode.tls.stats.handshakes;
         c[ids[7]] = mode.tls.stats.resumed;
