@@ -7,7 +7,7 @@ PKGS=(
   build-essential pkg-config
   iproute2 iputils-ping arping ethtool nftables tcpdump
   tshark python3-scapy
-  nginx apache2-utils curl openssl
+  nginx apache2-utils curl openssl socat netcat-openbsd
   libbpf-dev libxdp-dev xdp-tools
   libdpdk-dev dpdk-dev
   wrk

@@ -46,6 +46,7 @@ export class NetCounters {
   icmpRxEchoRequests = 0;
   icmpTxEchoReplies = 0;
   icmpRxEchoReplies = 0;
+  icmpTxEchoRequests = 0;
   icmpRxUnreach = 0;
   icmpTxUnreach = 0;
   icmpRxOther = 0;

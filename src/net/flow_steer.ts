@@ -19,10 +19,15 @@
  * unreachable about a client flow goes to the flow's owner too: fanout hashes
  * the ICMP packet's own addresses, the owner is the quoted segment's source
  * port (RFC 792: the error quotes the IP header and 8 bytes of the datagram).
+ *
+ * UDP flows are steered as TCP ones, by the destination port (each worker
+ * sends from a port of its share). ICMP echo replies carry no port: a worker
+ * probes with identifiers `id` such that `id % workers` is its index
+ * (`echoIdent`), and a reply goes to the worker its identifier names.
  */
 import { HEADROOM, SLOT_DATA_MAX, SLOT_SIZE, type BufferPool } from '../core/buffer_pool.js';
 import { FrameRing, type FrameRingShared } from '../core/frame_ring.js';
-import { ICMP_DEST_UNREACH, ICMP_HDR_LEN } from '../wire/icmp.js';
+import { ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_HDR_LEN } from '../wire/icmp.js';
 import { EPHEMERAL_HI, EPHEMERAL_LO } from './tcp/port_pool.js';
 
 const SPAN = EPHEMERAL_HI - EPHEMERAL_LO;
@@ -31,6 +36,7 @@ const ETHERTYPE_VLAN = 0x8100;
 const ETHERTYPE_IPV4 = 0x0800;
 const IPPROTO_ICMP = 1;
 const IPPROTO_TCP = 6;
+const IPPROTO_UDP = 17;
 /** IPv4 flags/fragment-offset word: MF and the offset (RFC 791 §3.1). */
 const IP_FRAG_MASK = 0x3fff;
 
@@ -45,6 +51,12 @@ export function portShare(workerIdx: number, workers: number): { lo: number; hi:
     lo: EPHEMERAL_LO + Math.ceil((workerIdx * SPAN) / workers),
     hi: EPHEMERAL_LO + Math.ceil(((workerIdx + 1) * SPAN) / workers),
   };
+}
+
+/** The echo identifier worker `workerIdx` of `workers` probes with, from a per-run `base` (0..65535): the one ownerOf maps back to it. */
+export function echoIdent(base: number, workerIdx: number, workers: number): number {
+  const b = base % (65536 - workers);
+  return b - (b % workers) + workerIdx;
 }
 
 /** What every worker gets: one inbound ring per worker, the client's source address ranges (inclusive). */
@@ -108,15 +120,22 @@ export class FlowSteer {
     const proto = dv.getUint8(ip + 9);
     const l4 = ip + (vihl & 15) * 4;
     let port: number;
-    if (proto === IPPROTO_TCP) {
+    if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) {
       if (l4 + 4 > end) return -1;
       port = dv.getUint16(l4 + 2);
     } else if (proto === IPPROTO_ICMP) {
-      // A destination unreachable quoting a TCP segment this address sent: its source port.
+      if (l4 + ICMP_HDR_LEN > end) return -1;
+      const type = dv.getUint8(l4);
+      if (type === ICMP_ECHO_REPLY) {
+        const w = dv.getUint16(l4 + 4) % this.n;
+        return w === this.self ? -1 : w;
+      }
+      // A destination unreachable quoting a TCP or UDP datagram this address sent: its source port.
       const q = l4 + ICMP_HDR_LEN;
-      if (q + 20 > end || dv.getUint8(l4) !== ICMP_DEST_UNREACH) return -1;
+      if (q + 20 > end || type !== ICMP_DEST_UNREACH) return -1;
       const qvihl = dv.getUint8(q);
-      if (qvihl >>> 4 !== 4 || dv.getUint8(q + 9) !== IPPROTO_TCP || !this.isClient(dv.getUint32(q + 12))) return -1;
+      const qproto = dv.getUint8(q + 9);
+      if (qvihl >>> 4 !== 4 || (qproto !== IPPROTO_TCP && qproto !== IPPROTO_UDP) || !this.isClient(dv.getUint32(q + 12))) return -1;
       const qtcp = q + (qvihl & 15) * 4;
       if (qtcp + 2 > end) return -1;
       port = dv.getUint16(qtcp);

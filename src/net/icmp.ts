@@ -2,7 +2,8 @@
  * ICMP (RFC 792) for owned addresses: echo replies in place, destination
  * unreachable sent for datagrams no protocol takes (rate-limited, RFC 1812
  * §4.3.2.8) and received ones handed to the transport that sent the quoted
- * datagram.
+ * datagram; echo requests sent for a prober (sendEcho) and their replies
+ * handed to it (RFC 792 echo: identifier and sequence number match them).
  */
 import { checksumUpdate16, internetChecksumDv } from '../wire/checksum.js';
 import {
@@ -44,6 +45,12 @@ export interface IcmpHost {
   outputIpv4(slot: number, srcIp: number, dstIp: number, proto: number, l4Len: number): void;
 }
 
+/** Who gets the echo replies addressed to us (the ICMP probe of a client run). */
+export interface EchoReplyHandler {
+  /** `u8[off, off+len)` is the echo data, valid only during the call. */
+  onEchoReply(ident: number, seq: number, u8: Uint8Array, off: number, len: number, srcIp: number, nowUs: number): void;
+}
+
 /** Bytes of the offending datagram quoted in an error: its header and 8 bytes of payload (RFC 792). */
 const QUOTE_PAYLOAD = 8;
 
@@ -51,6 +58,7 @@ export class Icmp {
   private readonly icmp = newIcmpRepr();
   private tokens: number;
   private lastRefillUs = -1;
+  echoHandler: EchoReplyHandler | null = null;
 
   constructor(
     private readonly host: IcmpHost,
@@ -64,7 +72,7 @@ export class Icmp {
    * An ICMP message for an owned address; `l3Off`/`l4Off` are absolute, `l4Len`
    * excludes link padding. Takes ownership of `slot`.
    */
-  input(slot: number, l3Off: number, l4Off: number, l4Len: number, srcIp: number, dstIp: number): void {
+  input(slot: number, l3Off: number, l4Off: number, l4Len: number, srcIp: number, dstIp: number, nowUs: number): void {
     const h = this.host;
     const c = h.counters;
     const m = this.icmp;
@@ -86,6 +94,7 @@ export class Icmp {
       this.unreachableReceived(m.code, m.payloadOff, m.payloadLen);
     } else if (m.type === ICMP_ECHO_REPLY) {
       c.icmpRxEchoReplies++;
+      this.echoHandler?.onEchoReply(m.ident, m.seq, h.pool.u8, m.payloadOff, m.payloadLen, srcIp, nowUs);
     } else {
       c.icmpRxOther++;
     }
@@ -131,6 +140,22 @@ export class Icmp {
     emitIcmp(m, dv, l4);
     h.counters.icmpTxUnreach++;
     h.outputIpv4(out, dstIp, srcIp, IPV4_PROTO_ICMP, ICMP_HDR_LEN + quote);
+  }
+
+  /**
+   * Sends an echo request (RFC 792) whose `len` bytes of data are already at
+   * the slot's L4 offset + 8; takes ownership of `slot`.
+   */
+  sendEcho(slot: number, srcIp: number, dstIp: number, ident: number, seq: number, len: number): void {
+    const m = this.icmp;
+    m.type = ICMP_ECHO_REQUEST;
+    m.code = 0;
+    m.ident = ident;
+    m.seq = seq;
+    m.payloadLen = len;
+    emitIcmp(m, this.host.pool.dv, this.host.pool.base(slot) + L4_OFF);
+    this.host.counters.icmpTxEchoRequests++;
+    this.host.outputIpv4(slot, srcIp, dstIp, IPV4_PROTO_ICMP, ICMP_HDR_LEN + len);
   }
 
   /** Refills the error token bucket. */

@@ -73,7 +73,7 @@ export class Ipv4 {
     const l4Off = off + ip.ihl;
     const l4Len = ip.totalLen - ip.ihl;
     if (ip.proto === IPV4_PROTO_ICMP) {
-      this.icmp.input(slot, off, l4Off, l4Len, src, dst);
+      this.icmp.input(slot, off, l4Off, l4Len, src, dst, nowUs);
       return;
     }
     const l4 = h.handlers[ip.proto];

@@ -20,7 +20,7 @@ import { Arp, DEFAULT_ARP_OPTIONS, type ArpOptions } from './arp.js';
 import { ArpCache } from './arp_cache.js';
 import { NetCounters } from './counters.js';
 import { writeEthHeader } from './ethernet.js';
-import { Icmp } from './icmp.js';
+import { Icmp, type EchoReplyHandler } from './icmp.js';
 import { Ipv4 } from './ipv4.js';
 import { HOP_NO_ROUTE, HOP_READY, type L4Handler } from './l4.js';
 import { L3_OFF, L4_OFF } from './layout.js';
@@ -159,6 +159,21 @@ export class NetStack implements Pipeline {
     this.handlers[proto] = h;
     this.l4List.push(h);
     this.l4Count++;
+  }
+
+  /** Destination unreachable `code` about the datagram at `l3Off` of `slot` (rate-limited); frees `slot`. */
+  sendUnreachable(slot: number, l3Off: number, code: number, srcIp: number, dstIp: number): void {
+    this.icmp.sendUnreachable(slot, l3Off, code, srcIp, dstIp);
+  }
+
+  /** An echo request with `len` bytes of data already at the slot's L4 offset + 8; takes ownership of `slot`. */
+  sendEcho(slot: number, srcIp: number, dstIp: number, ident: number, seq: number, len: number): void {
+    this.icmp.sendEcho(slot, srcIp, dstIp, ident, seq, len);
+  }
+
+  /** Where echo replies addressed to us go (one prober per worker). */
+  setEchoHandler(h: EchoReplyHandler | null): void {
+    this.icmp.echoHandler = h;
   }
 
   ownsAddress(ip: number): boolean {

@@ -4,6 +4,9 @@
  * The run layer turns a plan into ports, workers, the engine and telemetry.
  */
 import type { ClientPlan, ServerTimeouts, TlsVersion } from '../engine/modes.js';
+import type { ListenPlan } from '../engine/listen.js';
+import type { ProbePlan } from '../engine/probe.js';
+import type { TcpConnectPlan } from '../engine/tcp_connect.js';
 import type { TlsEngine } from '../tls/engine.js';
 import type { AddrRange, RouteConfig } from '../net/stack.js';
 import type { Profile } from './profile.js';
@@ -28,8 +31,18 @@ export interface BulkPlan {
   sha256: boolean;
 }
 
-/** The client's load comes with the profile it was made from (flags build a one-flow profile). */
-export type ModePlan = { kind: 'stack' } | ServerPlan | BulkPlan | ({ kind: 'client'; profile: Profile } & ClientPlan);
+export type ModePlan =
+  | { kind: 'stack' }
+  | ServerPlan
+  | BulkPlan
+  /** The client's load comes with the profile it was made from (flags build a one-flow profile). */
+  | ({ kind: 'client'; profile: Profile } & ClientPlan)
+  /** --client tcp://: the TCP connect rate. */
+  | ({ kind: 'tcp_connect' } & TcpConnectPlan)
+  /** --client udp:// and icmp://: datagrams at a rate. */
+  | ({ kind: 'udp_client' | 'icmp_client' } & ProbePlan)
+  /** --listen (repeatable). */
+  | ({ kind: 'listen' } & ListenPlan);
 
 export interface RunPlan {
   portSpec: string;

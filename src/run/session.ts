@@ -19,7 +19,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { LATENCY_PARAMS, type LoadSnapshot } from '../engine/load.js';
-import type { ClientPlan } from '../engine/modes.js';
+import { listenJson, listenLive, type ListenerPlan } from '../engine/listen.js';
+import { probeLiveLine, probeSummary, probeSummaryText, type ProbeKind } from '../engine/probe_report.js';
+import { randomInt } from 'node:crypto';
 import { liveLine as clientLiveLine, summarize, summaryText } from '../engine/report.js';
 import { availableParallelism } from 'node:os';
 import type { RunPlan } from './plan.js';
@@ -32,6 +34,7 @@ import {
   stackMetricNames,
   type StackWorkerReport,
   type StackAppConfig,
+  isClientKind,
   type StackMetricGroups,
   type StackPipelineConfig,
   type StopOp,
@@ -46,6 +49,7 @@ import { assignCores } from '../core/core_assign.js';
 import { InvalidOptionError, PortOpenError, VaigaiError, WorkerFailedError } from '../common/errors.js';
 import { PortSpecError } from '../port/spec.js';
 import { createFrameRing } from '../core/frame_ring.js';
+import type { SteerConfig } from '../net/flow_steer.js';
 import type { LoopOptions } from './worker_loop.js';
 import { WorkerSet, type WorkerResult } from './workers.js';
 
@@ -90,7 +94,7 @@ export interface WorkersRunResult {
  * the connections, --duration shared. Workers past the connections (or the
  * requests) get none: null.
  */
-export function splitClient(plan: ClientPlan, workers: number): (ClientPlan | null)[] {
+export function splitClient<P extends { connections: number; requests: number; rate: number }>(plan: P, workers: number): (P | null)[] {
   let active = Math.min(workers, plan.connections);
   if (plan.requests > 0) active = Math.min(active, plan.requests);
   const share = (total: number, w: number): number => Math.floor(total / active) + (w < total % active ? 1 : 0);
@@ -120,35 +124,41 @@ export function workerPcapPath(path: string, w: number, workers: number): string
 /** The application of each worker, as the workers' pipeline config names it. */
 function appsOf(plan: RunPlan, workers: number): StackAppConfig[] {
   const m = plan.mode;
+  const same = (app: StackAppConfig): StackAppConfig[] => Array.from({ length: workers }, () => app);
+  // A client load: one inbound steering ring per worker, for the replies fanout/RSS brings another worker.
+  const client = (): { steer: SteerConfig; durationUs: number; drainUs: number } => ({
+    steer: { rings: Array.from({ length: workers }, () => createFrameRing(STEER_RING_FRAMES)), addrs: plan.addrs.map(({ lo, hi }) => ({ lo, hi })) },
+    durationUs: plan.durationS * 1e6,
+    drainUs: plan.drainS * 1e6,
+  });
   switch (m.kind) {
     case 'stack':
-      return Array.from({ length: workers }, () => ({ kind: 'none' }));
+      return same({ kind: 'none' });
     case 'http':
-      return Array.from({ length: workers }, () => ({
-        kind: 'http',
-        port: m.port,
-        status: m.status,
-        bodySize: m.bodySize,
-        tls: m.tls,
-        timeouts: m.timeouts,
-        keylog: plan.keylog?.path ?? null,
-      }));
+      return same({ kind: 'http', port: m.port, status: m.status, bodySize: m.bodySize, tls: m.tls, timeouts: m.timeouts, keylog: plan.keylog?.path ?? null });
     case 'sink':
     case 'source':
-      return Array.from({ length: workers }, () => ({ kind: m.kind, port: m.port, bytes: m.bytes, sha256: m.sha256 }));
+      return same({ kind: m.kind, port: m.port, bytes: m.bytes, sha256: m.sha256 });
+    case 'listen':
+      return same({ kind: 'listen', listeners: m.listeners, status: m.status, bodySize: m.bodySize, tls: m.tls, keylog: plan.keylog?.path ?? null });
     case 'client': {
       if (m.saveBody !== null && workers > 1) {
         throw new InvalidOptionError('--save-body', 'not with --workers above 1: which response is the last one is not defined across workers (use --sha256 or --expect-sha256)');
       }
-      const steer = { rings: Array.from({ length: workers }, () => createFrameRing(STEER_RING_FRAMES)), addrs: plan.addrs.map(({ lo, hi }) => ({ lo, hi })) };
-      return splitClient(m, workers).map((share) => ({
-        kind: 'client',
-        share,
-        durationUs: plan.durationS * 1e6,
-        drainUs: plan.drainS * 1e6,
-        keylog: plan.keylog?.path ?? null,
-        steer,
-      }));
+      const c = client();
+      return splitClient(m, workers).map((share) => ({ kind: 'client', share, keylog: plan.keylog?.path ?? null, ...c }));
+    }
+    case 'tcp_connect': {
+      const c = client();
+      return splitClient(m, workers).map((share) => ({ kind: 'tcp_connect', share, ...c }));
+    }
+    case 'udp_client':
+    case 'icmp_client': {
+      const c = client();
+      const { kind, ...p } = m;
+      // The datagrams split as connections would, one per worker; the tag tells this run's answers from a stale one's.
+      const tag = randomInt(1, 2 ** 31);
+      return splitClient({ ...p, connections: workers }, workers).map((share) => ({ kind, share, tag, ...c }));
     }
     default:
       throw new InvalidOptionError('--workers', 'no such mode');
@@ -179,7 +189,7 @@ function processCpus(): number[] {
 
 const DROP = /^(eth|arp|ipv4|icmp)Drop/;
 
-function liveLine(s: number, total: StackMetricGroups, per: StackMetricGroups[]): string {
+function liveLine(s: number, total: StackMetricGroups, per: StackMetricGroups[], listeners: ListenerPlan[] | null): string {
   const n = total.net;
   let drops = 0;
   for (const [k, v] of Object.entries(n)) if (DROP.test(k)) drops += v;
@@ -189,7 +199,8 @@ function liveLine(s: number, total: StackMetricGroups, per: StackMetricGroups[])
     ` | echo ${n.icmpRxEchoRequests}/${n.icmpTxEchoReplies} | drops ${drops}`;
   if (total.tcp !== null) line += ` | tcp opens ${total.tcp.passiveOpens} (${per.map((w) => w.tcp?.passiveOpens ?? 0).join('/')}) est ${total.tcp.established}`;
   const a = total.app;
-  if (a !== null) line += a.requests !== undefined ? ` | http req ${a.requests} resp ${a.responses} err ${a.errors}` : ` | accepted ${a.accepted} in ${a.bytesIn} out ${a.bytesOut}`;
+  if (listeners !== null) line += ` | ${listenLive(listeners, a ?? {})}`;
+  else if (a !== null) line += a.requests !== undefined ? ` | http req ${a.requests} resp ${a.responses} err ${a.errors}` : ` | accepted ${a.accepted} in ${a.bytesIn} out ${a.bytesOut}`;
   return line;
 }
 
@@ -271,6 +282,51 @@ class ClientReport {
   }
 }
 
+/**
+ * The TCP connect-rate, UDP and ICMP loads' view of the workers: the live
+ * line from the summed counters and the interval of the merged histogram
+ * (connect times or round-trip times), and the summary.
+ */
+class ProbeReport {
+  private prev: Record<string, number>;
+  private prevUs = performance.now() * 1000;
+  private prevHist: Histogram;
+
+  constructor(
+    private readonly set: WorkerSet,
+    private readonly kind: ProbeKind,
+    app: StackAppConfig,
+    /** Connections of a TCP connect run (per-stream throughput). */
+    private readonly connections: number,
+  ) {
+    this.prev = groupStackMetrics(set.metrics(), app).app ?? {};
+    this.prevHist = new Histogram(LATENCY_PARAMS);
+  }
+
+  liveLine(s: number, total: StackMetricGroups, per: StackMetricGroups[]): string {
+    const cur = total.app ?? {};
+    const now = performance.now() * 1000;
+    const hist = this.set.histogram() ?? new Histogram(LATENCY_PARAMS);
+    const line = probeLiveLine(this.kind, s, (now - this.prevUs) / 1e6, this.prev, cur, Histogram.difference(hist, this.prevHist));
+    this.prev = cur;
+    this.prevUs = now;
+    this.prevHist = hist;
+    return per.length > 1 ? `${line} | steered ${per.map((w) => w.app?.steeredOut ?? 0).join('/')}` : line;
+  }
+
+  json(total: StackMetricGroups, per: StackMetricGroups[]): Record<string, unknown> {
+    const a = total.app ?? {};
+    const elapsedUs = Math.max(0, ...per.map((w) => w.app?.elapsedUs ?? 0));
+    const out = probeSummary(this.kind, a, elapsedUs, this.set.histogram() ?? new Histogram(LATENCY_PARAMS), this.connections);
+    out.steering = { out: a.steeredOut, in: a.steeredIn, drops: a.steerDrops };
+    return out;
+  }
+
+  summary(total: StackMetricGroups, per: StackMetricGroups[]): string {
+    return probeSummaryText(this.kind, this.json(total, per));
+  }
+}
+
 function nonZero(r: Record<string, number> | null): string {
   if (r === null) return '';
   return Object.entries(r)
@@ -280,7 +336,7 @@ function nonZero(r: Record<string, number> | null): string {
 }
 
 function writeJson(path: string, seconds: number, total: StackMetricGroups, per: StackMetricGroups[], app: unknown): void {
-  const out = { seconds: Number(seconds.toFixed(3)), workers: per.length, counters: total.net, port: total.port, tcp: total.tcp, app, loop: total.loop, perWorker: per };
+  const out = { seconds: Number(seconds.toFixed(3)), workers: per.length, counters: total.net, port: total.port, tcp: total.tcp, udp: total.udp, app, loop: total.loop, perWorker: per };
   writeFileSync(path, JSON.stringify(out, null, 1));
 }
 
@@ -312,6 +368,9 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
   const apps = appsOf(plan, workers);
   const kind = apps[0].kind;
   const client = kind === 'client' && plan.mode.kind === 'client' ? plan.mode : null;
+  // Every client load (HTTP, TCP connect, UDP, ICMP) ends when its shares finish, and records latencies.
+  const bounded = isClientKind(kind);
+  const listeners = plan.mode.kind === 'listen' ? plan.mode.listeners : null;
   let spec: string;
   let port: ReturnType<typeof parsePortSpec>;
   try {
@@ -342,8 +401,8 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
       workers: cpus.map((cpu, i) => ({ port: spec, queueId: i, cpu, config: config(apps[i]), ...(pcapPath === null ? {} : { pcap: pcapFiles[i] }) })),
       pipeline: new URL('./stack_pipeline.js', import.meta.url),
       poolSlots: POOL_SLOTS,
-      metrics: stackMetricNames(kind),
-      ...(client !== null ? { histogram: LATENCY_PARAMS } : {}),
+      metrics: stackMetricNames(apps[0]),
+      ...(bounded ? { histogram: LATENCY_PARAMS } : {}),
       eal: plan.ealArgs,
       loop: opts.loop ?? {},
     });
@@ -358,18 +417,23 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
       `; ${workers} worker${workers > 1 ? 's' : ''} on CPU${workers > 1 ? 's' : ''} ${pinned.map((c) => (c < 0 ? 'any' : String(c))).join(',')} (management on ${cores.management.join(',')})`,
   );
   const clientReport = client === null ? null : new ClientReport(set, client.expectSha256 !== null, client.tls !== null);
+  const probeReport =
+    kind === 'tcp_connect' || kind === 'udp_client' || kind === 'icmp_client'
+      ? new ProbeReport(set, kind, apps[0], plan.mode.kind === 'tcp_connect' ? plan.mode.connections : 0)
+      : null;
 
   const started = performance.now();
   const seconds = (): number => (performance.now() - started) / 1000;
   const snapshot = (): { total: StackMetricGroups; per: StackMetricGroups[] } => ({
-    total: groupStackMetrics(set.metrics(), kind),
-    per: Array.from({ length: workers }, (_, w) => groupStackMetrics(set.metricsOf(w), kind)),
+    total: groupStackMetrics(set.metrics(), apps[0]),
+    per: Array.from({ length: workers }, (_, w) => groupStackMetrics(set.metricsOf(w), apps[0])),
   });
-  const appJson = (total: StackMetricGroups, per: StackMetricGroups[]): unknown => clientReport?.json(total, per) ?? total.app;
+  const appJson = (total: StackMetricGroups, per: StackMetricGroups[]): unknown =>
+    clientReport?.json(total, per) ?? probeReport?.json(total, per) ?? (listeners !== null ? listenJson(listeners, total.app ?? {}) : total.app);
   const report = (): void => {
     const { total, per } = snapshot();
     const s = seconds();
-    log(clientReport?.liveLine(s, total, per) ?? liveLine(s, total, per));
+    log(clientReport?.liveLine(s, total, per) ?? probeReport?.liveLine(s, total, per) ?? liveLine(s, total, per, listeners));
     if (plan.jsonPath !== null) writeJson(plan.jsonPath, s, total, per, appJson(total, per));
   };
   const allFinished = (): boolean => {
@@ -419,13 +483,13 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
   try {
     // Running: until a stop request, a failed worker, the time bound, or (--client) every share finished
     // (the client keeps its own time bound, and drains past it).
-    const durationMs = client === null && plan.durationS > 0 ? plan.durationS * 1000 : Infinity;
-    await waitUntil(() => failedMsg !== '' || (client !== null && allFinished()), durationMs, 0);
+    const durationMs = !bounded && plan.durationS > 0 ? plan.durationS * 1000 : Infinity;
+    await waitUntil(() => failedMsg !== '' || (bounded && allFinished()), durationMs, 0);
     if (stops < 2 && failedMsg === '') {
       // Stopping: no new arrivals; what is in flight gets --drain seconds.
       const atStop = stops;
       await set.update({ op: 'stop' satisfies StopOp }).catch(() => []);
-      if (client !== null) await waitUntil(() => failedMsg !== '' || allFinished(), plan.drainS * 1000, atStop);
+      if (bounded) await waitUntil(() => failedMsg !== '' || allFinished(), plan.drainS * 1000, atStop);
       // Closing: FIN on every connection; a second later, what is left is reset by the workers' close.
       if (stops === atStop && failedMsg === '') {
         await set.update({ op: 'close' satisfies StopOp }).catch(() => []);
@@ -446,8 +510,11 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
   if (plan.jsonPath !== null) writeJson(plan.jsonPath, s, total, per, appJson(total, per));
   log(`summary: ${nonZero(total.net) || 'no traffic'}`);
   if (total.tcp !== null) log(`tcp: ${nonZero(total.tcp) || 'no traffic'}`);
+  if (total.udp !== null && nonZero(total.udp) !== '') log(`udp: ${nonZero(total.udp)}`);
   const clientSummary = clientReport?.summary(total, per) ?? null;
   if (clientSummary !== null) log(summaryText('client', clientSummary));
+  else if (probeReport !== null) log(probeReport.summary(total, per));
+  else if (listeners !== null) for (const [name, r] of Object.entries(listenJson(listeners, total.app ?? {}))) log(`listen ${name}: ${nonZero(r) || 'no traffic'}`);
   else if (total.app !== null) log(`app: ${nonZero(total.app) || 'no traffic'}`);
   for (const r of results) {
     const st = r.stats;

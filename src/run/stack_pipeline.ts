@@ -4,9 +4,10 @@
  * (JSON plus one SharedArrayBuffer) it builds a NetStack on the worker's queue
  * and TxBatch, attached to the port's shared ARP table, a TcpLayer when an
  * application is asked for, and the application itself (HTTP/1.1 server,
- * optionally over TLS, or the TCP sink or source), listening on every owned
- * address, or this worker's share of the HTTP client load, whose replies
- * other workers pass here by FlowSteer (src/net/flow_steer.ts).
+ * optionally over TLS, the TCP sink or source, or the listeners of --listen),
+ * listening on every owned address, or this worker's share of a client load
+ * (HTTP, TCP connect rate, UDP or ICMP), whose replies other workers pass
+ * here by FlowSteer (src/net/flow_steer.ts). UDP is registered beside TCP.
  *
  * Counters: the stack keeps its own plain-object counters (hot path); once per
  * tick, and at close, the pipeline copies them into the worker's metric slab
@@ -21,11 +22,19 @@ import { FAIL_KEYS } from '../app/http11/failures.js';
 import { BulkMode, ClientMode, HttpServerMode, type ClientPlan, type HttpServerModeConfig, type Mode } from '../engine/modes.js';
 import { KeyLog } from '../tls/keylog.js';
 import { emptyQueueStats } from '../port/port.js';
-import { IPV4_PROTO_TCP } from '../wire/ipv4.js';
+import { IPV4_PROTO_TCP, IPV4_PROTO_UDP } from '../wire/ipv4.js';
 import { macFromBytes } from '../wire/mac.js';
 import { ArpCache } from '../net/arp_cache.js';
 import { NetCounters } from '../net/counters.js';
-import { FlowSteer, portShare, type SteerConfig } from '../net/flow_steer.js';
+import { echoIdent, FlowSteer, portShare, type SteerConfig } from '../net/flow_steer.js';
+import { UdpCounters, UdpLayer } from '../net/udp.js';
+import { IcmpProbe } from '../engine/icmp_probe.js';
+import { listenKeys, ListenMode, type ListenPlan } from '../engine/listen.js';
+import { PROBE_KEYS, type ProbePlan } from '../engine/probe.js';
+import { TCP_CONNECT_KEYS, TcpConnectLoad, type TcpConnectPlan } from '../engine/tcp_connect.js';
+import { UdpProbe } from '../engine/udp_probe.js';
+import { stackClock } from '../engine/load.js';
+import { HOP_READY } from '../net/l4.js';
 import { NetStack, type AddrRange, type RouteConfig } from '../net/stack.js';
 import { TcpCounters } from '../net/tcp/counters.js';
 import { CLOSED, F_NOTIFIED, TIME_WAIT } from '../net/tcp/tcb.js';
@@ -47,7 +56,31 @@ export type StackAppConfig =
       /** --sslkeylog file, opened for appending by every worker. */
       keylog: string | null;
       steer: SteerConfig;
-    };
+    }
+  | {
+      kind: 'tcp_connect';
+      share: TcpConnectPlan | null;
+      durationUs: number;
+      drainUs: number;
+      steer: SteerConfig;
+    }
+  | {
+      kind: 'udp_client' | 'icmp_client';
+      share: ProbePlan | null;
+      durationUs: number;
+      drainUs: number;
+      steer: SteerConfig;
+      /** Per run: tags the datagrams, picks the UDP source port and the ICMP identifiers. */
+      tag: number;
+    }
+  | ({ kind: 'listen'; /** --sslkeylog file, opened for appending by every worker. */ keylog: string | null } & ListenPlan);
+
+/** The client loads that run on a worker's share and steer replies home. */
+export type ClientAppKind = 'client' | 'tcp_connect' | 'udp_client' | 'icmp_client';
+
+export function isClientKind(kind: string): kind is ClientAppKind {
+  return kind === 'client' || kind === 'tcp_connect' || kind === 'udp_client' || kind === 'icmp_client';
+}
 
 export type StackAppKind = StackAppConfig['kind'];
 
@@ -77,6 +110,7 @@ export type StopOp = 'stop' | 'close';
 
 const NET_KEYS: readonly string[] = Object.keys(new NetCounters());
 const TCP_KEYS: readonly string[] = Object.keys(new TcpCounters());
+const UDP_KEYS: readonly string[] = Object.keys(new UdpCounters());
 /** The worker's queue counters (the driver's, through the capture tap when there is one). */
 const PORT_KEYS: readonly string[] = Object.keys(emptyQueueStats());
 /** The server's TLS figures (TlsTransport stats fields), published as `tls_<field>`. */
@@ -98,6 +132,8 @@ export const CLIENT_KEYS = [
   'tls_handshakes', 'tls_full', 'tls_resumed', 'tls_failures', 'tls_abandoned', 'elapsed_us', 'finished', 'steered_out', 'steered_in', 'steer_drops',
 ];
 const FINISHED_IDX = CLIENT_KEYS.indexOf('finished');
+/** Frames passed between workers, after a client load's own counters. */
+const STEER_KEYS = ['steered_out', 'steered_in', 'steer_drops'];
 /** Receive bursts of frames other workers passed on. */
 const STEER_BURST = 64;
 
@@ -110,18 +146,38 @@ export function camel(name: string): string {
   return name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }
 
-function appKeys(kind: StackAppKind): readonly string[] {
-  return kind === 'http' ? HTTP_KEYS : kind === 'client' ? CLIENT_KEYS : kind === 'none' ? [] : BULK_KEYS;
+/** The application's counter names: by kind, and for --listen by listener. */
+function appKeys(app: StackAppKind | StackAppConfig): readonly string[] {
+  const kind = typeof app === 'string' ? app : app.kind;
+  switch (kind) {
+    case 'http':
+      return HTTP_KEYS;
+    case 'client':
+      return CLIENT_KEYS;
+    case 'tcp_connect':
+      return [...TCP_CONNECT_KEYS, ...STEER_KEYS];
+    case 'udp_client':
+    case 'icmp_client':
+      return [...PROBE_KEYS, ...STEER_KEYS];
+    case 'listen':
+      return typeof app === 'string' || app.kind !== 'listen' ? [] : listenKeys(app.listeners);
+    case 'none':
+      return [];
+    default:
+      return BULK_KEYS;
+  }
 }
 
 /** The slab counters of a stack worker running `app`, after the loop's own. */
-export function stackMetricNames(app: StackAppKind): string[] {
+export function stackMetricNames(app: StackAppKind | StackAppConfig): string[] {
+  const none = (typeof app === 'string' ? app : app.kind) === 'none';
   return [
     MAC_METRIC,
     OPEN_CONNS_METRIC,
     ...NET_KEYS.map((k) => `net_${snake(k)}`),
     ...PORT_KEYS.map((k) => `port_${snake(k)}`),
-    ...(app === 'none' ? [] : TCP_KEYS.map((k) => `tcp_${snake(k)}`)),
+    ...(none ? [] : TCP_KEYS.map((k) => `tcp_${snake(k)}`)),
+    ...(none ? [] : UDP_KEYS.map((k) => `udp_${snake(k)}`)),
     ...appKeys(app).map((k) => `app_${k}`),
   ];
 }
@@ -134,13 +190,16 @@ export interface StackMetricGroups {
   port: Record<string, number>;
   /** TcpCounters names, or null without TCP. */
   tcp: Record<string, number> | null;
+  /** UdpCounters names, or null without UDP (no application). */
+  udp: Record<string, number> | null;
   /** The application's counters (snake_case), or null without one. */
   app: Record<string, number> | null;
   /** The poll loop's counters (LOOP_METRICS). */
   loop: Record<string, number>;
 }
 
-export function groupStackMetrics(m: Record<string, number>, app: StackAppKind): StackMetricGroups {
+export function groupStackMetrics(m: Record<string, number>, app: StackAppKind | StackAppConfig): StackMetricGroups {
+  const none = (typeof app === 'string' ? app : app.kind) === 'none';
   const pick = (prefix: string, keys: readonly string[], name: (k: string) => string): Record<string, number> => {
     const out: Record<string, number> = {};
     for (const k of keys) out[k] = m[`${prefix}${name(k)}`] ?? 0;
@@ -151,8 +210,9 @@ export function groupStackMetrics(m: Record<string, number>, app: StackAppKind):
   return {
     net: pick('net_', NET_KEYS, snake),
     port: pick('port_', PORT_KEYS, snake),
-    tcp: app === 'none' ? null : pick('tcp_', TCP_KEYS, snake),
-    app: app === 'none' ? null : camelKeys(pick('app_', appKeys(app), (k) => k)),
+    tcp: none ? null : pick('tcp_', TCP_KEYS, snake),
+    udp: none ? null : pick('udp_', UDP_KEYS, snake),
+    app: none ? null : camelKeys(pick('app_', appKeys(app), (k) => k)),
     loop,
   };
 }
@@ -175,10 +235,10 @@ function checkConfig(cfg: unknown): StackPipelineConfig {
     throw new StackPipelineError('stack pipeline: mac, arpCacheSize, maxConns and tcpWindow must be numbers');
   }
   const kind = c.app?.kind;
-  if (kind !== 'none' && kind !== 'http' && kind !== 'sink' && kind !== 'source' && kind !== 'client') {
+  if (kind !== 'none' && kind !== 'http' && kind !== 'sink' && kind !== 'source' && kind !== 'listen' && !isClientKind(kind ?? '')) {
     throw new StackPipelineError(`stack pipeline: unknown app kind ${JSON.stringify(kind)}`);
   }
-  if (c.app?.kind === 'client') {
+  if (c.app !== undefined && isClientKind(c.app.kind)) {
     const steer = (c.app as { steer?: Partial<SteerConfig> }).steer;
     const rings = steer?.rings;
     if (!Array.isArray(rings) || rings.length < 1 || !rings.every((r) => r?.sab instanceof SharedArrayBuffer) || !Array.isArray(steer?.addrs)) {
@@ -216,6 +276,35 @@ function startApp(app: StackAppConfig, tcp: TcpLayer, ctx: PipelineContext, maxC
   }
 }
 
+/** The client loads beside the HTTP one (TCP connect rate, UDP and ICMP probes): ticked, stopped, published by name. */
+interface CountedLoad {
+  tick(nowUs: number): void;
+  stop(): void;
+  finished(): boolean;
+  publish(c: Float64Array, ids: Int32Array, at: number): number;
+}
+
+/** A worker's share of a TCP connect-rate, UDP or ICMP load, or null when it has none. */
+function startLoad(app: StackAppConfig, stack: NetStack, tcp: TcpLayer, udp: UdpLayer, ctx: PipelineContext, maxConns: number): CountedLoad | null {
+  if (app.kind !== 'tcp_connect' && app.kind !== 'udp_client' && app.kind !== 'icmp_client') return null;
+  if (app.share === null) return null;
+  const workers = app.steer.rings.length;
+  if (app.kind === 'tcp_connect') {
+    // Every owned address: the TCP layer's source pool picks the address and port.
+    return new TcpConnectLoad({ ...app.share, transport: tcp, clock: ctx.clock, stamp: stackClock(tcp), srcIp: 0, durationUs: app.durationUs, maxConns, connectTime: ctx.latency });
+  }
+  // Datagrams leave from the first owned address: their answers come back to one port of this worker's share.
+  const srcIp = app.steer.addrs[0].lo;
+  const dstIp = app.share.dstIp;
+  const nextHopReady = (): boolean => stack.nextHop(dstIp) === HOP_READY;
+  // Each worker tags its own datagrams: an answer another worker's port got by mistake is not counted as this one's.
+  const cfg = { ...app.share, clock: ctx.clock, srcIp, durationUs: app.durationUs, drainUs: app.drainUs, rtt: ctx.latency, tag: (app.tag + ctx.workerIdx) >>> 0, nextHopReady };
+  if (app.kind === 'icmp_client') return new IcmpProbe(cfg, stack, echoIdent(app.tag & 0xffff, ctx.workerIdx, workers));
+  // One source port of this worker's share, so that fanout/RSS steering brings the answers here.
+  const { lo, hi } = portShare(ctx.workerIdx, workers);
+  return new UdpProbe(cfg, udp, lo + (app.tag % (hi - lo)));
+}
+
 /** What a client worker, or a worker with a key log, posts when it closes: what the slab cannot carry. */
 export interface StackWorkerReport {
   sha256: string | null;
@@ -231,30 +320,38 @@ class StackPipeline implements Pipeline {
   private readonly netIds: Int32Array;
   private readonly portIds: Int32Array;
   private readonly tcpIds: Int32Array;
+  private readonly udpIds: Int32Array;
   private readonly appIds: Int32Array;
   private readonly net: Record<string, number>;
   private readonly tcpCounters: Record<string, number> | null;
   private readonly openId: number;
   /** The run asked every connection to close: count what is still open each tick. */
   private closing = false;
+  private readonly kind: StackAppKind;
 
   constructor(
     private readonly ctx: PipelineContext,
     private readonly stack: NetStack,
     private readonly tcp: TcpLayer | null,
     private readonly mode: Mode | null,
-    app: StackAppKind,
+    private readonly udp: UdpLayer | null,
+    /** A TCP connect-rate, UDP or ICMP load, or the --listen services. */
+    private readonly load: CountedLoad | null,
+    private readonly listen: ListenMode | null,
+    app: StackAppConfig,
     private readonly steer: FlowSteer | null,
     private readonly keylog: KeyLog | null,
     /** The client checks bodies against --expect-sha256 (without it, Http1Client's verify counts mean nothing). */
     private readonly verify: boolean,
   ) {
+    this.kind = app.kind;
     const m = ctx.metrics;
     this.c = m.c;
     const ids = (names: string[]): Int32Array => Int32Array.from(names, (n) => m.id(n));
     this.netIds = ids(NET_KEYS.map((k) => `net_${snake(k)}`));
     this.portIds = ids(PORT_KEYS.map((k) => `port_${snake(k)}`));
     this.tcpIds = ids(tcp === null ? [] : TCP_KEYS.map((k) => `tcp_${snake(k)}`));
+    this.udpIds = ids(udp === null ? [] : UDP_KEYS.map((k) => `udp_${snake(k)}`));
     this.appIds = ids(appKeys(app).map((k) => `app_${k}`));
     this.net = stack.counters as unknown as Record<string, number>;
     this.tcpCounters = tcp === null ? null : (tcp.counters as unknown as Record<string, number>);
@@ -274,6 +371,7 @@ class StackPipeline implements Pipeline {
     const op = (u as { op?: unknown } | null)?.op;
     if (op === 'stop') {
       if (this.mode instanceof ClientMode) this.mode.load.stop();
+      this.load?.stop();
       return 0;
     }
     if (op === 'close') {
@@ -303,6 +401,7 @@ class StackPipeline implements Pipeline {
     this.takeSteered(nowUs);
     this.stack.tick(nowUs);
     if (this.mode !== null) this.mode.tick(nowUs);
+    this.load?.tick(nowUs);
     this.publish();
   }
 
@@ -327,6 +426,7 @@ class StackPipeline implements Pipeline {
   private inFlight(): boolean {
     const mode = this.mode;
     if (mode instanceof ClientMode) return !mode.finished();
+    if (this.load !== null) return !this.load.finished();
     const tcp = this.tcp;
     return tcp !== null && tcp.t.active > tcp.tw.size;
   }
@@ -369,9 +469,14 @@ class StackPipeline implements Pipeline {
     copy(c, this.netIds, this.net, NET_KEYS);
     copy(c, this.portIds, this.ctx.queue.stats() as unknown as Record<string, number>, PORT_KEYS);
     if (this.tcpCounters !== null) copy(c, this.tcpIds, this.tcpCounters, TCP_KEYS);
+    if (this.udp !== null) copy(c, this.udpIds, this.udp.counters as unknown as Record<string, number>, UDP_KEYS);
     const ids = this.appIds;
     const mode = this.mode;
-    if (mode instanceof HttpServerMode) {
+    if (this.listen !== null) {
+      this.listen.publish(c, ids, 0);
+    } else if (this.kind !== 'client' && this.steer !== null) {
+      publishLoad(c, ids, this.load, this.steer);
+    } else if (mode instanceof HttpServerMode) {
       copy(c, ids, mode.server.stats as unknown as Record<string, number>, SERVER_STAT_KEYS);
       if (mode.tls !== null) copy(c, ids.subarray(SERVER_STAT_KEYS.length), mode.tls.stats as unknown as Record<string, number>, TLS_SERVER_STATS);
     } else if (this.steer !== null) {
@@ -396,6 +501,17 @@ function countOpen(tcp: TcpLayer | null): number {
   let n = 0;
   if (tcp !== null) eachConn(tcp, (_c, st) => st !== TIME_WAIT && n++);
   return n;
+}
+
+/** A TCP connect-rate, UDP or ICMP load's counters, then the steering ones; a worker without a share reports itself finished. */
+function publishLoad(c: Float64Array, ids: Int32Array, load: CountedLoad | null, steer: FlowSteer): void {
+  const n = ids.length - STEER_KEYS.length;
+  if (load !== null) load.publish(c, ids, 0);
+  // 'finished' is the last of the load's own counters.
+  else c[ids[n - 1]] = 1;
+  c[ids[n]] = steer.out;
+  c[ids[n + 1]] = steer.in;
+  c[ids[n + 2]] = steer.drops;
 }
 
 /** The client's counters in CLIENT_KEYS order; a worker without a share of the load reports itself finished. */
@@ -444,20 +560,28 @@ export function createPipeline(ctx: PipelineContext): Pipeline {
   });
   const app = cfg.app;
   let tcp: TcpLayer | null = null;
+  let udp: UdpLayer | null = null;
   let mode: Mode | null = null;
+  let load: CountedLoad | null = null;
+  let listen: ListenMode | null = null;
   let keylog: KeyLog | null = null;
   let steer: FlowSteer | null = null;
   try {
-    if (app.kind === 'client') steer = new FlowSteer(app.steer, ctx.workerIdx, ctx.pool, STEER_BURST, (w) => ctx.wakeWorker(w));
+    const steerCfg = 'steer' in app ? app.steer : null;
+    if (steerCfg !== null) steer = new FlowSteer(steerCfg, ctx.workerIdx, ctx.pool, STEER_BURST, (w) => ctx.wakeWorker(w));
     // Every worker appends to the one file through its own O_APPEND descriptor: one write(2) per line, never interleaved.
-    if ((app.kind === 'http' || (app.kind === 'client' && app.share !== null)) && app.keylog !== null) keylog = new KeyLog(app.keylog);
+    if ((app.kind === 'http' || app.kind === 'listen' || (app.kind === 'client' && app.share !== null)) && app.keylog !== null) keylog = new KeyLog(app.keylog);
     if (app.kind !== 'none') {
       const opts = runTcpOptions(cfg.maxConns, cfg.tcpWindow);
       // A client's worker opens connections from its own share of the ports: replies to the others' are steered to them.
-      if (app.kind === 'client') opts.ephemeralPorts = portShare(ctx.workerIdx, app.steer.rings.length);
+      if (steerCfg !== null) opts.ephemeralPorts = portShare(ctx.workerIdx, steerCfg.rings.length);
       tcp = new TcpLayer(stack, opts);
       stack.registerL4(IPV4_PROTO_TCP, tcp);
+      udp = new UdpLayer(stack);
+      stack.registerL4(IPV4_PROTO_UDP, udp);
       mode = startApp(app, tcp, ctx, cfg.maxConns, keylog);
+      load = startLoad(app, stack, tcp, udp, ctx, cfg.maxConns);
+      if (app.kind === 'listen') listen = new ListenMode(app, tcp, udp, keylog);
     }
   } catch (e) {
     keylog?.close();
@@ -465,5 +589,5 @@ export function createPipeline(ctx: PipelineContext): Pipeline {
     throw e;
   }
   const verify = app.kind === 'client' && app.share !== null && app.share.expectSha256 !== null;
-  return new StackPipeline(ctx, stack, tcp, mode, app.kind, steer, keylog, verify);
+  return new StackPipeline(ctx, stack, tcp, mode, udp, load, listen, app, steer, keylog, verify);
 }

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Fail } from '../../src/app/http11/failures.js';
 import { ClientMode } from '../../src/engine/modes.js';
 import { HOP_FAILED, HOP_NO_ROUTE, HOP_PENDING, HOP_READY } from '../../src/net/l4.js';
 import { CloseReason, TcpError, type TcpHandler } from '../../src/net/tcp/api.js';
@@ -176,6 +177,8 @@ test('a client load whose next hop never answers ends after ARP\'s retries: its 
   assert.equal(sent.arpTargets.length, 3);
   assert.equal(sent.ipv4Macs.length, 0);
   assert.equal(tcp.counters.activeOpens, 0);
-  assert.equal(tcp.counters.hopUnreachable, 1, 'the first connect is refused, and the load stops opening');
-  assert.equal(mode.load.snapshot().connectFailures, 1);
+  // Each connection slot tries once and fails as unreachable; then the load, bounded by its request count, stops opening.
+  assert.equal(tcp.counters.hopUnreachable, 16, 'every slot\'s connect is refused once');
+  assert.equal(mode.load.snapshot().connectFailures, 16);
+  assert.equal(mode.load.snapshot().failures[Fail.UNREACHABLE], 16, 'counted as unreachable');
 });

@@ -40,6 +40,7 @@ export function registerRun(program: Command): Command {
     .option('--tcp-window <bytes>', 'receive window and send buffer of every TCP connection, e.g. 4m (default 256k)')
     .option('--max-conns <n>', 'TCP connections (TCBs) held at once per worker, TIME_WAIT included', '65536')
     .option('--server', 'HTTP/1.1 server on the owned addresses (/bytes/<n> answers n bytes)')
+    .option('--listen <proto:port[:handler]>', 'a listener (repeatable): http:80, https:443 (--cert/--key), tcp:PORT:discard|echo|chargen, udp:PORT:echo|discard', collect, [])
     .option('--listen-port <port>', 'port of --server (80, 443 with --tls), --tcp-sink (9), --tcp-source (19)')
     .option('--http-status <code>', 'status of every --server answer', '200')
     .option('--body-size <bytes>', 'body size of --server answers to other targets than /bytes/<n>', '0')
@@ -49,14 +50,16 @@ export function registerRun(program: Command): Command {
     .option('--tcp-source <bytes>', 'TCP server that sends this many bytes on each connection, then closes')
     .addOption(new Option('--config <file>', 'the traffic profile (JSON; `vaigai schema` prints its schema) instead of the client flags').env('VAIGAI_CONFIG'))
     .option('--save-config <file>', 'write the traffic profile of this run (from the flags or --config, defaults filled in) to this file')
-    .option('--client <url>', 'HTTP client load against http[s]://IPv4[:port]/path')
+    .option('--client <url>', 'client load: http[s]://IPv4[:port]/path, tcp://IPv4:port (connect rate), udp://IPv4:port or icmp://IPv4 (datagrams at --rate)')
+    .addOption(new Option('--close <how>', 'tcp:// client: close each connection with a FIN or a RST').choices(['fin', 'rst']))
+    .option('--payload-size <bytes>', 'tcp:// bytes written per connection before it closes; udp:// and icmp:// data per datagram (16..1472, default 64)')
     .option('--connections <n>', 'concurrent client connections (default 1)')
     .option('--requests <n>', 'requests in all (default 1, or unbounded with --duration)')
     .option('--keepalive', 'keep connections open for all requests (the default)')
     .option('--conn-per-request', 'one request per connection')
     .option('--requests-per-conn <n>', 'requests per connection before it is closed and replaced')
     .option('--pipeline <depth>', 'requests in flight per connection (default 1)')
-    .option('--rate <n>', 'requests per second at most (connections per second with --conn-per-request)')
+    .option('--rate <n>', 'requests per second at most (connections per second with --conn-per-request or tcp://, datagrams per second with udp:// and icmp://, default 1)')
     .option('--method <m>', 'request method (GET; POST with --body-file)')
     .option('--body-file <file>', 'request body (sent with Content-Length)')
     .option('--save-body <file>', 'write the (last) response body to this file (one worker only)')
@@ -107,7 +110,7 @@ function exitFor(plan: RunPlan, client: LoadSummary | null): void {
 function checkFiles(plan: RunPlan, workers: number): void {
   const m = plan.mode;
   const reads: [string, string | null][] = [];
-  if (m.kind === 'http' && m.tls !== null) reads.push(['--cert', m.tls.cert], ['--key', m.tls.key]);
+  if ((m.kind === 'http' || m.kind === 'listen') && m.tls !== null) reads.push(['--cert', m.tls.cert], ['--key', m.tls.key]);
   if (m.kind === 'client') reads.push(['--body-file', m.bodyFile], ['--ca', m.tls?.ca ?? null]);
   for (const [option, path] of reads) {
     if (path !== null) refusedAs(option, `cannot read "${path}": `, () => accessSync(path, constants.R_OK));

@@ -19,6 +19,9 @@
  * and what the stack does on top (at most one of):
  *   --server [--listen-port P --http-status S --body-size N --tls --cert F --key F --tls-version V
  *             --header-timeout S --idle-timeout S]
+ *   --listen proto:port[:handler] ... [--http-status S --body-size N --cert F --key F]  (listen_config.ts)
+ *   --client tcp://IP:PORT | udp://IP:PORT | icmp://IP [--connections N --requests M --rate R
+ *            --close fin|rst --payload-size N]                                          (probe_config.ts)
  *   --tcp-sink [--sha256] | --tcp-source BYTES [--listen-port P]
  *   --client URL [--connections N --requests M --keepalive|--conn-per-request|--requests-per-conn K
  *                 --pipeline D --rate R --method M --body-file F --sni NAME --insecure|--ca F
@@ -31,6 +34,8 @@ import type { Profile } from '../../run/profile.js';
 import { checkProfile, loadProfile, notUnicast } from '../../run/profile_check.js';
 import { clientPlanOf, type ClientChecks } from '../../run/profile_plan.js';
 import type { ModePlan, RunPlan, ServerPlan } from '../../run/plan.js';
+import { parseListeners } from './listen_config.js';
+import { parseProbeClient, PROBE_SCHEMES } from './probe_config.js';
 import { InvalidOptionError, InvalidProfileError, NoRouteError } from '../../common/errors.js';
 import { TLS_ENGINES, type TlsEngine } from '../../tls/engine.js';
 import { loadNativeTls, nativeTlsError } from '../../tls/native_engine.js';
@@ -50,6 +55,7 @@ export interface RawRunOptions {
   json?: string;
   // Server and bulk modes.
   server?: boolean;
+  listen?: string[];
   listenPort?: string;
   httpStatus?: string;
   bodySize?: string;
@@ -61,6 +67,8 @@ export interface RawRunOptions {
   config?: string;
   saveConfig?: string;
   client?: string;
+  close?: string;
+  payloadSize?: string;
   connections?: string;
   requests?: string;
   keepalive?: boolean;
@@ -134,8 +142,8 @@ export function parseRunOptions(o: RawRunOptions, ealArgs: string[] = [], env: N
   const mode = parseMode(o, durationS);
   // A profile file carries the run's length.
   if (mode.kind === 'client' && o.config !== undefined) durationS = mode.profile.load.duration_secs;
-  if (mode.kind === 'client') checkReachable(mode.dstIp, addrs, routes);
-  if (o.tlsEngine !== undefined && !usesTls(mode)) throw new InvalidOptionError('--tls-engine', 'needs TLS: --server --tls, or --client https://...');
+  if (mode.kind === 'client' || mode.kind === 'tcp_connect' || mode.kind === 'udp_client' || mode.kind === 'icmp_client') checkReachable(mode.dstIp, addrs, routes);
+  if (o.tlsEngine !== undefined && !usesTls(mode)) throw new InvalidOptionError('--tls-engine', 'needs TLS: --server --tls, --listen https:PORT, or --client https://...');
   return {
     portSpec,
     addrs,
@@ -175,7 +183,7 @@ function parseKeylog(o: RawRunOptions, mode: ModePlan, env: NodeJS.ProcessEnv): 
   const tls = usesTls(mode);
   if (o.sslkeylog !== undefined) {
     if (o.sslkeylog.trim() === '') throw new InvalidOptionError('--sslkeylog', 'needs a file name');
-    if (!tls) throw new InvalidOptionError('--sslkeylog', 'needs TLS: --server --tls, or --client https://...');
+    if (!tls) throw new InvalidOptionError('--sslkeylog', 'needs TLS: --server --tls, --listen https:PORT, or --client https://...');
     return { path: o.sslkeylog, from: '--sslkeylog' };
   }
   const p = env.SSLKEYLOGFILE;
@@ -183,6 +191,7 @@ function parseKeylog(o: RawRunOptions, mode: ModePlan, env: NodeJS.ProcessEnv): 
 }
 
 function usesTls(mode: ModePlan): boolean {
+  if (mode.kind === 'listen') return mode.listeners.some((l) => l.proto === 'https');
   return (mode.kind === 'http' && mode.tls !== null) || (mode.kind === 'client' && mode.tls !== null);
 }
 
@@ -191,12 +200,27 @@ const DEFAULT_MAX_CONNS = 65536;
 const DEFAULT_DRAIN_S = 2;
 
 function parseMode(o: RawRunOptions, durationS: number): ModePlan {
-  const modes = [o.server === true && '--server', o.tcpSink === true && '--tcp-sink', o.tcpSource !== undefined && '--tcp-source', o.client !== undefined && '--client'].filter(
+  const listen = o.listen !== undefined && o.listen.length > 0;
+  const modes = [o.server === true && '--server', listen && '--listen', o.tcpSink === true && '--tcp-sink', o.tcpSource !== undefined && '--tcp-source', o.client !== undefined && '--client'].filter(
     (m): m is string => m !== false,
   );
   if (o.config !== undefined) modes.push('--config');
   if (modes.length > 1) throw new InvalidOptionError(modes[1], `cannot be combined with ${modes[0]}`);
   const listenPort = o.listenPort === undefined ? -1 : parseIntIn('--listen-port', o.listenPort, 1, 65535);
+  if (listen) {
+    if (listenPort > 0) throw new InvalidOptionError('--listen-port', 'not with --listen (the port is part of each --listen)');
+    if (o.tls === true) throw new InvalidOptionError('--tls', 'not with --listen (give --listen https:PORT)');
+    const wantsTls = o.cert !== undefined || o.key !== undefined;
+    if (wantsTls && (o.cert === undefined || o.key === undefined)) throw new InvalidOptionError(o.key === undefined ? '--key' : '--cert', 'HTTPS needs both --cert and --key (PEM files)');
+    return {
+      kind: 'listen',
+      ...parseListeners(o.listen ?? [], {
+        status: o.httpStatus === undefined ? 200 : parseIntIn('--http-status', o.httpStatus, 100, 999),
+        bodySize: o.bodySize === undefined ? 0 : parseIntIn('--body-size', o.bodySize, 0, 2 ** 40),
+        tls: wantsTls && o.cert !== undefined && o.key !== undefined ? { cert: o.cert, key: o.key, version: parseTlsVersion(o.tlsVersion), engine: parseTlsEngine(o.tlsEngine) } : null,
+      }),
+    };
+  }
   if (o.server === true) {
     let tls: ServerPlan['tls'] = null;
     if (o.tls === true) {
@@ -223,6 +247,7 @@ function parseMode(o: RawRunOptions, durationS: number): ModePlan {
     return { kind: 'source', port: listenPort > 0 ? listenPort : 19, bytes: parseIntIn('--tcp-source', o.tcpSource, 0, 2 ** 50), sha256: false };
   }
   if (o.config !== undefined) return clientFromConfig(o, o.config, durationS);
+  if (o.client !== undefined && PROBE_SCHEMES.test(o.client)) return parseProbeClient(o, durationS);
   if (o.client !== undefined) {
     const profile = profileFromFlags(o, durationS);
     return { kind: 'client', ...clientPlanOf(profile, checksOf(o), 'command line'), profile };
@@ -275,7 +300,9 @@ function checksOf(o: RawRunOptions): ClientChecks {
  */
 export function profileFromFlags(o: RawRunOptions, durationS: number): Profile {
   const m = /^(https?):\/\/(\d+\.\d+\.\d+\.\d+)(?::(\d+))?(\/[^\s]*)?$/.exec(o.client ?? '');
-  if (m === null) throw new InvalidOptionError('--client', `"${o.client}" is not http[s]://IPv4[:port][/path] (no DNS names)`);
+  if (m === null) throw new InvalidOptionError('--client', `"${o.client}" is not http[s]://IPv4[:port][/path] (no DNS names), tcp://IPv4:port, udp://IPv4:port or icmp://IPv4`);
+  if (o.close !== undefined) throw new InvalidOptionError('--close', 'is an option of tcp:// clients');
+  if (o.payloadSize !== undefined) throw new InvalidOptionError('--payload-size', 'is an option of tcp://, udp:// and icmp:// clients (HTTP bodies: --body-file)');
   parseIpOpt('--client', m[2]);
   const https = m[1] === 'https';
   const dstPort = m[3] === undefined ? (https ? 443 : 80) : parseIntIn('--client', m[3], 1, 65535, o.client);
