@@ -16,6 +16,8 @@
 // A burst call takes one number and returns one number: no objects cross.
 #include <napi.h>
 
+#include <sched.h>
+
 #include <map>
 #include <mutex>
 
@@ -420,6 +422,14 @@ Napi::Value GetAffinity(const Napi::CallbackInfo& info) {
   return a;
 }
 
+// A poll loop with work in flight spins; when its core is shared (two
+// generators on one machine), giving the rest of the time slice lets the
+// peer run now instead of after the scheduler's tick.
+Napi::Value YieldCpu(const Napi::CallbackInfo& info) {
+  sched_yield();
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Ctors* c = new Ctors();
   c->port = Napi::Persistent(Port::Init(env));
@@ -430,6 +440,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("attach", Napi::Function::New<Attach>(env));
   exports.Set("pinThread", Napi::Function::New<PinThread>(env));
   exports.Set("getAffinity", Napi::Function::New<GetAffinity>(env));
+  exports.Set("yieldCpu", Napi::Function::New<YieldCpu>(env));
   tls_engine_init(env, exports);
   return exports;
 }

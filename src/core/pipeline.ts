@@ -11,5 +11,11 @@ export interface Pipeline {
   tick(nowUs: number): void;
   /** Work still pending that must not wait for the next received frame (keeps the loop from parking). */
   busy(): boolean;
+  /**
+   * Work in flight (a load running, a connection open): the loop keeps polling
+   * rather than parking, as a DPDK lcore owns its core, so an answer is taken
+   * when it arrives rather than up to a park later.
+   */
+  inFlight?(): boolean;
   close(): void;
 }

@@ -78,6 +78,8 @@ export interface NativeAddon {
   attach(handle: number): NativePortHandle;
   pinThread(cpu: number): void;
   getAffinity(): number[];
+  /** sched_yield(2): the rest of this thread's time slice to whoever else is runnable on its core. */
+  yieldCpu(): void;
 }
 
 /** Where the addon is loaded from: the package root, three levels above dist/src/port/ (or dist-NAME/src/port/). */

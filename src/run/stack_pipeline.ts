@@ -414,7 +414,7 @@ class StackPipeline implements Pipeline {
   busy(): boolean {
     const steer = this.steer;
     if (steer !== null && steer.pending) this.takeSteered(this.ctx.clock.nowUs());
-    return this.stack.busy() || (steer !== null && steer.pending) || this.inFlight();
+    return this.stack.busy() || (steer !== null && steer.pending);
   }
 
   /**
@@ -423,7 +423,7 @@ class StackPipeline implements Pipeline {
    * arrives and not up to a park later. A client's load runs until it is
    * finished; a server has work while a connection is open (TIME_WAIT aside).
    */
-  private inFlight(): boolean {
+  inFlight(): boolean {
     const mode = this.mode;
     if (mode instanceof ClientMode) return !mode.finished();
     if (this.load !== null) return !this.load.finished();

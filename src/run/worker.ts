@@ -148,7 +148,9 @@ async function runWorker(init: WorkerInit): Promise<WorkerMessage> {
     };
     pipeline = await mod.createPipeline(ctx);
     const ipc = new WorkerEnd(init.ipc);
-    const loop = new WorkerLoop({ queue, pipeline, tx, clock: monotonicClock, ipc, commands, metrics }, init.loop);
+    const addon = loadNative();
+    const yieldCpu = addon !== null && typeof addon.yieldCpu === 'function' ? (): void => addon.yieldCpu() : null;
+    const loop = new WorkerLoop({ queue, pipeline, tx, clock: monotonicClock, ipc, commands, metrics, yieldCpu }, init.loop);
     parentPort?.postMessage({ type: 'ready', workerIdx: init.workerIdx, pinnedCpu } satisfies WorkerMessage);
     looping = true;
     const stats = await loop.run();

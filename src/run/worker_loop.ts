@@ -113,6 +113,8 @@ export interface LoopParts {
   commands: CommandTable;
   /** The worker's slab; its layout must start with LOOP_METRICS. */
   metrics: MetricsSlab;
+  /** Gives up the rest of the time slice (sched_yield), or null: a spinning loop that found nothing lets a peer on its core run. */
+  yieldCpu?: (() => void) | null;
 }
 
 const POLLS = 0;
@@ -196,13 +198,18 @@ export class WorkerLoop {
 
   /** Polls until the slice budget is spent or the loop has been idle for idleUs; returns true to park. */
   private pollSlice(): boolean {
-    const { clock } = this.p;
+    const { clock, pipeline } = this.p;
+    const yieldCpu = this.p.yieldCpu ?? null;
     const { yieldBursts, yieldUs, idleUs } = this.opts;
     const start = clock.nowUs();
     let now = start;
     for (let i = 0; i < yieldBursts; i++) {
       if (this.step(now)) {
         this.idleSince = -1;
+      } else if (pipeline.inFlight?.() === true) {
+        // Nothing this poll, but answers are awaited: keep polling, and let a peer on this core run meanwhile.
+        this.idleSince = -1;
+        if (yieldCpu !== null) yieldCpu();
       } else if (this.idleSince < 0) {
         this.idleSince = now;
       } else if (now - this.idleSince >= idleUs) {
