@@ -308,7 +308,9 @@ export class Http1Client implements StreamHandler {
         if (o.connectTimeoutUs > 0 && nowUs - c.openedAt > o.connectTimeoutUs) this.failConn(c, Fail.CONNECT_TIMEOUT, this.connectMsg);
         continue;
       }
-      if (c.rx !== c.rxSeen) {
+      // Silence counts from the last delivery, or from the end of our own writing: no answer is due while a
+      // request (an upload's body) is still going out; TCP's own timers bound a send that makes no progress.
+      if (c.rx !== c.rxSeen || c.writing >= 0) {
         c.rxSeen = c.rx;
         c.quietSince = nowUs;
       }
