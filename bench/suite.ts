@@ -5,7 +5,8 @@
  * network). Stages:
  *   1. keep-alive, 64 connections, against nginx and `vaigai --server`;
  *   2. one connection per request, 64 at once, against both;
- *   3. TLS 1.3 and 1.2 full handshakes, ECDSA P-256 and RSA 2048, against nginx;
+ *   3. TLS 1.3 and 1.2 full handshakes, ECDSA P-256 and RSA 2048, against nginx
+ *      (no tickets, no session cache), and TLS 1.3 resumed by ticket (--tls-resume);
  *   4. idle connections held, and the memory each costs both ends;
  *   5. vaigAI against vaigAI over af_xdp (bench/vaigai_pair.ts);
  *   6. the pure stack on the ring, both ends in one thread (bench/ring_http.ts).
@@ -88,6 +89,8 @@ function rowSpecs(sl: SuiteLab): RowSpec[] {
         rows.push(spec(3, `TLS ${v} ${k === 'ecdsa' ? 'ECDSA P-256' : 'RSA 2048'} full handshakes, ${CONNS} at once → nginx`, 'hs/s', 'nginx', load, [h2load, sTime]));
       }
     }
+    const resume: Load = { url: sl.resumeUrl(), connections: CONNS, connPerRequest: true, tlsVersion: '1.3', resume: true };
+    rows.push(spec(3, `TLS 1.3 ECDSA P-256 resumed (tickets), ${CONNS} at once → nginx`, 'hs/s', 'nginx', resume, [h2load, sTime]));
   }
   return rows;
 }
@@ -97,6 +100,7 @@ function vaigaiArgs(sl: SuiteLab, l: Load): string[] {
     '--port', `af_packet:iface=${sl.genIf}`, '--src-ip', CLIENT_RANGE, '--client', l.url, '--connections', String(l.connections),
     ...(l.connPerRequest ? ['--conn-per-request'] : []),
     ...(l.tlsVersion !== undefined ? ['--insecure', '--tls-version', l.tlsVersion] : []),
+    ...(l.resume === true ? ['--tls-resume'] : []),
   ];
 }
 

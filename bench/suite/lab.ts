@@ -9,7 +9,8 @@
  * and a second pair (vgbn-xc0 <-> vgbn-xs0, no kernel addresses) for vaigAI
  * against itself over af_xdp. nginx serves a 64-byte file on :8080 and TLS
  * on one port per version and key type, without session tickets or a session
- * cache: every handshake a client makes there is a full one.
+ * cache: every handshake a client makes there is a full one; and on one more
+ * (TLS 1.3, ECDSA) with tickets, for resumed handshakes.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,6 +34,9 @@ export type TlsVersion = '1.2' | '1.3';
 export function tlsPort(v: TlsVersion, k: KeyType): number {
   return 8443 + (k === 'rsa' ? 2 : 0) + (v === '1.2' ? 1 : 0);
 }
+
+/** nginx's TLS 1.3 ECDSA port that gives session tickets (resumed handshakes). */
+export const RESUME_PORT = 8447;
 
 export class SuiteLab {
   readonly lab = new NetnsLab('vgbn-');
@@ -80,6 +84,10 @@ export class SuiteLab {
     return `https://${NGINX_IP}:${tlsPort(v, k)}/index.html`;
   }
 
+  resumeUrl(): string {
+    return `https://${NGINX_IP}:${RESUME_PORT}/index.html`;
+  }
+
   /** nginx with one worker on core 1; resolves once it answers. Returns the worker's pid. */
   async startNginx(): Promise<number> {
     const d = join(this.dir, 'nginx');
@@ -93,7 +101,15 @@ export class SuiteLab {
     ssl_session_tickets off;
     ssl_session_cache off;
     root ${this.dir};
-  }`)).join('');
+  }`)).join('') + `
+  server {
+    listen ${NGINX_IP}:${RESUME_PORT} ssl backlog=65535;
+    ssl_protocols TLSv1.3;
+    ssl_certificate ${this.dir}/ecdsa.pem;
+    ssl_certificate_key ${this.dir}/ecdsa.key;
+    ssl_session_cache shared:vgbn:10m;
+    root ${this.dir};
+  }`;
     const conf = join(d, 'nginx.conf');
     writeFileSync(conf, `daemon off;
 worker_processes 1;

@@ -18,6 +18,8 @@ export interface Load {
   /** One connection (and TLS handshake) per request. */
   connPerRequest: boolean;
   tlsVersion?: '1.2' | '1.3';
+  /** Resume TLS sessions (h2load always does where the server lets it). */
+  resume?: boolean;
 }
 
 export interface PeerTool {
@@ -101,7 +103,7 @@ export const sTime: PeerTool = {
   argv: (l, s) => {
     if (l.tlsVersion === undefined) return null;
     const u = new URL(l.url);
-    return ['openssl', 's_time', '-connect', u.host, '-new', '-time', String(s), l.tlsVersion === '1.3' ? '-tls1_3' : '-tls1_2', '-www', u.pathname];
+    return ['openssl', 's_time', '-connect', u.host, l.resume === true ? '-reuse' : '-new', '-time', String(s), l.tlsVersion === '1.3' ? '-tls1_3' : '-tls1_2', '-www', u.pathname];
   },
   rate: (out) => {
     const m = /(\d+) connections in (\d+) real seconds/.exec(out);
