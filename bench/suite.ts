@@ -48,7 +48,7 @@ const SECONDS = Math.max(2, Number(values.seconds ?? (QUICK ? 2 : 3)));
 const PEER_SECONDS = QUICK && values.seconds === undefined ? 1 : SECONDS;
 const ROUNDS = Number(values.rounds ?? (QUICK ? 1 : 3));
 const STAGES = new Set(values.stages.split(',').map(Number));
-const HOLD = QUICK ? { small: 100, large: 1000, seconds: 3 } : { small: 100, large: 10_000, seconds: 5 };
+const HOLD = QUICK ? { small: 100, large: 1000, seconds: 3 } : { small: 100, large: 10_000, seconds: 4 };
 const CONNS = 64;
 const RING = fileURLToPath(new URL('./suite/ring.js', import.meta.url));
 
@@ -222,7 +222,11 @@ async function main(): Promise<void> {
   const tail = `load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} at the end, ${((performance.now() - started) / 1000).toFixed(0)} s in all`;
   console.log(`\n${formatRows(rows)}\n`);
   if (hold.length > 0) console.log(`${formatHold(hold)}\n`);
-  console.log('vaigAI ×rate: its median rate over the peer\'s; ×CPU: the peer\'s CPU per request over vaigAI\'s (requests per core). Server CPU: its share of core 1 during the client\'s run.');
+  console.log([
+    'vaigAI ×rate: its median rate over the peer\'s; ×CPU: the peer\'s CPU per request over vaigAI\'s (requests per core).',
+    'Server CPU: its share of core 1 during the client\'s run. vaigAI\'s worker polls without sleeping while requests are in flight',
+    '(it owns its core, as a DPDK lcore does): its CPU per request includes the time it waits, and on a shared core it loses time slices.',
+  ].join('\n'));
   for (const r of rows) for (const c of r.cells) if (c.errors.length > 0) console.log(`note: stage ${r.stage} ${r.load}, ${c.client}: ${c.errors.length} error(s), e.g. ${c.errors[0].replace(/\s+/g, ' ').slice(0, 160)}`);
   for (const h of hold) if (h.errors.length > 0) console.log(`note: stage 4 → ${h.server}: ${h.errors[0].replace(/\s+/g, ' ').slice(0, 160)}`);
   console.log(tail);

@@ -70,7 +70,8 @@ export async function startVaigai(lab: NetnsLab, ns: string, core: number, args:
 /**
  * Runs `vaigai <args> --duration seconds --json json` in `ns` on `core` to its
  * end. `onLive` sees each live line as it comes (the hold stage reads the
- * connection count from it).
+ * connection count from it). The CPU window runs from the first live line to
+ * the last (the one at the time bound may give way to the summary).
  */
 export async function runVaigaiClient(
   lab: NetnsLab,
@@ -84,23 +85,28 @@ export async function runVaigaiClient(
 ): Promise<ClientRun> {
   const child = lab.spawn(ns, ...pinned(core, main, [...args, '--duration', String(seconds), '--json', json]));
   const watch = new CpuWatch(child.pid as number);
-  if (onLive !== undefined) {
-    let buf = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop() ?? '';
-      for (const l of lines) if (/^\[\s*\d+s\] conn/.test(l)) onLive(l, child.pid as number);
-    });
-  }
+  const live: number[] = [];
+  let buf = '';
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+    buf += d.toString();
+    const lines = buf.split('\n');
+    buf = lines.pop() ?? '';
+    for (const l of lines) {
+      if (!/^\[\s*\d+s\] conn/.test(l)) continue;
+      live.push(performance.now());
+      onLive?.(l, child.pid as number);
+    }
+  });
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   try {
-    const fromMs = await waitOutput(child, /^\[\s+1s\] conn/m, 30_000);
-    const toMs = await waitOutput(child, new RegExp(`^\\[\\s+${seconds}s\\] conn`, 'm'), (seconds + 30) * 1000);
-    const exitCode = await exited(child, 60_000, `vaigai ${args.join(' ')}`);
-    const cpu = watch.share(fromMs, toMs);
-    return { json: JSON.parse(readFileSync(json, 'utf8')) as ClientJson, cpu, fromMs, toMs, exitCode };
+    const exitCode = await exited(child, (seconds + 30) * 1000, `vaigai ${args.join(' ')}`);
+    if (live.length < 2) throw new Error(`vaigai exited (${exitCode}) after ${live.length} live line(s): ${out.slice(-400)}`);
+    const fromMs = live[0];
+    const toMs = live[live.length - 1];
+    return { json: JSON.parse(readFileSync(json, 'utf8')) as ClientJson, cpu: watch.share(fromMs, toMs), fromMs, toMs, exitCode };
   } finally {
     watch.stop();
-    if (child.exitCode === null) child.kill('SIGKILL');
   }
 }
