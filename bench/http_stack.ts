@@ -13,60 +13,19 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monotonicClock } from '../src/common/clock.js';
-import { runRingLoad } from '../src/engine/ring_load.js';
-import { parseIp } from '../src/wire/ipv4_addr.js';
+import { cpuSeconds } from './proc.js';
+import { ringHttp, type RingFigure as Figure } from './ring_http.js';
 
 const SECONDS = Number(process.argv[2] ?? 3);
 const CONNS = Number(process.argv[3] ?? 64);
 const BODY = 64;
+const vaigai = (perConn: number, pipeline: number): Figure => ringHttp({ seconds: SECONDS, connections: CONNS, bodySize: BODY, perConn, pipeline });
 const CLK_TCK = 100;
 
-interface Figure {
-  rate: number;
-  cpuUsPerReq: number;
-}
-
-function vaigai(perConn: number, pipeline: number): Figure {
-  const r = runRingLoad({
-    clock: monotonicClock,
-    clientIp: parseIp('198.18.0.1'),
-    serverIp: parseIp('198.18.0.2'),
-    connections: CONNS,
-    pipeline,
-    requestsPerConnection: perConn,
-    bodySize: BODY,
-    durationUs: SECONDS * 1e6,
-    onInterval: null,
-    intervalUs: 1e6,
-    maxConns: 65536,
-  });
-  const s = r.load.snapshot();
-  const n = s.responses;
-  const tc = r.pair.client.tcp.counters;
-  const ts = r.pair.server.tcp.counters;
-  // What went wrong, if anything: failed requests, failed connections, and the TCP events behind them.
-  if (s.failedRequests + s.connectFailures + tc.rtoFires + ts.rtoFires > 0) {
-    console.log(
-      `  (vaigAI: ${s.failedRequests} failed requests, ${s.connectFailures} failed connections; tcp client/server: rto ${tc.rtoFires}/${ts.rtoFires}` +
-        ` paws drops ${tc.pawsDrops}/${ts.pawsDrops} resets ${tc.resets}/${ts.resets} no tcb ${tc.tcbExhausted}/${ts.tcbExhausted}` +
-        ` no port ${tc.portExhausted} syn dropped ${ts.synDropped})`,
-    );
-  }
-  r.pair.close();
-  return { rate: n / (r.load.elapsedUs() / 1e6), cpuUsPerReq: r.cpuUs / Math.max(1, n) };
-}
-
-/** utime + stime of a process in µs, from /proc (0 once it is gone). */
+/** utime + stime of a process in µs (0 once it is gone). */
 function procCpuUs(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    // Fields 14 and 15 (utime, stime) are 12 and 13 after the state field.
-    return ((Number(rest[11]) + Number(rest[12])) * 1e6) / CLK_TCK;
-  } catch {
-    return 0;
-  }
+  const c = cpuSeconds(pid);
+  return Number.isNaN(c) ? 0 : c * 1e6;
 }
 
 /** Sum of utime+stime of the children that exited (cutime+cstime) and self, µs. */

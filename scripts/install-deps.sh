@@ -10,7 +10,7 @@ PKGS=(
   nginx apache2-utils curl openssl socat netcat-openbsd
   libbpf-dev libxdp-dev xdp-tools
   libdpdk-dev dpdk-dev
-  wrk
+  wrk nghttp2-client
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -162,7 +162,8 @@ export interface ClientPlan {
   sha256: boolean;
   expectSha256: string | null;
   /** TLS client settings for https URLs, else null; `timeoutS` bounds the handshake. */
-  tls: { sni: string | null; verify: boolean; ca: string | null; version: TlsVersion | null; engine: TlsEngine; timeoutS: number } | null;
+  /** resume: offer stored sessions (tickets, IDs) on new connections. */
+  tls: { sni: string | null; verify: boolean; ca: string | null; version: TlsVersion | null; engine: TlsEngine; resume: boolean; timeoutS: number } | null;
   /** Seconds a connection may take to open (TCP; the TLS handshake has its own bound); 0 = no bound. */
   connectTimeoutS: number;
   /** Seconds a request may wait with nothing received (a silent or stalled server); 0 = no bound. */
@@ -206,7 +207,7 @@ export class ClientMode implements Mode {
       this.tls = createTlsStream(c.engine, t, {
         client: {
           verify: c.verify,
-          resume: true,
+          resume: c.resume,
           ...(c.version !== null ? { minVersion: c.version, maxVersion: c.version } : {}),
           ...(c.sni !== null ? { servername: c.sni } : {}),
           ...(c.ca !== null ? { ca: readFileSync(c.ca) } : {}),

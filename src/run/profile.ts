@@ -85,6 +85,7 @@ export const TlsSettings = Type.Object(
     verify: Type.Boolean({ default: true }),
     ca: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA bundle to verify servers with' })),
     engine: Type.Optional(Type.Union([Type.Literal('native'), Type.Literal('node')])),
+    resume: Type.Boolean({ default: false, description: 'resume sessions (tickets and IDs) on new connections to the same server; off: every handshake is a full one' }),
   },
   { additionalProperties: false },
 );

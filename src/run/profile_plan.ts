@@ -75,6 +75,7 @@ export function clientPlanOf(p: Profile, checks: ClientChecks, source: string): 
           ca: p.tls.ca ?? null,
           version: p.tls.version === undefined ? null : (`TLSv${p.tls.version}` as const),
           engine,
+          resume: p.tls.resume,
           timeoutS: checks.tlsTimeoutS,
         }
       : null,

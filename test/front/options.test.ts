@@ -44,12 +44,12 @@ test('client mode: URL, defaults, keep-alive or connection per request, TLS sett
     [q.mode.dstPort, q.mode.host, q.mode.path, q.mode.perConn, q.mode.requests, q.mode.rate, q.mode.method, q.mode.expectSha256],
     [443, '198.18.6.1', '/', 1, 0, 1500.5, 'POST', 'ab'.repeat(32)],
   );
-  assert.deepEqual(q.mode.tls, { sni: 'a.test', verify: true, ca: '/ca.pem', version: null, engine: DEFAULT_ENGINE, timeoutS: 30 });
+  assert.deepEqual(q.mode.tls, { sni: 'a.test', verify: true, ca: '/ca.pem', version: null, engine: DEFAULT_ENGINE, resume: false, timeoutS: 30 });
   const v = parseRunOptions({
-    ...base, client: 'https://198.18.6.1', insecure: true, tlsVersion: '1.3', tlsEngine: 'node', tlsTimeout: '2.5', connectTimeout: '0', responseTimeout: '7', maxResponseTime: '60',
+    ...base, client: 'https://198.18.6.1', insecure: true, tlsVersion: '1.3', tlsEngine: 'node', tlsResume: true, tlsTimeout: '2.5', connectTimeout: '0', responseTimeout: '7', maxResponseTime: '60',
     allowErrors: '0.01',
   });
-  assert.deepEqual(v.mode.kind === 'client' && v.mode.tls, { sni: null, verify: false, ca: null, version: 'TLSv1.3', engine: 'node', timeoutS: 2.5 });
+  assert.deepEqual(v.mode.kind === 'client' && v.mode.tls, { sni: null, verify: false, ca: null, version: 'TLSv1.3', engine: 'node', resume: true, timeoutS: 2.5 });
   assert.deepEqual(v.mode.kind === 'client' && [v.mode.connectTimeoutS, v.mode.responseTimeoutS, v.mode.maxResponseTimeS, v.mode.allowErrors], [0, 7, 60, 0.01]);
   const k = parseRunOptions({ ...base, client: 'http://198.18.6.1/', requestsPerConn: '10', requests: '100' });
   assert.deepEqual(k.mode.kind === 'client' && [k.mode.perConn, k.mode.requests], [10, 100]);
@@ -105,6 +105,7 @@ test('bad mode options are errors naming the option', () => {
     [{ client: 'http://198.18.6.1/', tlsVersion: '1.3' }, /^--tls-version: needs an https/],
     [{ client: 'https://198.18.6.1/', tlsEngine: 'gnutls' }, /^--tls-engine: "gnutls" is not node or native/],
     [{ client: 'http://198.18.6.1/', tlsEngine: 'node' }, /^--tls-engine: needs an https/],
+    [{ client: 'http://198.18.6.1/', tlsResume: true }, /^--tls-resume: needs an https/],
     [{ server: true, tlsEngine: 'native' }, /^--tls-engine: needs TLS/],
     [{ server: true, listenPort: '70000' }, /^--listen-port:/],
     [{ server: true, maxConns: '3' }, /^--max-conns:/],

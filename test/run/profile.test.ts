@@ -148,7 +148,7 @@ test('the client flags build a one-flow profile; --save-config writes it and --c
   assert.equal(p.flows[0].proto, 'https');
   assert.deepEqual(p.flows[0].headers, { Host: '198.18.66.1:8443' });
   assert.deepEqual([p.load.model, p.load.connections, p.load.target_rps, p.load.duration_secs], ['closed', 8, 500, 3]);
-  assert.deepEqual(p.tls, { verify: false, sni: 'x.test', version: '1.3', engine: 'node' });
+  assert.deepEqual(p.tls, { verify: false, sni: 'x.test', version: '1.3', engine: 'node', resume: false });
 
   const saved = join(dir, 'saved.json');
   const r = spawnSync(process.execPath, [MAIN, '--port', 'null', '--src-ip', '198.18.66.10', '--client', 'https://198.18.66.1:8443/a?b=1', '--connections', '8',

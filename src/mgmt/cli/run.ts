@@ -77,6 +77,7 @@ export function registerRun(program: Command): Command {
     .option('--insecure', 'client: do not verify the server certificate')
     .option('--ca <file>', 'client: PEM CA bundle to verify the server with')
     .option('--tls-version <v>', 'TLS version to use, 1.2 or 1.3 (default: either)')
+    .option('--tls-resume', 'client: resume TLS sessions (tickets and IDs) on new connections (default: every handshake a full one)')
     .option('--tls-engine <engine>', "TLS implementation: native (the addon's OpenSSL; the default when built) or node (node:tls)")
     .option('--pcap <file>', 'write every frame the port receives and sends to this pcap file (with --workers N > 1: FILE.wN.pcap per worker)')
     .option('--sslkeylog <file>', 'append the TLS secrets of every session to this file, for Wireshark (default: $SSLKEYLOGFILE)')

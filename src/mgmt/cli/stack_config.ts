@@ -94,6 +94,7 @@ export interface RawRunOptions {
   insecure?: boolean;
   ca?: string;
   tlsVersion?: string;
+  tlsResume?: boolean;
   tlsEngine?: string;
   maxConns?: string;
   tcpWindow?: string;
@@ -259,7 +260,7 @@ function parseMode(o: RawRunOptions, durationS: number): ModePlan {
 const PROFILE_FLAGS: [keyof RawRunOptions, string][] = [
   ['connections', '--connections'], ['requests', '--requests'], ['keepalive', '--keepalive'], ['connPerRequest', '--conn-per-request'],
   ['requestsPerConn', '--requests-per-conn'], ['pipeline', '--pipeline'], ['rate', '--rate'], ['method', '--method'], ['bodyFile', '--body-file'],
-  ['sni', '--sni'], ['insecure', '--insecure'], ['ca', '--ca'], ['tlsVersion', '--tls-version'], ['tlsEngine', '--tls-engine'],
+  ['sni', '--sni'], ['insecure', '--insecure'], ['ca', '--ca'], ['tlsVersion', '--tls-version'], ['tlsEngine', '--tls-engine'], ['tlsResume', '--tls-resume'],
 ];
 
 /** The client load of a profile file (--config, or VAIGAI_CONFIG); flags that describe traffic are refused beside it. */
@@ -318,8 +319,8 @@ export function profileFromFlags(o: RawRunOptions, durationS: number): Profile {
   }
   const method = (o.method ?? (o.bodyFile !== undefined ? 'POST' : 'GET')).toUpperCase();
   if (!/^[A-Z]+$/.test(method)) throw new InvalidOptionError('--method', `"${o.method}" is not a method name`);
-  if (!https && (o.sni !== undefined || o.insecure === true || o.ca !== undefined || o.tlsVersion !== undefined || o.tlsEngine !== undefined)) {
-    const opt = o.sni !== undefined ? '--sni' : o.insecure === true ? '--insecure' : o.ca !== undefined ? '--ca' : o.tlsVersion !== undefined ? '--tls-version' : '--tls-engine';
+  if (!https && (o.sni !== undefined || o.insecure === true || o.ca !== undefined || o.tlsVersion !== undefined || o.tlsEngine !== undefined || o.tlsResume === true)) {
+    const opt = o.sni !== undefined ? '--sni' : o.insecure === true ? '--insecure' : o.ca !== undefined ? '--ca' : o.tlsVersion !== undefined ? '--tls-version' : o.tlsEngine !== undefined ? '--tls-engine' : '--tls-resume';
     throw new InvalidOptionError(opt, 'needs an https:// URL');
   }
   if (o.insecure === true && o.ca !== undefined) throw new InvalidOptionError('--insecure', 'cannot be combined with --ca');
@@ -352,6 +353,7 @@ export function profileFromFlags(o: RawRunOptions, durationS: number): Profile {
       ...(o.ca !== undefined ? { ca: o.ca } : {}),
       ...(version !== null ? { version: version.slice(4) } : {}),
       ...(engine !== undefined ? { engine } : {}),
+      ...(o.tlsResume === true ? { resume: true } : {}),
     },
   };
   try {
