@@ -1,7 +1,10 @@
 /**
- * The client load model of the `vaigai` command: N concurrent connections,
- * keep-alive or a fixed number of requests per connection, pipelining, bounded
- * by a request count and/or a duration, optionally paced to a request rate.
+ * The client load models of the `vaigai` command. Closed: N concurrent
+ * connections, keep-alive or a fixed number of requests per connection,
+ * pipelining, optionally paced to a request rate. Open: arrivals on a
+ * schedule (requests at a rate, or connections at a rate each carrying its
+ * requests), timed from their intended start, dropped beyond a concurrency
+ * cap. Both are bounded by a request count and/or a duration.
  * The HTTP work is Http1Client's; this adds pacing, the time bound and
  * latency percentiles (HDR histograms, whole run and per interval).
  */
@@ -10,7 +13,9 @@ import { Http1Client } from '../app/http11/client.js';
 import type { RequestSpec } from '../app/http11/request.js';
 import type { StreamTransport } from '../net/tcp/stream.js';
 import { Histogram, type HdrParams, type HdrRecorder } from '../telemetry/histogram.js';
+import { Prng } from '../common/prng.js';
 import { PacedTransport } from './pacer.js';
+import { Arrivals, Schedule, type StageSpan } from './schedule.js';
 
 /**
  * The time a TCP layer works at: a received burst's inside its callbacks,
@@ -63,6 +68,20 @@ export interface LoadConfig {
   readTimeoutUs?: number;
   /** A request not answered this long after it was written fails (µs); 0 (default) = no bound. */
   responseTimeoutUs?: number;
+  /** The open model (arrivals on the schedule); absent: the closed model. */
+  open?: OpenLoad;
+}
+
+/** The open model's arrivals: requests at `rate`, or connections at `cps` carrying `perConn` requests on average. */
+export interface OpenLoad {
+  /** Connections per second; 0: arrivals are requests at `rate`. */
+  cps: number;
+  /** Requests per connection on average (cps arrivals; may be fractional). */
+  perConn: number;
+  maxConcurrent: number;
+  stages: StageSpan[];
+  poisson: boolean;
+  seed: number;
 }
 
 /**
@@ -92,6 +111,11 @@ export interface LoadSnapshot {
   bodyBytes: number;
   verifyOk: number;
   verifyFailed: number;
+  /** Open model: arrivals, and those dropped at the concurrency cap. */
+  arrivals: number;
+  dropped: number;
+  /** The most connections open at once. */
+  peakOpen: number;
 }
 
 export class LoadRun {
@@ -108,12 +132,16 @@ export class LoadRun {
   private stopped = false;
   private readonly clock: Clock;
   private readonly durationUs: number;
+  private readonly arrivals: Arrivals | null = null;
+  /** Requests owed to connection arrivals (the fraction of perConn carried to the next). */
+  private owedReqs = 0;
 
   constructor(cfg: LoadConfig) {
     if (cfg.totalRequests === 0 && cfg.durationUs === 0) throw new RangeError('a load needs a request count or a duration');
     this.clock = cfg.clock;
     this.durationUs = cfg.durationUs;
-    this.pacer = cfg.rate > 0 ? new PacedTransport(cfg.transport, cfg.rate, cfg.maxConns) : null;
+    const open = cfg.open ?? null;
+    this.pacer = cfg.rate > 0 && open === null ? new PacedTransport(cfg.transport, cfg.rate, cfg.maxConns) : null;
     const request: RequestSpec = { ...cfg.request };
     // An expected digest makes the client verify; an empty one only makes it hash.
     if (cfg.expectSha256 !== null) request.sha256 = cfg.expectSha256;
@@ -147,7 +175,23 @@ export class LoadRun {
       responseTimeoutUs: cfg.responseTimeoutUs ?? 0,
       // A count alone bounds the run: once every connection slot failed in a row, it gives up.
       giveUpAfter: cfg.durationUs > 0 ? 0 : cfg.connections,
+      open: open !== null,
+      maxConcurrent: open?.maxConcurrent ?? Infinity,
     });
+    if (open !== null) {
+      const schedule = new Schedule(open.stages);
+      const rng = open.poisson ? new Prng(open.seed) : null;
+      const client = this.client;
+      this.arrivals =
+        open.cps > 0
+          ? new Arrivals(open.cps, schedule, rng, (at) => {
+              this.owedReqs += open.perConn;
+              const n = Math.floor(this.owedReqs);
+              this.owedReqs -= n;
+              client.arriveConn(at, n);
+            })
+          : new Arrivals(cfg.rate, schedule, rng, (at) => client.arriveRequest(at));
+    }
   }
 
   /**
@@ -162,12 +206,14 @@ export class LoadRun {
   start(): void {
     this.startUs = this.clock.nowUs();
     this.pacer?.tick(this.startUs);
+    this.arrivals?.start(this.startUs);
     this.client.start();
   }
 
   /** From the poll loop: pacing, and the time bound (no new requests past it). */
   tick(nowUs: number): void {
     this.pacer?.tick(nowUs);
+    this.arrivals?.run(nowUs);
     this.client.tick(nowUs);
     if (!this.stopped && this.durationUs > 0 && nowUs - this.startUs >= this.durationUs) this.stop();
   }
@@ -208,6 +254,9 @@ export class LoadRun {
       bodyBytes: s.bodyBytes,
       verifyOk: s.verifyOk,
       verifyFailed: s.verifyFailed,
+      arrivals: s.arrivals,
+      dropped: s.dropped,
+      peakOpen: s.peakOpen,
     };
   }
 

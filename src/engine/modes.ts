@@ -14,7 +14,7 @@ import type { KeyLog } from '../tls/keylog.js';
 import { createTlsStream, type TlsEngine, type TlsTransport } from '../tls/engine.js';
 import { TcpLayer } from '../net/tcp/tcp_layer.js';
 import { HOP_PENDING } from '../net/l4.js';
-import { LoadRun, stackClock, type LoadSnapshot } from './load.js';
+import { LoadRun, stackClock, type LoadSnapshot, type OpenLoad } from './load.js';
 import { liveLine, summarize, summaryText, fmtBytes, type LoadSummary } from './report.js';
 import { TcpSink, TcpSource } from './tcp_bulk.js';
 
@@ -171,6 +171,8 @@ export interface ClientPlan {
   maxResponseTimeS: number;
   /** Share of failed work the run tolerates before it exits 3 (--allow-errors). */
   allowErrors: number;
+  /** The open model's arrivals (`rate` is then its request rate), or null: the closed model. */
+  open: OpenLoad | null;
 }
 
 export interface ClientModeConfig extends ClientPlan {
@@ -244,11 +246,12 @@ export class ClientMode implements Mode {
       connectTimeoutUs: cfg.connectTimeoutS > 0 ? (cfg.connectTimeoutS + (cfg.tls?.timeoutS ?? 0)) * 1e6 : 0,
       readTimeoutUs: cfg.responseTimeoutS * 1e6,
       responseTimeoutUs: cfg.maxResponseTimeS * 1e6,
+      ...(cfg.open !== null ? { open: cfg.open } : {}),
     });
     console.log(
       `client: ${cfg.tls !== null ? 'https' : 'http'}://${ipToString(cfg.dstIp)}:${cfg.dstPort}${cfg.path} from ${cfg.srcIp === 0 ? 'every owned address' : ipToString(cfg.srcIp)},` +
-        ` ${cfg.connections} connections, ${cfg.perConn === 0 ? 'keep-alive' : `${cfg.perConn} requests/connection`}, pipeline ${cfg.pipeline}` +
-        `${cfg.requests > 0 ? `, ${cfg.requests} requests` : ''}${cfg.durationUs > 0 ? `, ${cfg.durationUs / 1e6} s` : ''}${cfg.rate > 0 ? `, ${cfg.rate}/s` : ''}`,
+        ` ${cfg.open !== null ? `open model ${cfg.open.cps > 0 ? `${cfg.open.cps} connections/s` : `${cfg.rate} requests/s`}, at most ${cfg.open.maxConcurrent} connections` : `${cfg.connections} connections`}, ${cfg.perConn === 0 ? 'keep-alive' : `${cfg.perConn} requests/connection`}, pipeline ${cfg.pipeline}` +
+        `${cfg.requests > 0 ? `, ${cfg.requests} requests` : ''}${cfg.durationUs > 0 ? `, ${cfg.durationUs / 1e6} s` : ''}${cfg.rate > 0 && cfg.open === null ? `, ${cfg.rate}/s` : ''}`,
     );
     this.prev = this.load.snapshot();
     this.durationUs = cfg.durationUs;

@@ -70,6 +70,10 @@ export interface LoadSummary {
   latencyUs: { min: number; mean: number; p50: number; p90: number; p99: number; p999: number; max: number };
   verify: { ok: number; failed: number } | null;
   sha256: string | null;
+  /** Open model: arrivals on the schedule, those dropped at the concurrency cap; the most connections open at once. */
+  arrivals: number;
+  dropped: number;
+  peakOpen: number;
 }
 
 /** `lastFailure`: each reason's last message by Fail code. */
@@ -109,6 +113,9 @@ export function summarize(
     latencyUs: { min: lat.min, mean: Math.round(lat.mean), p50: p[0], p90: p[1], p99: p[2], p999: p[3], max: lat.max },
     verify: verify ? { ok: s.verifyOk, failed: s.verifyFailed } : null,
     sha256,
+    arrivals: s.arrivals,
+    dropped: s.dropped,
+    peakOpen: s.peakOpen,
   };
 }
 
@@ -121,6 +128,7 @@ export function summaryText(title: string, m: LoadSummary): string {
     `  connections  ${c.ok} ok, ${c.failed} failed, ${c.cancelled} cancelled of ${c.attempted} attempted (${fmtRate(c.perSecond)}/s)`,
     `  requests     ${m.requests} sent, ${m.responses} answered (${fmtRate(m.requestsPerSecond)}/s), ${m.failedRequests} failed, ${m.inFlight} in flight`,
   ];
+  if (m.arrivals > 0) lines.push(`  arrivals     ${m.arrivals} scheduled, ${m.dropped} dropped at the concurrency cap (max_concurrent), ${m.peakOpen} connections open at most`);
   for (const [i, [key, f]] of Object.entries(m.failures).entries()) {
     lines.push(`  ${i === 0 ? 'failures    ' : '            '} ${key} ${f.count}: ${f.lastMessage}`);
   }

@@ -8,7 +8,9 @@ import { InvalidProfileError } from '../common/errors.js';
 import type { ClientPlan } from '../engine/modes.js';
 import { loadNativeTls, nativeTlsError } from '../tls/native_engine.js';
 import { parseIp } from '../wire/ipv4_addr.js';
+import type { OpenLoad } from '../engine/load.js';
 import type { Profile } from './profile.js';
+import { stagesOf } from './profile_check.js';
 
 /** What a run adds to its profile's client load: body checks and where the last body goes. */
 export interface ClientChecks {
@@ -33,8 +35,11 @@ export function clientPlanOf(p: Profile, checks: ClientChecks, source: string): 
   if (f.proto !== 'http' && f.proto !== 'https') refuse('/flows/0/proto', `${f.proto} flows are not built yet: http and https`);
   if (f.requests.length > 1) refuse('/flows/0/requests/1', 'one request entry per flow in this version');
   const l = p.load;
-  if (l.model === 'open') refuse('/load/model', 'the open model is not built yet: "closed" (connections looping requests, paced by target_rps)');
-  if (l.stages !== undefined || l.ramp_up_secs > 0 || l.ramp_down_secs > 0) refuse(l.stages !== undefined ? '/load/stages' : '/load/ramp_up_secs', 'stages and ramps are not built yet');
+  const open = l.model === 'open';
+  if (!open && (l.stages !== undefined || l.ramp_up_secs > 0 || l.ramp_down_secs > 0)) {
+    refuse(l.stages !== undefined ? '/load/stages' : '/load/ramp_up_secs', 'stages and ramps scale the open model\'s rates in this version (model: "open")');
+  }
+  if (open && f.pipeline > 1) refuse('/flows/0/pipeline', 'the open model sends each arrival on a connection of its own or an idle one: no pipelining');
   if (f.think_time_ms > 0) refuse('/flows/0/think_time_ms', 'think time is not built yet');
   if (f.dscp !== 0) refuse('/flows/0/dscp', 'DSCP marking is not built yet');
   if (f.vlan_id !== 0) refuse('/flows/0/vlan_id', 'give the VLAN on the owned addresses (--src-ip A-B@vlan) in this version');
@@ -61,6 +66,7 @@ export function clientPlanOf(p: Profile, checks: ClientChecks, source: string): 
     perConn: f.requests_per_conn,
     pipeline: f.pipeline,
     rate: l.target_rps ?? 0,
+    open: open ? openLoadOf(p) : null,
     saveBody: checks.saveBody,
     sha256: checks.sha256,
     expectSha256: checks.expectSha256,
@@ -78,5 +84,27 @@ export function clientPlanOf(p: Profile, checks: ClientChecks, source: string): 
           timeoutS: checks.tlsTimeoutS,
         }
       : null,
+  };
+}
+
+/** The open model's arrivals: the stages in µs (a stage without `from` starts at the previous one's target; the first holds its own). */
+function openLoadOf(p: Profile): OpenLoad {
+  const l = p.load;
+  const f = p.flows[0];
+  let prev = -1;
+  const stages = stagesOf(p).map((s) => {
+    const from = s.from ?? (prev < 0 ? s.target : prev);
+    prev = s.target;
+    return { durationUs: s.duration_secs * 1e6, from, to: s.target };
+  });
+  const cps = l.target_cps ?? 0;
+  return {
+    cps,
+    // Both targets: each connection carries target_rps / target_cps requests on average.
+    perConn: cps > 0 && l.target_rps !== undefined ? l.target_rps / cps : Math.max(1, f.requests_per_conn),
+    maxConcurrent: l.max_concurrent,
+    stages,
+    poisson: l.arrivals === 'poisson',
+    seed: p.seed,
   };
 }

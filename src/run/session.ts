@@ -87,21 +87,26 @@ export interface WorkersRunResult {
 /**
  * The client plan split across `workers`: connections as evenly as they go,
  * --requests so that the shares add up to it exactly, --rate in proportion to
- * the connections, --duration shared. Workers past the connections (or the
+ * the connections (the open model: the rates and the concurrency cap, each
+ * worker its share, its own seed), --duration shared. Workers past the connections (or the
  * requests) get none: null.
  */
 export function splitClient(plan: ClientPlan, workers: number): (ClientPlan | null)[] {
-  let active = Math.min(workers, plan.connections);
+  const open = plan.open;
+  // The open model: each worker its share of the arrival rate and of the concurrency cap.
+  let active = Math.min(workers, open !== null ? open.maxConcurrent : plan.connections);
   if (plan.requests > 0) active = Math.min(active, plan.requests);
   const share = (total: number, w: number): number => Math.floor(total / active) + (w < total % active ? 1 : 0);
   return Array.from({ length: workers }, (_, w) => {
     if (w >= active) return null;
     const connections = share(plan.connections, w);
+    const part = open === null ? 0 : share(open.maxConcurrent, w) / open.maxConcurrent;
     return {
       ...plan,
       connections,
       requests: plan.requests > 0 ? share(plan.requests, w) : 0,
-      rate: plan.rate > 0 ? (plan.rate * connections) / plan.connections : 0,
+      rate: plan.rate > 0 ? (open !== null ? plan.rate * part : (plan.rate * connections) / plan.connections) : 0,
+      open: open === null ? null : { ...open, cps: open.cps * part, maxConcurrent: share(open.maxConcurrent, w), seed: open.seed + w },
     };
   });
 }
@@ -210,6 +215,9 @@ function clientSnapshot(a: Record<string, number>, us: number): LoadSnapshot {
     bodyBytes: a.bodyBytes,
     verifyOk: a.verifyOk,
     verifyFailed: a.verifyFailed,
+    arrivals: a.arrivals,
+    dropped: a.dropped,
+    peakOpen: a.peakOpen,
   };
 }
 

@@ -92,7 +92,7 @@ export const CLIENT_FAIL_KEYS: readonly string[] = FAIL_KEYS.map((k) => `fail_${
 export const CLIENT_KEYS = [
   'attempts', 'connects', 'connect_failures', 'cancelled', 'opening', 'requests', 'responses', 'failed_requests', 'in_flight',
   ...CLIENT_FAIL_KEYS, 'status_1xx', 'status_2xx', 'status_3xx', 'status_4xx', 'status_5xx', 'body_bytes', 'verify_ok', 'verify_failed',
-  'tls_handshakes', 'tls_full', 'tls_resumed', 'tls_failures', 'tls_abandoned', 'elapsed_us', 'finished', 'steered_out', 'steered_in', 'steer_drops',
+  'tls_handshakes', 'tls_full', 'tls_resumed', 'tls_failures', 'tls_abandoned', 'arrivals', 'dropped', 'peak_open', 'elapsed_us', 'finished', 'steered_out', 'steered_in', 'steer_drops',
 ];
 const FINISHED_IDX = CLIENT_KEYS.indexOf('finished');
 /** Receive bursts of frames other workers passed on. */
@@ -425,7 +425,7 @@ function publishClient(c: Float64Array, ids: Int32Array, mode: ClientMode | null
       s.attempts, s.connects, s.connectFailures, s.cancelled, s.opening, s.requests, s.responses, s.failedRequests, s.inFlight,
       ...s.failures, s.status[1], s.status[2], s.status[3], s.status[4], s.status[5], s.bodyBytes,
       verify ? s.verifyOk : 0, verify ? s.verifyFailed : 0, t?.handshakes ?? 0, t?.full ?? 0,
-      t?.resumed ?? 0, t?.failures ?? 0, t?.abandoned ?? 0, mode.load.elapsedUs(), mode.finished() ? 1 : 0,
+      t?.resumed ?? 0, t?.failures ?? 0, t?.abandoned ?? 0, s.arrivals, s.dropped, s.peakOpen, mode.load.elapsedUs(), mode.finished() ? 1 : 0,
     ];
     for (; i < values.length; i++) c[ids[i]] = values[i];
   } else {

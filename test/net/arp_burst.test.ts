@@ -136,6 +136,7 @@ test('the client load sends its first SYN only once ARP resolved the next hop', 
     responseTimeoutS: 30,
     maxResponseTimeS: 0,
     allowErrors: 0,
+    open: null,
     maxConns: 256,
   });
   h.stack.flush();

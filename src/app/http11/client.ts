@@ -13,6 +13,12 @@
  * reason (failures.ts). Deadlines (connect, response) are per connection and
  * checked by tick(), not timers. A connection that failed to open is
  * replaced at a bounded rate (retryRate), so that a dead server gets no SYN storm.
+ *
+ * In the open model (`open`), requests start only on arrivals (arriveRequest,
+ * arriveConn) and their response time counts from the arrival's intended
+ * time, so a stalled server shows in full; an arrival that finds
+ * `maxConcurrent` connections open (and, for a request, none idle) is
+ * dropped and counted, never delayed.
  */
 import { monotonicClock, type Clock } from '../../common/clock.js';
 import { BodyCheck } from './body_check.js';
@@ -70,6 +76,10 @@ export interface ClientOptions {
    * (a time-bound load, which retries until its bound).
    */
   giveUpAfter: number;
+  /** The open model: requests start on arrivals only, timed from their intended start. */
+  open: boolean;
+  /** Open model: connections at once (opening or open); an arrival beyond is dropped. */
+  maxConcurrent: number;
 }
 
 export const DEFAULT_CLIENT_OPTIONS = {
@@ -90,6 +100,8 @@ export const DEFAULT_CLIENT_OPTIONS = {
   responseTimeoutUs: 0,
   retryRate: 0,
   giveUpAfter: -1,
+  open: false,
+  maxConcurrent: Infinity,
 };
 
 /** How often tick() looks at the deadlines (a sweep over the open connections). */
@@ -120,6 +132,11 @@ export class ClientStats {
   readonly errors = new Float64Array(HTTP_ERR_COUNT);
   verifyOk = 0;
   verifyFailed = 0;
+  /** Open model: arrivals, and those dropped for finding maxConcurrent connections open. */
+  arrivals = 0;
+  dropped = 0;
+  /** The most connections open (or opening) at once. */
+  peakOpen = 0;
   rttSumUs = 0;
   rttMinUs = Infinity;
   rttMaxUs = 0;
@@ -152,6 +169,12 @@ class ClientConn implements ParserSink {
   rx = 0;
   rxSeen = 0;
   quietSince = 0;
+  /** Open model: the intended start of the request this connection owes (-1: none), the requests it may carry, its place on the idle stack (-1: not idle). */
+  nextAt = -1;
+  budget = Infinity;
+  idleAt = -1;
+  /** Open model: the connection came as an arrival and carries its requests back to back. */
+  chain = false;
   private readonly client: Http1Client;
 
   constructor(client: Http1Client, depth: number, opt: ClientOptions) {
@@ -176,6 +199,10 @@ class ClientConn implements ParserSink {
     this.failMsg = null;
     this.rx = 0;
     this.rxSeen = 0;
+    this.nextAt = -1;
+    this.budget = Infinity;
+    this.idleAt = -1;
+    this.chain = false;
   }
 
   onHead(h: MessageHead): boolean {
@@ -233,6 +260,9 @@ export class Http1Client implements StreamHandler {
   private readonly connectMsg: string;
   private readonly readMsg: string;
   private readonly responseMsg: string;
+  /** Open model: connections open and idle, which a request arrival takes (a stack of ids). */
+  private idle: Int32Array = new Int32Array(64);
+  private idleN = 0;
   done = false;
 
   constructor(opt: Partial<ClientOptions> & Pick<ClientOptions, 'transport' | 'dstIp' | 'dstPort' | 'host' | 'requests'>) {
@@ -258,6 +288,7 @@ export class Http1Client implements StreamHandler {
   }
 
   start(): void {
+    if (this.opt.open) return; // arrivals open the connections
     const n = Math.min(this.opt.connections, this.opt.totalRequests);
     for (let i = 0; i < n && !this.stopped; i++) this.openConn();
     this.finishIfDone();
@@ -280,6 +311,51 @@ export class Http1Client implements StreamHandler {
     this.ended = true;
   }
 
+  /**
+   * Open model: a request due at `intendedUs`. It takes an idle connection, or
+   * opens one if fewer than maxConcurrent are open; else it is dropped.
+   */
+  arriveRequest(intendedUs: number): void {
+    if (!this.arrive()) return;
+    if (this.idleN > 0) {
+      const c = this.conns[this.idle[--this.idleN]] as ClientConn;
+      c.idleAt = -1;
+      c.nextAt = intendedUs;
+      this.pump(c);
+      return;
+    }
+    this.openFor(intendedUs, this.opt.requestsPerConnection > 0 ? this.opt.requestsPerConnection : Infinity, false);
+  }
+
+  /**
+   * Open model: a connection due at `intendedUs` that carries `requests`
+   * requests, back to back (its first timed from `intendedUs`); dropped when
+   * maxConcurrent connections are open.
+   */
+  arriveConn(intendedUs: number, requests: number): void {
+    if (this.arrive()) this.openFor(intendedUs, requests, true);
+  }
+
+  /** A connection for an arrival, unless maxConcurrent are open (the arrival is dropped). */
+  private openFor(intendedUs: number, budget: number, chain: boolean): void {
+    if (this.open >= this.opt.maxConcurrent) {
+      this.stats.dropped++;
+      return;
+    }
+    const c = this.openConn();
+    if (c === null) return;
+    c.nextAt = intendedUs;
+    c.budget = budget;
+    c.chain = chain;
+  }
+
+  /** Counts an arrival; false once the load stopped or its requests are all issued. */
+  private arrive(): boolean {
+    if (this.stopped || this.nextReq >= this.opt.totalRequests) return false;
+    this.stats.arrivals++;
+    return true;
+  }
+
   /** Requests written or queued on open connections, not answered yet. */
   get inFlight(): number {
     return this.inFlightN;
@@ -295,7 +371,7 @@ export class Http1Client implements StreamHandler {
     const o = this.opt;
     if (this.lastTickUs >= 0) this.retryTokens = Math.min(1, this.retryTokens + ((nowUs - this.lastTickUs) * o.retryRate) / 1e6);
     this.lastTickUs = nowUs;
-    while (this.retries > 0 && this.retryTokens >= 1 && !this.stopped && !this.gaveUp) {
+    while (this.retries > 0 && this.retryTokens >= 1 && !this.stopped && !this.gaveUp && !o.open) {
       this.retries--;
       this.retryTokens--;
       if (this.opt.totalRequests - this.nextReq > this.fresh) this.openConn();
@@ -355,6 +431,13 @@ export class Http1Client implements StreamHandler {
   onClosed(conn: number, reason: number): void {
     const c = this.conns[conn];
     if (!c) return;
+    if (c.idleAt >= 0) {
+      // Off the idle stack: the top takes its place.
+      const top = this.idle[--this.idleN];
+      this.idle[c.idleAt] = top;
+      (this.conns[top] as ClientConn).idleAt = c.idleAt;
+      c.idleAt = -1;
+    }
     this.conns[conn] = null;
     this.pool.push(c);
     this.open--;
@@ -372,7 +455,7 @@ export class Http1Client implements StreamHandler {
       const msg = c.failMsg ?? (this.t.closeDetail?.(conn) || this.failMsg[code]);
       this.countFailure(code, c.connected ? c.qCount : 1, c.connected, msg);
     }
-    if (!this.stopped && !this.gaveUp && this.opt.totalRequests - this.nextReq > this.fresh + this.retries) {
+    if (!this.stopped && !this.gaveUp && !this.opt.open && this.opt.totalRequests - this.nextReq > this.fresh + this.retries) {
       // A connection that could not open is replaced at the retry rate (no SYN storm toward a dead
       // server); one that was open, at once.
       if (code >= 0 && !c.connected) this.retries++;
@@ -455,7 +538,7 @@ export class Http1Client implements StreamHandler {
     s.lastFailure[code] = msg;
   }
 
-  private openConn(): void {
+  private openConn(): ClientConn | null {
     const o = this.opt;
     this.stats.attempts++;
     const id = this.t.connect(o.srcIp, o.dstIp, o.dstPort, this);
@@ -463,8 +546,8 @@ export class Http1Client implements StreamHandler {
       // No route, or a next hop that did not answer ARP, is the network's failure; the rest is ours (no TCB, no port).
       const why = id === TcpError.UNREACHABLE || id === TcpError.NO_ROUTE ? Fail.UNREACHABLE : Fail.LOCAL;
       this.countFailure(why, 1, false, `${this.failMsg[why]}: error ${id}`);
-      if (!this.gaveUp) this.retries++;
-      return;
+      if (!this.gaveUp && !o.open) this.retries++;
+      return null;
     }
     const c = this.pool.pop() ?? new ClientConn(this, o.pipeline, o);
     c.reset(id);
@@ -473,6 +556,8 @@ export class Http1Client implements StreamHandler {
     this.conns[id] = c;
     this.open++;
     this.fresh++;
+    if (this.open > this.stats.peakOpen) this.stats.peakOpen = this.open;
+    return c;
   }
 
   /** Writes requests until the pipeline is full, the budget is spent or the transport pushes back. */
@@ -482,9 +567,19 @@ export class Http1Client implements StreamHandler {
     while (true) {
       if (c.writing < 0) {
         if (c.qCount >= depth) return;
-        if (this.stopped || this.nextReq >= o.totalRequests || (o.requestsPerConnection > 0 && c.issued >= o.requestsPerConnection)) {
+        if (this.stopped || this.nextReq >= o.totalRequests || (o.requestsPerConnection > 0 && c.issued >= o.requestsPerConnection) || c.issued >= c.budget) {
           if (c.qCount === 0) this.t.close(c.id); // nothing left for this connection
           return;
+        }
+        let at = -1;
+        if (o.open) {
+          if (c.nextAt >= 0) at = c.nextAt;
+          else if (c.chain) at = o.clock.nowUs(); // a connection's next request, back to back
+          else {
+            if (c.qCount === 0 && c.idleAt < 0) this.pushIdle(c);
+            return;
+          }
+          c.nextAt = -1;
         }
         const r = this.nextReq++ % o.requests.length;
         if (c.issued++ === 0) this.fresh--;
@@ -493,7 +588,7 @@ export class Http1Client implements StreamHandler {
         c.writeOff = 0;
         c.writeBytes = this.wire[last ? o.requests.length + r : r];
         const slot = (c.qHead + c.qCount) % depth;
-        c.sentAt[slot] = -1; // set when the transport takes the first bytes
+        c.sentAt[slot] = at; // -1: set when the transport takes the first bytes
         c.reqIdx[slot] = r;
         c.qCount++;
         this.inFlightN++;
@@ -502,11 +597,21 @@ export class Http1Client implements StreamHandler {
       const b = c.writeBytes as Uint8Array;
       const n = this.t.write(c.id, b, c.writeOff, b.length - c.writeOff);
       if (n < 0) return;
-      if (n > 0 && c.writeOff === 0) c.sentAt[(c.qHead + c.qCount - 1) % depth] = o.clock.nowUs();
+      if (n > 0 && c.writeOff === 0 && c.sentAt[(c.qHead + c.qCount - 1) % depth] < 0) c.sentAt[(c.qHead + c.qCount - 1) % depth] = o.clock.nowUs();
       c.writeOff += n;
       if (c.writeOff < b.length) return; // onWritable resumes
       c.writing = -1;
     }
+  }
+
+  private pushIdle(c: ClientConn): void {
+    if (this.idleN === this.idle.length) {
+      const grown = new Int32Array(this.idle.length * 2);
+      grown.set(this.idle);
+      this.idle = grown;
+    }
+    c.idleAt = this.idleN;
+    this.idle[this.idleN++] = c.id;
   }
 
   private finishIfDone(): void {

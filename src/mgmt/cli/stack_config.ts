@@ -28,7 +28,7 @@
  */
 import type { TlsVersion } from '../../engine/modes.js';
 import type { Profile } from '../../run/profile.js';
-import { checkProfile, loadProfile, notUnicast } from '../../run/profile_check.js';
+import { checkProfile, loadProfile, notUnicast, stagesOf } from '../../run/profile_check.js';
 import { clientPlanOf, type ClientChecks } from '../../run/profile_plan.js';
 import type { ModePlan, RunPlan, ServerPlan } from '../../run/plan.js';
 import { InvalidOptionError, InvalidProfileError, NoRouteError } from '../../common/errors.js';
@@ -133,7 +133,7 @@ export function parseRunOptions(o: RawRunOptions, ealArgs: string[] = [], env: N
   if (o.pcap !== undefined && o.pcap.trim() === '') throw new InvalidOptionError('--pcap', 'needs a file name');
   const mode = parseMode(o, durationS);
   // A profile file carries the run's length.
-  if (mode.kind === 'client' && o.config !== undefined) durationS = mode.profile.load.duration_secs;
+  if (mode.kind === 'client' && o.config !== undefined) durationS = stagesOf(mode.profile).reduce((t, s) => t + s.duration_secs, 0);
   if (mode.kind === 'client') checkReachable(mode.dstIp, addrs, routes);
   if (o.tlsEngine !== undefined && !usesTls(mode)) throw new InvalidOptionError('--tls-engine', 'needs TLS: --server --tls, or --client https://...');
   return {
