@@ -99,7 +99,8 @@ export function splitClient(plan: ClientPlan, workers: number): (ClientPlan | nu
   const share = (total: number, w: number): number => Math.floor(total / active) + (w < total % active ? 1 : 0);
   return Array.from({ length: workers }, (_, w) => {
     if (w >= active) return null;
-    const connections = share(plan.connections, w);
+    // The open model's connections come with its arrivals: `connections` is the closed model's.
+    const connections = open !== null ? plan.connections : share(plan.connections, w);
     const part = open === null ? 0 : share(open.maxConcurrent, w) / open.maxConcurrent;
     return {
       ...plan,

@@ -1,0 +1,120 @@
+/**
+ * The open model's rates against nginx (issue 20 §2), over af_packet with
+ * --workers 2: a connection rate held every second of a steady stage, a
+ * request rate and a connection rate held together, a ramp that follows its
+ * line, and the concurrency cap never exceeded. The per-second figures are
+ * nginx's (its access log's `$msec`), not vaigAI's own. nginx runs in a
+ * namespace this file creates (prefix vgld2-, 198.18.73.0/24).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FrontLab, frontSkipReason } from './lab.js';
+
+const NGINX_IP = '198.18.73.1';
+const SRC = '198.18.73.10-198.18.73.19/24';
+/** Each line: when nginx answered (s), the request's number on its connection. */
+const LOG_FORMAT = '$msec $connection_requests';
+
+interface Line {
+  s: number;
+  nth: number;
+}
+
+function lines(path: string): Line[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => {
+      const [s, nth] = l.split(' ');
+      return { s: Number(s), nth: Number(nth) };
+    });
+}
+
+/** Lines per whole second from `t0` (bins 0..n-1), by `pick`. */
+function perSecond(ls: Line[], t0: number, n: number, pick: (l: Line) => boolean): number[] {
+  const bins = new Array<number>(n).fill(0);
+  for (const l of ls) {
+    const k = Math.floor(l.s - t0);
+    if (k >= 0 && k < n && pick(l)) bins[k]++;
+  }
+  return bins;
+}
+
+interface ClientJson {
+  arrivals: number;
+  dropped: number;
+  peakOpen: number;
+  connections: { failed: number };
+  failedRequests: number;
+  accounted: boolean;
+}
+
+test('open model against nginx over af_packet, --workers 2: rates held per second by nginx\'s log', { timeout: 600_000 }, async (t) => {
+  const skip = await frontSkipReason(['nginx', 'curl', 'ethtool']);
+  if (skip !== null) return t.skip(skip);
+  const f = new FrontLab('vgld2-');
+  t.after(() => f.cleanup());
+  const { gen, peer, genIf } = f.pair(NGINX_IP);
+  f.randomFile('small.bin', 100);
+  const log = join(f.dir, 'access.log');
+  await f.nginx(peer, NGINX_IP, null, log, LOG_FORMAT);
+
+  const run = async (name: string, load: Record<string, unknown>, perConn?: number): Promise<{ app: ClientJson; log: Line[] }> => {
+    writeFileSync(log, '');
+    const profile = join(f.dir, `${name}.json`);
+    const json = join(f.dir, `${name}-out.json`);
+    const flow = { name, dst_ip: NGINX_IP, dst_port: 8080, requests: [{ url: '/small.bin' }], ...(perConn !== undefined ? { requests_per_conn: perConn } : {}) };
+    writeFileSync(profile, JSON.stringify({ flows: [flow], load: { model: 'open', ...load } }));
+    const r = await f.vaigai(gen, ['--port', `af_packet:iface=${genIf}`, '--src-ip', SRC, '--workers', '2', '--config', profile, '--json', json], 120_000);
+    assert.equal(r.code, 0, r.out);
+    const app = (JSON.parse(readFileSync(json, 'utf8')) as { app: ClientJson }).app;
+    assert.ok(app.accounted, r.out);
+    assert.equal(app.connections.failed + app.failedRequests, 0, r.out);
+    return { app, log: lines(log) };
+  };
+
+  await t.test('target_cps 2000: every second of a 10 s steady stage within 5%', async () => {
+    const CPS = 2000;
+    const cap = 1000;
+    // A 2 s ramp (the start's warm-up), then the steady stage: 11 s, of which seconds 2..11 lie wholly inside it whatever the first answer's offset.
+    const { app, log: ls } = await run('cps', { target_cps: CPS, max_concurrent: cap, ramp_up_secs: 2, duration_secs: 11 });
+    const conns = perSecond(ls, ls[0].s, 12, (l) => l.nth === 1).slice(2);
+    t.diagnostic(`connections per second: ${conns.join(' ')}`);
+    for (const [i, n] of conns.entries()) assert.ok(Math.abs(n - CPS) <= CPS * 0.05, `second ${i + 2}: ${n} connections, target ${CPS}: ${conns.join(' ')}`);
+    assert.equal(app.dropped, 0);
+    assert.ok(app.peakOpen > 0 && app.peakOpen <= cap, `at most ${app.peakOpen} connections open, cap ${cap}`);
+  });
+
+  await t.test('target_rps with target_cps: both held every second', async () => {
+    const CPS = 100;
+    const RPS = 2000;
+    const { app, log: ls } = await run('rps', { target_cps: CPS, target_rps: RPS, max_concurrent: 1000, duration_secs: 8 });
+    const t0 = ls[0].s;
+    const conns = perSecond(ls, t0, 7, (l) => l.nth === 1).slice(1);
+    const reqs = perSecond(ls, t0, 7, () => true).slice(1);
+    t.diagnostic(`connections per second: ${conns.join(' ')}; requests per second: ${reqs.join(' ')}`);
+    for (const n of conns) assert.ok(Math.abs(n - CPS) <= CPS * 0.05, `connections per second ${conns.join(' ')}, target ${CPS}`);
+    for (const n of reqs) assert.ok(Math.abs(n - RPS) <= RPS * 0.05, `requests per second ${reqs.join(' ')}, target ${RPS}`);
+    assert.equal(app.dropped, 0);
+  });
+
+  await t.test('a ramp from 0 to 4000 connections/s over 10 s follows its line within 10% per second', async () => {
+    const TOP = 4000;
+    const { app, log: ls } = await run('ramp', { target_cps: TOP, max_concurrent: 2000, stages: [{ duration_secs: 10, from: 0, target: 1 }] });
+    const firsts = ls.filter((l) => l.nth === 1);
+    // The ramp's start, fitted: by time x the ramp opened TOP / 10 * x² / 2 connections.
+    const slope = TOP / 10;
+    const offs = firsts.map((l, i) => l.s - Math.sqrt((2 * (i + 0.5)) / slope)).sort((a, b) => a - b);
+    const t0 = offs[offs.length >> 1];
+    const conns = perSecond(firsts, t0, 10, () => true);
+    t.diagnostic(`connections per second: ${conns.join(' ')}`);
+    // Second k's share of the line: slope * (k + 0.5); second 0's 200 is too few for 10% to be more than noise.
+    for (let k = 1; k < 10; k++) {
+      const want = slope * (k + 0.5);
+      assert.ok(Math.abs(conns[k] - want) <= want * 0.1, `second ${k}: ${conns[k]} connections, the line says ${want}: ${conns.join(' ')}`);
+    }
+    assert.ok(app.peakOpen <= 2000);
+  });
+});
