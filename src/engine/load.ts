@@ -9,7 +9,8 @@
  * latency percentiles (HDR histograms, whole run and per interval).
  */
 import type { Clock } from '../common/clock.js';
-import { Http1Client } from '../app/http11/client.js';
+import { Http1Client, type ConnBudget } from '../app/http11/client.js';
+import { splitByWeight, WeightedPick } from '../common/weighted.js';
 import type { RequestSpec } from '../app/http11/request.js';
 import type { StreamTransport } from '../net/tcp/stream.js';
 import { Histogram, type HdrParams, type HdrRecorder } from '../telemetry/histogram.js';
@@ -70,6 +71,41 @@ export interface LoadConfig {
   responseTimeoutUs?: number;
   /** The open model (arrivals on the schedule); absent: the closed model. */
   open?: OpenLoad;
+  /** Several flows, each its own destination, sources and requests; absent: one, from the fields above. */
+  flows?: LoadFlow[];
+  /** Seeds the picks of flows and requests and the Poisson arrivals (default 1). */
+  seed?: number;
+}
+
+/** A flow of the load: picked by `weight` (arrivals in the open model; a share of the connections and requests in the closed one). */
+export interface LoadFlow {
+  name: string;
+  weight: number;
+  /** Its source addresses srcLo..srcHi, used in turn (0, 0: any owned address). */
+  srcLo: number;
+  srcHi: number;
+  dstIp: number;
+  dstPort: number;
+  host: string;
+  requests: RequestSpec[];
+  /** Each request entry's weight. */
+  weights: number[];
+  pipeline: number;
+  requestsPerConnection: number;
+}
+
+/** A flow's counters, and each of its request entries'. */
+export interface FlowSnapshot {
+  name: string;
+  arrivals: number;
+  dropped: number;
+  attempts: number;
+  connects: number;
+  connectFailures: number;
+  requests: number;
+  responses: number;
+  failedRequests: number;
+  entries: { requests: number; responses: number }[];
 }
 
 /** The open model's arrivals: requests at `rate`, or connections at `cps` carrying `perConn` requests on average. */
@@ -81,7 +117,6 @@ export interface OpenLoad {
   maxConcurrent: number;
   stages: StageSpan[];
   poisson: boolean;
-  seed: number;
 }
 
 /**
@@ -119,13 +154,20 @@ export interface LoadSnapshot {
 }
 
 export class LoadRun {
-  readonly client: Http1Client;
+  /** One HTTP client per flow. */
+  readonly clients: Http1Client[];
+  readonly flows: LoadFlow[];
   readonly latency = new Histogram(LATENCY_PARAMS);
+  /** Response times per flow, and per request entry of each flow. */
+  readonly flowLatency: Histogram[];
+  readonly entryLatency: Histogram[][];
   readonly pacer: PacedTransport | null;
   /** sha256 of the last body, when asked for. */
   lastSha256: string | null = null;
   startUs = -1;
   endUs = -1;
+  /** The most connections open at once, sampled every tick. */
+  peakOpen = 0;
   private interval = new Histogram(LATENCY_PARAMS);
   /** A worker's shared histogram that also gets every response time (see mirrorLatency). */
   private mirror: HdrRecorder | null = null;
@@ -133,6 +175,7 @@ export class LoadRun {
   private readonly clock: Clock;
   private readonly durationUs: number;
   private readonly arrivals: Arrivals | null = null;
+  private readonly budget: ConnBudget;
   /** Requests owed to connection arrivals (the fraction of perConn carried to the next). */
   private owedReqs = 0;
 
@@ -142,56 +185,85 @@ export class LoadRun {
     this.durationUs = cfg.durationUs;
     const open = cfg.open ?? null;
     this.pacer = cfg.rate > 0 && open === null ? new PacedTransport(cfg.transport, cfg.rate, cfg.maxConns) : null;
-    const request: RequestSpec = { ...cfg.request };
-    // An expected digest makes the client verify; an empty one only makes it hash.
-    if (cfg.expectSha256 !== null) request.sha256 = cfg.expectSha256;
-    else if (cfg.sha256) request.sha256 = '';
+    const flows: LoadFlow[] = cfg.flows ?? [
+      {
+        name: 'flow0', weight: 1, srcLo: cfg.srcIp, srcHi: 0, dstIp: cfg.dstIp, dstPort: cfg.dstPort, host: cfg.host,
+        requests: [cfg.request], weights: [1], pipeline: cfg.pipeline, requestsPerConnection: cfg.requestsPerConnection,
+      },
+    ];
+    if (flows.length === 0) throw new RangeError('a load needs a flow');
+    this.flows = flows;
+    const seed = cfg.seed ?? 1;
+    this.budget = { open: 0, max: open?.maxConcurrent ?? Infinity };
+    // The closed model shares its connections and its request count among the flows by weight.
+    const weights = flows.map((f) => f.weight);
+    const conns = open === null ? splitByWeight(cfg.connections, weights) : flows.map(() => 1);
+    const totals = cfg.totalRequests > 0 && open === null ? splitByWeight(cfg.totalRequests, weights) : flows.map(() => (cfg.totalRequests > 0 ? cfg.totalRequests : Number.MAX_SAFE_INTEGER));
+    this.flowLatency = flows.map(() => new Histogram(LATENCY_PARAMS));
+    this.entryLatency = flows.map((f) => f.requests.map(() => new Histogram(LATENCY_PARAMS)));
     const onBody = cfg.onBody;
-    this.client = new Http1Client({
-      transport: this.pacer ?? cfg.transport,
-      clock: cfg.latencyClock ?? cfg.clock,
-      srcIp: cfg.srcIp,
-      dstIp: cfg.dstIp,
-      dstPort: cfg.dstPort,
-      host: cfg.host,
-      requests: [request],
-      connections: cfg.connections,
-      pipeline: cfg.pipeline,
-      requestsPerConnection: cfg.requestsPerConnection,
-      totalRequests: cfg.totalRequests > 0 ? cfg.totalRequests : Number.MAX_SAFE_INTEGER,
-      keepBodies: cfg.keepBodies,
-      onResponse: (status, _bytes, rttUs, sha, body) => {
-        this.latency.record(rttUs);
-        this.interval.record(rttUs);
-        this.mirror?.record(rttUs);
-        if (sha !== null) this.lastSha256 = sha;
-        if (body !== null && onBody !== null) onBody(status, body);
-      },
-      onDone: () => {
-        this.endUs = this.clock.nowUs();
-      },
-      connectTimeoutUs: cfg.connectTimeoutUs ?? 0,
-      readTimeoutUs: cfg.readTimeoutUs ?? 0,
-      responseTimeoutUs: cfg.responseTimeoutUs ?? 0,
-      // A count alone bounds the run: once every connection slot failed in a row, it gives up.
-      giveUpAfter: cfg.durationUs > 0 ? 0 : cfg.connections,
-      open: open !== null,
-      maxConcurrent: open?.maxConcurrent ?? Infinity,
+    this.clients = flows.map((f, i) => {
+      const flowHist = this.flowLatency[i];
+      const entryHist = this.entryLatency[i];
+      return new Http1Client({
+        transport: this.pacer ?? cfg.transport,
+        clock: cfg.latencyClock ?? cfg.clock,
+        srcIp: f.srcLo,
+        srcIpHi: f.srcHi,
+        dstIp: f.dstIp,
+        dstPort: f.dstPort,
+        host: f.host,
+        // An expected digest makes the client verify; an empty one only makes it hash.
+        requests: f.requests.map((r) => (cfg.expectSha256 !== null ? { ...r, sha256: cfg.expectSha256 } : cfg.sha256 ? { ...r, sha256: '' } : r)),
+        weights: f.requests.length > 1 ? f.weights : null,
+        rng: f.requests.length > 1 ? new Prng((seed * 0x9e3779b1 + i + 1) >>> 0) : null,
+        connections: Math.max(1, conns[i]),
+        pipeline: f.pipeline,
+        requestsPerConnection: f.requestsPerConnection,
+        totalRequests: conns[i] === 0 ? 0 : totals[i],
+        keepBodies: cfg.keepBodies,
+        onResponse: (status, _bytes, rttUs, sha, body, entry) => {
+          this.latency.record(rttUs);
+          this.interval.record(rttUs);
+          flowHist.record(rttUs);
+          entryHist[entry].record(rttUs);
+          this.mirror?.record(rttUs);
+          if (sha !== null) this.lastSha256 = sha;
+          if (body !== null && onBody !== null) onBody(status, body);
+        },
+        onDone: () => {
+          if (this.clients.every((c) => c.done)) this.endUs = this.clock.nowUs();
+        },
+        connectTimeoutUs: cfg.connectTimeoutUs ?? 0,
+        readTimeoutUs: cfg.readTimeoutUs ?? 0,
+        responseTimeoutUs: cfg.responseTimeoutUs ?? 0,
+        // A count alone bounds the run: once every connection slot failed in a row, it gives up.
+        giveUpAfter: cfg.durationUs > 0 ? 0 : Math.max(1, conns[i]),
+        open: open !== null,
+        budget: open !== null ? this.budget : null,
+      });
     });
     if (open !== null) {
       const schedule = new Schedule(open.stages);
-      const rng = open.poisson ? new Prng(open.seed) : null;
-      const client = this.client;
+      const rng = new Prng(seed);
+      const clients = this.clients;
+      const pick = flows.length > 1 ? new WeightedPick(weights) : null;
+      const flowOf = (): Http1Client => (pick === null ? clients[0] : clients[pick.pick(rng.next())]);
       this.arrivals =
         open.cps > 0
-          ? new Arrivals(open.cps, schedule, rng, (at) => {
+          ? new Arrivals(open.cps, schedule, open.poisson ? rng : null, (at) => {
               this.owedReqs += open.perConn;
               const n = Math.floor(this.owedReqs);
               this.owedReqs -= n;
-              client.arriveConn(at, n);
+              flowOf().arriveConn(at, n);
             })
-          : new Arrivals(cfg.rate, schedule, rng, (at) => client.arriveRequest(at));
+          : new Arrivals(cfg.rate, schedule, open.poisson ? rng : null, (at) => flowOf().arriveRequest(at));
     }
+  }
+
+  /** The first flow's client (a one-flow load's). */
+  get client(): Http1Client {
+    return this.clients[0];
   }
 
   /**
@@ -207,14 +279,15 @@ export class LoadRun {
     this.startUs = this.clock.nowUs();
     this.pacer?.tick(this.startUs);
     this.arrivals?.start(this.startUs);
-    this.client.start();
+    for (const c of this.clients) c.start();
   }
 
-  /** From the poll loop: pacing, and the time bound (no new requests past it). */
+  /** From the poll loop: pacing, arrivals, and the time bound (no new requests past it). */
   tick(nowUs: number): void {
     this.pacer?.tick(nowUs);
     this.arrivals?.run(nowUs);
-    this.client.tick(nowUs);
+    for (const c of this.clients) c.tick(nowUs);
+    if (this.budget.open > this.peakOpen) this.peakOpen = this.budget.open;
     if (!this.stopped && this.durationUs > 0 && nowUs - this.startUs >= this.durationUs) this.stop();
   }
 
@@ -223,11 +296,16 @@ export class LoadRun {
     if (this.stopped) return;
     this.stopped = true;
     // Connections still opening close at once; the client counts them as cancelled.
-    this.client.stop();
+    for (const c of this.clients) c.stop();
+  }
+
+  /** The run is over: what is in flight stays so when the connections are torn down. */
+  end(): void {
+    for (const c of this.clients) c.end();
   }
 
   get done(): boolean {
-    return this.client.done;
+    return this.clients.every((c) => c.done);
   }
 
   /** Microseconds from start to the last close (or to now while running). */
@@ -235,29 +313,50 @@ export class LoadRun {
     return (this.endUs >= 0 ? this.endUs : this.clock.nowUs()) - this.startUs;
   }
 
+  /** Each failure reason's last message, from the first flow that has one. */
+  lastFailure(): string[] {
+    return this.client.stats.lastFailure.map((_, i) => this.clients.map((c) => c.stats.lastFailure[i]).find((m) => m !== '') ?? '');
+  }
+
+  /** The counters of every flow, summed. */
   snapshot(): LoadSnapshot {
-    const s = this.client.stats;
-    const c = this.client;
-    return {
-      us: this.clock.nowUs(),
-      attempts: s.attempts,
-      connects: s.connects,
-      connectFailures: s.connectFailures,
-      cancelled: s.cancelled,
-      opening: c.opening,
-      requests: s.requests,
-      responses: s.responses,
-      failedRequests: s.failedRequests,
-      inFlight: c.inFlight,
-      failures: Array.from(s.failures),
-      status: Array.from(s.statusClass),
-      bodyBytes: s.bodyBytes,
-      verifyOk: s.verifyOk,
-      verifyFailed: s.verifyFailed,
-      arrivals: s.arrivals,
-      dropped: s.dropped,
-      peakOpen: s.peakOpen,
+    const out: LoadSnapshot = {
+      us: this.clock.nowUs(), attempts: 0, connects: 0, connectFailures: 0, cancelled: 0, opening: 0, requests: 0, responses: 0,
+      failedRequests: 0, inFlight: 0, failures: new Array<number>(this.client.stats.failures.length).fill(0), status: [0, 0, 0, 0, 0, 0],
+      bodyBytes: 0, verifyOk: 0, verifyFailed: 0, arrivals: 0, dropped: 0, peakOpen: this.peakOpen,
     };
+    for (const c of this.clients) {
+      const s = c.stats;
+      out.attempts += s.attempts;
+      out.connects += s.connects;
+      out.connectFailures += s.connectFailures;
+      out.cancelled += s.cancelled;
+      out.opening += c.opening;
+      out.requests += s.requests;
+      out.responses += s.responses;
+      out.failedRequests += s.failedRequests;
+      out.inFlight += c.inFlight;
+      s.failures.forEach((n, i) => (out.failures[i] += n));
+      s.statusClass.forEach((n, i) => (out.status[i] += n));
+      out.bodyBytes += s.bodyBytes;
+      out.verifyOk += s.verifyOk;
+      out.verifyFailed += s.verifyFailed;
+      out.arrivals += s.arrivals;
+      out.dropped += s.dropped;
+    }
+    return out;
+  }
+
+  /** Each flow's counters. */
+  flowSnapshots(): FlowSnapshot[] {
+    return this.clients.map((c, i) => {
+      const s = c.stats;
+      return {
+        name: this.flows[i].name, arrivals: s.arrivals, dropped: s.dropped, attempts: s.attempts, connects: s.connects, connectFailures: s.connectFailures,
+        requests: s.requests, responses: s.responses, failedRequests: s.failedRequests,
+        entries: Array.from(s.entryRequests, (n, j) => ({ requests: n, responses: s.entryResponses[j] })),
+      };
+    });
   }
 
   /** Response times since the last call. */

@@ -14,8 +14,9 @@ import type { KeyLog } from '../tls/keylog.js';
 import { createTlsStream, type TlsEngine, type TlsTransport } from '../tls/engine.js';
 import { TcpLayer } from '../net/tcp/tcp_layer.js';
 import { HOP_PENDING } from '../net/l4.js';
-import { LoadRun, stackClock, type LoadSnapshot, type OpenLoad } from './load.js';
-import { liveLine, summarize, summaryText, fmtBytes, type LoadSummary } from './report.js';
+import { Prng } from '../common/prng.js';
+import { LoadRun, stackClock, type LoadFlow, type LoadSnapshot, type OpenLoad } from './load.js';
+import { flowSummaries, liveLine, summarize, summaryText, fmtBytes, type LoadSummary } from './report.js';
 import { TcpSink, TcpSource } from './tcp_bulk.js';
 
 export interface Mode {
@@ -173,6 +174,32 @@ export interface ClientPlan {
   allowErrors: number;
   /** The open model's arrivals (`rate` is then its request rate), or null: the closed model. */
   open: OpenLoad | null;
+  /** The profile's flows (the fields above are the first one's); absent: one flow from those fields. */
+  flows?: FlowPlan[];
+  /** Seeds the picks of flows and requests, the arrivals and the generated bodies (default 1). */
+  seed?: number;
+}
+
+/** A flow as a plan carries it: its request bodies by file or size, loaded or generated where it runs. */
+export interface FlowPlan extends Omit<LoadFlow, 'requests'> {
+  requests: { method: string; path: string; headers: Record<string, string>; bodyFile: string | null; bodySize: number }[];
+}
+
+/** A flow's requests with their bodies: a file's bytes, or `bodySize` bytes from the seeded PRNG (the same seed, the same payloads). */
+function loadFlow(f: FlowPlan, seed: number): LoadFlow {
+  const rng = new Prng(seed);
+  return {
+    ...f,
+    requests: f.requests.map((r) => {
+      let body: Uint8Array | undefined;
+      if (r.bodyFile !== null) body = readFileSync(r.bodyFile);
+      else if (r.bodySize > 0) {
+        body = new Uint8Array(r.bodySize);
+        for (let i = 0; i < body.length; i++) body[i] = 0x61 + rng.int(26);
+      }
+      return { method: r.method, path: r.path, headers: r.headers, ...(body !== undefined ? { body } : {}) };
+    }),
+  };
 }
 
 export interface ClientModeConfig extends ClientPlan {
@@ -247,6 +274,8 @@ export class ClientMode implements Mode {
       readTimeoutUs: cfg.responseTimeoutS * 1e6,
       responseTimeoutUs: cfg.maxResponseTimeS * 1e6,
       ...(cfg.open !== null ? { open: cfg.open } : {}),
+      ...(cfg.flows !== undefined ? { flows: cfg.flows.map((f) => loadFlow(f, cfg.seed ?? 1)) } : {}),
+      ...(cfg.seed !== undefined ? { seed: cfg.seed } : {}),
     });
     console.log(
       `client: ${cfg.tls !== null ? 'https' : 'http'}://${ipToString(cfg.dstIp)}:${cfg.dstPort}${cfg.path} from ${cfg.srcIp === 0 ? 'every owned address' : ipToString(cfg.srcIp)},` +
@@ -293,7 +322,7 @@ export class ClientMode implements Mode {
 
   /** The run is over: what is in flight stays so when the connections are torn down. */
   end(): void {
-    this.load.client.end();
+    this.load.end();
   }
 
   json(): unknown {
@@ -307,6 +336,6 @@ export class ClientMode implements Mode {
 
   result(): LoadSummary {
     const l = this.load;
-    return summarize(l.elapsedUs(), l.snapshot(), l.latency, this.expect, l.lastSha256, l.client.stats.lastFailure);
+    return summarize(l.elapsedUs(), l.snapshot(), l.latency, this.expect, l.lastSha256, l.lastFailure(), flowSummaries(l.flowSnapshots(), l.flowLatency, l.entryLatency, l.flows));
   }
 }

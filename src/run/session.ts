@@ -18,9 +18,9 @@
  * (src/net/flow_steer.ts). Their latency histograms add up in management.
  */
 import { writeFileSync } from 'node:fs';
-import { LATENCY_PARAMS, type LoadSnapshot } from '../engine/load.js';
-import type { ClientPlan } from '../engine/modes.js';
-import { liveLine as clientLiveLine, summarize, summaryText } from '../engine/report.js';
+import { LATENCY_PARAMS, type FlowSnapshot, type LoadSnapshot } from '../engine/load.js';
+import type { ClientPlan, FlowPlan } from '../engine/modes.js';
+import { flowSummaries, liveLine as clientLiveLine, summarize, summaryText, type FlowSummary } from '../engine/report.js';
 import { availableParallelism } from 'node:os';
 import type { RunPlan } from './plan.js';
 import { ArpCache } from '../net/arp_cache.js';
@@ -107,9 +107,22 @@ export function splitClient(plan: ClientPlan, workers: number): (ClientPlan | nu
       connections,
       requests: plan.requests > 0 ? share(plan.requests, w) : 0,
       rate: plan.rate > 0 ? (open !== null ? plan.rate * part : (plan.rate * connections) / plan.connections) : 0,
-      open: open === null ? null : { ...open, cps: open.cps * part, maxConcurrent: share(open.maxConcurrent, w), seed: open.seed + w },
+      open: open === null ? null : { ...open, cps: open.cps * part, maxConcurrent: share(open.maxConcurrent, w) },
+      seed: (plan.seed ?? 1) + w,
     };
   });
+}
+
+/** The plan's flows: its profile's, or the one its fields describe. */
+function flowsOf(plan: ClientPlan): FlowPlan[] {
+  return (
+    plan.flows ?? [
+      {
+        name: 'flow0', weight: 1, srcLo: 0, srcHi: 0, dstIp: plan.dstIp, dstPort: plan.dstPort, host: plan.host, weights: [1], pipeline: plan.pipeline,
+        requestsPerConnection: plan.perConn, requests: [{ method: plan.method, path: plan.path, headers: {}, bodyFile: plan.bodyFile, bodySize: 0 }],
+      },
+    ]
+  );
 }
 
 /**
@@ -154,6 +167,7 @@ function appsOf(plan: RunPlan, workers: number): StackAppConfig[] {
         drainUs: plan.drainS * 1e6,
         keylog: plan.keylog?.path ?? null,
         steer,
+        flowShape: flowsOf(m).map((f) => f.requests.length),
       }));
     }
     default:
@@ -236,6 +250,7 @@ class ClientReport {
     private readonly set: WorkerSet,
     private readonly verify: boolean,
     private readonly tls: boolean,
+    private readonly flows: FlowPlan[],
   ) {
     this.prev = clientSnapshot(groupStackMetrics(set.metrics(), 'client').app ?? {}, performance.now() * 1000);
     this.prevHist = new Histogram(LATENCY_PARAMS);
@@ -263,7 +278,31 @@ class ClientReport {
     const hist = this.set.histogram() ?? new Histogram(LATENCY_PARAMS);
     // Each reason's last message: the first worker's that has one.
     const lastFailure = CLIENT_FAIL_KEYS.map((_, i) => reports.map((r) => r?.lastFailure[i] ?? '').find((m) => m !== '') ?? '');
-    return summarize(elapsedUs, clientSnapshot(total.app ?? {}, 0), hist, this.verify, last < 0 ? null : (reports[last]?.sha256 ?? null), lastFailure);
+    return summarize(elapsedUs, clientSnapshot(total.app ?? {}, 0), hist, this.verify, last < 0 ? null : (reports[last]?.sha256 ?? null), lastFailure, this.flowSummaries(reports));
+  }
+
+  /** Each flow's summary: its summed slab counters, its histograms merged from the workers' reports. */
+  private flowSummaries(reports: (StackWorkerReport | undefined)[]): FlowSummary[] {
+    const m = this.set.metrics();
+    const merged = (pick: (r: StackWorkerReport) => string | undefined): Histogram => {
+      const h = new Histogram(LATENCY_PARAMS);
+      for (const r of reports) {
+        const enc = r === undefined ? undefined : pick(r);
+        if (enc !== undefined) h.add(Histogram.decode(enc));
+      }
+      return h;
+    };
+    const snaps: FlowSnapshot[] = this.flows.map((f, i) => {
+      const v = (k: string): number => m[`app_flow${i}_${k}`] ?? 0;
+      return {
+        name: f.name, arrivals: v('arrivals'), dropped: v('dropped'), attempts: v('attempts'), connects: v('connects'), connectFailures: v('connect_failures'),
+        requests: v('requests'), responses: v('responses'), failedRequests: v('failed_requests'),
+        entries: f.requests.map((_, j) => ({ requests: v(`entry${j}_requests`), responses: v(`entry${j}_responses`) })),
+      };
+    });
+    const flowLat = this.flows.map((_, i) => merged((r) => r.flowLatency[i]));
+    const entryLat = this.flows.map((f, i) => f.requests.map((_, j) => merged((r) => r.entryLatency[i]?.[j])));
+    return flowSummaries(snaps, flowLat, entryLat, this.flows);
   }
 
   /** The --json `app` of the client: the summary, with TLS figures as the single-threaded client gives them. */
@@ -343,7 +382,7 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
       workers: cpus.map((cpu, i) => ({ port: spec, queueId: i, cpu, config: config(apps[i]), ...(pcapPath === null ? {} : { pcap: pcapFiles[i] }) })),
       pipeline: new URL('./stack_pipeline.js', import.meta.url),
       poolSlots: POOL_SLOTS,
-      metrics: stackMetricNames(kind),
+      metrics: stackMetricNames(kind, client === null ? [] : flowsOf(client).map((f) => f.requests.length)),
       ...(client !== null ? { histogram: LATENCY_PARAMS } : {}),
       eal: plan.ealArgs,
       loop: opts.loop ?? {},
@@ -358,7 +397,7 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
       plan.addrs.map((a) => `${ipToString(a.lo)}-${ipToString(a.hi)}/${a.prefixLen}${a.vlan >= 0 ? ` vlan ${a.vlan}` : ''}`).join(', ') +
       `; ${workers} worker${workers > 1 ? 's' : ''} on CPU${workers > 1 ? 's' : ''} ${pinned.map((c) => (c < 0 ? 'any' : String(c))).join(',')} (management on ${cores.management.join(',')})`,
   );
-  const clientReport = client === null ? null : new ClientReport(set, client.expectSha256 !== null, client.tls !== null);
+  const clientReport = client === null ? null : new ClientReport(set, client.expectSha256 !== null, client.tls !== null, flowsOf(client));
 
   const started = performance.now();
   const seconds = (): number => (performance.now() - started) / 1000;

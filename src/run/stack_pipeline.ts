@@ -47,6 +47,8 @@ export type StackAppConfig =
       /** --sslkeylog file, opened for appending by every worker. */
       keylog: string | null;
       steer: SteerConfig;
+      /** Each flow's request entries (every worker publishes every flow's counters, its share's or 0). */
+      flowShape: number[];
     };
 
 export type StackAppKind = StackAppConfig['kind'];
@@ -95,6 +97,17 @@ export const CLIENT_KEYS = [
   'tls_handshakes', 'tls_full', 'tls_resumed', 'tls_failures', 'tls_abandoned', 'arrivals', 'dropped', 'peak_open', 'elapsed_us', 'finished', 'steered_out', 'steered_in', 'steer_drops',
 ];
 const FINISHED_IDX = CLIENT_KEYS.indexOf('finished');
+/** A flow's counters, `app_flow<i>_<key>` in the slab, and each of its request entries', `app_flow<i>_entry<j>_<key>`. */
+export const FLOW_KEYS = ['arrivals', 'dropped', 'attempts', 'connects', 'connect_failures', 'requests', 'responses', 'failed_requests'] as const;
+export const ENTRY_KEYS = ['requests', 'responses'] as const;
+
+/** The slab names of the flows' and entries' counters; `shape[i]`: flow i's request entries. */
+export function flowMetricNames(shape: readonly number[]): string[] {
+  return shape.flatMap((entries, i) => [
+    ...FLOW_KEYS.map((k) => `app_flow${i}_${k}`),
+    ...Array.from({ length: entries }, (_, j) => ENTRY_KEYS.map((k) => `app_flow${i}_entry${j}_${k}`)).flat(),
+  ]);
+}
 /** Receive bursts of frames other workers passed on. */
 const STEER_BURST = 64;
 
@@ -111,8 +124,8 @@ function appKeys(kind: StackAppKind): readonly string[] {
   return kind === 'http' ? HTTP_KEYS : kind === 'client' ? CLIENT_KEYS : kind === 'none' ? [] : BULK_KEYS;
 }
 
-/** The slab counters of a stack worker running `app`, after the loop's own. */
-export function stackMetricNames(app: StackAppKind): string[] {
+/** The slab counters of a stack worker running `app` (a client: with its flows' `shape`), after the loop's own. */
+export function stackMetricNames(app: StackAppKind, shape: readonly number[] = []): string[] {
   return [
     MAC_METRIC,
     OPEN_CONNS_METRIC,
@@ -120,6 +133,7 @@ export function stackMetricNames(app: StackAppKind): string[] {
     ...PORT_KEYS.map((k) => `port_${snake(k)}`),
     ...(app === 'none' ? [] : TCP_KEYS.map((k) => `tcp_${snake(k)}`)),
     ...appKeys(app).map((k) => `app_${k}`),
+    ...flowMetricNames(shape),
   ];
 }
 
@@ -221,6 +235,9 @@ export interface StackWorkerReport {
   lastFailure: string[];
   /** Secrets this worker appended to the --sslkeylog file. */
   keylogLines: number;
+  /** Response times per flow and per request entry (encoded HDR histograms), for management to merge. */
+  flowLatency: string[];
+  entryLatency: string[][];
 }
 
 class StackPipeline implements Pipeline {
@@ -229,6 +246,7 @@ class StackPipeline implements Pipeline {
   private readonly portIds: Int32Array;
   private readonly tcpIds: Int32Array;
   private readonly appIds: Int32Array;
+  private readonly flowIds: Int32Array;
   private readonly net: Record<string, number>;
   private readonly tcpCounters: Record<string, number> | null;
   private readonly openId: number;
@@ -245,6 +263,7 @@ class StackPipeline implements Pipeline {
     private readonly keylog: KeyLog | null,
     /** The client checks bodies against --expect-sha256 (without it, Http1Client's verify counts mean nothing). */
     private readonly verify: boolean,
+    flowShape: readonly number[],
   ) {
     const m = ctx.metrics;
     this.c = m.c;
@@ -253,6 +272,7 @@ class StackPipeline implements Pipeline {
     this.portIds = ids(PORT_KEYS.map((k) => `port_${snake(k)}`));
     this.tcpIds = ids(tcp === null ? [] : TCP_KEYS.map((k) => `tcp_${snake(k)}`));
     this.appIds = ids(appKeys(app).map((k) => `app_${k}`));
+    this.flowIds = ids(flowMetricNames(flowShape));
     this.net = stack.counters as unknown as Record<string, number>;
     this.tcpCounters = tcp === null ? null : (tcp.counters as unknown as Record<string, number>);
     this.c[m.id(MAC_METRIC)] = stack.mac;
@@ -365,8 +385,10 @@ class StackPipeline implements Pipeline {
       const r: StackWorkerReport = {
         sha256: client?.load.lastSha256 ?? null,
         tlsLastError: client?.tls?.stats.lastError ?? null,
-        lastFailure: client?.load.client.stats.lastFailure ?? [],
+        lastFailure: client?.load.lastFailure() ?? [],
         keylogLines: this.keylog?.lines ?? 0,
+        flowLatency: client?.load.flowLatency.map((h) => h.encode()) ?? [],
+        entryLatency: client?.load.entryLatency.map((hs) => hs.map((h) => h.encode())) ?? [],
       };
       this.ctx.post(r);
     }
@@ -393,6 +415,7 @@ class StackPipeline implements Pipeline {
       }
     } else if (this.steer !== null) {
       publishClient(c, ids, mode instanceof ClientMode ? mode : null, this.steer, this.verify);
+      if (mode instanceof ClientMode) publishFlows(c, this.flowIds, mode);
     } else if (mode instanceof BulkMode) {
       const st = mode.handler.stats;
       c[ids[0]] = st.accepted;
@@ -435,6 +458,26 @@ function publishClient(c: Float64Array, ids: Int32Array, mode: ClientMode | null
   c[ids[i++]] = steer.out;
   c[ids[i++]] = steer.in;
   c[ids[i]] = steer.drops;
+}
+
+/** Each flow's counters and its entries' in flowMetricNames order. */
+function publishFlows(c: Float64Array, ids: Int32Array, mode: ClientMode): void {
+  let i = 0;
+  for (const cl of mode.load.clients) {
+    const s = cl.stats;
+    c[ids[i++]] = s.arrivals;
+    c[ids[i++]] = s.dropped;
+    c[ids[i++]] = s.attempts;
+    c[ids[i++]] = s.connects;
+    c[ids[i++]] = s.connectFailures;
+    c[ids[i++]] = s.requests;
+    c[ids[i++]] = s.responses;
+    c[ids[i++]] = s.failedRequests;
+    for (let j = 0; j < s.entryRequests.length; j++) {
+      c[ids[i++]] = s.entryRequests[j];
+      c[ids[i++]] = s.entryResponses[j];
+    }
+  }
 }
 
 /** Copies `from[keys[i]]` to slab id `ids[i]` for each key (`ids` may name more after them). */
@@ -482,5 +525,5 @@ export function createPipeline(ctx: PipelineContext): Pipeline {
     throw e;
   }
   const verify = app.kind === 'client' && app.share !== null && app.share.expectSha256 !== null;
-  return new StackPipeline(ctx, stack, tcp, mode, app.kind, steer, keylog, verify);
+  return new StackPipeline(ctx, stack, tcp, mode, app.kind, steer, keylog, verify, app.kind === 'client' ? app.flowShape : []);
 }

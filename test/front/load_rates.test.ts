@@ -14,12 +14,14 @@ import { FrontLab, frontSkipReason } from './lab.js';
 
 const NGINX_IP = '198.18.73.1';
 const SRC = '198.18.73.10-198.18.73.19/24';
-/** Each line: when nginx answered (s), the request's number on its connection. */
-const LOG_FORMAT = '$msec $connection_requests';
+/** Each line: when nginx answered (s), the request's number on its connection, the client's address, the URL. */
+const LOG_FORMAT = '$msec $connection_requests $remote_addr $request_uri';
 
 interface Line {
   s: number;
   nth: number;
+  addr: string;
+  url: string;
 }
 
 function lines(path: string): Line[] {
@@ -27,8 +29,8 @@ function lines(path: string): Line[] {
     .split('\n')
     .filter((l) => l !== '')
     .map((l) => {
-      const [s, nth] = l.split(' ');
-      return { s: Number(s), nth: Number(nth) };
+      const [s, nth, addr, url] = l.split(' ');
+      return { s: Number(s), nth: Number(nth), addr, url };
     });
 }
 
@@ -42,7 +44,16 @@ function perSecond(ls: Line[], t0: number, n: number, pick: (l: Line) => boolean
   return bins;
 }
 
+interface FlowJson {
+  name: string;
+  requests: number;
+  responses: number;
+  entries: { url: string; requests: number; responses: number }[];
+}
+
 interface ClientJson {
+  flows: FlowJson[];
+  responses: number;
   arrivals: number;
   dropped: number;
   peakOpen: number;
@@ -61,12 +72,12 @@ test('open model against nginx over af_packet, --workers 2: rates held per secon
   const log = join(f.dir, 'access.log');
   await f.nginx(peer, NGINX_IP, null, log, LOG_FORMAT);
 
-  const run = async (name: string, load: Record<string, unknown>, perConn?: number): Promise<{ app: ClientJson; log: Line[] }> => {
+  const run = async (name: string, load: Record<string, unknown>, flows?: unknown[]): Promise<{ app: ClientJson; log: Line[] }> => {
     writeFileSync(log, '');
     const profile = join(f.dir, `${name}.json`);
     const json = join(f.dir, `${name}-out.json`);
-    const flow = { name, dst_ip: NGINX_IP, dst_port: 8080, requests: [{ url: '/small.bin' }], ...(perConn !== undefined ? { requests_per_conn: perConn } : {}) };
-    writeFileSync(profile, JSON.stringify({ flows: [flow], load: { model: 'open', ...load } }));
+    const flow = { name, dst_ip: NGINX_IP, dst_port: 8080, requests: [{ url: '/small.bin' }] };
+    writeFileSync(profile, JSON.stringify({ flows: flows ?? [flow], load: { model: 'open', ...load } }));
     const r = await f.vaigai(gen, ['--port', `af_packet:iface=${genIf}`, '--src-ip', SRC, '--workers', '2', '--config', profile, '--json', json], 120_000);
     assert.equal(r.code, 0, r.out);
     const app = (JSON.parse(readFileSync(json, 'utf8')) as { app: ClientJson }).app;
@@ -116,5 +127,36 @@ test('open model against nginx over af_packet, --workers 2: rates held per secon
       assert.ok(Math.abs(conns[k] - want) <= want * 0.1, `second ${k}: ${conns[k]} connections, the line says ${want}: ${conns.join(' ')}`);
     }
     assert.ok(app.peakOpen <= 2000);
+  });
+
+  await t.test('two flows weighted 3:1, request entries 9:1: nginx sees their shares within 5%', async () => {
+    const A = '198.18.73.10-198.18.73.14';
+    const B = '198.18.73.15-198.18.73.19';
+    const [aLo, aHi] = A.split('-');
+    const [bLo, bHi] = B.split('-');
+    const flows = [
+      { name: 'a', weight: 3, src_ip_lo: aLo, src_ip_hi: aHi, dst_ip: NGINX_IP, dst_port: 8080, requests: [{ url: '/small.bin', weight: 9 }, { url: '/small.bin?rare', weight: 1 }] },
+      { name: 'b', weight: 1, src_ip_lo: bLo, src_ip_hi: bHi, dst_ip: NGINX_IP, dst_port: 8080, requests: [{ url: '/small.bin?b' }] },
+    ];
+    const { app, log: ls } = await run('weights', { target_rps: 1000, max_concurrent: 500, duration_secs: 6 }, flows);
+    const host = (l: Line): number => Number(l.addr.split('.')[3]);
+    const inA = ls.filter((l) => host(l) >= 10 && host(l) <= 14);
+    const inB = ls.filter((l) => host(l) >= 15 && host(l) <= 19);
+    assert.equal(inA.length + inB.length, ls.length, 'every request from its flow\'s source range');
+    assert.ok(inB.every((l) => l.url === '/small.bin?b'), 'flow b sends its own request');
+    assert.ok(inA.every((l) => l.url !== '/small.bin?b'), 'flow a sends its own requests');
+    const shareA = inA.length / ls.length;
+    const common = inA.filter((l) => l.url === '/small.bin').length / inA.length;
+    t.diagnostic(`flow a ${inA.length}, flow b ${inB.length} (a's share ${shareA.toFixed(4)}); a's first entry ${common.toFixed(4)} of a`);
+    assert.ok(Math.abs(shareA - 0.75) <= 0.75 * 0.05, `flow a's share ${shareA}, weight 3:1`);
+    assert.ok(Math.abs(common - 0.9) <= 0.9 * 0.05, `the first entry's share ${common}, weight 9:1`);
+    // vaigAI's own per-flow and per-entry counters agree with nginx.
+    const [fa, fb] = app.flows;
+    assert.deepEqual([fa.name, fb.name], ['a', 'b']);
+    assert.equal(fa.responses, inA.length);
+    assert.equal(fb.responses, inB.length);
+    assert.equal(fa.entries[0].responses, inA.filter((l) => l.url === '/small.bin').length);
+    assert.equal(fa.entries[1].responses + fa.entries[0].responses, fa.responses);
+    assert.equal(fa.responses + fb.responses, app.responses);
   });
 });

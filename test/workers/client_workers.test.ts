@@ -41,12 +41,12 @@ test('splitClient: connections and requests add up exactly, rate follows the con
 });
 
 test('splitClient, open model: each worker its share of the rates and of the concurrency cap, its own seed', () => {
-  const open = { cps: 2000, perConn: 10, maxConcurrent: 5, stages: [], poisson: false, seed: 7 };
-  const shares = splitClient({ ...PLAN, requests: 0, rate: 20_000, open }, 2);
+  const open = { cps: 2000, perConn: 10, maxConcurrent: 5, stages: [], poisson: false };
+  const shares = splitClient({ ...PLAN, requests: 0, rate: 20_000, open, seed: 7 }, 2);
   assert.deepEqual(shares.map((s) => s?.open?.maxConcurrent), [3, 2]);
   assert.deepEqual(shares.map((s) => s?.open?.cps), [1200, 800]);
   assert.deepEqual(shares.map((s) => s?.rate), [12_000, 8000]);
-  assert.deepEqual(shares.map((s) => s?.open?.seed), [7, 8]);
+  assert.deepEqual(shares.map((s) => s?.seed), [7, 8]);
   // A cap of one connection: one worker runs the load.
   assert.deepEqual(splitClient({ ...PLAN, requests: 0, open: { ...open, maxConcurrent: 1 } }, 2).map((s) => s?.open?.cps ?? null), [2000, null]);
 });

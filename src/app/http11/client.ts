@@ -21,6 +21,8 @@
  * dropped and counted, never delayed.
  */
 import { monotonicClock, type Clock } from '../../common/clock.js';
+import type { Prng } from '../../common/prng.js';
+import { WeightedPick } from '../../common/weighted.js';
 import { BodyCheck } from './body_check.js';
 import { HTTP_ERR_COUNT, HttpErr } from './errors.js';
 import { FAIL_COUNT, Fail, PARSE_FAIL_TEXT, failOfClose, failText } from './failures.js';
@@ -33,13 +35,18 @@ import { ipToString } from '../../wire/ipv4_addr.js';
 
 export interface ClientOptions {
   transport: StreamTransport;
+  /** The source address (0: any owned one, the transport's pick), or with srcIpHi the first of a range used in turn. */
   srcIp: number;
+  srcIpHi: number;
   dstIp: number;
   dstPort: number;
   /** Host header value. */
   host: string;
-  /** Sent round-robin. */
+  /** Sent round-robin, or picked by `weights` with `rng`. */
   requests: RequestSpec[];
+  /** Each request's weight (null: round-robin). */
+  weights: number[] | null;
+  rng: Prng | null;
   /** Requests to complete in all; the client stops when they are answered. */
   totalRequests: number;
   /** Concurrent connections. */
@@ -54,8 +61,8 @@ export interface ClientOptions {
   keepBodies: boolean;
   parser: ParserOptions;
   clock: Clock;
-  /** Per response: status, body length, response time (µs), sha256 hex if the spec asked, body if kept. */
-  onResponse: ((status: number, bodyBytes: number, rttUs: number, sha256: string | null, body: Buffer | null) => void) | null;
+  /** Per response: status, body length, response time (µs), sha256 hex if the spec asked, body if kept, the request's index. */
+  onResponse: ((status: number, bodyBytes: number, rttUs: number, sha256: string | null, body: Buffer | null, request: number) => void) | null;
   onDone: ((stats: ClientStats) => void) | null;
   /** Each response header field as strings: only when set (it costs two strings per field). */
   onHeader: ((name: string, value: string) => void) | null;
@@ -78,12 +85,21 @@ export interface ClientOptions {
   giveUpAfter: number;
   /** The open model: requests start on arrivals only, timed from their intended start. */
   open: boolean;
-  /** Open model: connections at once (opening or open); an arrival beyond is dropped. */
-  maxConcurrent: number;
+  /** Open model: the connections open (or opening) at once, shared by the clients of a load, and their cap; an arrival beyond is dropped. */
+  budget: ConnBudget | null;
+}
+
+/** Connections open at once over several clients (the flows of a load), and the most allowed. */
+export interface ConnBudget {
+  open: number;
+  max: number;
 }
 
 export const DEFAULT_CLIENT_OPTIONS = {
   srcIp: 0,
+  srcIpHi: 0,
+  weights: null,
+  rng: null,
   totalRequests: 1,
   connections: 1,
   pipeline: 1,
@@ -101,7 +117,7 @@ export const DEFAULT_CLIENT_OPTIONS = {
   retryRate: 0,
   giveUpAfter: -1,
   open: false,
-  maxConcurrent: Infinity,
+  budget: null,
 };
 
 /** How often tick() looks at the deadlines (a sweep over the open connections). */
@@ -132,11 +148,12 @@ export class ClientStats {
   readonly errors = new Float64Array(HTTP_ERR_COUNT);
   verifyOk = 0;
   verifyFailed = 0;
-  /** Open model: arrivals, and those dropped for finding maxConcurrent connections open. */
+  /** Open model: arrivals, and those dropped for finding the cap of connections open. */
   arrivals = 0;
   dropped = 0;
-  /** The most connections open (or opening) at once. */
-  peakOpen = 0;
+  /** Requests sent and answered, by request index. */
+  entryRequests = new Float64Array(0);
+  entryResponses = new Float64Array(0);
   rttSumUs = 0;
   rttMinUs = Infinity;
   rttMaxUs = 0;
@@ -263,6 +280,9 @@ export class Http1Client implements StreamHandler {
   /** Open model: connections open and idle, which a request arrival takes (a stack of ids). */
   private idle: Int32Array = new Int32Array(64);
   private idleN = 0;
+  private readonly pick: WeightedPick | null;
+  /** The next source address of a range (srcIpHi). */
+  private nextSrc = 0;
   done = false;
 
   constructor(opt: Partial<ClientOptions> & Pick<ClientOptions, 'transport' | 'dstIp' | 'dstPort' | 'host' | 'requests'>) {
@@ -278,6 +298,10 @@ export class Http1Client implements StreamHandler {
       ...o.requests.map((r) => buildRequest(r, o.host, true)),
     ];
     this.isHead = o.requests.map((r) => r.method === 'HEAD');
+    this.pick = o.weights === null ? null : new WeightedPick(o.weights);
+    if (this.pick !== null && o.rng === null) throw new RangeError('weighted requests need a PRNG');
+    this.stats.entryRequests = new Float64Array(o.requests.length);
+    this.stats.entryResponses = new Float64Array(o.requests.length);
     if (!(o.retryRate > 0)) o.retryRate = o.connections;
     if (o.giveUpAfter < 0) o.giveUpAfter = o.connections;
     const peer = `${ipToString(o.dstIp)}:${o.dstPort}`;
@@ -338,7 +362,8 @@ export class Http1Client implements StreamHandler {
 
   /** A connection for an arrival, unless maxConcurrent are open (the arrival is dropped). */
   private openFor(intendedUs: number, budget: number, chain: boolean): void {
-    if (this.open >= this.opt.maxConcurrent) {
+    const b = this.opt.budget;
+    if (b !== null && b.open >= b.max) {
       this.stats.dropped++;
       return;
     }
@@ -431,6 +456,7 @@ export class Http1Client implements StreamHandler {
   onClosed(conn: number, reason: number): void {
     const c = this.conns[conn];
     if (!c) return;
+    if (this.opt.budget !== null) this.opt.budget.open--;
     if (c.idleAt >= 0) {
       // Off the idle stack: the top takes its place.
       const top = this.idle[--this.idleN];
@@ -485,6 +511,7 @@ export class Http1Client implements StreamHandler {
     c.qCount--;
     this.inFlightN--;
     s.responses++;
+    s.entryResponses[r]++;
     s.statusClass[(h.status / 100) | 0]++;
     s.bodyBytes += c.parser.bodyBytes;
     s.rttSumUs += rtt;
@@ -496,7 +523,7 @@ export class Http1Client implements StreamHandler {
       if (c.check.patternMatched() && (want === undefined || want === digest)) s.verifyOk++;
       else s.verifyFailed++;
     }
-    if (this.opt.onResponse !== null) this.opt.onResponse(h.status, c.parser.bodyBytes, rtt, digest, c.check.body());
+    if (this.opt.onResponse !== null) this.opt.onResponse(h.status, c.parser.bodyBytes, rtt, digest, c.check.body(), r);
     if (!c.parser.keepAlive) this.t.close(c.id);
     else this.pump(c);
   }
@@ -541,7 +568,12 @@ export class Http1Client implements StreamHandler {
   private openConn(): ClientConn | null {
     const o = this.opt;
     this.stats.attempts++;
-    const id = this.t.connect(o.srcIp, o.dstIp, o.dstPort, this);
+    let src = o.srcIp;
+    if (o.srcIpHi > src) {
+      src = o.srcIp + this.nextSrc;
+      this.nextSrc = src >= o.srcIpHi ? 0 : this.nextSrc + 1;
+    }
+    const id = this.t.connect(src, o.dstIp, o.dstPort, this);
     if (id < 0) {
       // No route, or a next hop that did not answer ARP, is the network's failure; the rest is ours (no TCB, no port).
       const why = id === TcpError.UNREACHABLE || id === TcpError.NO_ROUTE ? Fail.UNREACHABLE : Fail.LOCAL;
@@ -556,7 +588,7 @@ export class Http1Client implements StreamHandler {
     this.conns[id] = c;
     this.open++;
     this.fresh++;
-    if (this.open > this.stats.peakOpen) this.stats.peakOpen = this.open;
+    if (o.budget !== null) o.budget.open++;
     return c;
   }
 
@@ -581,7 +613,9 @@ export class Http1Client implements StreamHandler {
           }
           c.nextAt = -1;
         }
-        const r = this.nextReq++ % o.requests.length;
+        const r = this.pick === null ? this.nextReq % o.requests.length : this.pick.pick((o.rng as Prng).next());
+        this.nextReq++;
+        this.stats.entryRequests[r]++;
         if (c.issued++ === 0) this.fresh--;
         const last = (o.requestsPerConnection > 0 && c.issued === o.requestsPerConnection) || this.nextReq === o.totalRequests;
         c.writing = r;

@@ -55,7 +55,7 @@ function runDemo(o: DemoOptions): void {
       onInterval: (us, prev, cur, h) => console.log(liveLine(us / 1e6, prev, cur, h)),
     });
     const l = r.load;
-    const m = summarize(l.elapsedUs(), l.snapshot(), l.latency, false, null, l.client.stats.lastFailure);
+    const m = summarize(l.elapsedUs(), l.snapshot(), l.latency, false, null, l.lastFailure());
     console.log(summaryText('summary', m));
     const tc = r.pair.client.tcp.counters;
     const ts = r.pair.server.tcp.counters;

@@ -134,7 +134,11 @@ export function parseRunOptions(o: RawRunOptions, ealArgs: string[] = [], env: N
   const mode = parseMode(o, durationS);
   // A profile file carries the run's length.
   if (mode.kind === 'client' && o.config !== undefined) durationS = stagesOf(mode.profile).reduce((t, s) => t + s.duration_secs, 0);
-  if (mode.kind === 'client') checkReachable(mode.dstIp, addrs, routes);
+  if (mode.kind === 'client') {
+    for (const f of mode.flows ?? []) checkReachable(f.dstIp, addrs, routes);
+    checkReachable(mode.dstIp, addrs, routes);
+    checkSources(mode.profile, addrs, o.config ?? 'command line');
+  }
   if (o.tlsEngine !== undefined && !usesTls(mode)) throw new InvalidOptionError('--tls-engine', 'needs TLS: --server --tls, or --client https://...');
   return {
     portSpec,
@@ -460,6 +464,18 @@ function checkReachable(dst: number, addrs: AddrRange[], routes: RouteConfig[]):
   if (addrs.some((a) => within(a.lo, a.prefixLen)) || routes.some((r) => within(r.prefix, r.len))) return;
   const nets = addrs.map((a) => `${ipToString((a.lo & prefixMask(a.prefixLen)) >>> 0)}/${a.prefixLen}`).join(', ');
   throw new NoRouteError('--client', `${ipToString(dst)} is not on an owned subnet (${nets}) and no route covers it: give --gateway or --route`);
+}
+
+/** A flow's source range must be owned (--src-ip): the client opens its connections from it. */
+function checkSources(p: Profile, addrs: AddrRange[], source: string): void {
+  p.flows.forEach((f, i) => {
+    if (f.src_ip_lo === undefined || f.src_ip_hi === undefined) return;
+    const lo = parseIp(f.src_ip_lo);
+    const hi = parseIp(f.src_ip_hi);
+    if (!addrs.some((a) => a.lo <= lo && hi <= a.hi)) {
+      throw new InvalidProfileError(`/flows/${i}/src_ip_lo`, `${f.src_ip_lo}-${f.src_ip_hi} is not within the owned addresses (--src-ip)`, source);
+    }
+  });
 }
 
 function parseIpOpt(option: string, text: string): number {
