@@ -61,7 +61,7 @@ export function clientPlanOf(p: Profile, checks: ClientChecks, source: string): 
     method: r.method,
     bodyFile: r.bodyFile,
     flows,
-    seed: p.seed,
+    ...(p.seed !== undefined ? { seed: p.seed } : {}),
     connections: l.connections,
     requests: l.requests,
     perConn: f.requests_per_conn,

@@ -108,7 +108,7 @@ export function splitClient(plan: ClientPlan, workers: number): (ClientPlan | nu
       requests: plan.requests > 0 ? share(plan.requests, w) : 0,
       rate: plan.rate > 0 ? (open !== null ? plan.rate * part : (plan.rate * connections) / plan.connections) : 0,
       open: open === null ? null : { ...open, cps: open.cps * part, maxConcurrent: share(open.maxConcurrent, w) },
-      seed: (plan.seed ?? 1) + w,
+      ...(plan.seed !== undefined ? { seed: plan.seed + w } : {}),
     };
   });
 }

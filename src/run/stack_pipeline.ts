@@ -515,6 +515,9 @@ export function createPipeline(ctx: PipelineContext): Pipeline {
       const opts = runTcpOptions(cfg.maxConns, cfg.tcpWindow);
       // A client's worker opens connections from its own share of the ports: replies to the others' are steered to them.
       if (app.kind === 'client') opts.ephemeralPorts = portShare(ctx.workerIdx, app.steer.rings.length);
+      // A seed fixes where the source ports start (else random per run, so back-to-back runs do not collide).
+      const seed = app.kind === 'client' ? app.share?.seed : undefined;
+      if (seed !== undefined) opts.portKey = Uint32Array.of(seed, Math.imul(seed, 0x9e3779b1) ^ 0x5bd1e995);
       tcp = new TcpLayer(stack, opts);
       stack.registerL4(IPV4_PROTO_TCP, tcp);
       mode = startApp(app, tcp, ctx, cfg.maxConns, keylog);

@@ -39,7 +39,7 @@ test('a good profile: defaults filled in, stages from the shorthand', () => {
   assert.deepEqual(p.flows[0].requests, [{ method: 'GET', url: '/', weight: 1, body_size: 0 }]);
   assert.equal(p.load.model, 'closed');
   assert.equal(p.tls.verify, true);
-  assert.equal(p.seed, 1);
+  assert.equal(p.seed, undefined);
   const ramped = checkProfile({ ...GOOD, load: { model: 'open', target_cps: 100, ramp_up_secs: 5, duration_secs: 60, ramp_down_secs: 5 } });
   assert.deepEqual(stagesOf(ramped), [
     { duration_secs: 5, from: 0, target: 1 },

@@ -48,6 +48,7 @@ export function registerRun(program: Command): Command {
     .option('--tcp-sink', "TCP server that discards what it receives (with --sha256: prints each connection's digest)")
     .option('--tcp-source <bytes>', 'TCP server that sends this many bytes on each connection, then closes')
     .addOption(new Option('--config <file>', 'the traffic profile (JSON; `vaigai schema` prints its schema) instead of the client flags').env('VAIGAI_CONFIG'))
+    .option('--seed <n>', 'repeat a run: the same seed, the same flows, URLs, source addresses and ports, arrivals and payloads (overrides the profile\'s seed)')
     .option('--save-config <file>', 'write the traffic profile of this run (from the flags or --config, defaults filled in) to this file')
     .option('--client <url>', 'HTTP client load against http[s]://IPv4[:port]/path')
     .option('--connections <n>', 'concurrent client connections (default 1)')

@@ -60,6 +60,7 @@ export interface RawRunOptions {
   // Client mode: a profile file, or the flags of a one-flow profile.
   config?: string;
   saveConfig?: string;
+  seed?: string;
   client?: string;
   connections?: string;
   requests?: string;
@@ -248,6 +249,7 @@ function clientFromConfig(o: RawRunOptions, path: string, durationS: number): Mo
   }
   if (durationS > 0) throw new InvalidOptionError('--duration', `the profile (--config ${path}) has the run's length: load.duration_secs`);
   const profile = loadProfile(path);
+  if (o.seed !== undefined) profile.seed = parseIntIn('--seed', o.seed, 0, 2 ** 32 - 1);
   return { kind: 'client', ...clientPlanOf(profile, checksOf(o), `--config ${path}`), profile };
 }
 
@@ -323,6 +325,7 @@ export function profileFromFlags(o: RawRunOptions, durationS: number): Profile {
       duration_secs: durationS,
       ...(rate !== undefined ? { target_rps: rate } : {}),
     },
+    ...(o.seed !== undefined ? { seed: parseIntIn('--seed', o.seed, 0, 2 ** 32 - 1) } : {}),
     tls: {
       verify: o.insecure !== true,
       ...(o.sni !== undefined ? { sni: o.sni } : {}),
