@@ -278,7 +278,7 @@ export class ClientMode implements Mode {
       ...(cfg.seed !== undefined ? { seed: cfg.seed } : {}),
     });
     console.log(
-      `client: ${cfg.tls !== null ? 'https' : 'http'}://${ipToString(cfg.dstIp)}:${cfg.dstPort}${cfg.path} from ${cfg.srcIp === 0 ? 'every owned address' : ipToString(cfg.srcIp)},` +
+      `client: ${cfg.tls !== null ? 'https' : 'http'}://${ipToString(cfg.dstIp)}:${cfg.dstPort}${cfg.path}${(cfg.flows?.length ?? 1) > 1 ? ` and ${(cfg.flows?.length ?? 1) - 1} more flows` : ''} from ${cfg.srcIp === 0 ? 'every owned address' : ipToString(cfg.srcIp)},` +
         ` ${cfg.open !== null ? `open model ${cfg.open.cps > 0 ? `${cfg.open.cps} connections/s` : `${cfg.rate} requests/s`}, at most ${cfg.open.maxConcurrent} connections` : `${cfg.connections} connections`}, ${cfg.perConn === 0 ? 'keep-alive' : `${cfg.perConn} requests/connection`}, pipeline ${cfg.pipeline}` +
         `${cfg.requests > 0 ? `, ${cfg.requests} requests` : ''}${cfg.durationUs > 0 ? `, ${cfg.durationUs / 1e6} s` : ''}${cfg.rate > 0 && cfg.open === null ? `, ${cfg.rate}/s` : ''}`,
     );
