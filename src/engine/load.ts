@@ -199,12 +199,14 @@ export class LoadRun {
     const weights = flows.map((f) => f.weight);
     const conns = open === null ? splitByWeight(cfg.connections, weights) : flows.map(() => 1);
     const totals = cfg.totalRequests > 0 && open === null ? splitByWeight(cfg.totalRequests, weights) : flows.map(() => (cfg.totalRequests > 0 ? cfg.totalRequests : Number.MAX_SAFE_INTEGER));
-    this.flowLatency = flows.map(() => new Histogram(LATENCY_PARAMS));
-    this.entryLatency = flows.map((f) => f.requests.map(() => new Histogram(LATENCY_PARAMS)));
+    // One flow's histogram is the total's, one entry's its flow's: each response time is recorded once per distinct histogram.
+    const perFlow = flows.length > 1;
+    this.flowLatency = flows.map(() => (perFlow ? new Histogram(LATENCY_PARAMS) : this.latency));
+    this.entryLatency = flows.map((f, i) => (f.requests.length > 1 ? f.requests.map(() => new Histogram(LATENCY_PARAMS)) : [this.flowLatency[i]]));
     const onBody = cfg.onBody;
     this.clients = flows.map((f, i) => {
-      const flowHist = this.flowLatency[i];
-      const entryHist = this.entryLatency[i];
+      const flowHist = perFlow ? this.flowLatency[i] : null;
+      const entryHist = f.requests.length > 1 ? this.entryLatency[i] : null;
       return new Http1Client({
         transport: this.pacer ?? cfg.transport,
         clock: cfg.latencyClock ?? cfg.clock,
@@ -225,8 +227,8 @@ export class LoadRun {
         onResponse: (status, _bytes, rttUs, sha, body, entry) => {
           this.latency.record(rttUs);
           this.interval.record(rttUs);
-          flowHist.record(rttUs);
-          entryHist[entry].record(rttUs);
+          flowHist?.record(rttUs);
+          entryHist?.[entry].record(rttUs);
           this.mirror?.record(rttUs);
           if (sha !== null) this.lastSha256 = sha;
           if (body !== null && onBody !== null) onBody(status, body);

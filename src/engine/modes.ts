@@ -17,6 +17,7 @@ import { HOP_PENDING } from '../net/l4.js';
 import { Prng } from '../common/prng.js';
 import { LoadRun, stackClock, type LoadFlow, type LoadSnapshot, type OpenLoad } from './load.js';
 import { flowSummaries, liveLine, summarize, summaryText, fmtBytes, type LoadSummary } from './report.js';
+import { RateWatch, type RateTargets } from './rate_watch.js';
 import { TcpSink, TcpSource } from './tcp_bulk.js';
 
 export interface Mode {
@@ -185,6 +186,11 @@ export interface FlowPlan extends Omit<LoadFlow, 'requests'> {
   requests: { method: string; path: string; headers: Record<string, string>; bodyFile: string | null; bodySize: number }[];
 }
 
+/** The rates a client plan aims at, for the live warning. */
+export function rateTargets(p: ClientPlan): RateTargets {
+  return { cps: p.open?.cps ?? 0, rps: p.rate, stages: p.open?.stages ?? [] };
+}
+
 /** A flow's requests with their bodies: a file's bytes, or `bodySize` bytes from the seeded PRNG (the same seed, the same payloads). */
 function loadFlow(f: FlowPlan, seed: number): LoadFlow {
   const rng = new Prng(seed);
@@ -226,6 +232,7 @@ export class ClientMode implements Mode {
   private readonly durationUs: number;
   private readonly drainUs: number;
   private readonly dstIp: number;
+  private readonly watch: RateWatch;
 
   constructor(cfg: ClientModeConfig) {
     let t = cfg.transport;
@@ -283,6 +290,7 @@ export class ClientMode implements Mode {
         `${cfg.requests > 0 ? `, ${cfg.requests} requests` : ''}${cfg.durationUs > 0 ? `, ${cfg.durationUs / 1e6} s` : ''}${cfg.rate > 0 && cfg.open === null ? `, ${cfg.rate}/s` : ''}`,
     );
     this.prev = this.load.snapshot();
+    this.watch = new RateWatch(rateTargets(cfg));
     this.durationUs = cfg.durationUs;
     this.drainUs = cfg.drainUs;
     this.dstIp = cfg.dstIp;
@@ -312,8 +320,9 @@ export class ClientMode implements Mode {
   liveLine(s: number): string {
     const cur = this.load.snapshot();
     const line = liveLine(s, this.prev, cur, this.load.takeInterval());
+    const warning = this.watch.check(s, this.prev, cur);
     this.prev = cur;
-    return line;
+    return warning === null ? line : `${line}\n${warning}`;
   }
 
   summary(): string {

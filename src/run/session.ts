@@ -19,7 +19,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { LATENCY_PARAMS, type FlowSnapshot, type LoadSnapshot } from '../engine/load.js';
-import type { ClientPlan, FlowPlan } from '../engine/modes.js';
+import { rateTargets, type ClientPlan, type FlowPlan } from '../engine/modes.js';
+import { RateWatch } from '../engine/rate_watch.js';
 import { flowSummaries, liveLine as clientLiveLine, summarize, summaryText, type FlowSummary } from '../engine/report.js';
 import { availableParallelism } from 'node:os';
 import type { RunPlan } from './plan.js';
@@ -251,6 +252,7 @@ class ClientReport {
     private readonly verify: boolean,
     private readonly tls: boolean,
     private readonly flows: FlowPlan[],
+    private readonly watch: RateWatch,
   ) {
     this.prev = clientSnapshot(groupStackMetrics(set.metrics(), 'client').app ?? {}, performance.now() * 1000);
     this.prevHist = new Histogram(LATENCY_PARAMS);
@@ -260,10 +262,11 @@ class ClientReport {
     const cur = clientSnapshot(total.app ?? {}, performance.now() * 1000);
     const hist = this.set.histogram() ?? new Histogram(LATENCY_PARAMS);
     const line = clientLiveLine(s, this.prev, cur, Histogram.difference(hist, this.prevHist));
+    const warning = this.watch.check(s, this.prev, cur);
     this.prev = cur;
     this.prevHist = hist;
     const col = (k: string): string => per.map((w) => w.app?.[k] ?? 0).join('/');
-    return `${line} | workers resp ${col('responses')} steered ${col('steeredOut')}`;
+    return `${line} | workers resp ${col('responses')} steered ${col('steeredOut')}${warning === null ? '' : `\n${warning}`}`;
   }
 
   /** The summary of the whole load: the longest worker's time, the summed counts, the merged latencies. */
@@ -397,7 +400,7 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
       plan.addrs.map((a) => `${ipToString(a.lo)}-${ipToString(a.hi)}/${a.prefixLen}${a.vlan >= 0 ? ` vlan ${a.vlan}` : ''}`).join(', ') +
       `; ${workers} worker${workers > 1 ? 's' : ''} on CPU${workers > 1 ? 's' : ''} ${pinned.map((c) => (c < 0 ? 'any' : String(c))).join(',')} (management on ${cores.management.join(',')})`,
   );
-  const clientReport = client === null ? null : new ClientReport(set, client.expectSha256 !== null, client.tls !== null, flowsOf(client));
+  const clientReport = client === null ? null : new ClientReport(set, client.expectSha256 !== null, client.tls !== null, flowsOf(client), new RateWatch(rateTargets(client)));
 
   const started = performance.now();
   const seconds = (): number => (performance.now() - started) / 1000;
