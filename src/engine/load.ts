@@ -92,6 +92,8 @@ export interface LoadFlow {
   weights: number[];
   pipeline: number;
   requestsPerConnection: number;
+  /** A pause between an answer and the connection's next request, µs. */
+  thinkTimeUs: number;
 }
 
 /** A flow's counters, and each of its request entries'. */
@@ -188,7 +190,7 @@ export class LoadRun {
     const flows: LoadFlow[] = cfg.flows ?? [
       {
         name: 'flow0', weight: 1, srcLo: cfg.srcIp, srcHi: 0, dstIp: cfg.dstIp, dstPort: cfg.dstPort, host: cfg.host,
-        requests: [cfg.request], weights: [1], pipeline: cfg.pipeline, requestsPerConnection: cfg.requestsPerConnection,
+        requests: [cfg.request], weights: [1], pipeline: cfg.pipeline, requestsPerConnection: cfg.requestsPerConnection, thinkTimeUs: 0,
       },
     ];
     if (flows.length === 0) throw new RangeError('a load needs a flow');
@@ -204,6 +206,8 @@ export class LoadRun {
     this.flowLatency = flows.map(() => (perFlow ? new Histogram(LATENCY_PARAMS) : this.latency));
     this.entryLatency = flows.map((f, i) => (f.requests.length > 1 ? f.requests.map(() => new Histogram(LATENCY_PARAMS)) : [this.flowLatency[i]]));
     const onBody = cfg.onBody;
+    // Both targets: a connection's requests are scheduled too, evenly within at most 1 s, so the request rate holds second by second.
+    const gapUs = open !== null && open.cps > 0 && cfg.rate > 0 ? Math.min(1e6 / open.cps, 1e6 / open.perConn) : 0;
     this.clients = flows.map((f, i) => {
       const flowHist = perFlow ? this.flowLatency[i] : null;
       const entryHist = f.requests.length > 1 ? this.entryLatency[i] : null;
@@ -243,6 +247,8 @@ export class LoadRun {
         giveUpAfter: cfg.durationUs > 0 ? 0 : Math.max(1, conns[i]),
         open: open !== null,
         budget: open !== null ? this.budget : null,
+        gapUs,
+        thinkUs: f.thinkTimeUs,
       });
     });
     if (open !== null) {

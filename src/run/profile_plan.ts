@@ -42,7 +42,7 @@ export function clientPlanOf(p: Profile, checks: ClientChecks, source: string): 
     const at = `/flows/${i}`;
     if (g.proto !== 'http' && g.proto !== 'https') refuse(`${at}/proto`, `${g.proto} flows are not built yet: http and https`);
     if (open && g.pipeline > 1) refuse(`${at}/pipeline`, 'the open model sends each arrival on a connection of its own or an idle one: no pipelining');
-    if (g.think_time_ms > 0) refuse(`${at}/think_time_ms`, 'think time is not built yet');
+    if (open && g.think_time_ms > 0) refuse(`${at}/think_time_ms`, 'the open model\'s schedule times the requests: think time is the closed model\'s');
     if (g.dscp !== 0) refuse(`${at}/dscp`, 'DSCP marking is not built yet');
     if (g.vlan_id !== 0) refuse(`${at}/vlan_id`, 'give the VLAN on the owned addresses (--src-ip A-B@vlan) in this version');
     if ((g.enable_tls || g.proto === 'https') !== tls) refuse(`${at}/proto`, 'every flow over TLS, or none, in this version');
@@ -106,6 +106,7 @@ function flowPlanOf(f: Flow, tls: boolean): FlowPlan {
     weights: f.requests.map((r) => r.weight),
     pipeline: f.pipeline,
     requestsPerConnection: f.requests_per_conn,
+    thinkTimeUs: f.think_time_ms * 1000,
   };
 }
 

@@ -120,7 +120,7 @@ function flowsOf(plan: ClientPlan): FlowPlan[] {
     plan.flows ?? [
       {
         name: 'flow0', weight: 1, srcLo: 0, srcHi: 0, dstIp: plan.dstIp, dstPort: plan.dstPort, host: plan.host, weights: [1], pipeline: plan.pipeline,
-        requestsPerConnection: plan.perConn, requests: [{ method: plan.method, path: plan.path, headers: {}, bodyFile: plan.bodyFile, bodySize: 0 }],
+        requestsPerConnection: plan.perConn, thinkTimeUs: 0, requests: [{ method: plan.method, path: plan.path, headers: {}, bodyFile: plan.bodyFile, bodySize: 0 }],
       },
     ]
   );

@@ -22,6 +22,7 @@
  */
 import { monotonicClock, type Clock } from '../../common/clock.js';
 import type { Prng } from '../../common/prng.js';
+import { DueQueue } from '../../common/due_queue.js';
 import { WeightedPick } from '../../common/weighted.js';
 import { BodyCheck } from './body_check.js';
 import { HTTP_ERR_COUNT, HttpErr } from './errors.js';
@@ -87,6 +88,10 @@ export interface ClientOptions {
   open: boolean;
   /** Open model: the connections open (or opening) at once, shared by the clients of a load, and their cap; an arrival beyond is dropped. */
   budget: ConnBudget | null;
+  /** Open model: a connection arrival's requests start this far apart (their intended times); 0: back to back. */
+  gapUs: number;
+  /** A pause between an answer and the connection's next request (think time); 0: none. */
+  thinkUs: number;
 }
 
 /** Connections open at once over several clients (the flows of a load), and the most allowed. */
@@ -118,6 +123,8 @@ export const DEFAULT_CLIENT_OPTIONS = {
   giveUpAfter: -1,
   open: false,
   budget: null,
+  gapUs: 0,
+  thinkUs: 0,
 };
 
 /** How often tick() looks at the deadlines (a sweep over the open connections). */
@@ -190,8 +197,15 @@ class ClientConn implements ParserSink {
   nextAt = -1;
   budget = Infinity;
   idleAt = -1;
-  /** Open model: the connection came as an arrival and carries its requests back to back. */
+  /** Open model: the connection came as an arrival and carries its requests in a row. */
   chain = false;
+  /** The intended start of its last request (open model). */
+  lastAt = 0;
+  /** Waiting in the due queue (think time, or its next request's time); `serial` tells a reused connection's entry from its own. */
+  waiting = false;
+  /** Its think time is over: the next request may start. */
+  thought = false;
+  serial = 0;
   private readonly client: Http1Client;
 
   constructor(client: Http1Client, depth: number, opt: ClientOptions) {
@@ -220,6 +234,9 @@ class ClientConn implements ParserSink {
     this.budget = Infinity;
     this.idleAt = -1;
     this.chain = false;
+    this.waiting = false;
+    this.thought = false;
+    this.serial++;
   }
 
   onHead(h: MessageHead): boolean {
@@ -281,6 +298,8 @@ export class Http1Client implements StreamHandler {
   private idle: Int32Array = new Int32Array(64);
   private idleN = 0;
   private readonly pick: WeightedPick | null;
+  /** Connections waiting for a time: think time, or their next request's intended start. */
+  private readonly due = new DueQueue();
   /** The next source address of a range (srcIpHi). */
   private nextSrc = 0;
   done = false;
@@ -400,6 +419,16 @@ export class Http1Client implements StreamHandler {
       this.retries--;
       this.retryTokens--;
       if (this.opt.totalRequests - this.nextReq > this.fresh) this.openConn();
+    }
+    while (this.due.nextAt <= nowUs) {
+      const at = this.due.nextAt;
+      this.due.pop();
+      const c = this.conns[this.due.lastId];
+      if (c === null || c === undefined || c.serial !== this.due.lastTag || !c.waiting) continue;
+      c.waiting = false;
+      if (c.chain) c.nextAt = at;
+      else c.thought = true;
+      this.pump(c);
     }
     if (nowUs < this.nextSweepUs || (o.connectTimeoutUs === 0 && o.readTimeoutUs === 0 && o.responseTimeoutUs === 0)) return;
     this.nextSweepUs = nowUs + SWEEP_US;
@@ -603,16 +632,27 @@ export class Http1Client implements StreamHandler {
           if (c.qCount === 0) this.t.close(c.id); // nothing left for this connection
           return;
         }
+        if (c.waiting) return;
         let at = -1;
         if (o.open) {
           if (c.nextAt >= 0) at = c.nextAt;
-          else if (c.chain) at = o.clock.nowUs(); // a connection's next request, back to back
-          else {
+          else if (c.chain) {
+            // A connection's next request: back to back, or due gapUs after the last one's intended start.
+            const now = o.clock.nowUs();
+            if (o.gapUs === 0) at = now;
+            else if (c.lastAt + o.gapUs > now) return this.wait(c, c.lastAt + o.gapUs);
+            else at = c.lastAt + o.gapUs;
+          } else {
             if (c.qCount === 0 && c.idleAt < 0) this.pushIdle(c);
             return;
           }
           c.nextAt = -1;
+          c.lastAt = at;
+        } else if (o.thinkUs > 0 && c.issued > 0 && !c.thought) {
+          if (c.qCount === 0) this.wait(c, o.clock.nowUs() + o.thinkUs);
+          return;
         }
+        c.thought = false;
         const r = this.pick === null ? this.nextReq % o.requests.length : this.pick.pick((o.rng as Prng).next());
         this.nextReq++;
         this.stats.entryRequests[r]++;
@@ -636,6 +676,12 @@ export class Http1Client implements StreamHandler {
       if (c.writeOff < b.length) return; // onWritable resumes
       c.writing = -1;
     }
+  }
+
+  /** `c` waits until `at` (tick() pumps it then). */
+  private wait(c: ClientConn, at: number): void {
+    c.waiting = true;
+    this.due.push(at, c.id, c.serial);
   }
 
   private pushIdle(c: ClientConn): void {
