@@ -46,6 +46,8 @@ export interface HttpServerModeConfig {
   timeouts?: ServerTimeouts;
   /** The clock of the deadlines (the stack's). */
   clock?: Clock;
+  /** Count requests by request-target (--count-targets). */
+  countTargets?: boolean;
 }
 
 /** --header-timeout and --idle-timeout, in µs. */
@@ -75,6 +77,7 @@ export class HttpServerMode implements Mode {
       bodySize: cfg.bodySize,
       ...(to !== undefined ? { headerTimeoutUs: to.headerUs, idleTimeoutUs: to.idleUs } : {}),
       ...(cfg.clock !== undefined ? { clock: cfg.clock } : {}),
+      countTargets: cfg.countTargets === true,
     });
     const r = this.server.listen();
     if (r < 0) throw new ModeError(`cannot listen on port ${cfg.port} (error ${r})`);
@@ -103,6 +106,7 @@ export class HttpServerMode implements Mode {
     const st = this.server.stats as unknown as Record<string, number>;
     const out: Record<string, unknown> = {};
     for (const k of SERVER_STAT_KEYS) out[k] = st[k];
+    if (this.server.targets !== null) out.targets = this.server.targets.toObject();
     if (this.tls !== null) {
       const t = this.tls.stats;
       out.tls = { handshakes: t.handshakes, full: t.full, resumed: t.resumed, failures: t.failures, abandoned: t.abandoned };

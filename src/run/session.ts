@@ -151,6 +151,7 @@ function appsOf(plan: RunPlan, workers: number): StackAppConfig[] {
         bodySize: m.bodySize,
         tls: m.tls,
         timeouts: m.timeouts,
+        countTargets: m.countTargets,
         keylog: plan.keylog?.path ?? null,
       }));
     case 'sink':
@@ -321,6 +322,15 @@ class ClientReport {
   }
 }
 
+/** A server's counters with its requests by target (--count-targets), summed over the workers' reports once they closed. */
+function withTargets(app: Record<string, number> | null, set: WorkerSet): unknown {
+  const reports = (set.reports() as (StackWorkerReport | undefined)[]).filter((r) => r?.targets != null);
+  if (app === null || reports.length === 0) return app;
+  const targets: Record<string, number> = {};
+  for (const r of reports) for (const [k, n] of Object.entries(r?.targets ?? {})) targets[k] = (targets[k] ?? 0) + n;
+  return { ...app, targets };
+}
+
 function nonZero(r: Record<string, number> | null): string {
   if (r === null) return '';
   return Object.entries(r)
@@ -408,7 +418,7 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
     total: groupStackMetrics(set.metrics(), kind),
     per: Array.from({ length: workers }, (_, w) => groupStackMetrics(set.metricsOf(w), kind)),
   });
-  const appJson = (total: StackMetricGroups, per: StackMetricGroups[]): unknown => clientReport?.json(total, per) ?? total.app;
+  const appJson = (total: StackMetricGroups, per: StackMetricGroups[]): unknown => clientReport?.json(total, per) ?? withTargets(total.app, set);
   const report = (): void => {
     const { total, per } = snapshot();
     const s = seconds();

@@ -238,6 +238,8 @@ export interface StackWorkerReport {
   /** Response times per flow and per request entry (encoded HDR histograms), for management to merge. */
   flowLatency: string[];
   entryLatency: string[][];
+  /** A server's requests by target (--count-targets), else null. */
+  targets: Record<string, number> | null;
 }
 
 class StackPipeline implements Pipeline {
@@ -380,7 +382,8 @@ class StackPipeline implements Pipeline {
     }
     this.stack.close();
     this.publish();
-    if (this.mode instanceof ClientMode || this.keylog !== null) {
+    const targets = this.mode instanceof HttpServerMode ? (this.mode.server.targets?.toObject() ?? null) : null;
+    if (this.mode instanceof ClientMode || this.keylog !== null || targets !== null) {
       const client = this.mode instanceof ClientMode ? this.mode : null;
       const r: StackWorkerReport = {
         sha256: client?.load.lastSha256 ?? null,
@@ -389,6 +392,7 @@ class StackPipeline implements Pipeline {
         keylogLines: this.keylog?.lines ?? 0,
         flowLatency: client?.load.flowLatency.map((h) => h.encode()) ?? [],
         entryLatency: client?.load.entryLatency.map((hs) => hs.map((h) => h.encode())) ?? [],
+        targets,
       };
       this.ctx.post(r);
     }

@@ -63,9 +63,12 @@ test('client mode: URL, defaults, keep-alive or connection per request, TLS sett
 
 test('server and bulk modes: ports by default and as given', () => {
   const timeouts = { headerUs: 30_000_000, idleUs: 60_000_000 };
-  assert.deepEqual(parseRunOptions({ ...base, server: true }).mode, { kind: 'http', port: 80, status: 200, bodySize: 0, tls: null, timeouts });
+  assert.deepEqual(parseRunOptions({ ...base, server: true }).mode, { kind: 'http', port: 80, status: 200, bodySize: 0, tls: null, timeouts, countTargets: false });
+  const c = parseRunOptions({ ...base, server: true, countTargets: true }).mode;
+  assert.equal(c.kind === 'http' && c.countTargets, true);
+  assert.throws(() => parseRunOptions({ ...base, countTargets: true, tcpSink: true }), /--count-targets: is a --server option/);
   assert.deepEqual(parseRunOptions({ ...base, server: true, tls: true, cert: 'c', key: 'k', httpStatus: '204', bodySize: '5' }).mode, {
-    kind: 'http', port: 443, status: 204, bodySize: 5, tls: { cert: 'c', key: 'k', version: null, engine: DEFAULT_ENGINE }, timeouts,
+    kind: 'http', port: 443, status: 204, bodySize: 5, tls: { cert: 'c', key: 'k', version: null, engine: DEFAULT_ENGINE }, timeouts, countTargets: false,
   });
   const n = parseRunOptions({ ...base, server: true, tls: true, cert: 'c', key: 'k', tlsEngine: 'node' }).mode;
   assert.equal(n.kind === 'http' && n.tls?.engine, 'node');

@@ -45,6 +45,7 @@ export function registerRun(program: Command): Command {
     .option('--body-size <bytes>', 'body size of --server answers to other targets than /bytes/<n>', '0')
     .option('--header-timeout <seconds>', '--server: a request head must arrive whole within this (default 30, 0: no limit)')
     .option('--idle-timeout <seconds>', '--server: close a connection with no request in progress after this (default 60, 0: no limit)')
+    .option('--count-targets', '--server: count requests by request-target (summary and --json app.targets)')
     .option('--tcp-sink', "TCP server that discards what it receives (with --sha256: prints each connection's digest)")
     .option('--tcp-source <bytes>', 'TCP server that sends this many bytes on each connection, then closes')
     .addOption(new Option('--config <file>', 'the traffic profile (JSON; `vaigai schema` prints its schema) instead of the client flags').env('VAIGAI_CONFIG'))

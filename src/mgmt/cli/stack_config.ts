@@ -51,6 +51,7 @@ export interface RawRunOptions {
   // Server and bulk modes.
   server?: boolean;
   listenPort?: string;
+  countTargets?: boolean;
   httpStatus?: string;
   bodySize?: string;
   headerTimeout?: string;
@@ -218,8 +219,10 @@ function parseMode(o: RawRunOptions, durationS: number): ModePlan {
         headerUs: Math.round(parseSeconds('--header-timeout', o.headerTimeout, 30, true) * 1e6),
         idleUs: Math.round(parseSeconds('--idle-timeout', o.idleTimeout, 60, true) * 1e6),
       },
+      countTargets: o.countTargets === true,
     };
   }
+  if (o.countTargets === true) throw new InvalidOptionError('--count-targets', 'is a --server option');
   if (o.headerTimeout !== undefined || o.idleTimeout !== undefined) {
     throw new InvalidOptionError(o.headerTimeout !== undefined ? '--header-timeout' : '--idle-timeout', 'is a --server option');
   }
