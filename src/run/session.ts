@@ -502,6 +502,8 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
   const clientSummary = clientReport?.summary(total, per) ?? null;
   if (clientSummary !== null) log(summaryText('client', clientSummary));
   else if (total.app !== null) log(`app: ${nonZero(total.app) || 'no traffic'}`);
+  const targets = (withTargets(total.app, set) as { targets?: Record<string, number> } | null)?.targets;
+  if (targets !== undefined) log(`targets: ${Object.entries(targets).map(([k, n]) => `${k} ${n}`).join(', ')}`);
   for (const r of results) {
     const st = r.stats;
     const app = per[r.workerIdx]?.app;
