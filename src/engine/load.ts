@@ -71,6 +71,8 @@ export interface LoadConfig {
   responseTimeoutUs?: number;
   /** The open model (arrivals on the schedule); absent: the closed model. */
   open?: OpenLoad;
+  /** Stages scaling the targets: the open model's rates, the closed model's connections and rate; absent: none. */
+  stages?: StageSpan[];
   /** Several flows, each its own destination, sources and requests; absent: one, from the fields above. */
   flows?: LoadFlow[];
   /** Seeds the picks of flows and requests and the Poisson arrivals (default 1). */
@@ -117,7 +119,6 @@ export interface OpenLoad {
   /** Requests per connection on average (cps arrivals; may be fractional). */
   perConn: number;
   maxConcurrent: number;
-  stages: StageSpan[];
   poisson: boolean;
 }
 
@@ -170,6 +171,11 @@ export class LoadRun {
   endUs = -1;
   /** The most connections open at once, sampled every tick. */
   peakOpen = 0;
+
+  /** Connections open (or opening) now, over every flow. */
+  get openConns(): number {
+    return this.budget.open;
+  }
   private interval = new Histogram(LATENCY_PARAMS);
   /** A worker's shared histogram that also gets every response time (see mirrorLatency). */
   private mirror: HdrRecorder | null = null;
@@ -178,6 +184,10 @@ export class LoadRun {
   private readonly durationUs: number;
   private readonly arrivals: Arrivals | null = null;
   private readonly budget: ConnBudget;
+  private readonly schedule: Schedule;
+  /** Closed model with stages: each flow's connections at scale 1, scaled every tick; else null. */
+  private readonly scaledConns: number[] | null;
+  private readonly rate: number;
   /** Requests owed to connection arrivals (the fraction of perConn carried to the next). */
   private owedReqs = 0;
 
@@ -200,6 +210,9 @@ export class LoadRun {
     // The closed model shares its connections and its request count among the flows by weight.
     const weights = flows.map((f) => f.weight);
     const conns = open === null ? splitByWeight(cfg.connections, weights) : flows.map(() => 1);
+    this.schedule = new Schedule(cfg.stages ?? []);
+    this.scaledConns = open === null && (cfg.stages?.length ?? 0) > 0 ? conns : null;
+    this.rate = cfg.rate;
     const totals = cfg.totalRequests > 0 && open === null ? splitByWeight(cfg.totalRequests, weights) : flows.map(() => (cfg.totalRequests > 0 ? cfg.totalRequests : Number.MAX_SAFE_INTEGER));
     // One flow's histogram is the total's, one entry's its flow's: each response time is recorded once per distinct histogram.
     const perFlow = flows.length > 1;
@@ -246,13 +259,13 @@ export class LoadRun {
         // A count alone bounds the run: once every connection slot failed in a row, it gives up.
         giveUpAfter: cfg.durationUs > 0 ? 0 : Math.max(1, conns[i]),
         open: open !== null,
-        budget: open !== null ? this.budget : null,
+        budget: this.budget,
         gapUs,
         thinkUs: f.thinkTimeUs,
       });
     });
     if (open !== null) {
-      const schedule = new Schedule(open.stages);
+      const schedule = this.schedule;
       const rng = new Prng(seed);
       const clients = this.clients;
       const pick = flows.length > 1 ? new WeightedPick(weights) : null;
@@ -285,6 +298,7 @@ export class LoadRun {
 
   start(): void {
     this.startUs = this.clock.nowUs();
+    this.scale(0);
     this.pacer?.tick(this.startUs);
     this.arrivals?.start(this.startUs);
     for (const c of this.clients) c.start();
@@ -292,11 +306,21 @@ export class LoadRun {
 
   /** From the poll loop: pacing, arrivals, and the time bound (no new requests past it). */
   tick(nowUs: number): void {
+    if (this.scaledConns !== null) this.scale(nowUs - this.startUs);
     this.pacer?.tick(nowUs);
     this.arrivals?.run(nowUs);
     for (const c of this.clients) c.tick(nowUs);
     if (this.budget.open > this.peakOpen) this.peakOpen = this.budget.open;
     if (!this.stopped && this.durationUs > 0 && nowUs - this.startUs >= this.durationUs) this.stop();
+  }
+
+  /** The closed model's stages: each flow's connections, and the pacing rate, at the scale of `tUs` into the load. */
+  private scale(tUs: number): void {
+    const base = this.scaledConns;
+    if (base === null) return;
+    const k = this.schedule.scaleAt(tUs);
+    for (let i = 0; i < base.length; i++) this.clients[i].setConnections(Math.round(base[i] * k));
+    this.pacer?.setRate(this.rate * k);
   }
 
   /** No new requests; connections close as their answers arrive. */

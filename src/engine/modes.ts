@@ -18,6 +18,7 @@ import { Prng } from '../common/prng.js';
 import { LoadRun, stackClock, type LoadFlow, type LoadSnapshot, type OpenLoad } from './load.js';
 import { flowSummaries, liveLine, summarize, summaryText, fmtBytes, type LoadSummary } from './report.js';
 import { RateWatch, type RateTargets } from './rate_watch.js';
+import type { StageSpan } from './schedule.js';
 import { TcpSink, TcpSource } from './tcp_bulk.js';
 
 export interface Mode {
@@ -179,6 +180,8 @@ export interface ClientPlan {
   allowErrors: number;
   /** The open model's arrivals (`rate` is then its request rate), or null: the closed model. */
   open: OpenLoad | null;
+  /** Stages scaling the targets (the open model's rates, the closed model's connections and rate); absent: none. */
+  stages?: StageSpan[];
   /** The profile's flows (the fields above are the first one's); absent: one flow from those fields. */
   flows?: FlowPlan[];
   /** Seeds the picks of flows and requests, the arrivals and the generated bodies (default 1). */
@@ -192,7 +195,7 @@ export interface FlowPlan extends Omit<LoadFlow, 'requests'> {
 
 /** The rates a client plan aims at, for the live warning. */
 export function rateTargets(p: ClientPlan): RateTargets {
-  return { cps: p.open?.cps ?? 0, rps: p.rate, stages: p.open?.stages ?? [] };
+  return { cps: p.open?.cps ?? 0, rps: p.rate, stages: p.stages ?? [] };
 }
 
 /** A flow's requests with their bodies: a file's bytes, or `bodySize` bytes from the seeded PRNG (the same seed, the same payloads). */
@@ -287,6 +290,7 @@ export class ClientMode implements Mode {
       ...(cfg.open !== null ? { open: cfg.open } : {}),
       ...(cfg.flows !== undefined ? { flows: cfg.flows.map((f) => loadFlow(f, cfg.seed ?? 1)) } : {}),
       ...(cfg.seed !== undefined ? { seed: cfg.seed } : {}),
+      ...(cfg.stages !== undefined ? { stages: cfg.stages } : {}),
     });
     console.log(
       `client: ${cfg.tls !== null ? 'https' : 'http'}://${ipToString(cfg.dstIp)}:${cfg.dstPort}${cfg.path}${(cfg.flows?.length ?? 1) > 1 ? ` and ${(cfg.flows?.length ?? 1) - 1} more flows` : ''} from ${cfg.srcIp === 0 ? 'every owned address' : ipToString(cfg.srcIp)},` +

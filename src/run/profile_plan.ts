@@ -9,6 +9,7 @@ import type { ClientPlan, FlowPlan } from '../engine/modes.js';
 import { loadNativeTls, nativeTlsError } from '../tls/native_engine.js';
 import { parseIp } from '../wire/ipv4_addr.js';
 import type { OpenLoad } from '../engine/load.js';
+import type { StageSpan } from '../engine/schedule.js';
 import type { Flow, Profile } from './profile.js';
 import { stagesOf } from './profile_check.js';
 
@@ -33,9 +34,6 @@ export function clientPlanOf(p: Profile, checks: ClientChecks, source: string): 
   const f = p.flows[0];
   const l = p.load;
   const open = l.model === 'open';
-  if (!open && (l.stages !== undefined || l.ramp_up_secs > 0 || l.ramp_down_secs > 0)) {
-    refuse(l.stages !== undefined ? '/load/stages' : '/load/ramp_up_secs', 'stages and ramps scale the open model\'s rates in this version (model: "open")');
-  }
   if (!open && l.connections < p.flows.length) refuse('/load/connections', `the closed model shares its connections among the flows by weight: at least one per flow (${p.flows.length})`);
   const tls = f.enable_tls || f.proto === 'https';
   p.flows.forEach((g, i) => {
@@ -68,6 +66,7 @@ export function clientPlanOf(p: Profile, checks: ClientChecks, source: string): 
     pipeline: f.pipeline,
     rate: l.target_rps ?? 0,
     open: open ? openLoadOf(p) : null,
+    stages: stageSpans(p),
     saveBody: checks.saveBody,
     sha256: checks.sha256,
     expectSha256: checks.expectSha256,
@@ -110,23 +109,26 @@ function flowPlanOf(f: Flow, tls: boolean): FlowPlan {
   };
 }
 
-/** The open model's arrivals: the stages in µs (a stage without `from` starts at the previous one's target; the first holds its own). */
-function openLoadOf(p: Profile): OpenLoad {
-  const l = p.load;
-  const f = p.flows[0];
+/** The stages in µs: a stage without `from` starts at the previous one's target (the first holds its own). */
+function stageSpans(p: Profile): StageSpan[] {
   let prev = -1;
-  const stages = stagesOf(p).map((s) => {
+  return stagesOf(p).map((s) => {
     const from = s.from ?? (prev < 0 ? s.target : prev);
     prev = s.target;
     return { durationUs: s.duration_secs * 1e6, from, to: s.target };
   });
+}
+
+/** The open model's arrivals. */
+function openLoadOf(p: Profile): OpenLoad {
+  const l = p.load;
+  const f = p.flows[0];
   const cps = l.target_cps ?? 0;
   return {
     cps,
     // Both targets: each connection carries target_rps / target_cps requests on average.
     perConn: cps > 0 && l.target_rps !== undefined ? l.target_rps / cps : Math.max(1, f.requests_per_conn),
     maxConcurrent: l.max_concurrent,
-    stages,
     poisson: l.arrivals === 'poisson',
   };
 }

@@ -64,7 +64,7 @@ test('closed model: think time spaces a connection\'s requests', () => {
 
 test('open model: arrivals that find max_concurrent connections opening are dropped and counted', () => {
   const r = rig();
-  const l = load(r, { rate: 1000, durationUs: 100_000, open: { cps: 0, perConn: 1, maxConcurrent: 2, stages: [], poisson: false } });
+  const l = load(r, { rate: 1000, durationUs: 100_000, open: { cps: 0, perConn: 1, maxConcurrent: 2, poisson: false } });
   drive(r, l, false);
   const s = l.snapshot();
   assert.equal(s.arrivals, 100);
@@ -77,7 +77,7 @@ test('open model: arrivals that find max_concurrent connections opening are drop
 
 test('open model, both targets: connections at target_cps carry target_rps / target_cps requests each, on their schedule', () => {
   const r = rig();
-  const l = load(r, { rate: 1000, open: { cps: 100, perConn: 10, maxConcurrent: 100, stages: [], poisson: false } });
+  const l = load(r, { rate: 1000, open: { cps: 100, perConn: 10, maxConcurrent: 100, poisson: false } });
   drive(r, l);
   const s = l.snapshot();
   // 100 in 1 s: the last falls on the bound, in or out.
@@ -97,7 +97,7 @@ test('two flows by weight, entries by weight: counted each and in total', () => 
     name, weight, srcLo: 0, srcHi: 0, dstIp: SERVER, dstPort: 80, host: 'vaigai', requests: paths.map((path) => ({ method: 'GET', path })), weights, pipeline: 1,
     requestsPerConnection: 0, thinkTimeUs: 0,
   });
-  const l = load(r, { rate: 2000, seed: 5, open: { cps: 0, perConn: 1, maxConcurrent: 100, stages: [], poisson: false }, flows: [flow('a', 3, ['/x', '/y'], [9, 1]), flow('b', 1, ['/z'], [1])] });
+  const l = load(r, { rate: 2000, seed: 5, open: { cps: 0, perConn: 1, maxConcurrent: 100, poisson: false }, flows: [flow('a', 3, ['/x', '/y'], [9, 1]), flow('b', 1, ['/z'], [1])] });
   drive(r, l);
   const [a, b] = l.flowSnapshots();
   const s = l.snapshot();
@@ -109,5 +109,25 @@ test('two flows by weight, entries by weight: counted each and in total', () => 
   assert.equal(l.flowLatency[0].totalCount + l.flowLatency[1].totalCount, l.latency.totalCount);
   assert.equal(l.entryLatency[0][0].totalCount, a.entries[0].responses);
   assert.equal(r.server.stats.responses, 2000);
+  r.pair.close();
+});
+
+test('closed model: stages scale the connections, up to the target and down to none', () => {
+  const r = rig();
+  const l = load(r, { connections: 8, durationUs: 3e6, stages: [{ durationUs: 1e6, from: 0, to: 1 }, { durationUs: 1e6, from: 1, to: 1 }, { durationUs: 1e6, from: 1, to: 0 }] });
+  const seen: number[] = [];
+  l.start();
+  for (let i = 0; i < 20_000 && !l.done; i++) {
+    r.pair.poll();
+    r.clock.advance(STEP_US);
+    l.tick(r.clock.nowUs());
+    if (i % 250 === 249) seen.push(l.openConns);
+  }
+  // Every 250 ms: the ramp up (2, 4, 6, 8), the steady second at 8, the ramp down (6, 4, 2, 0).
+  assert.deepEqual(seen.slice(0, 12), [2, 4, 6, 8, 8, 8, 8, 8, 6, 4, 2, 0]);
+  assert.equal(l.peakOpen, 8);
+  const s = l.snapshot();
+  assert.equal(s.responses, s.requests);
+  assert.equal(s.failedRequests + s.connectFailures, 0);
   r.pair.close();
 });

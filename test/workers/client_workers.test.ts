@@ -41,7 +41,7 @@ test('splitClient: connections and requests add up exactly, rate follows the con
 });
 
 test('splitClient, open model: each worker its share of the rates and of the concurrency cap, its own seed', () => {
-  const open = { cps: 2000, perConn: 10, maxConcurrent: 5, stages: [], poisson: false };
+  const open = { cps: 2000, perConn: 10, maxConcurrent: 5, poisson: false };
   const shares = splitClient({ ...PLAN, requests: 0, rate: 20_000, open, seed: 7 }, 2);
   assert.deepEqual(shares.map((s) => s?.open?.maxConcurrent), [3, 2]);
   assert.deepEqual(shares.map((s) => s?.open?.cps), [1200, 800]);

@@ -205,6 +205,8 @@ class ClientConn implements ParserSink {
   waiting = false;
   /** Its think time is over: the next request may start. */
   thought = false;
+  /** Closing: the closed model's stage wants fewer connections. */
+  shed = false;
   serial = 0;
   private readonly client: Http1Client;
 
@@ -236,6 +238,7 @@ class ClientConn implements ParserSink {
     this.chain = false;
     this.waiting = false;
     this.thought = false;
+    this.shed = false;
     this.serial++;
   }
 
@@ -298,6 +301,10 @@ export class Http1Client implements StreamHandler {
   private idle: Int32Array = new Int32Array(64);
   private idleN = 0;
   private readonly pick: WeightedPick | null;
+  /** Connections wanted now (stages scale it: setConnections), and those closing because they are too many. */
+  private target: number;
+  private shedding = 0;
+  private started = false;
   /** Connections waiting for a time: think time, or their next request's intended start. */
   private readonly due = new DueQueue();
   /** The next source address of a range (srcIpHi). */
@@ -318,6 +325,7 @@ export class Http1Client implements StreamHandler {
     ];
     this.isHead = o.requests.map((r) => r.method === 'HEAD');
     this.pick = o.weights === null ? null : new WeightedPick(o.weights);
+    this.target = o.connections;
     if (this.pick !== null && o.rng === null) throw new RangeError('weighted requests need a PRNG');
     this.stats.entryRequests = new Float64Array(o.requests.length);
     this.stats.entryResponses = new Float64Array(o.requests.length);
@@ -332,9 +340,17 @@ export class Http1Client implements StreamHandler {
 
   start(): void {
     if (this.opt.open) return; // arrivals open the connections
-    const n = Math.min(this.opt.connections, this.opt.totalRequests);
+    const n = Math.min(this.target, this.opt.totalRequests) - this.open;
     for (let i = 0; i < n && !this.stopped; i++) this.openConn();
+    this.started = true;
     this.finishIfDone();
+  }
+
+  /** The closed model's connections from now on: more are opened at once, the surplus closes as each finishes its request. */
+  setConnections(n: number): void {
+    this.target = n;
+    if (!this.started) return;
+    while (!this.stopped && !this.gaveUp && this.open - this.shedding + this.retries < n && this.nextReq + this.fresh < this.opt.totalRequests) this.openConn();
   }
 
   /** Stops issuing requests; connections close as their answers arrive. */
@@ -486,6 +502,7 @@ export class Http1Client implements StreamHandler {
     const c = this.conns[conn];
     if (!c) return;
     if (this.opt.budget !== null) this.opt.budget.open--;
+    if (c.shed) this.shedding--;
     if (c.idleAt >= 0) {
       // Off the idle stack: the top takes its place.
       const top = this.idle[--this.idleN];
@@ -510,7 +527,7 @@ export class Http1Client implements StreamHandler {
       const msg = c.failMsg ?? (this.t.closeDetail?.(conn) || this.failMsg[code]);
       this.countFailure(code, c.connected ? c.qCount : 1, c.connected, msg);
     }
-    if (!this.stopped && !this.gaveUp && !this.opt.open && this.opt.totalRequests - this.nextReq > this.fresh + this.retries) {
+    if (!this.stopped && !this.gaveUp && !this.opt.open && this.opt.totalRequests - this.nextReq > this.fresh + this.retries && this.open - this.shedding + this.retries < this.target) {
       // A connection that could not open is replaced at the retry rate (no SYN storm toward a dead
       // server); one that was open, at once.
       if (code >= 0 && !c.connected) this.retries++;
@@ -633,6 +650,15 @@ export class Http1Client implements StreamHandler {
           return;
         }
         if (c.waiting) return;
+        if (!o.open && this.open - this.shedding > this.target && !c.shed) {
+          // More connections than the stage wants: this one closes once its answers are in.
+          c.shed = true;
+          this.shedding++;
+        }
+        if (c.shed) {
+          if (c.qCount === 0) this.t.close(c.id);
+          return;
+        }
         let at = -1;
         if (o.open) {
           if (c.nextAt >= 0) at = c.nextAt;
