@@ -251,7 +251,7 @@ export class LoadRun {
           if (body !== null && onBody !== null) onBody(status, body);
         },
         onDone: () => {
-          if (this.clients.every((c) => c.done)) this.endUs = this.clock.nowUs();
+          if (this.done) this.endUs = this.clock.nowUs();
         },
         connectTimeoutUs: cfg.connectTimeoutUs ?? 0,
         readTimeoutUs: cfg.readTimeoutUs ?? 0,
@@ -337,7 +337,9 @@ export class LoadRun {
   }
 
   get done(): boolean {
-    return this.clients.every((c) => c.done);
+    // Read every poll round: a loop, no closure.
+    for (let i = 0; i < this.clients.length; i++) if (!this.clients[i].done) return false;
+    return true;
   }
 
   /** Microseconds from start to the last close (or to now while running). */
