@@ -211,7 +211,8 @@ export class LoadRun {
     const weights = flows.map((f) => f.weight);
     const conns = open === null ? splitByWeight(cfg.connections, weights) : flows.map(() => 1);
     this.schedule = new Schedule(cfg.stages ?? []);
-    this.scaledConns = open === null && (cfg.stages?.length ?? 0) > 0 ? conns : null;
+    // Stages that only hold the targets (a plain duration) scale nothing.
+    this.scaledConns = open === null && (cfg.stages ?? []).some((st) => st.from !== 1 || st.to !== 1) ? conns : null;
     this.rate = cfg.rate;
     const totals = cfg.totalRequests > 0 && open === null ? splitByWeight(cfg.totalRequests, weights) : flows.map(() => (cfg.totalRequests > 0 ? cfg.totalRequests : Number.MAX_SAFE_INTEGER));
     // One flow's histogram is the total's, one entry's its flow's: each response time is recorded once per distinct histogram.
