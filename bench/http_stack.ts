@@ -37,8 +37,6 @@ function vaigai(perConn: number, pipeline: number): Figure {
     requestsPerConnection: perConn,
     bodySize: BODY,
     durationUs: SECONDS * 1e6,
-    onInterval: null,
-    intervalUs: 1e6,
     maxConns: 65536,
   });
   const s = r.load.snapshot();
