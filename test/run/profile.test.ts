@@ -199,3 +199,23 @@ test('vaigai schema prints the JSON Schema; fields with defaults are optional', 
   assert.deepEqual(s.properties.flows.items.required, ['name', 'dst_ip']);
   for (const k of ['weight', 'src_ip_lo', 'dst_port', 'proto', 'requests', 'think_time_ms']) assert.ok(k in s.properties.flows.items.properties, k);
 });
+
+test('what the engine cannot run from a profile is refused by its pointer: sources not owned, think time in the open model, fewer connections than flows', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vgprof-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const flow = { name: 'a', dst_ip: '198.18.66.1', dst_port: 80 };
+  const cases: [string, unknown, string, RegExp][] = [
+    ['sources not owned', { flows: [{ ...flow, src_ip_lo: '198.18.66.50', src_ip_hi: '198.18.66.60' }], load: { duration_secs: 1 } }, '/flows/0/src_ip_lo', /not within the owned addresses/],
+    ['think time, open model', { flows: [{ ...flow, think_time_ms: 10 }], load: { model: 'open', target_rps: 10, duration_secs: 1 } }, '/flows/0/think_time_ms', /closed model's/],
+    ['fewer connections than flows', { flows: [flow, { ...flow, name: 'b' }], load: { connections: 1, duration_secs: 1 } }, '/load/connections', /at least one per flow/],
+  ];
+  for (const [what, profile, pointer, re] of cases) {
+    const file = join(dir, 'p.json');
+    writeFileSync(file, JSON.stringify(profile));
+    assert.throws(
+      () => parseRunOptions({ port: 'null', srcIp: ['198.18.66.10-198.18.66.20'], config: file }),
+      (e: unknown) => e instanceof InvalidProfileError && e.pointer === pointer && re.test(e.message),
+      what,
+    );
+  }
+});

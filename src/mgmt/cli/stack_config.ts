@@ -139,7 +139,7 @@ export function parseRunOptions(o: RawRunOptions, ealArgs: string[] = [], env: N
   if (mode.kind === 'client') {
     for (const f of mode.flows ?? []) checkReachable(f.dstIp, addrs, routes);
     checkReachable(mode.dstIp, addrs, routes);
-    checkSources(mode.profile, addrs, o.config ?? 'command line');
+    checkSources(mode.profile, addrs, o.config !== undefined ? `--config ${o.config}` : 'command line');
   }
   if (o.tlsEngine !== undefined && !usesTls(mode)) throw new InvalidOptionError('--tls-engine', 'needs TLS: --server --tls, or --client https://...');
   return {
