@@ -32,7 +32,7 @@ test('client mode: URL, defaults, keep-alive or connection per request, TLS sett
   assert.deepEqual(mode, {
     kind: 'client', dstIp: parseIp('198.18.6.1'), dstPort: 8080, host: '198.18.6.1:8080', path: '/big.bin', method: 'GET', bodyFile: null,
     connections: 1, requests: 1, perConn: 0, pipeline: 1, rate: 0, saveBody: null, sha256: false, expectSha256: null, tls: null,
-    connectTimeoutS: 5, responseTimeoutS: 30, maxResponseTimeS: 0, allowErrors: 0, open: null,
+    connectTimeoutS: 5, responseTimeoutS: 30, maxResponseTimeS: 0, allowErrors: 0, open: null, stages: [],
     flows: [
       {
         name: 'flow0', weight: 1, srcLo: 0, srcHi: 0, dstIp: parseIp('198.18.6.1'), dstPort: 8080, host: '198.18.6.1:8080', weights: [1], pipeline: 1, requestsPerConnection: 0, thinkTimeUs: 0,
