@@ -31,8 +31,6 @@ export function ringHttp(o: RingLoad): RingFigure {
     requestsPerConnection: o.perConn,
     bodySize: o.bodySize,
     durationUs: o.seconds * 1e6,
-    onInterval: null,
-    intervalUs: 1e6,
     maxConns: 65536,
   });
   const s = r.load.snapshot();

@@ -1,16 +1,22 @@
 /**
- * The client load model of the `vaigai` command: N concurrent connections,
- * keep-alive or a fixed number of requests per connection, pipelining, bounded
- * by a request count and/or a duration, optionally paced to a request rate.
+ * The client load models of the `vaigai` command. Closed: N concurrent
+ * connections, keep-alive or a fixed number of requests per connection,
+ * pipelining, optionally paced to a request rate. Open: arrivals on a
+ * schedule (requests at a rate, or connections at a rate each carrying its
+ * requests), timed from their intended start, dropped beyond a concurrency
+ * cap. Both are bounded by a request count and/or a duration.
  * The HTTP work is Http1Client's; this adds pacing, the time bound and
  * latency percentiles (HDR histograms, whole run and per interval).
  */
 import type { Clock } from '../common/clock.js';
-import { Http1Client } from '../app/http11/client.js';
+import { Http1Client, type ConnBudget } from '../app/http11/client.js';
+import { splitByWeight, WeightedPick } from '../common/weighted.js';
 import type { RequestSpec } from '../app/http11/request.js';
 import type { StreamTransport } from '../net/tcp/stream.js';
 import { Histogram, type HdrParams, type HdrRecorder } from '../telemetry/histogram.js';
+import { Prng } from '../common/prng.js';
 import { PacedTransport } from './pacer.js';
+import { Arrivals, Schedule, type StageSpan } from './schedule.js';
 
 /**
  * The time a TCP layer works at: a received burst's inside its callbacks,
@@ -63,6 +69,57 @@ export interface LoadConfig {
   readTimeoutUs?: number;
   /** A request not answered this long after it was written fails (µs); 0 (default) = no bound. */
   responseTimeoutUs?: number;
+  /** The open model (arrivals on the schedule); absent: the closed model. */
+  open?: OpenLoad;
+  /** Stages scaling the targets: the open model's rates, the closed model's connections and rate; absent: none. */
+  stages?: StageSpan[];
+  /** Several flows, each its own destination, sources and requests; absent: one, from the fields above. */
+  flows?: LoadFlow[];
+  /** Seeds the picks of flows and requests and the Poisson arrivals (default 1). */
+  seed?: number;
+}
+
+/** A flow of the load: picked by `weight` (arrivals in the open model; a share of the connections and requests in the closed one). */
+export interface LoadFlow {
+  name: string;
+  weight: number;
+  /** Its source addresses srcLo..srcHi, used in turn (0, 0: any owned address). */
+  srcLo: number;
+  srcHi: number;
+  dstIp: number;
+  dstPort: number;
+  host: string;
+  requests: RequestSpec[];
+  /** Each request entry's weight. */
+  weights: number[];
+  pipeline: number;
+  requestsPerConnection: number;
+  /** A pause between an answer and the connection's next request, µs. */
+  thinkTimeUs: number;
+}
+
+/** A flow's counters, and each of its request entries'. */
+export interface FlowSnapshot {
+  name: string;
+  arrivals: number;
+  dropped: number;
+  attempts: number;
+  connects: number;
+  connectFailures: number;
+  requests: number;
+  responses: number;
+  failedRequests: number;
+  entries: { requests: number; responses: number }[];
+}
+
+/** The open model's arrivals: requests at `rate`, or connections at `cps` carrying `perConn` requests on average. */
+export interface OpenLoad {
+  /** Connections per second; 0: arrivals are requests at `rate`. */
+  cps: number;
+  /** Requests per connection on average (cps arrivals; may be fractional). */
+  perConn: number;
+  maxConcurrent: number;
+  poisson: boolean;
 }
 
 /**
@@ -92,62 +149,143 @@ export interface LoadSnapshot {
   bodyBytes: number;
   verifyOk: number;
   verifyFailed: number;
+  /** Open model: arrivals, and those dropped at the concurrency cap. */
+  arrivals: number;
+  dropped: number;
+  /** The most connections open at once. */
+  peakOpen: number;
 }
 
 export class LoadRun {
-  readonly client: Http1Client;
+  /** One HTTP client per flow. */
+  readonly clients: Http1Client[];
+  readonly flows: LoadFlow[];
   readonly latency = new Histogram(LATENCY_PARAMS);
+  /** Response times per flow, and per request entry of each flow. */
+  readonly flowLatency: Histogram[];
+  readonly entryLatency: Histogram[][];
   readonly pacer: PacedTransport | null;
   /** sha256 of the last body, when asked for. */
   lastSha256: string | null = null;
   startUs = -1;
   endUs = -1;
+  /** The most connections open at once, sampled every tick. */
+  peakOpen = 0;
+
+  /** Connections open (or opening) now, over every flow. */
+  get openConns(): number {
+    return this.budget.open;
+  }
   private interval = new Histogram(LATENCY_PARAMS);
   /** A worker's shared histogram that also gets every response time (see mirrorLatency). */
   private mirror: HdrRecorder | null = null;
   private stopped = false;
   private readonly clock: Clock;
   private readonly durationUs: number;
+  private readonly arrivals: Arrivals | null = null;
+  private readonly budget: ConnBudget;
+  private readonly schedule: Schedule;
+  /** Closed model with stages: each flow's connections at scale 1, scaled every tick; else null. */
+  private readonly scaledConns: number[] | null;
+  private readonly rate: number;
+  /** Requests owed to connection arrivals (the fraction of perConn carried to the next). */
+  private owedReqs = 0;
 
   constructor(cfg: LoadConfig) {
     if (cfg.totalRequests === 0 && cfg.durationUs === 0) throw new RangeError('a load needs a request count or a duration');
     this.clock = cfg.clock;
     this.durationUs = cfg.durationUs;
-    this.pacer = cfg.rate > 0 ? new PacedTransport(cfg.transport, cfg.rate, cfg.maxConns) : null;
-    const request: RequestSpec = { ...cfg.request };
-    // An expected digest makes the client verify; an empty one only makes it hash.
-    if (cfg.expectSha256 !== null) request.sha256 = cfg.expectSha256;
-    else if (cfg.sha256) request.sha256 = '';
+    const open = cfg.open ?? null;
+    this.pacer = cfg.rate > 0 && open === null ? new PacedTransport(cfg.transport, cfg.rate, cfg.maxConns) : null;
+    const flows: LoadFlow[] = cfg.flows ?? [
+      {
+        name: 'flow0', weight: 1, srcLo: cfg.srcIp, srcHi: 0, dstIp: cfg.dstIp, dstPort: cfg.dstPort, host: cfg.host,
+        requests: [cfg.request], weights: [1], pipeline: cfg.pipeline, requestsPerConnection: cfg.requestsPerConnection, thinkTimeUs: 0,
+      },
+    ];
+    if (flows.length === 0) throw new RangeError('a load needs a flow');
+    this.flows = flows;
+    const seed = cfg.seed ?? 1;
+    this.budget = { open: 0, max: open?.maxConcurrent ?? Infinity };
+    // The closed model shares its connections and its request count among the flows by weight.
+    const weights = flows.map((f) => f.weight);
+    const conns = open === null ? splitByWeight(cfg.connections, weights) : flows.map(() => 1);
+    this.schedule = new Schedule(cfg.stages ?? []);
+    // Stages that only hold the targets (a plain duration) scale nothing.
+    this.scaledConns = open === null && (cfg.stages ?? []).some((st) => st.from !== 1 || st.to !== 1) ? conns : null;
+    this.rate = cfg.rate;
+    const totals = cfg.totalRequests > 0 && open === null ? splitByWeight(cfg.totalRequests, weights) : flows.map(() => (cfg.totalRequests > 0 ? cfg.totalRequests : Number.MAX_SAFE_INTEGER));
+    // One flow's histogram is the total's, one entry's its flow's: each response time is recorded once per distinct histogram.
+    const perFlow = flows.length > 1;
+    this.flowLatency = flows.map(() => (perFlow ? new Histogram(LATENCY_PARAMS) : this.latency));
+    this.entryLatency = flows.map((f, i) => (f.requests.length > 1 ? f.requests.map(() => new Histogram(LATENCY_PARAMS)) : [this.flowLatency[i]]));
     const onBody = cfg.onBody;
-    this.client = new Http1Client({
-      transport: this.pacer ?? cfg.transport,
-      clock: cfg.latencyClock ?? cfg.clock,
-      srcIp: cfg.srcIp,
-      dstIp: cfg.dstIp,
-      dstPort: cfg.dstPort,
-      host: cfg.host,
-      requests: [request],
-      connections: cfg.connections,
-      pipeline: cfg.pipeline,
-      requestsPerConnection: cfg.requestsPerConnection,
-      totalRequests: cfg.totalRequests > 0 ? cfg.totalRequests : Number.MAX_SAFE_INTEGER,
-      keepBodies: cfg.keepBodies,
-      onResponse: (status, _bytes, rttUs, sha, body) => {
-        this.latency.record(rttUs);
-        this.interval.record(rttUs);
-        this.mirror?.record(rttUs);
-        if (sha !== null) this.lastSha256 = sha;
-        if (body !== null && onBody !== null) onBody(status, body);
-      },
-      onDone: () => {
-        this.endUs = this.clock.nowUs();
-      },
-      connectTimeoutUs: cfg.connectTimeoutUs ?? 0,
-      readTimeoutUs: cfg.readTimeoutUs ?? 0,
-      responseTimeoutUs: cfg.responseTimeoutUs ?? 0,
-      // A count alone bounds the run: once every connection slot failed in a row, it gives up.
-      giveUpAfter: cfg.durationUs > 0 ? 0 : cfg.connections,
+    // Both targets: a connection's requests are scheduled too, evenly within at most 1 s, so the request rate holds second by second.
+    const gapUs = open !== null && open.cps > 0 && cfg.rate > 0 ? Math.min(1e6 / open.cps, 1e6 / open.perConn) : 0;
+    this.clients = flows.map((f, i) => {
+      const flowHist = perFlow ? this.flowLatency[i] : null;
+      const entryHist = f.requests.length > 1 ? this.entryLatency[i] : null;
+      return new Http1Client({
+        transport: this.pacer ?? cfg.transport,
+        clock: cfg.latencyClock ?? cfg.clock,
+        srcIp: f.srcLo,
+        srcIpHi: f.srcHi,
+        dstIp: f.dstIp,
+        dstPort: f.dstPort,
+        host: f.host,
+        // An expected digest makes the client verify; an empty one only makes it hash.
+        requests: f.requests.map((r) => (cfg.expectSha256 !== null ? { ...r, sha256: cfg.expectSha256 } : cfg.sha256 ? { ...r, sha256: '' } : r)),
+        weights: f.requests.length > 1 ? f.weights : null,
+        rng: f.requests.length > 1 ? new Prng((seed * 0x9e3779b1 + i + 1) >>> 0) : null,
+        connections: Math.max(1, conns[i]),
+        pipeline: f.pipeline,
+        requestsPerConnection: f.requestsPerConnection,
+        totalRequests: conns[i] === 0 ? 0 : totals[i],
+        keepBodies: cfg.keepBodies,
+        onResponse: (status, _bytes, rttUs, sha, body, entry) => {
+          this.latency.record(rttUs);
+          this.interval.record(rttUs);
+          flowHist?.record(rttUs);
+          entryHist?.[entry].record(rttUs);
+          this.mirror?.record(rttUs);
+          if (sha !== null) this.lastSha256 = sha;
+          if (body !== null && onBody !== null) onBody(status, body);
+        },
+        onDone: () => {
+          if (this.done) this.endUs = this.clock.nowUs();
+        },
+        connectTimeoutUs: cfg.connectTimeoutUs ?? 0,
+        readTimeoutUs: cfg.readTimeoutUs ?? 0,
+        responseTimeoutUs: cfg.responseTimeoutUs ?? 0,
+        // A count alone bounds the run: once every connection slot failed in a row, it gives up.
+        giveUpAfter: cfg.durationUs > 0 ? 0 : Math.max(1, conns[i]),
+        open: open !== null,
+        budget: this.budget,
+        gapUs,
+        thinkUs: f.thinkTimeUs,
+      });
     });
+    if (open !== null) {
+      const schedule = this.schedule;
+      const rng = new Prng(seed);
+      const clients = this.clients;
+      const pick = flows.length > 1 ? new WeightedPick(weights) : null;
+      const flowOf = (): Http1Client => (pick === null ? clients[0] : clients[pick.pick(rng.next())]);
+      this.arrivals =
+        open.cps > 0
+          ? new Arrivals(open.cps, schedule, open.poisson ? rng : null, (at) => {
+              this.owedReqs += open.perConn;
+              const n = Math.floor(this.owedReqs);
+              this.owedReqs -= n;
+              flowOf().arriveConn(at, n);
+            })
+          : new Arrivals(cfg.rate, schedule, open.poisson ? rng : null, (at) => flowOf().arriveRequest(at));
+    }
+  }
+
+  /** The first flow's client (a one-flow load's). */
+  get client(): Http1Client {
+    return this.clients[0];
   }
 
   /**
@@ -161,15 +299,29 @@ export class LoadRun {
 
   start(): void {
     this.startUs = this.clock.nowUs();
+    this.scale(0);
     this.pacer?.tick(this.startUs);
-    this.client.start();
+    this.arrivals?.start(this.startUs);
+    for (const c of this.clients) c.start();
   }
 
-  /** From the poll loop: pacing, and the time bound (no new requests past it). */
+  /** From the poll loop: pacing, arrivals, and the time bound (no new requests past it). */
   tick(nowUs: number): void {
+    if (this.scaledConns !== null) this.scale(nowUs - this.startUs);
     this.pacer?.tick(nowUs);
-    this.client.tick(nowUs);
+    this.arrivals?.run(nowUs);
+    for (const c of this.clients) c.tick(nowUs);
+    if (this.budget.open > this.peakOpen) this.peakOpen = this.budget.open;
     if (!this.stopped && this.durationUs > 0 && nowUs - this.startUs >= this.durationUs) this.stop();
+  }
+
+  /** The closed model's stages: each flow's connections, and the pacing rate, at the scale of `tUs` into the load. */
+  private scale(tUs: number): void {
+    const base = this.scaledConns;
+    if (base === null) return;
+    const k = this.schedule.scaleAt(tUs);
+    for (let i = 0; i < base.length; i++) this.clients[i].setConnections(Math.round(base[i] * k));
+    this.pacer?.setRate(this.rate * k);
   }
 
   /** No new requests; connections close as their answers arrive. */
@@ -177,11 +329,18 @@ export class LoadRun {
     if (this.stopped) return;
     this.stopped = true;
     // Connections still opening close at once; the client counts them as cancelled.
-    this.client.stop();
+    for (const c of this.clients) c.stop();
+  }
+
+  /** The run is over: what is in flight stays so when the connections are torn down. */
+  end(): void {
+    for (const c of this.clients) c.end();
   }
 
   get done(): boolean {
-    return this.client.done;
+    // Read every poll round: a loop, no closure.
+    for (let i = 0; i < this.clients.length; i++) if (!this.clients[i].done) return false;
+    return true;
   }
 
   /** Microseconds from start to the last close (or to now while running). */
@@ -189,26 +348,50 @@ export class LoadRun {
     return (this.endUs >= 0 ? this.endUs : this.clock.nowUs()) - this.startUs;
   }
 
+  /** Each failure reason's last message, from the first flow that has one. */
+  lastFailure(): string[] {
+    return this.client.stats.lastFailure.map((_, i) => this.clients.map((c) => c.stats.lastFailure[i]).find((m) => m !== '') ?? '');
+  }
+
+  /** The counters of every flow, summed. */
   snapshot(): LoadSnapshot {
-    const s = this.client.stats;
-    const c = this.client;
-    return {
-      us: this.clock.nowUs(),
-      attempts: s.attempts,
-      connects: s.connects,
-      connectFailures: s.connectFailures,
-      cancelled: s.cancelled,
-      opening: c.opening,
-      requests: s.requests,
-      responses: s.responses,
-      failedRequests: s.failedRequests,
-      inFlight: c.inFlight,
-      failures: Array.from(s.failures),
-      status: Array.from(s.statusClass),
-      bodyBytes: s.bodyBytes,
-      verifyOk: s.verifyOk,
-      verifyFailed: s.verifyFailed,
+    const out: LoadSnapshot = {
+      us: this.clock.nowUs(), attempts: 0, connects: 0, connectFailures: 0, cancelled: 0, opening: 0, requests: 0, responses: 0,
+      failedRequests: 0, inFlight: 0, failures: new Array<number>(this.client.stats.failures.length).fill(0), status: [0, 0, 0, 0, 0, 0],
+      bodyBytes: 0, verifyOk: 0, verifyFailed: 0, arrivals: 0, dropped: 0, peakOpen: this.peakOpen,
     };
+    for (const c of this.clients) {
+      const s = c.stats;
+      out.attempts += s.attempts;
+      out.connects += s.connects;
+      out.connectFailures += s.connectFailures;
+      out.cancelled += s.cancelled;
+      out.opening += c.opening;
+      out.requests += s.requests;
+      out.responses += s.responses;
+      out.failedRequests += s.failedRequests;
+      out.inFlight += c.inFlight;
+      s.failures.forEach((n, i) => (out.failures[i] += n));
+      s.statusClass.forEach((n, i) => (out.status[i] += n));
+      out.bodyBytes += s.bodyBytes;
+      out.verifyOk += s.verifyOk;
+      out.verifyFailed += s.verifyFailed;
+      out.arrivals += s.arrivals;
+      out.dropped += s.dropped;
+    }
+    return out;
+  }
+
+  /** Each flow's counters. */
+  flowSnapshots(): FlowSnapshot[] {
+    return this.clients.map((c, i) => {
+      const s = c.stats;
+      return {
+        name: this.flows[i].name, arrivals: s.arrivals, dropped: s.dropped, attempts: s.attempts, connects: s.connects, connectFailures: s.connectFailures,
+        requests: s.requests, responses: s.responses, failedRequests: s.failedRequests,
+        entries: Array.from(s.entryRequests, (n, j) => ({ requests: n, responses: s.entryResponses[j] })),
+      };
+    });
   }
 
   /** Response times since the last call. */

@@ -14,8 +14,11 @@ import type { KeyLog } from '../tls/keylog.js';
 import { createTlsStream, type TlsEngine, type TlsTransport } from '../tls/engine.js';
 import { TcpLayer } from '../net/tcp/tcp_layer.js';
 import { HOP_PENDING } from '../net/l4.js';
-import { LoadRun, stackClock, type LoadSnapshot } from './load.js';
-import { liveLine, summarize, summaryText, fmtBytes, type LoadSummary } from './report.js';
+import { Prng } from '../common/prng.js';
+import { LoadRun, stackClock, type LoadFlow, type LoadSnapshot, type OpenLoad } from './load.js';
+import { flowSummaries, liveLine, summarize, summaryText, fmtBytes, type LoadSummary } from './report.js';
+import { RateWatch, type RateTargets } from './rate_watch.js';
+import type { StageSpan } from './schedule.js';
 import { TcpSink, TcpSource } from './tcp_bulk.js';
 
 export interface Mode {
@@ -44,6 +47,8 @@ export interface HttpServerModeConfig {
   timeouts?: ServerTimeouts;
   /** The clock of the deadlines (the stack's). */
   clock?: Clock;
+  /** Count requests by request-target (--count-targets). */
+  countTargets?: boolean;
 }
 
 /** --header-timeout and --idle-timeout, in µs. */
@@ -73,6 +78,7 @@ export class HttpServerMode implements Mode {
       bodySize: cfg.bodySize,
       ...(to !== undefined ? { headerTimeoutUs: to.headerUs, idleTimeoutUs: to.idleUs } : {}),
       ...(cfg.clock !== undefined ? { clock: cfg.clock } : {}),
+      countTargets: cfg.countTargets === true,
     });
     const r = this.server.listen();
     if (r < 0) throw new ModeError(`cannot listen on port ${cfg.port} (error ${r})`);
@@ -101,6 +107,7 @@ export class HttpServerMode implements Mode {
     const st = this.server.stats as unknown as Record<string, number>;
     const out: Record<string, unknown> = {};
     for (const k of SERVER_STAT_KEYS) out[k] = st[k];
+    if (this.server.targets !== null) out.targets = this.server.targets.toObject();
     if (this.tls !== null) {
       const t = this.tls.stats;
       out.tls = { handshakes: t.handshakes, full: t.full, resumed: t.resumed, failures: t.failures, abandoned: t.abandoned };
@@ -172,6 +179,41 @@ export interface ClientPlan {
   maxResponseTimeS: number;
   /** Share of failed work the run tolerates before it exits 3 (--allow-errors). */
   allowErrors: number;
+  /** The open model's arrivals (`rate` is then its request rate), or null: the closed model. */
+  open: OpenLoad | null;
+  /** Stages scaling the targets (the open model's rates, the closed model's connections and rate); absent: none. */
+  stages?: StageSpan[];
+  /** The profile's flows (the fields above are the first one's); absent: one flow from those fields. */
+  flows?: FlowPlan[];
+  /** Seeds the picks of flows and requests, the arrivals and the generated bodies (default 1). */
+  seed?: number;
+}
+
+/** A flow as a plan carries it: its request bodies by file or size, loaded or generated where it runs. */
+export interface FlowPlan extends Omit<LoadFlow, 'requests'> {
+  requests: { method: string; path: string; headers: Record<string, string>; bodyFile: string | null; bodySize: number }[];
+}
+
+/** The rates a client plan aims at, for the live warning. */
+export function rateTargets(p: ClientPlan): RateTargets {
+  return { cps: p.open?.cps ?? 0, rps: p.rate, stages: p.stages ?? [] };
+}
+
+/** A flow's requests with their bodies: a file's bytes, or `bodySize` bytes from the seeded PRNG (the same seed, the same payloads). */
+function loadFlow(f: FlowPlan, seed: number): LoadFlow {
+  const rng = new Prng(seed);
+  return {
+    ...f,
+    requests: f.requests.map((r) => {
+      let body: Uint8Array | undefined;
+      if (r.bodyFile !== null) body = readFileSync(r.bodyFile);
+      else if (r.bodySize > 0) {
+        body = new Uint8Array(r.bodySize);
+        for (let i = 0; i < body.length; i++) body[i] = 0x61 + rng.int(26);
+      }
+      return { method: r.method, path: r.path, headers: r.headers, ...(body !== undefined ? { body } : {}) };
+    }),
+  };
 }
 
 export interface ClientModeConfig extends ClientPlan {
@@ -198,6 +240,7 @@ export class ClientMode implements Mode {
   private readonly durationUs: number;
   private readonly drainUs: number;
   private readonly dstIp: number;
+  private readonly watch: RateWatch;
 
   constructor(cfg: ClientModeConfig) {
     let t = cfg.transport;
@@ -245,13 +288,18 @@ export class ClientMode implements Mode {
       connectTimeoutUs: cfg.connectTimeoutS > 0 ? (cfg.connectTimeoutS + (cfg.tls?.timeoutS ?? 0)) * 1e6 : 0,
       readTimeoutUs: cfg.responseTimeoutS * 1e6,
       responseTimeoutUs: cfg.maxResponseTimeS * 1e6,
+      ...(cfg.open !== null ? { open: cfg.open } : {}),
+      ...(cfg.flows !== undefined ? { flows: cfg.flows.map((f) => loadFlow(f, cfg.seed ?? 1)) } : {}),
+      ...(cfg.seed !== undefined ? { seed: cfg.seed } : {}),
+      ...(cfg.stages !== undefined ? { stages: cfg.stages } : {}),
     });
     console.log(
-      `client: ${cfg.tls !== null ? 'https' : 'http'}://${ipToString(cfg.dstIp)}:${cfg.dstPort}${cfg.path} from ${cfg.srcIp === 0 ? 'every owned address' : ipToString(cfg.srcIp)},` +
-        ` ${cfg.connections} connections, ${cfg.perConn === 0 ? 'keep-alive' : `${cfg.perConn} requests/connection`}, pipeline ${cfg.pipeline}` +
-        `${cfg.requests > 0 ? `, ${cfg.requests} requests` : ''}${cfg.durationUs > 0 ? `, ${cfg.durationUs / 1e6} s` : ''}${cfg.rate > 0 ? `, ${cfg.rate}/s` : ''}`,
+      `client: ${cfg.tls !== null ? 'https' : 'http'}://${ipToString(cfg.dstIp)}:${cfg.dstPort}${cfg.path}${(cfg.flows?.length ?? 1) > 1 ? ` and ${(cfg.flows?.length ?? 1) - 1} more flows` : ''} from ${cfg.srcIp === 0 ? 'every owned address' : ipToString(cfg.srcIp)},` +
+        ` ${cfg.open !== null ? `open model ${cfg.open.cps > 0 ? `${cfg.open.cps} connections/s` : `${cfg.rate} requests/s`}, at most ${cfg.open.maxConcurrent} connections` : `${cfg.connections} connections`}, ${cfg.perConn === 0 ? 'keep-alive' : `${cfg.perConn} requests/connection`}, pipeline ${cfg.pipeline}` +
+        `${cfg.requests > 0 ? `, ${cfg.requests} requests` : ''}${cfg.durationUs > 0 ? `, ${cfg.durationUs / 1e6} s` : ''}${cfg.rate > 0 && cfg.open === null ? `, ${cfg.rate}/s` : ''}`,
     );
     this.prev = this.load.snapshot();
+    this.watch = new RateWatch(rateTargets(cfg));
     this.durationUs = cfg.durationUs;
     this.drainUs = cfg.drainUs;
     this.dstIp = cfg.dstIp;
@@ -281,8 +329,9 @@ export class ClientMode implements Mode {
   liveLine(s: number): string {
     const cur = this.load.snapshot();
     const line = liveLine(s, this.prev, cur, this.load.takeInterval());
+    const warning = this.watch.check(s, this.prev, cur);
     this.prev = cur;
-    return line;
+    return warning === null ? line : `${line}\n${warning}`;
   }
 
   summary(): string {
@@ -291,7 +340,7 @@ export class ClientMode implements Mode {
 
   /** The run is over: what is in flight stays so when the connections are torn down. */
   end(): void {
-    this.load.client.end();
+    this.load.end();
   }
 
   json(): unknown {
@@ -305,6 +354,6 @@ export class ClientMode implements Mode {
 
   result(): LoadSummary {
     const l = this.load;
-    return summarize(l.elapsedUs(), l.snapshot(), l.latency, this.expect, l.lastSha256, l.client.stats.lastFailure);
+    return summarize(l.elapsedUs(), l.snapshot(), l.latency, this.expect, l.lastSha256, l.lastFailure(), flowSummaries(l.flowSnapshots(), l.flowLatency, l.entryLatency, l.flows));
   }
 }

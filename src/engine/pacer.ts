@@ -14,7 +14,7 @@ const BURST_S = 0.01;
 export class PacedTransport implements StreamTransport {
   private tokens = 1;
   private lastUs = -1;
-  private readonly burst: number;
+  private burst: number;
   private readonly handlers: (StreamHandler | null)[] = [];
   /** Connections refused for want of a token, in order (a ring of ids). */
   private readonly waiting: Int32Array;
@@ -24,14 +24,20 @@ export class PacedTransport implements StreamTransport {
 
   constructor(
     private readonly lower: StreamTransport,
-    /** Requests per second, > 0. */
-    private readonly rate: number,
+    /** Requests per second, > 0 (setRate may lower it to 0). */
+    private rate: number,
     maxConns: number,
   ) {
     if (!(rate > 0)) throw new RangeError(`rate must be > 0, got ${rate}`);
     this.burst = Math.max(1, rate * BURST_S);
     this.waiting = new Int32Array(maxConns);
     this.queued = new Uint8Array(maxConns);
+  }
+
+  /** A new rate from the next tick on (stages scale it); 0 holds every request. */
+  setRate(rate: number): void {
+    this.rate = rate;
+    this.burst = Math.max(1, rate * BURST_S);
   }
 
   /** Adds the tokens earned since the last tick and wakes waiting connections. */

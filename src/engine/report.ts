@@ -6,7 +6,7 @@
  */
 import { FAIL_KEYS } from '../app/http11/failures.js';
 import type { Histogram } from '../telemetry/histogram.js';
-import type { LoadSnapshot } from './load.js';
+import type { FlowSnapshot, LoadSnapshot } from './load.js';
 
 const PERCENTILES = [50, 90, 99, 99.9] as const;
 
@@ -70,6 +70,64 @@ export interface LoadSummary {
   latencyUs: { min: number; mean: number; p50: number; p90: number; p99: number; p999: number; max: number };
   verify: { ok: number; failed: number } | null;
   sha256: string | null;
+  /** Open model: arrivals on the schedule, those dropped at the concurrency cap; the most connections open at once. */
+  arrivals: number;
+  dropped: number;
+  peakOpen: number;
+  /** Each flow's counters and latencies, and each of its request entries' (they add up to the totals above). */
+  flows: FlowSummary[];
+}
+
+/** Latency percentiles of a flow or a request entry, µs. */
+export interface LatencyBrief {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+export interface EntrySummary {
+  method: string;
+  url: string;
+  requests: number;
+  responses: number;
+  latencyUs: LatencyBrief;
+}
+
+export interface FlowSummary {
+  name: string;
+  arrivals: number;
+  dropped: number;
+  connections: { attempted: number; ok: number; failed: number };
+  requests: number;
+  responses: number;
+  failedRequests: number;
+  latencyUs: LatencyBrief;
+  entries: EntrySummary[];
+}
+
+function brief(h: Histogram): LatencyBrief {
+  return { p50: h.valueAtPercentile(50), p90: h.valueAtPercentile(90), p99: h.valueAtPercentile(99), max: h.max };
+}
+
+/** Each flow's summary from its counters and histograms; `flows` names the entries. */
+export function flowSummaries(
+  snaps: FlowSnapshot[],
+  flowLat: Histogram[],
+  entryLat: Histogram[][],
+  flows: readonly { requests: readonly { method: string; path: string }[] }[],
+): FlowSummary[] {
+  return snaps.map((f, i) => ({
+    name: f.name,
+    arrivals: f.arrivals,
+    dropped: f.dropped,
+    connections: { attempted: f.attempts, ok: f.connects, failed: f.connectFailures },
+    requests: f.requests,
+    responses: f.responses,
+    failedRequests: f.failedRequests,
+    latencyUs: brief(flowLat[i]),
+    entries: f.entries.map((e, j) => ({ method: flows[i].requests[j].method, url: flows[i].requests[j].path, requests: e.requests, responses: e.responses, latencyUs: brief(entryLat[i][j]) })),
+  }));
 }
 
 /** `lastFailure`: each reason's last message by Fail code. */
@@ -80,6 +138,7 @@ export function summarize(
   verify: boolean,
   sha256: string | null,
   lastFailure: readonly string[],
+  flows: FlowSummary[] = [],
 ): LoadSummary {
   const secs = Math.max(1e-6, elapsedUs / 1e6);
   const p = PERCENTILES.map((q) => lat.valueAtPercentile(q));
@@ -109,6 +168,10 @@ export function summarize(
     latencyUs: { min: lat.min, mean: Math.round(lat.mean), p50: p[0], p90: p[1], p99: p[2], p999: p[3], max: lat.max },
     verify: verify ? { ok: s.verifyOk, failed: s.verifyFailed } : null,
     sha256,
+    arrivals: s.arrivals,
+    dropped: s.dropped,
+    peakOpen: s.peakOpen,
+    flows,
   };
 }
 
@@ -121,6 +184,7 @@ export function summaryText(title: string, m: LoadSummary): string {
     `  connections  ${c.ok} ok, ${c.failed} failed, ${c.cancelled} cancelled of ${c.attempted} attempted (${fmtRate(c.perSecond)}/s)`,
     `  requests     ${m.requests} sent, ${m.responses} answered (${fmtRate(m.requestsPerSecond)}/s), ${m.failedRequests} failed, ${m.inFlight} in flight`,
   ];
+  if (m.arrivals > 0) lines.push(`  arrivals     ${m.arrivals} scheduled, ${m.dropped} dropped at the concurrency cap (max_concurrent), ${m.peakOpen} connections open at most`);
   for (const [i, [key, f]] of Object.entries(m.failures).entries()) {
     lines.push(`  ${i === 0 ? 'failures    ' : '            '} ${key} ${f.count}: ${f.lastMessage}`);
   }
@@ -130,6 +194,12 @@ export function summaryText(title: string, m: LoadSummary): string {
     `  body         ${fmtBytes(m.bodyBytes)} (${fmtBytes(m.bytesPerSecond)}/s, ${((m.bytesPerSecond * 8) / 1e6).toFixed(1)} Mbit/s)`,
     `  latency      min ${fmtUs(l.min)}  mean ${fmtUs(l.mean)}  p50 ${fmtUs(l.p50)}  p90 ${fmtUs(l.p90)}  p99 ${fmtUs(l.p99)}  p99.9 ${fmtUs(l.p999)}  max ${fmtUs(l.max)}`,
   );
+  if (m.flows.length > 1 || m.flows.some((f) => f.entries.length > 1)) {
+    for (const f of m.flows) {
+      lines.push(`  flow ${f.name}: ${f.connections.ok} connections, ${f.requests} sent, ${f.responses} answered, ${f.failedRequests} failed${f.dropped > 0 ? `, ${f.dropped} dropped` : ''}, p50 ${fmtUs(f.latencyUs.p50)} p99 ${fmtUs(f.latencyUs.p99)}`);
+      if (f.entries.length > 1) for (const e of f.entries) lines.push(`    ${e.method} ${e.url}: ${e.requests} sent, ${e.responses} answered, p50 ${fmtUs(e.latencyUs.p50)} p99 ${fmtUs(e.latencyUs.p99)}`);
+    }
+  }
   if (m.verify !== null) lines.push(`  verify       ${m.verify.ok} ok, ${m.verify.failed} failed`);
   if (m.sha256 !== null) lines.push(`  sha256       ${m.sha256}`);
   return lines.join('\n');

@@ -1,12 +1,11 @@
 /**
  * An HTTP load between two vaigAI hosts in one thread: an Http1Server on the
  * server end of a RingPair, a LoadRun on the client end, both polled in turn
- * by a busy loop. The demo and the HTTP benchmark drive it.
+ * by a busy loop. The HTTP benchmark (bench/http_stack.ts) drives it.
  */
 import type { Clock } from '../common/clock.js';
 import { Http1Server } from '../app/http11/server.js';
-import type { Histogram } from '../telemetry/histogram.js';
-import { LoadRun, stackClock, type LoadSnapshot } from './load.js';
+import { LoadRun, stackClock } from './load.js';
 import { RingPair } from './ring_pair.js';
 
 export interface RingLoadOptions {
@@ -20,9 +19,6 @@ export interface RingLoadOptions {
   /** Body size of each answer. */
   bodySize: number;
   durationUs: number;
-  /** Called about once per `intervalUs` with the counters and the interval's latencies. */
-  onInterval: ((elapsedUs: number, prev: LoadSnapshot, cur: LoadSnapshot, interval: Histogram) => void) | null;
-  intervalUs: number;
   /** TCBs per host. */
   maxConns: number;
 }
@@ -68,8 +64,6 @@ export function runRingLoad(o: RingLoadOptions): RingLoadResult {
   });
   const cpu0 = process.cpuUsage();
   load.start();
-  let prev = load.snapshot();
-  let nextReport = load.startUs + o.intervalUs;
   // Past the time bound, open requests get one more second to finish.
   const hardEnd = load.startUs + o.durationUs + 1_000_000;
   let now = load.startUs;
@@ -77,12 +71,6 @@ export function runRingLoad(o: RingLoadOptions): RingLoadResult {
     pair.poll();
     now = o.clock.nowUs();
     load.tick(now);
-    if (o.onInterval !== null && now >= nextReport) {
-      const cur = load.snapshot();
-      o.onInterval(now - load.startUs, prev, cur, load.takeInterval());
-      prev = cur;
-      nextReport += o.intervalUs;
-    }
   }
   const cpu = process.cpuUsage(cpu0);
   return { load, server, pair, cpuUs: cpu.user + cpu.system };

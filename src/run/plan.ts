@@ -21,6 +21,8 @@ export interface ServerPlan {
   tls: { cert: string; key: string; version: TlsVersion | null; engine: TlsEngine } | null;
   /** --header-timeout and --idle-timeout. */
   timeouts: ServerTimeouts;
+  /** --count-targets: requests by request-target in the summary and --json. */
+  countTargets: boolean;
 }
 
 /** Plain TCP bulk modes: discard what arrives, or send `bytes` per connection. */

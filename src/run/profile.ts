@@ -95,7 +95,9 @@ export const Profile = Type.Object(
     flows: Type.Array(Flow, { minItems: 1, maxItems: 1024 }),
     load: Load,
     tls: Type.Unsafe<Static<typeof TlsSettings>>({ ...TlsSettings, default: {} }),
-    seed: Type.Integer({ minimum: 0, maximum: 2 ** 32 - 1, default: 1, description: 'the same seed repeats the run: flows, URLs, addresses, ports, arrivals, payloads' }),
+    seed: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 2 ** 32 - 1, description: 'the same seed repeats the run: flows, URLs, source addresses and ports, arrivals, payloads (without: picks from seed 1, source ports from a random start per run)' }),
+    ),
   },
   { additionalProperties: false, title: 'vaigAI traffic profile' },
 );

@@ -18,11 +18,13 @@
  * (src/net/flow_steer.ts). Their latency histograms add up in management.
  */
 import { writeFileSync } from 'node:fs';
-import { LATENCY_PARAMS, type LoadSnapshot } from '../engine/load.js';
+import { LATENCY_PARAMS, type FlowSnapshot, type LoadSnapshot } from '../engine/load.js';
+import { rateTargets, type ClientPlan, type FlowPlan } from '../engine/modes.js';
+import { RateWatch } from '../engine/rate_watch.js';
 import { listenJson, listenLive, type ListenerPlan } from '../engine/listen.js';
 import { probeLiveLine, probeSummary, probeSummaryText, type ProbeKind } from '../engine/probe_report.js';
 import { randomInt } from 'node:crypto';
-import { liveLine as clientLiveLine, summarize, summaryText } from '../engine/report.js';
+import { flowSummaries, liveLine as clientLiveLine, summarize, summaryText, type FlowSummary } from '../engine/report.js';
 import { availableParallelism } from 'node:os';
 import type { RunPlan } from './plan.js';
 import { ArpCache } from '../net/arp_cache.js';
@@ -94,20 +96,41 @@ export interface WorkersRunResult {
  * the connections, --duration shared. Workers past the connections (or the
  * requests) get none: null.
  */
-export function splitClient<P extends { connections: number; requests: number; rate: number }>(plan: P, workers: number): (P | null)[] {
-  let active = Math.min(workers, plan.connections);
+export function splitClient<P extends { connections: number; requests: number; rate: number; open?: ClientPlan['open']; seed?: number }>(
+  plan: P,
+  workers: number,
+): (P | null)[] {
+  const open = plan.open ?? null;
+  // The open model: each worker its share of the arrival rate and of the concurrency cap.
+  let active = Math.min(workers, open !== null ? open.maxConcurrent : plan.connections);
   if (plan.requests > 0) active = Math.min(active, plan.requests);
   const share = (total: number, w: number): number => Math.floor(total / active) + (w < total % active ? 1 : 0);
   return Array.from({ length: workers }, (_, w) => {
     if (w >= active) return null;
-    const connections = share(plan.connections, w);
+    // The open model's connections come with its arrivals: `connections` is the closed model's.
+    const connections = open !== null ? plan.connections : share(plan.connections, w);
+    const part = open === null ? 0 : share(open.maxConcurrent, w) / open.maxConcurrent;
     return {
       ...plan,
       connections,
       requests: plan.requests > 0 ? share(plan.requests, w) : 0,
-      rate: plan.rate > 0 ? (plan.rate * connections) / plan.connections : 0,
+      rate: plan.rate > 0 ? (open !== null ? plan.rate * part : (plan.rate * connections) / plan.connections) : 0,
+      ...(open !== null ? { open: { ...open, cps: open.cps * part, maxConcurrent: share(open.maxConcurrent, w) } } : {}),
+      ...(plan.seed !== undefined ? { seed: plan.seed + w } : {}),
     };
   });
+}
+
+/** The plan's flows: its profile's, or the one its fields describe. */
+function flowsOf(plan: ClientPlan): FlowPlan[] {
+  return (
+    plan.flows ?? [
+      {
+        name: 'flow0', weight: 1, srcLo: 0, srcHi: 0, dstIp: plan.dstIp, dstPort: plan.dstPort, host: plan.host, weights: [1], pipeline: plan.pipeline,
+        requestsPerConnection: plan.perConn, thinkTimeUs: 0, requests: [{ method: plan.method, path: plan.path, headers: {}, bodyFile: plan.bodyFile, bodySize: 0 }],
+      },
+    ]
+  );
 }
 
 /**
@@ -135,7 +158,7 @@ function appsOf(plan: RunPlan, workers: number): StackAppConfig[] {
     case 'stack':
       return same({ kind: 'none' });
     case 'http':
-      return same({ kind: 'http', port: m.port, status: m.status, bodySize: m.bodySize, tls: m.tls, timeouts: m.timeouts, keylog: plan.keylog?.path ?? null });
+      return same({ kind: 'http', port: m.port, status: m.status, bodySize: m.bodySize, tls: m.tls, timeouts: m.timeouts, countTargets: m.countTargets, keylog: plan.keylog?.path ?? null });
     case 'sink':
     case 'source':
       return same({ kind: m.kind, port: m.port, bytes: m.bytes, sha256: m.sha256 });
@@ -146,7 +169,8 @@ function appsOf(plan: RunPlan, workers: number): StackAppConfig[] {
         throw new InvalidOptionError('--save-body', 'not with --workers above 1: which response is the last one is not defined across workers (use --sha256 or --expect-sha256)');
       }
       const c = client();
-      return splitClient(m, workers).map((share) => ({ kind: 'client', share, keylog: plan.keylog?.path ?? null, ...c }));
+      const flowShape = flowsOf(m).map((f) => f.requests.length);
+      return splitClient(m, workers).map((share) => ({ kind: 'client', share, keylog: plan.keylog?.path ?? null, flowShape, ...c }));
     }
     case 'tcp_connect': {
       const c = client();
@@ -222,6 +246,9 @@ function clientSnapshot(a: Record<string, number>, us: number): LoadSnapshot {
     bodyBytes: a.bodyBytes,
     verifyOk: a.verifyOk,
     verifyFailed: a.verifyFailed,
+    arrivals: a.arrivals,
+    dropped: a.dropped,
+    peakOpen: a.peakOpen,
   };
 }
 
@@ -239,6 +266,8 @@ class ClientReport {
     private readonly set: WorkerSet,
     private readonly verify: boolean,
     private readonly tls: boolean,
+    private readonly flows: FlowPlan[],
+    private readonly watch: RateWatch,
   ) {
     this.prev = clientSnapshot(groupStackMetrics(set.metrics(), 'client').app ?? {}, performance.now() * 1000);
     this.prevHist = new Histogram(LATENCY_PARAMS);
@@ -248,10 +277,11 @@ class ClientReport {
     const cur = clientSnapshot(total.app ?? {}, performance.now() * 1000);
     const hist = this.set.histogram() ?? new Histogram(LATENCY_PARAMS);
     const line = clientLiveLine(s, this.prev, cur, Histogram.difference(hist, this.prevHist));
+    const warning = this.watch.check(s, this.prev, cur);
     this.prev = cur;
     this.prevHist = hist;
     const col = (k: string): string => per.map((w) => w.app?.[k] ?? 0).join('/');
-    return `${line} | workers resp ${col('responses')} steered ${col('steeredOut')}`;
+    return `${line} | workers resp ${col('responses')} steered ${col('steeredOut')}${warning === null ? '' : `\n${warning}`}`;
   }
 
   /** The summary of the whole load: the longest worker's time, the summed counts, the merged latencies. */
@@ -266,7 +296,31 @@ class ClientReport {
     const hist = this.set.histogram() ?? new Histogram(LATENCY_PARAMS);
     // Each reason's last message: the first worker's that has one.
     const lastFailure = CLIENT_FAIL_KEYS.map((_, i) => reports.map((r) => r?.lastFailure[i] ?? '').find((m) => m !== '') ?? '');
-    return summarize(elapsedUs, clientSnapshot(total.app ?? {}, 0), hist, this.verify, last < 0 ? null : (reports[last]?.sha256 ?? null), lastFailure);
+    return summarize(elapsedUs, clientSnapshot(total.app ?? {}, 0), hist, this.verify, last < 0 ? null : (reports[last]?.sha256 ?? null), lastFailure, this.flowSummaries(reports));
+  }
+
+  /** Each flow's summary: its summed slab counters, its histograms merged from the workers' reports. */
+  private flowSummaries(reports: (StackWorkerReport | undefined)[]): FlowSummary[] {
+    const m = this.set.metrics();
+    const merged = (pick: (r: StackWorkerReport) => string | undefined): Histogram => {
+      const h = new Histogram(LATENCY_PARAMS);
+      for (const r of reports) {
+        const enc = r === undefined ? undefined : pick(r);
+        if (enc !== undefined) h.add(Histogram.decode(enc));
+      }
+      return h;
+    };
+    const snaps: FlowSnapshot[] = this.flows.map((f, i) => {
+      const v = (k: string): number => m[`app_flow${i}_${k}`] ?? 0;
+      return {
+        name: f.name, arrivals: v('arrivals'), dropped: v('dropped'), attempts: v('attempts'), connects: v('connects'), connectFailures: v('connect_failures'),
+        requests: v('requests'), responses: v('responses'), failedRequests: v('failed_requests'),
+        entries: f.requests.map((_, j) => ({ requests: v(`entry${j}_requests`), responses: v(`entry${j}_responses`) })),
+      };
+    });
+    const flowLat = this.flows.map((_, i) => merged((r) => r.flowLatency[i]));
+    const entryLat = this.flows.map((f, i) => f.requests.map((_, j) => merged((r) => r.entryLatency[i]?.[j])));
+    return flowSummaries(snaps, flowLat, entryLat, this.flows);
   }
 
   /** The --json `app` of the client: the summary, with TLS figures as the single-threaded client gives them. */
@@ -338,6 +392,15 @@ function nonZero(r: Record<string, number> | null): string {
 function writeJson(path: string, seconds: number, total: StackMetricGroups, per: StackMetricGroups[], app: unknown): void {
   const out = { seconds: Number(seconds.toFixed(3)), workers: per.length, counters: total.net, port: total.port, tcp: total.tcp, udp: total.udp, app, loop: total.loop, perWorker: per };
   writeFileSync(path, JSON.stringify(out, null, 1));
+}
+
+/** A server's counters with its requests by target (--count-targets), summed over the workers' reports once they closed. */
+function withTargets(app: Record<string, number> | null, set: WorkerSet): unknown {
+  const reports = (set.reports() as (StackWorkerReport | undefined)[]).filter((r) => r?.targets != null);
+  if (app === null || reports.length === 0) return app;
+  const targets: Record<string, number> = {};
+  for (const r of reports) for (const [k, n] of Object.entries(r?.targets ?? {})) targets[k] = (targets[k] ?? 0) + n;
+  return { ...app, targets };
 }
 
 /** How long the peers get to finish the close handshake before what is left is reset. */
@@ -416,7 +479,7 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
       plan.addrs.map((a) => `${ipToString(a.lo)}-${ipToString(a.hi)}/${a.prefixLen}${a.vlan >= 0 ? ` vlan ${a.vlan}` : ''}`).join(', ') +
       `; ${workers} worker${workers > 1 ? 's' : ''} on CPU${workers > 1 ? 's' : ''} ${pinned.map((c) => (c < 0 ? 'any' : String(c))).join(',')} (management on ${cores.management.join(',')})`,
   );
-  const clientReport = client === null ? null : new ClientReport(set, client.expectSha256 !== null, client.tls !== null);
+  const clientReport = client === null ? null : new ClientReport(set, client.expectSha256 !== null, client.tls !== null, flowsOf(client), new RateWatch(rateTargets(client)));
   const probeReport =
     kind === 'tcp_connect' || kind === 'udp_client' || kind === 'icmp_client'
       ? new ProbeReport(set, kind, apps[0], plan.mode.kind === 'tcp_connect' ? plan.mode.connections : 0)
@@ -429,7 +492,7 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
     per: Array.from({ length: workers }, (_, w) => groupStackMetrics(set.metricsOf(w), apps[0])),
   });
   const appJson = (total: StackMetricGroups, per: StackMetricGroups[]): unknown =>
-    clientReport?.json(total, per) ?? probeReport?.json(total, per) ?? (listeners !== null ? listenJson(listeners, total.app ?? {}) : total.app);
+    clientReport?.json(total, per) ?? probeReport?.json(total, per) ?? (listeners !== null ? listenJson(listeners, total.app ?? {}) : withTargets(total.app, set));
   const report = (): void => {
     const { total, per } = snapshot();
     const s = seconds();
@@ -516,6 +579,8 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
   else if (probeReport !== null) log(probeReport.summary(total, per));
   else if (listeners !== null) for (const [name, r] of Object.entries(listenJson(listeners, total.app ?? {}))) log(`listen ${name}: ${nonZero(r) || 'no traffic'}`);
   else if (total.app !== null) log(`app: ${nonZero(total.app) || 'no traffic'}`);
+  const targets = (withTargets(total.app, set) as { targets?: Record<string, number> } | null)?.targets;
+  if (targets !== undefined) log(`targets: ${Object.entries(targets).map(([k, n]) => `${k} ${n}`).join(', ')}`);
   for (const r of results) {
     const st = r.stats;
     const app = per[r.workerIdx]?.app;

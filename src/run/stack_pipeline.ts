@@ -56,6 +56,8 @@ export type StackAppConfig =
       /** --sslkeylog file, opened for appending by every worker. */
       keylog: string | null;
       steer: SteerConfig;
+      /** Each flow's request entries (every worker publishes every flow's counters, its share's or 0). */
+      flowShape: number[];
     }
   | {
       kind: 'tcp_connect';
@@ -129,7 +131,7 @@ export const CLIENT_FAIL_KEYS: readonly string[] = FAIL_KEYS.map((k) => `fail_${
 export const CLIENT_KEYS = [
   'attempts', 'connects', 'connect_failures', 'cancelled', 'opening', 'requests', 'responses', 'failed_requests', 'in_flight',
   ...CLIENT_FAIL_KEYS, 'status_1xx', 'status_2xx', 'status_3xx', 'status_4xx', 'status_5xx', 'body_bytes', 'verify_ok', 'verify_failed',
-  'tls_handshakes', 'tls_full', 'tls_resumed', 'tls_failures', 'tls_abandoned', 'elapsed_us', 'finished', 'steered_out', 'steered_in', 'steer_drops',
+  'tls_handshakes', 'tls_full', 'tls_resumed', 'tls_failures', 'tls_abandoned', 'arrivals', 'dropped', 'peak_open', 'elapsed_us', 'finished', 'steered_out', 'steered_in', 'steer_drops',
 ];
 const FINISHED_IDX = CLIENT_KEYS.indexOf('finished');
 /** Frames passed between workers, after a client load's own counters. */
@@ -168,7 +170,24 @@ function appKeys(app: StackAppKind | StackAppConfig): readonly string[] {
   }
 }
 
-/** The slab counters of a stack worker running `app`, after the loop's own. */
+/** A flow's counters, `app_flow<i>_<key>` in the slab, and each of its request entries', `app_flow<i>_entry<j>_<key>`. */
+export const FLOW_KEYS = ['arrivals', 'dropped', 'attempts', 'connects', 'connect_failures', 'requests', 'responses', 'failed_requests'] as const;
+export const ENTRY_KEYS = ['requests', 'responses'] as const;
+
+/** The slab names of the flows' and entries' counters; `shape[i]`: flow i's request entries. */
+export function flowMetricNames(shape: readonly number[]): string[] {
+  return shape.flatMap((entries, i) => [
+    ...FLOW_KEYS.map((k) => `app_flow${i}_${k}`),
+    ...Array.from({ length: entries }, (_, j) => ENTRY_KEYS.map((k) => `app_flow${i}_entry${j}_${k}`)).flat(),
+  ]);
+}
+
+/** A client app's flow shape (each flow's request entries), else none. */
+function flowShapeOf(app: StackAppKind | StackAppConfig): readonly number[] {
+  return typeof app !== 'string' && app.kind === 'client' ? app.flowShape : [];
+}
+
+/** The slab counters of a stack worker running `app` (a client: with its flows'), after the loop's own. */
 export function stackMetricNames(app: StackAppKind | StackAppConfig): string[] {
   const none = (typeof app === 'string' ? app : app.kind) === 'none';
   return [
@@ -179,6 +198,7 @@ export function stackMetricNames(app: StackAppKind | StackAppConfig): string[] {
     ...(none ? [] : TCP_KEYS.map((k) => `tcp_${snake(k)}`)),
     ...(none ? [] : UDP_KEYS.map((k) => `udp_${snake(k)}`)),
     ...appKeys(app).map((k) => `app_${k}`),
+    ...flowMetricNames(flowShapeOf(app)),
   ];
 }
 
@@ -313,12 +333,18 @@ export interface StackWorkerReport {
   lastFailure: string[];
   /** Secrets this worker appended to the --sslkeylog file. */
   keylogLines: number;
+  /** Response times per flow and per request entry (encoded HDR histograms), for management to merge. */
+  flowLatency: string[];
+  entryLatency: string[][];
+  /** A server's requests by target (--count-targets), else null. */
+  targets: Record<string, number> | null;
 }
 
 class StackPipeline implements Pipeline {
   private readonly c: Float64Array;
   private readonly netIds: Int32Array;
   private readonly portIds: Int32Array;
+  private readonly flowIds: Int32Array;
   private readonly tcpIds: Int32Array;
   private readonly udpIds: Int32Array;
   private readonly appIds: Int32Array;
@@ -353,6 +379,7 @@ class StackPipeline implements Pipeline {
     this.tcpIds = ids(tcp === null ? [] : TCP_KEYS.map((k) => `tcp_${snake(k)}`));
     this.udpIds = ids(udp === null ? [] : UDP_KEYS.map((k) => `udp_${snake(k)}`));
     this.appIds = ids(appKeys(app).map((k) => `app_${k}`));
+    this.flowIds = ids(flowMetricNames(flowShapeOf(app)));
     this.net = stack.counters as unknown as Record<string, number>;
     this.tcpCounters = tcp === null ? null : (tcp.counters as unknown as Record<string, number>);
     this.c[m.id(MAC_METRIC)] = stack.mac;
@@ -449,13 +476,17 @@ class StackPipeline implements Pipeline {
     if (tcp !== null) eachConn(tcp, (c, st, notified) => (st === TIME_WAIT || notified ? tcp.release(c) : tcp.abort(c)));
     this.stack.close();
     this.publish();
-    if (this.mode instanceof ClientMode || this.keylog !== null) {
+    const targets = this.mode instanceof HttpServerMode ? (this.mode.server.targets?.toObject() ?? null) : null;
+    if (this.mode instanceof ClientMode || this.keylog !== null || targets !== null) {
       const client = this.mode instanceof ClientMode ? this.mode : null;
       const r: StackWorkerReport = {
         sha256: client?.load.lastSha256 ?? null,
         tlsLastError: client?.tls?.stats.lastError ?? null,
-        lastFailure: client?.load.client.stats.lastFailure ?? [],
+        lastFailure: client?.load.lastFailure() ?? [],
         keylogLines: this.keylog?.lines ?? 0,
+        flowLatency: client?.load.flowLatency.map((h) => h.encode()) ?? [],
+        entryLatency: client?.load.entryLatency.map((hs) => hs.map((h) => h.encode())) ?? [],
+        targets,
       };
       this.ctx.post(r);
     }
@@ -481,6 +512,7 @@ class StackPipeline implements Pipeline {
       if (mode.tls !== null) copy(c, ids.subarray(SERVER_STAT_KEYS.length), mode.tls.stats as unknown as Record<string, number>, TLS_SERVER_STATS);
     } else if (this.steer !== null) {
       publishClient(c, ids, mode instanceof ClientMode ? mode : null, this.steer, this.verify);
+      if (mode instanceof ClientMode) publishFlows(c, this.flowIds, mode);
     } else if (mode instanceof BulkMode) {
       copy(c, ids, mode.handler.stats as unknown as Record<string, number>, BULK_STATS);
     }
@@ -524,7 +556,7 @@ function publishClient(c: Float64Array, ids: Int32Array, mode: ClientMode | null
       s.attempts, s.connects, s.connectFailures, s.cancelled, s.opening, s.requests, s.responses, s.failedRequests, s.inFlight,
       ...s.failures, s.status[1], s.status[2], s.status[3], s.status[4], s.status[5], s.bodyBytes,
       verify ? s.verifyOk : 0, verify ? s.verifyFailed : 0, t?.handshakes ?? 0, t?.full ?? 0,
-      t?.resumed ?? 0, t?.failures ?? 0, t?.abandoned ?? 0, mode.load.elapsedUs(), mode.finished() ? 1 : 0,
+      t?.resumed ?? 0, t?.failures ?? 0, t?.abandoned ?? 0, s.arrivals, s.dropped, s.peakOpen, mode.load.elapsedUs(), mode.finished() ? 1 : 0,
     ];
     for (; i < values.length; i++) c[ids[i]] = values[i];
   } else {
@@ -534,6 +566,26 @@ function publishClient(c: Float64Array, ids: Int32Array, mode: ClientMode | null
   c[ids[i++]] = steer.out;
   c[ids[i++]] = steer.in;
   c[ids[i]] = steer.drops;
+}
+
+/** Each flow's counters and its entries' in flowMetricNames order. */
+function publishFlows(c: Float64Array, ids: Int32Array, mode: ClientMode): void {
+  let i = 0;
+  for (const cl of mode.load.clients) {
+    const s = cl.stats;
+    c[ids[i++]] = s.arrivals;
+    c[ids[i++]] = s.dropped;
+    c[ids[i++]] = s.attempts;
+    c[ids[i++]] = s.connects;
+    c[ids[i++]] = s.connectFailures;
+    c[ids[i++]] = s.requests;
+    c[ids[i++]] = s.responses;
+    c[ids[i++]] = s.failedRequests;
+    for (let j = 0; j < s.entryRequests.length; j++) {
+      c[ids[i++]] = s.entryRequests[j];
+      c[ids[i++]] = s.entryResponses[j];
+    }
+  }
 }
 
 /** Copies `from[keys[i]]` to slab id `ids[i]` for each key (`ids` may name more after them). */
@@ -575,6 +627,9 @@ export function createPipeline(ctx: PipelineContext): Pipeline {
       const opts = runTcpOptions(cfg.maxConns, cfg.tcpWindow);
       // A client's worker opens connections from its own share of the ports: replies to the others' are steered to them.
       if (steerCfg !== null) opts.ephemeralPorts = portShare(ctx.workerIdx, steerCfg.rings.length);
+      // A seed fixes where the source ports start (else random per run, so back-to-back runs do not collide).
+      const seed = app.kind === 'client' ? app.share?.seed : undefined;
+      if (seed !== undefined) opts.portKey = Uint32Array.of(seed, Math.imul(seed, 0x9e3779b1) ^ 0x5bd1e995);
       tcp = new TcpLayer(stack, opts);
       stack.registerL4(IPV4_PROTO_TCP, tcp);
       udp = new UdpLayer(stack);

@@ -168,9 +168,9 @@ export class FrontLab {
 
   /**
    * nginx in `ns` serving the data directory on `ip`:8080 (and :8443 with TLS); resolves once it answers.
-   * `accessLog`: a file that gets each request's client address, one per line.
+   * `accessLog`: a file that gets a line per request, `logFormat` (default: the client address).
    */
-  async nginx(ns: string, ip: string, tls: { cert: string; key: string } | null, accessLog: string | null = null): Promise<Proc> {
+  async nginx(ns: string, ip: string, tls: { cert: string; key: string } | null, accessLog: string | null = null, logFormat = '$remote_addr'): Promise<Proc> {
     const d = join(this.dir, 'nginx');
     mkdirSync(d, { recursive: true });
     const conf = join(d, 'nginx.conf');
@@ -180,9 +180,9 @@ export class FrontLab {
 worker_processes 1;
 pid ${d}/nginx.pid;
 error_log ${d}/error.log;
-events { worker_connections 1024; }
+events { worker_connections 4096; }
 http {
-  log_format client '$remote_addr';
+  log_format client '${logFormat}';
   access_log ${accessLog ?? 'off'}${accessLog !== null ? ' client' : ''};
   client_body_temp_path ${d}/body;
   proxy_temp_path ${d}/proxy;

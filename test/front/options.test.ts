@@ -32,7 +32,13 @@ test('client mode: URL, defaults, keep-alive or connection per request, TLS sett
   assert.deepEqual(mode, {
     kind: 'client', dstIp: parseIp('198.18.6.1'), dstPort: 8080, host: '198.18.6.1:8080', path: '/big.bin', method: 'GET', bodyFile: null,
     connections: 1, requests: 1, perConn: 0, pipeline: 1, rate: 0, saveBody: null, sha256: false, expectSha256: null, tls: null,
-    connectTimeoutS: 5, responseTimeoutS: 30, maxResponseTimeS: 0, allowErrors: 0,
+    connectTimeoutS: 5, responseTimeoutS: 30, maxResponseTimeS: 0, allowErrors: 0, open: null, stages: [],
+    flows: [
+      {
+        name: 'flow0', weight: 1, srcLo: 0, srcHi: 0, dstIp: parseIp('198.18.6.1'), dstPort: 8080, host: '198.18.6.1:8080', weights: [1], pipeline: 1, requestsPerConnection: 0, thinkTimeUs: 0,
+        requests: [{ method: 'GET', path: '/big.bin', headers: {}, bodyFile: null, bodySize: 0 }],
+      },
+    ],
   });
   const q = parseRunOptions({
     ...base, client: 'https://198.18.6.1', connPerRequest: true, connections: '32', rate: '1500.5', duration: '10', sni: 'a.test', ca: '/ca.pem',
@@ -57,9 +63,12 @@ test('client mode: URL, defaults, keep-alive or connection per request, TLS sett
 
 test('server and bulk modes: ports by default and as given', () => {
   const timeouts = { headerUs: 30_000_000, idleUs: 60_000_000 };
-  assert.deepEqual(parseRunOptions({ ...base, server: true }).mode, { kind: 'http', port: 80, status: 200, bodySize: 0, tls: null, timeouts });
+  assert.deepEqual(parseRunOptions({ ...base, server: true }).mode, { kind: 'http', port: 80, status: 200, bodySize: 0, tls: null, timeouts, countTargets: false });
+  const c = parseRunOptions({ ...base, server: true, countTargets: true }).mode;
+  assert.equal(c.kind === 'http' && c.countTargets, true);
+  assert.throws(() => parseRunOptions({ ...base, countTargets: true, tcpSink: true }), /--count-targets: is a --server option/);
   assert.deepEqual(parseRunOptions({ ...base, server: true, tls: true, cert: 'c', key: 'k', httpStatus: '204', bodySize: '5' }).mode, {
-    kind: 'http', port: 443, status: 204, bodySize: 5, tls: { cert: 'c', key: 'k', version: null, engine: DEFAULT_ENGINE }, timeouts,
+    kind: 'http', port: 443, status: 204, bodySize: 5, tls: { cert: 'c', key: 'k', version: null, engine: DEFAULT_ENGINE }, timeouts, countTargets: false,
   });
   const n = parseRunOptions({ ...base, server: true, tls: true, cert: 'c', key: 'k', tlsEngine: 'node' }).mode;
   assert.equal(n.kind === 'http' && n.tls?.engine, 'node');
@@ -226,21 +235,25 @@ test('vaigai --port dpdk:dev=net_af_packet0 -- <EAL args>: the kernel peer pings
   assert.match(v.out, /icmpRxEchoRequests=60 icmpTxEchoReplies=60/, v.out);
 });
 
-test('vaigai demo: both phases run over the user-space stack and every request is answered', () => {
-  const r = spawnSync(process.execPath, [MAIN, 'demo', '--seconds', '0.5', '--connections', '8'], { encoding: 'utf8', timeout: 60_000 });
-  assert.equal(r.status, 0, r.stderr);
-  const sums = [...r.stdout.matchAll(/requests +(\d+) sent, (\d+) answered .*?, (\d+) failed, (\d+) in flight/g)];
-  assert.equal(sums.length, 2, r.stdout);
-  for (const m of sums) {
-    assert.ok(Number(m[2]) > 0, r.stdout);
-    assert.equal(m[1], m[2], 'every request sent was answered');
-    assert.deepEqual([m[3], m[4]], ['0', '0']);
-  }
-  const conns = [...r.stdout.matchAll(/connections +(\d+) ok, (\d+) failed/g)].map((m) => [Number(m[1]), Number(m[2])]);
-  assert.equal(conns.length, 2, r.stdout);
-  assert.deepEqual(conns[0], [8, 0], 'keep-alive: the 8 connections carried every request');
-  assert.ok(conns[1][0] >= Number(sums[1][2]) && conns[1][1] === 0, `a connection per request: ${r.stdout}`);
-  assert.match(r.stdout, /us per request/);
+test('vaigai demo runs the example profile through the engine: its stages, flows and entries, every request answered', () => {
+  const r = spawnSync(process.execPath, [MAIN, 'demo'], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const m = /requests +(\d+) sent, (\d+) answered .*?, (\d+) failed, (\d+) in flight/.exec(r.stdout);
+  assert.ok(m !== null, r.stdout);
+  assert.ok(Number(m[1]) > 1000, r.stdout);
+  assert.equal(m[1], m[2], 'every request sent was answered');
+  assert.deepEqual([m[3], m[4]], ['0', '0']);
+  // The server answered what the client counted.
+  const server = JSON.parse(/^http server: (.*)$/m.exec(r.stdout)?.[1] ?? '{}') as { requests: number; responses: number };
+  assert.equal(server.responses, Number(m[2]));
+  // 10 s of stages (3 up, 4 steady, 3 down): a live line each second.
+  assert.ok([...r.stdout.matchAll(/^\[ +\d+s\] conn/gm)].length >= 9, r.stdout);
+  assert.match(r.stdout, /arrivals +\d+ scheduled, 0 dropped/);
+  const flows = [...r.stdout.matchAll(/^ {2}flow (\S+): \d+ connections, (\d+) sent, (\d+) answered/gm)].map((f) => [f[1], Number(f[2])]);
+  assert.deepEqual(flows.map((f) => f[0]), ['pages', 'downloads']);
+  assert.equal(flows.reduce((n, f) => n + (f[1] as number), 0), Number(m[1]), 'the flows add up to the total');
+  assert.match(r.stdout, /^ {4}GET \/: \d+ sent/m);
+  assert.match(r.stdout, /^ {4}POST \/api: \d+ sent/m);
 });
 
 test('a bad --port spec is a usage error (exit 1); a port that cannot open means the run could not start (exit 2)', () => {

@@ -136,6 +136,7 @@ function clientOn(h: Harness, tcp: TcpLayer, n: number): ClientMode {
     responseTimeoutS: 30,
     maxResponseTimeS: 0,
     allowErrors: 0,
+    open: null,
     maxConns: 256,
   });
 }

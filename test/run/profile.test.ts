@@ -39,7 +39,7 @@ test('a good profile: defaults filled in, stages from the shorthand', () => {
   assert.deepEqual(p.flows[0].requests, [{ method: 'GET', url: '/', weight: 1, body_size: 0 }]);
   assert.equal(p.load.model, 'closed');
   assert.equal(p.tls.verify, true);
-  assert.equal(p.seed, 1);
+  assert.equal(p.seed, undefined);
   const ramped = checkProfile({ ...GOOD, load: { model: 'open', target_cps: 100, ramp_up_secs: 5, duration_secs: 60, ramp_down_secs: 5 } });
   assert.deepEqual(stagesOf(ramped), [
     { duration_secs: 5, from: 0, target: 1 },
@@ -164,7 +164,9 @@ test('the client flags build a one-flow profile; --save-config writes it and --c
   const { profile: a, ...fromConfig } = again.mode;
   const { profile: b, ...fromFlags } = plan.mode;
   assert.deepEqual(a.flows, b.flows);
-  assert.deepEqual(fromConfig, fromFlags, 'the same client load either way');
+  // The saved run was 0.3 s long, the flags' plan 3 s: the rest is the same.
+  assert.deepEqual(fromConfig.stages, [{ durationUs: 300_000, from: 1, to: 1 }]);
+  assert.deepEqual({ ...fromConfig, stages: [] }, { ...fromFlags, stages: [] }, 'the same client load either way');
   assert.equal(again.durationS, 0.3);
 });
 
@@ -196,4 +198,24 @@ test('vaigai schema prints the JSON Schema; fields with defaults are optional', 
   assert.deepEqual(s.required, ['flows', 'load']);
   assert.deepEqual(s.properties.flows.items.required, ['name', 'dst_ip']);
   for (const k of ['weight', 'src_ip_lo', 'dst_port', 'proto', 'requests', 'think_time_ms']) assert.ok(k in s.properties.flows.items.properties, k);
+});
+
+test('what the engine cannot run from a profile is refused by its pointer: sources not owned, think time in the open model, fewer connections than flows', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vgprof-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const flow = { name: 'a', dst_ip: '198.18.66.1', dst_port: 80 };
+  const cases: [string, unknown, string, RegExp][] = [
+    ['sources not owned', { flows: [{ ...flow, src_ip_lo: '198.18.66.50', src_ip_hi: '198.18.66.60' }], load: { duration_secs: 1 } }, '/flows/0/src_ip_lo', /not within the owned addresses/],
+    ['think time, open model', { flows: [{ ...flow, think_time_ms: 10 }], load: { model: 'open', target_rps: 10, duration_secs: 1 } }, '/flows/0/think_time_ms', /closed model's/],
+    ['fewer connections than flows', { flows: [flow, { ...flow, name: 'b' }], load: { connections: 1, duration_secs: 1 } }, '/load/connections', /at least one per flow/],
+  ];
+  for (const [what, profile, pointer, re] of cases) {
+    const file = join(dir, 'p.json');
+    writeFileSync(file, JSON.stringify(profile));
+    assert.throws(
+      () => parseRunOptions({ port: 'null', srcIp: ['198.18.66.10-198.18.66.20'], config: file }),
+      (e: unknown) => e instanceof InvalidProfileError && e.pointer === pointer && re.test(e.message),
+      what,
+    );
+  }
 });

@@ -22,7 +22,7 @@ import { Histogram } from '../../src/telemetry/histogram.js';
 const PLAN: ClientPlan = {
   dstIp: 0xc6125002, dstPort: 80, host: '198.18.80.2', path: '/', method: 'GET', bodyFile: null, connections: 5, requests: 101,
   perConn: 0, pipeline: 1, rate: 0, saveBody: null, sha256: false, expectSha256: null, tls: null,
-  connectTimeoutS: 5, responseTimeoutS: 30, maxResponseTimeS: 0, allowErrors: 0,
+  connectTimeoutS: 5, responseTimeoutS: 30, maxResponseTimeS: 0, allowErrors: 0, open: null,
 };
 
 test('splitClient: connections and requests add up exactly, rate follows the connections, idle workers get none', () => {
@@ -38,6 +38,17 @@ test('splitClient: connections and requests add up exactly, rate follows the con
   assert.deepEqual(tiny.map((s) => (s === null ? null : [s.connections, s.requests])), [[4, 1], [4, 1], null, null]);
   // Duration-bound load: no request count to split.
   assert.deepEqual(splitClient({ ...PLAN, requests: 0 }, 2).map((s) => s?.requests), [0, 0]);
+});
+
+test('splitClient, open model: each worker its share of the rates and of the concurrency cap, its own seed', () => {
+  const open = { cps: 2000, perConn: 10, maxConcurrent: 5, poisson: false };
+  const shares = splitClient({ ...PLAN, requests: 0, rate: 20_000, open, seed: 7 }, 2);
+  assert.deepEqual(shares.map((s) => s?.open?.maxConcurrent), [3, 2]);
+  assert.deepEqual(shares.map((s) => s?.open?.cps), [1200, 800]);
+  assert.deepEqual(shares.map((s) => s?.rate), [12_000, 8000]);
+  assert.deepEqual(shares.map((s) => s?.seed), [7, 8]);
+  // A cap of one connection: one worker runs the load.
+  assert.deepEqual(splitClient({ ...PLAN, requests: 0, open: { ...open, maxConcurrent: 1 } }, 2).map((s) => s?.open?.cps ?? null), [2000, null]);
 });
 
 test('workerPcapPath puts the worker before the extension', () => {

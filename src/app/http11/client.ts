@@ -13,8 +13,17 @@
  * reason (failures.ts). Deadlines (connect, response) are per connection and
  * checked by tick(), not timers. A connection that failed to open is
  * replaced at a bounded rate (retryRate), so that a dead server gets no SYN storm.
+ *
+ * In the open model (`open`), requests start only on arrivals (arriveRequest,
+ * arriveConn) and their response time counts from the arrival's intended
+ * time, so a stalled server shows in full; an arrival that finds
+ * `maxConcurrent` connections open (and, for a request, none idle) is
+ * dropped and counted, never delayed.
  */
 import { monotonicClock, type Clock } from '../../common/clock.js';
+import type { Prng } from '../../common/prng.js';
+import { DueQueue } from '../../common/due_queue.js';
+import { WeightedPick } from '../../common/weighted.js';
 import { BodyCheck } from './body_check.js';
 import { HTTP_ERR_COUNT, HttpErr } from './errors.js';
 import { FAIL_COUNT, Fail, PARSE_FAIL_TEXT, failOfClose, failText } from './failures.js';
@@ -27,13 +36,18 @@ import { ipToString } from '../../wire/ipv4_addr.js';
 
 export interface ClientOptions {
   transport: StreamTransport;
+  /** The source address (0: any owned one, the transport's pick), or with srcIpHi the first of a range used in turn. */
   srcIp: number;
+  srcIpHi: number;
   dstIp: number;
   dstPort: number;
   /** Host header value. */
   host: string;
-  /** Sent round-robin. */
+  /** Sent round-robin, or picked by `weights` with `rng`. */
   requests: RequestSpec[];
+  /** Each request's weight (null: round-robin). */
+  weights: number[] | null;
+  rng: Prng | null;
   /** Requests to complete in all; the client stops when they are answered. */
   totalRequests: number;
   /** Concurrent connections. */
@@ -48,8 +62,8 @@ export interface ClientOptions {
   keepBodies: boolean;
   parser: ParserOptions;
   clock: Clock;
-  /** Per response: status, body length, response time (µs), sha256 hex if the spec asked, body if kept. */
-  onResponse: ((status: number, bodyBytes: number, rttUs: number, sha256: string | null, body: Buffer | null) => void) | null;
+  /** Per response: status, body length, response time (µs), sha256 hex if the spec asked, body if kept, the request's index. */
+  onResponse: ((status: number, bodyBytes: number, rttUs: number, sha256: string | null, body: Buffer | null, request: number) => void) | null;
   onDone: ((stats: ClientStats) => void) | null;
   /** Each response header field as strings: only when set (it costs two strings per field). */
   onHeader: ((name: string, value: string) => void) | null;
@@ -70,10 +84,27 @@ export interface ClientOptions {
    * (a time-bound load, which retries until its bound).
    */
   giveUpAfter: number;
+  /** The open model: requests start on arrivals only, timed from their intended start. */
+  open: boolean;
+  /** Open model: the connections open (or opening) at once, shared by the clients of a load, and their cap; an arrival beyond is dropped. */
+  budget: ConnBudget | null;
+  /** Open model: a connection arrival's requests start this far apart (their intended times); 0: back to back. */
+  gapUs: number;
+  /** A pause between an answer and the connection's next request (think time); 0: none. */
+  thinkUs: number;
+}
+
+/** Connections open at once over several clients (the flows of a load), and the most allowed. */
+export interface ConnBudget {
+  open: number;
+  max: number;
 }
 
 export const DEFAULT_CLIENT_OPTIONS = {
   srcIp: 0,
+  srcIpHi: 0,
+  weights: null,
+  rng: null,
   totalRequests: 1,
   connections: 1,
   pipeline: 1,
@@ -90,6 +121,10 @@ export const DEFAULT_CLIENT_OPTIONS = {
   responseTimeoutUs: 0,
   retryRate: 0,
   giveUpAfter: -1,
+  open: false,
+  budget: null,
+  gapUs: 0,
+  thinkUs: 0,
 };
 
 /** How often tick() looks at the deadlines (a sweep over the open connections). */
@@ -120,6 +155,12 @@ export class ClientStats {
   readonly errors = new Float64Array(HTTP_ERR_COUNT);
   verifyOk = 0;
   verifyFailed = 0;
+  /** Open model: arrivals, and those dropped for finding the cap of connections open. */
+  arrivals = 0;
+  dropped = 0;
+  /** Requests sent and answered, by request index. */
+  entryRequests = new Float64Array(0);
+  entryResponses = new Float64Array(0);
   rttSumUs = 0;
   rttMinUs = Infinity;
   rttMaxUs = 0;
@@ -152,6 +193,21 @@ class ClientConn implements ParserSink {
   rx = 0;
   rxSeen = 0;
   quietSince = 0;
+  /** Open model: the intended start of the request this connection owes (-1: none), the requests it may carry, its place on the idle stack (-1: not idle). */
+  nextAt = -1;
+  budget = Infinity;
+  idleAt = -1;
+  /** Open model: the connection came as an arrival and carries its requests in a row. */
+  chain = false;
+  /** The intended start of its last request (open model). */
+  lastAt = 0;
+  /** Waiting in the due queue (think time, or its next request's time); `serial` tells a reused connection's entry from its own. */
+  waiting = false;
+  /** Its think time is over: the next request may start. */
+  thought = false;
+  /** Closing: the closed model's stage wants fewer connections. */
+  shed = false;
+  serial = 0;
   private readonly client: Http1Client;
 
   constructor(client: Http1Client, depth: number, opt: ClientOptions) {
@@ -176,6 +232,14 @@ class ClientConn implements ParserSink {
     this.failMsg = null;
     this.rx = 0;
     this.rxSeen = 0;
+    this.nextAt = -1;
+    this.budget = Infinity;
+    this.idleAt = -1;
+    this.chain = false;
+    this.waiting = false;
+    this.thought = false;
+    this.shed = false;
+    this.serial++;
   }
 
   onHead(h: MessageHead): boolean {
@@ -233,6 +297,18 @@ export class Http1Client implements StreamHandler {
   private readonly connectMsg: string;
   private readonly readMsg: string;
   private readonly responseMsg: string;
+  /** Open model: connections open and idle, which a request arrival takes (a stack of ids). */
+  private idle: Int32Array = new Int32Array(64);
+  private idleN = 0;
+  private readonly pick: WeightedPick | null;
+  /** Connections wanted now (stages scale it: setConnections), and those closing because they are too many. */
+  private target: number;
+  private shedding = 0;
+  private started = false;
+  /** Connections waiting for a time: think time, or their next request's intended start. */
+  private readonly due = new DueQueue();
+  /** The next source address of a range (srcIpHi). */
+  private nextSrc = 0;
   done = false;
 
   constructor(opt: Partial<ClientOptions> & Pick<ClientOptions, 'transport' | 'dstIp' | 'dstPort' | 'host' | 'requests'>) {
@@ -248,6 +324,11 @@ export class Http1Client implements StreamHandler {
       ...o.requests.map((r) => buildRequest(r, o.host, true)),
     ];
     this.isHead = o.requests.map((r) => r.method === 'HEAD');
+    this.pick = o.weights === null ? null : new WeightedPick(o.weights);
+    this.target = o.connections;
+    if (this.pick !== null && o.rng === null) throw new RangeError('weighted requests need a PRNG');
+    this.stats.entryRequests = new Float64Array(o.requests.length);
+    this.stats.entryResponses = new Float64Array(o.requests.length);
     if (!(o.retryRate > 0)) o.retryRate = o.connections;
     if (o.giveUpAfter < 0) o.giveUpAfter = o.connections;
     const peer = `${ipToString(o.dstIp)}:${o.dstPort}`;
@@ -258,9 +339,18 @@ export class Http1Client implements StreamHandler {
   }
 
   start(): void {
-    const n = Math.min(this.opt.connections, this.opt.totalRequests);
+    if (this.opt.open) return; // arrivals open the connections
+    const n = Math.min(this.target, this.opt.totalRequests) - this.open;
     for (let i = 0; i < n && !this.stopped; i++) this.openConn();
+    this.started = true;
     this.finishIfDone();
+  }
+
+  /** The closed model's connections from now on: more are opened at once, the surplus closes as each finishes its request. */
+  setConnections(n: number): void {
+    this.target = n;
+    if (!this.started) return;
+    while (!this.stopped && !this.gaveUp && this.open - this.shedding + this.retries < n && this.nextReq + this.fresh < this.opt.totalRequests) this.openConn();
   }
 
   /** Stops issuing requests; connections close as their answers arrive. */
@@ -280,6 +370,52 @@ export class Http1Client implements StreamHandler {
     this.ended = true;
   }
 
+  /**
+   * Open model: a request due at `intendedUs`. It takes an idle connection, or
+   * opens one if fewer than maxConcurrent are open; else it is dropped.
+   */
+  arriveRequest(intendedUs: number): void {
+    if (!this.arrive()) return;
+    if (this.idleN > 0) {
+      const c = this.conns[this.idle[--this.idleN]] as ClientConn;
+      c.idleAt = -1;
+      c.nextAt = intendedUs;
+      this.pump(c);
+      return;
+    }
+    this.openFor(intendedUs, this.opt.requestsPerConnection > 0 ? this.opt.requestsPerConnection : Infinity, false);
+  }
+
+  /**
+   * Open model: a connection due at `intendedUs` that carries `requests`
+   * requests, back to back (its first timed from `intendedUs`); dropped when
+   * maxConcurrent connections are open.
+   */
+  arriveConn(intendedUs: number, requests: number): void {
+    if (this.arrive()) this.openFor(intendedUs, requests, true);
+  }
+
+  /** A connection for an arrival, unless maxConcurrent are open (the arrival is dropped). */
+  private openFor(intendedUs: number, budget: number, chain: boolean): void {
+    const b = this.opt.budget;
+    if (b !== null && b.open >= b.max) {
+      this.stats.dropped++;
+      return;
+    }
+    const c = this.openConn();
+    if (c === null) return;
+    c.nextAt = intendedUs;
+    c.budget = budget;
+    c.chain = chain;
+  }
+
+  /** Counts an arrival; false once the load stopped or its requests are all issued. */
+  private arrive(): boolean {
+    if (this.stopped || this.nextReq >= this.opt.totalRequests) return false;
+    this.stats.arrivals++;
+    return true;
+  }
+
   /** Requests written or queued on open connections, not answered yet. */
   get inFlight(): number {
     return this.inFlightN;
@@ -295,10 +431,20 @@ export class Http1Client implements StreamHandler {
     const o = this.opt;
     if (this.lastTickUs >= 0) this.retryTokens = Math.min(1, this.retryTokens + ((nowUs - this.lastTickUs) * o.retryRate) / 1e6);
     this.lastTickUs = nowUs;
-    while (this.retries > 0 && this.retryTokens >= 1 && !this.stopped && !this.gaveUp) {
+    while (this.retries > 0 && this.retryTokens >= 1 && !this.stopped && !this.gaveUp && !o.open) {
       this.retries--;
       this.retryTokens--;
       if (this.opt.totalRequests - this.nextReq > this.fresh) this.openConn();
+    }
+    while (this.due.nextAt <= nowUs) {
+      const at = this.due.nextAt;
+      this.due.pop();
+      const c = this.conns[this.due.lastId];
+      if (c === null || c === undefined || c.serial !== this.due.lastTag || !c.waiting) continue;
+      c.waiting = false;
+      if (c.chain) c.nextAt = at;
+      else c.thought = true;
+      this.pump(c);
     }
     if (nowUs < this.nextSweepUs || (o.connectTimeoutUs === 0 && o.readTimeoutUs === 0 && o.responseTimeoutUs === 0)) return;
     this.nextSweepUs = nowUs + SWEEP_US;
@@ -357,6 +503,15 @@ export class Http1Client implements StreamHandler {
   onClosed(conn: number, reason: number): void {
     const c = this.conns[conn];
     if (!c) return;
+    if (this.opt.budget !== null) this.opt.budget.open--;
+    if (c.shed) this.shedding--;
+    if (c.idleAt >= 0) {
+      // Off the idle stack: the top takes its place.
+      const top = this.idle[--this.idleN];
+      this.idle[c.idleAt] = top;
+      (this.conns[top] as ClientConn).idleAt = c.idleAt;
+      c.idleAt = -1;
+    }
     this.conns[conn] = null;
     this.pool.push(c);
     this.open--;
@@ -374,7 +529,7 @@ export class Http1Client implements StreamHandler {
       const msg = c.failMsg ?? (this.t.closeDetail?.(conn) || this.failMsg[code]);
       this.countFailure(code, c.connected ? c.qCount : 1, c.connected, msg);
     }
-    if (!this.stopped && !this.gaveUp && this.opt.totalRequests - this.nextReq > this.fresh + this.retries) {
+    if (!this.stopped && !this.gaveUp && !this.opt.open && this.opt.totalRequests - this.nextReq > this.fresh + this.retries && this.open - this.shedding + this.retries < this.target) {
       // A connection that could not open is replaced at the retry rate (no SYN storm toward a dead
       // server); one that was open, at once.
       if (code >= 0 && !c.connected) this.retries++;
@@ -404,6 +559,7 @@ export class Http1Client implements StreamHandler {
     c.qCount--;
     this.inFlightN--;
     s.responses++;
+    s.entryResponses[r]++;
     s.statusClass[(h.status / 100) | 0]++;
     s.bodyBytes += c.parser.bodyBytes;
     s.rttSumUs += rtt;
@@ -415,7 +571,7 @@ export class Http1Client implements StreamHandler {
       if (c.check.patternMatched() && (want === undefined || want === digest)) s.verifyOk++;
       else s.verifyFailed++;
     }
-    if (this.opt.onResponse !== null) this.opt.onResponse(h.status, c.parser.bodyBytes, rtt, digest, c.check.body());
+    if (this.opt.onResponse !== null) this.opt.onResponse(h.status, c.parser.bodyBytes, rtt, digest, c.check.body(), r);
     if (!c.parser.keepAlive) this.t.close(c.id);
     else this.pump(c);
   }
@@ -457,16 +613,21 @@ export class Http1Client implements StreamHandler {
     s.lastFailure[code] = msg;
   }
 
-  private openConn(): void {
+  private openConn(): ClientConn | null {
     const o = this.opt;
     this.stats.attempts++;
-    const id = this.t.connect(o.srcIp, o.dstIp, o.dstPort, this);
+    let src = o.srcIp;
+    if (o.srcIpHi > src) {
+      src = o.srcIp + this.nextSrc;
+      this.nextSrc = src >= o.srcIpHi ? 0 : this.nextSrc + 1;
+    }
+    const id = this.t.connect(src, o.dstIp, o.dstPort, this);
     if (id < 0) {
       // No route, or a next hop that did not answer ARP, is the network's failure; the rest is ours (no TCB, no port).
       const why = id === TcpError.UNREACHABLE || id === TcpError.NO_ROUTE ? Fail.UNREACHABLE : Fail.LOCAL;
       this.countFailure(why, 1, false, `${this.failMsg[why]}: error ${id}`);
-      if (!this.gaveUp) this.retries++;
-      return;
+      if (!this.gaveUp && !o.open) this.retries++;
+      return null;
     }
     const c = this.pool.pop() ?? new ClientConn(this, o.pipeline, o);
     c.reset(id);
@@ -475,6 +636,8 @@ export class Http1Client implements StreamHandler {
     this.conns[id] = c;
     this.open++;
     this.fresh++;
+    if (o.budget !== null) o.budget.open++;
+    return c;
   }
 
   /** Writes requests until the pipeline is full, the budget is spent or the transport pushes back. */
@@ -484,18 +647,50 @@ export class Http1Client implements StreamHandler {
     while (true) {
       if (c.writing < 0) {
         if (c.qCount >= depth) return;
-        if (this.stopped || this.nextReq >= o.totalRequests || (o.requestsPerConnection > 0 && c.issued >= o.requestsPerConnection)) {
+        if (this.stopped || this.nextReq >= o.totalRequests || (o.requestsPerConnection > 0 && c.issued >= o.requestsPerConnection) || c.issued >= c.budget) {
           if (c.qCount === 0) this.t.close(c.id); // nothing left for this connection
           return;
         }
-        const r = this.nextReq++ % o.requests.length;
+        if (c.waiting) return;
+        if (!o.open && this.open - this.shedding > this.target && !c.shed) {
+          // More connections than the stage wants: this one closes once its answers are in.
+          c.shed = true;
+          this.shedding++;
+        }
+        if (c.shed) {
+          if (c.qCount === 0) this.t.close(c.id);
+          return;
+        }
+        let at = -1;
+        if (o.open) {
+          if (c.nextAt >= 0) at = c.nextAt;
+          else if (c.chain) {
+            // A connection's next request: back to back, or due gapUs after the last one's intended start.
+            const now = o.clock.nowUs();
+            if (o.gapUs === 0) at = now;
+            else if (c.lastAt + o.gapUs > now) return this.wait(c, c.lastAt + o.gapUs);
+            else at = c.lastAt + o.gapUs;
+          } else {
+            if (c.qCount === 0 && c.idleAt < 0) this.pushIdle(c);
+            return;
+          }
+          c.nextAt = -1;
+          c.lastAt = at;
+        } else if (o.thinkUs > 0 && c.issued > 0 && !c.thought) {
+          if (c.qCount === 0) this.wait(c, o.clock.nowUs() + o.thinkUs);
+          return;
+        }
+        c.thought = false;
+        const r = this.pick === null ? this.nextReq % o.requests.length : this.pick.pick((o.rng as Prng).next());
+        this.nextReq++;
+        this.stats.entryRequests[r]++;
         if (c.issued++ === 0) this.fresh--;
         const last = (o.requestsPerConnection > 0 && c.issued === o.requestsPerConnection) || this.nextReq === o.totalRequests;
         c.writing = r;
         c.writeOff = 0;
         c.writeBytes = this.wire[last ? o.requests.length + r : r];
         const slot = (c.qHead + c.qCount) % depth;
-        c.sentAt[slot] = -1; // set when the transport takes the first bytes
+        c.sentAt[slot] = at; // -1: set when the transport takes the first bytes
         c.reqIdx[slot] = r;
         c.qCount++;
         this.inFlightN++;
@@ -504,11 +699,27 @@ export class Http1Client implements StreamHandler {
       const b = c.writeBytes as Uint8Array;
       const n = this.t.write(c.id, b, c.writeOff, b.length - c.writeOff);
       if (n < 0) return;
-      if (n > 0 && c.writeOff === 0) c.sentAt[(c.qHead + c.qCount - 1) % depth] = o.clock.nowUs();
+      if (n > 0 && c.writeOff === 0 && c.sentAt[(c.qHead + c.qCount - 1) % depth] < 0) c.sentAt[(c.qHead + c.qCount - 1) % depth] = o.clock.nowUs();
       c.writeOff += n;
       if (c.writeOff < b.length) return; // onWritable resumes
       c.writing = -1;
     }
+  }
+
+  /** `c` waits until `at` (tick() pumps it then). */
+  private wait(c: ClientConn, at: number): void {
+    c.waiting = true;
+    this.due.push(at, c.id, c.serial);
+  }
+
+  private pushIdle(c: ClientConn): void {
+    if (this.idleN === this.idle.length) {
+      const grown = new Int32Array(this.idle.length * 2);
+      grown.set(this.idle);
+      this.idle = grown;
+    }
+    c.idleAt = this.idleN;
+    this.idle[this.idleN++] = c.id;
   }
 
   private finishIfDone(): void {

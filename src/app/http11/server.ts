@@ -23,6 +23,7 @@ import { errStatus, HTTP_ERR_COUNT } from './errors.js';
 import { METHOD_HEAD, type MessageHead } from './head.js';
 import { DEFAULT_PARSER_OPTIONS, Http1Parser, KIND_REQUEST, type ParserOptions, type ParserSink } from './parser.js';
 import { CloseReason, type StreamHandler, type StreamTransport } from '../../net/tcp/stream.js';
+import { TargetCounts } from './target_counts.js';
 
 export interface ServerOptions {
   transport: StreamTransport;
@@ -50,6 +51,8 @@ export interface ServerOptions {
   idleTimeoutUs: number;
   /** Time of the deadlines; `tick` moves the server's own reading of it. */
   clock: Clock;
+  /** Count requests by request-target (TargetCounts). */
+  countTargets: boolean;
 }
 
 export const DEFAULT_PATTERN = ascii('vaigAI-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMNOPQRSTUVWXYZ\n');
@@ -69,6 +72,7 @@ export const DEFAULT_SERVER_OPTIONS = {
   headerTimeoutUs: 30_000_000,
   idleTimeoutUs: 60_000_000,
   clock: monotonicClock,
+  countTargets: false,
 };
 
 /**
@@ -257,6 +261,8 @@ class ServerConn implements ParserSink {
 }
 
 export class Http1Server implements StreamHandler {
+  /** Requests by target, with countTargets; else null. */
+  readonly targets: TargetCounts | null;
   readonly stats = new ServerStats();
   /** Malformed requests by HttpErr code. */
   readonly errorCodes = new Float64Array(HTTP_ERR_COUNT);
@@ -285,6 +291,7 @@ export class Http1Server implements StreamHandler {
     if (o.pattern.length === 0) throw new RangeError('body pattern is empty');
     if (!(o.maxPipeline >= 1)) throw new RangeError('maxPipeline must be >= 1');
     this.t = o.transport;
+    this.targets = o.countTargets ? new TargetCounts() : null;
     this.prefix = headPrefix(o.status, o.headers);
     if (this.prefix.length > HEAD_MAX - 64) throw new RangeError('configured response headers are too long');
     const p = o.pattern.length;
@@ -447,6 +454,7 @@ export class Http1Server implements StreamHandler {
 
   request(c: ServerConn, h: MessageHead): void {
     this.stats.requests++;
+    this.targets?.record(h.target, h.targetLen);
     const o = this.opt;
     let size = o.bodySize;
     if (o.bytesRoute) {

@@ -31,7 +31,7 @@
  */
 import type { TlsVersion } from '../../engine/modes.js';
 import type { Profile } from '../../run/profile.js';
-import { checkProfile, loadProfile, notUnicast } from '../../run/profile_check.js';
+import { checkProfile, loadProfile, notUnicast, stagesOf } from '../../run/profile_check.js';
 import { clientPlanOf, type ClientChecks } from '../../run/profile_plan.js';
 import type { ModePlan, RunPlan, ServerPlan } from '../../run/plan.js';
 import { parseListeners } from './listen_config.js';
@@ -57,6 +57,7 @@ export interface RawRunOptions {
   server?: boolean;
   listen?: string[];
   listenPort?: string;
+  countTargets?: boolean;
   httpStatus?: string;
   bodySize?: string;
   headerTimeout?: string;
@@ -66,6 +67,7 @@ export interface RawRunOptions {
   // Client mode: a profile file, or the flags of a one-flow profile.
   config?: string;
   saveConfig?: string;
+  seed?: string;
   client?: string;
   close?: string;
   payloadSize?: string;
@@ -142,7 +144,11 @@ export function parseRunOptions(o: RawRunOptions, ealArgs: string[] = [], env: N
   if (o.pcap !== undefined && o.pcap.trim() === '') throw new InvalidOptionError('--pcap', 'needs a file name');
   const mode = parseMode(o, durationS);
   // A profile file carries the run's length.
-  if (mode.kind === 'client' && o.config !== undefined) durationS = mode.profile.load.duration_secs;
+  if (mode.kind === 'client' && o.config !== undefined) durationS = stagesOf(mode.profile).reduce((t, s) => t + s.duration_secs, 0);
+  if (mode.kind === 'client') {
+    for (const f of mode.flows ?? []) checkReachable(f.dstIp, addrs, routes);
+    checkSources(mode.profile, addrs, o.config !== undefined ? `--config ${o.config}` : 'command line');
+  }
   if (mode.kind === 'client' || mode.kind === 'tcp_connect' || mode.kind === 'udp_client' || mode.kind === 'icmp_client') checkReachable(mode.dstIp, addrs, routes);
   if (o.tlsEngine !== undefined && !usesTls(mode)) throw new InvalidOptionError('--tls-engine', 'needs TLS: --server --tls, --listen https:PORT, or --client https://...');
   return {
@@ -238,8 +244,10 @@ function parseMode(o: RawRunOptions, durationS: number): ModePlan {
         headerUs: Math.round(parseSeconds('--header-timeout', o.headerTimeout, 30, true) * 1e6),
         idleUs: Math.round(parseSeconds('--idle-timeout', o.idleTimeout, 60, true) * 1e6),
       },
+      countTargets: o.countTargets === true,
     };
   }
+  if (o.countTargets === true) throw new InvalidOptionError('--count-targets', 'is a --server option');
   if (o.headerTimeout !== undefined || o.idleTimeout !== undefined) {
     throw new InvalidOptionError(o.headerTimeout !== undefined ? '--header-timeout' : '--idle-timeout', 'is a --server option');
   }
@@ -270,6 +278,7 @@ function clientFromConfig(o: RawRunOptions, path: string, durationS: number): Mo
   }
   if (durationS > 0) throw new InvalidOptionError('--duration', `the profile (--config ${path}) has the run's length: load.duration_secs`);
   const profile = loadProfile(path);
+  if (o.seed !== undefined) profile.seed = parseIntIn('--seed', o.seed, 0, 2 ** 32 - 1);
   return { kind: 'client', ...clientPlanOf(profile, checksOf(o), `--config ${path}`), profile };
 }
 
@@ -347,6 +356,7 @@ export function profileFromFlags(o: RawRunOptions, durationS: number): Profile {
       duration_secs: durationS,
       ...(rate !== undefined ? { target_rps: rate } : {}),
     },
+    ...(o.seed !== undefined ? { seed: parseIntIn('--seed', o.seed, 0, 2 ** 32 - 1) } : {}),
     tls: {
       verify: o.insecure !== true,
       ...(o.sni !== undefined ? { sni: o.sni } : {}),
@@ -489,6 +499,18 @@ function checkReachable(dst: number, addrs: AddrRange[], routes: RouteConfig[]):
   if (addrs.some((a) => within(a.lo, a.prefixLen)) || routes.some((r) => within(r.prefix, r.len))) return;
   const nets = addrs.map((a) => `${ipToString((a.lo & prefixMask(a.prefixLen)) >>> 0)}/${a.prefixLen}`).join(', ');
   throw new NoRouteError('--client', `${ipToString(dst)} is not on an owned subnet (${nets}) and no route covers it: give --gateway or --route`);
+}
+
+/** A flow's source range must be owned (--src-ip): the client opens its connections from it. */
+function checkSources(p: Profile, addrs: AddrRange[], source: string): void {
+  p.flows.forEach((f, i) => {
+    if (f.src_ip_lo === undefined || f.src_ip_hi === undefined) return;
+    const lo = parseIp(f.src_ip_lo);
+    const hi = parseIp(f.src_ip_hi);
+    if (!addrs.some((a) => a.lo <= lo && hi <= a.hi)) {
+      throw new InvalidProfileError(`/flows/${i}/src_ip_lo`, `${f.src_ip_lo}-${f.src_ip_hi} is not within the owned addresses (--src-ip)`, source);
+    }
+  });
 }
 
 function parseIpOpt(option: string, text: string): number {
