@@ -44,8 +44,6 @@ const { values } = parseArgs({
 const QUICK = values.quick === true;
 // Live lines come each second and the CPU window runs from the first to the last: 2 s at least.
 const SECONDS = Math.max(2, Number(values.seconds ?? (QUICK ? 2 : 3)));
-// Peers need no live line: a second is enough for a quick run.
-const PEER_SECONDS = QUICK && values.seconds === undefined ? 1 : SECONDS;
 const ROUNDS = Number(values.rounds ?? (QUICK ? 1 : 3));
 const STAGES = new Set(values.stages.split(',').map(Number));
 const HOLD = QUICK ? { small: 100, large: 1000, seconds: 3 } : { small: 100, large: 10_000, seconds: 4 };
@@ -118,9 +116,9 @@ async function runCell(sl: SuiteLab, r: RowSpec, i: number, server: CpuWatch): P
       s = { rate: app.requestsPerSecond, cpuUs: (run.cpu / app.requestsPerSecond) * 1e6, serverCpu: server.share(run.fromMs, run.toMs) };
     } else {
       const p = r.peers[i - 1];
-      const argv = p.argv(r.load, PEER_SECONDS);
+      const argv = p.argv(r.load, SECONDS);
       if (argv === null) throw new Error(`${p.name} cannot make this load`);
-      const run = await runPeer(sl.lab, sl.gen, p, argv, PEER_SECONDS);
+      const run = await runPeer(sl.lab, sl.gen, p, argv, SECONDS);
       if (run.error !== undefined) throw new Error(run.error);
       p.learn?.(r.load, run.rate);
       s = { rate: run.rate, cpuUs: (run.cpu / run.rate) * 1e6, serverCpu: server.share(run.fromMs, run.toMs) };

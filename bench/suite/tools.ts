@@ -134,8 +134,10 @@ export async function runPeer(lab: NetnsLab, ns: string, tool: PeerTool, argv: s
     // 'exit' may come before the last output: let the pipes drain.
     await new Promise((r) => setTimeout(r, 50));
     const rate = tool.rate(out);
-    const bad = code !== 0 || Number.isNaN(rate);
-    return { rate, cpu: watch.share(fromMs), fromMs, toMs, ...(bad ? { error: `exit ${code}: ${out.slice(-300)}` } : {}) };
+    const bad = code !== 0 || !(rate > 0);
+    // A run shorter than the start-up allowance is read over its whole life.
+    const cpu = watch.share(fromMs);
+    return { rate, cpu: Number.isNaN(cpu) ? watch.share(0) : cpu, fromMs, toMs, ...(bad ? { error: `exit ${code}: ${out.slice(-300)}` } : {}) };
   } finally {
     watch.stop();
   }

@@ -39,7 +39,7 @@ test('npm run bench -- --quick: every row has a figure', { timeout: 240_000 }, a
   for (const row of out.rows) {
     for (const c of row.cells) {
       const s = c.samples[0];
-      assert.ok(s !== undefined && s.rate > 0 && Number.isFinite(s.cpuUs), `stage ${row.stage} ${row.load}, ${c.client}: no figure (${c.missing ?? c.errors.join('; ')})`);
+      assert.ok(s !== undefined && s.rate > 0 && Number.isFinite(s.cpuUs), `stage ${row.stage} ${row.load}, ${c.client}: no figure (${c.missing ?? c.errors.join('; ')}${JSON.stringify(c.samples)})`);
     }
   }
   assert.equal(out.hold.length, 2);
