@@ -289,6 +289,7 @@ export async function runStackOnWorkers(plan: RunPlan, workers: number, opts: Ru
     arpCacheSize: ARP_CACHE_SIZE,
     maxConns: plan.maxConns,
     tcpWindow: plan.tcpWindow,
+    cc: plan.cc,
     app,
   });
   const pcapPath = plan.pcapPath;

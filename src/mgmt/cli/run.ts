@@ -55,6 +55,7 @@ export function registerRun(program: Command): void {
     .option('--json <file>', 'write the counters as JSON to this file (each second and at exit)')
     .option('--tcp-window <bytes>', 'receive window and send buffer of every TCP connection, e.g. 4m (default 256k)')
     .option('--max-conns <n>', 'TCP connections (TCBs) held at once, TIME_WAIT included', '65536')
+    .option('--cc <algorithm>', 'TCP congestion control: cubic (the default, as Linux) or newreno')
     .option('--server', 'HTTP/1.1 server on the owned addresses (/bytes/<n> answers n bytes)')
     .option('--listen-port <port>', 'port of --server (80, 443 with --tls), --tcp-sink (9), --tcp-source (19)')
     .option('--http-status <code>', 'status of every --server answer', '200')
@@ -117,7 +118,7 @@ async function runStack(plan: RunPlan): Promise<void> {
     const mac = plan.mac >= 0 ? plan.mac : macFromBytes(port.caps.mac);
     const stack = new NetStack({ queue, clock: monotonicClock, mac, addrs: plan.addrs, routes: plan.routes });
     closers.push(() => stack.close());
-    const tcp = plan.mode.kind === 'stack' ? null : new TcpLayer(stack, runTcpOptions(plan.maxConns, plan.tcpWindow));
+    const tcp = plan.mode.kind === 'stack' ? null : new TcpLayer(stack, runTcpOptions(plan.maxConns, plan.tcpWindow, plan.cc));
     if (tcp !== null) stack.registerL4(IPV4_PROTO_TCP, tcp);
     const owned = plan.addrs.reduce((n, a) => n + a.hi - a.lo + 1, 0);
     console.log(
