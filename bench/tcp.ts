@@ -17,6 +17,7 @@ import { BufferPool } from '../src/core/buffer_pool.js';
 import type { TcpHandler, TcpOptions } from '../src/net/tcp/api.js';
 import { ESTABLISHED } from '../src/net/tcp/tcb.js';
 import type { TcpLayer } from '../src/net/tcp/tcp_layer.js';
+import { Cubic } from '../src/net/tcp/cubic.js';
 import { createRingPair } from '../src/port/ring.js';
 import { A_IP, A_MAC, B_IP, B_MAC, Node } from '../test/tcp/harness.js';
 
@@ -194,13 +195,20 @@ function vaigaiHold(n: number): { held: number; rssPerConn: number; reservedPerC
   return { held: est, rssPerConn: rss / (2 * est), reservedPerConn: reserved, seconds };
 }
 
-/** Bytes of every per-TCB array of a TcpLayer (typed arrays sized by maxConns, the hash table, handler slots), per TCB. */
+/**
+ * Bytes of every per-TCB array of a TcpLayer (typed arrays sized by maxConns,
+ * the hash table, handler slots), per TCB. The scoreboard's record arena is
+ * shared (sized by the buffer space, not the TCBs) and is left out.
+ */
 function reservedPerTcb(tcp: TcpLayer): number {
   const max = tcp.t.max;
   let bytes = 0;
-  for (const part of [tcp.t, tcp.sb, tcp.sack, tcp.wheel, tcp.tw] as object[]) {
+  const cubic = tcp.ccs.find((x): x is Cubic => x instanceof Cubic);
+  const parts: object[] = [tcp.t, tcp.sb, tcp.rtx, tcp.rack, tcp.prr, tcp.pacer, tcp.wheel, tcp.tw];
+  if (cubic !== undefined) parts.push(cubic, cubic.hystart);
+  for (const part of parts) {
     for (const v of Object.values(part)) {
-      if (ArrayBuffer.isView(v) && v.byteLength >= max) bytes += v.byteLength;
+      if (ArrayBuffer.isView(v) && 'length' in v && (v.length as number) >= max && !(part === tcp.rtx && v.length === tcp.rtx.capacity)) bytes += v.byteLength;
       else if (Array.isArray(v) && v.length === max) bytes += 8 * max;
     }
   }

@@ -10,6 +10,7 @@ import type { TcpConnectPlan } from '../engine/tcp_connect.js';
 import type { TlsEngine } from '../tls/engine.js';
 import type { AddrRange, RouteConfig } from '../net/stack.js';
 import type { Profile } from './profile.js';
+import type { CcName } from '../net/tcp/reno.js';
 
 /** The HTTP responder (--server). */
 export interface ServerPlan {
@@ -63,6 +64,8 @@ export interface RunPlan {
   maxConns: number;
   /** Per-connection TCP window and send buffer in bytes (--tcp-window); 0 = the TCP defaults. */
   tcpWindow: number;
+  /** TCP congestion control (--cc). */
+  cc: CcName;
   /** dpdk EAL arguments given after `--` (appended to the spec's `eal=`). */
   ealArgs: string[];
   /** Capture file, or null. */

@@ -454,6 +454,7 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
     arpCacheSize: ARP_CACHE_SIZE,
     maxConns: plan.maxConns,
     tcpWindow: plan.tcpWindow,
+    cc: plan.cc,
     app,
   });
   const pcapPath = plan.pcapPath;

@@ -346,6 +346,19 @@ export function sackConn(opts: Partial<TcpOptions> = {}): { rig: ScriptRig; k: C
   return { rig, k, base: k.sndNxt };
 }
 
+/** An open connection (peer MSS 1000, SACK, no timestamps) whose handshake took `rttUs`: min_RTT and SRTT start there. */
+export function rackConn(rttUs: number, opts: Partial<TcpOptions> = {}): { rig: ScriptRig; k: Conn; base: number } {
+  const rig = new ScriptRig({ timestamps: false, cc: 'newreno', ...opts });
+  const app = new Recorder();
+  const c = rig.tcp.connect(A_IP, B_IP, 80, app);
+  const [syn] = rig.sent();
+  rig.advance(rttUs);
+  const out = rig.exchange({ sport: 80, dport: syn.sport, seq: 7000, ack: syn.seq + 1, flags: 0x12, win: 65535, mss: 1000, sackOk: true });
+  assert.equal(out.length, 1);
+  const k: Conn = { rig, app, c, port: syn.sport, sndNxt: syn.seq + 1, peerNxt: 7001, nodeTs: 0 };
+  return { rig, k, base: k.sndNxt };
+}
+
 /** A segment from the peer on `k` (defaults: ACK of everything sent, window 65535). */
 export function fromPeer(k: Conn, s: Partial<Seg>): Seg {
   return { sport: 80, dport: k.port, seq: k.peerNxt, ack: k.sndNxt, flags: 0x10, win: 65535, ...s };

@@ -47,7 +47,7 @@ test('data is retransmitted with doubling RTO, then the connection is aborted at
 });
 
 test('after an RTO the window collapses to one segment and grows again as ACKs arrive (go-back-N)', () => {
-  const rig = new ScriptRig({ rtoMinUs: 200_000 });
+  const rig = new ScriptRig({ rtoMinUs: 200_000, cc: 'newreno' });
   const k = openConn(rig, { mss: 1000 });
   const data = bytes(5000);
   rig.tcp.write(k.c, data, 0, 5000);

@@ -39,6 +39,7 @@ export function registerRun(program: Command): Command {
     .option('--json <file>', 'write the result as JSON to this file (each second and at exit)')
     .option('--tcp-window <bytes>', 'receive window and send buffer of every TCP connection, e.g. 4m (default 256k)')
     .option('--max-conns <n>', 'TCP connections (TCBs) held at once per worker, TIME_WAIT included', '65536')
+    .option('--cc <algorithm>', 'TCP congestion control: cubic (the default, as Linux) or newreno')
     .option('--server', 'HTTP/1.1 server on the owned addresses (/bytes/<n> answers n bytes)')
     .option('--listen <proto:port[:handler]>', 'a listener (repeatable): http:80, https:443 (--cert/--key), tcp:PORT:discard|echo|chargen, udp:PORT:echo|discard', collect, [])
     .option('--listen-port <port>', 'port of --server (80, 443 with --tls), --tcp-sink (9), --tcp-source (19)')

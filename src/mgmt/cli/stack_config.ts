@@ -9,6 +9,7 @@
  *   --route "P/len via G"                a route (repeatable); "P/len" alone is connected
  *   --vlan N                             802.1Q VLAN of the owned addresses without `@N` (0..4094)
  *   --mac M                              our MAC (default: the port's)
+ *   --cc cubic|newreno                   TCP congestion control (default cubic)
  *   --duration S                         seconds to run (default: until SIGINT/SIGTERM); with
  *                                        --client, the load's time bound
  *   --pcap FILE                          every frame the port receives and sends, to FILE
@@ -40,6 +41,7 @@ import { InvalidOptionError, InvalidProfileError, NoRouteError } from '../../com
 import { TLS_ENGINES, type TlsEngine } from '../../tls/engine.js';
 import { loadNativeTls, nativeTlsError } from '../../tls/native_engine.js';
 import type { AddrRange, RouteConfig } from '../../net/stack.js';
+import { CC_NAMES } from '../../net/tcp/reno.js';
 import { ipToString, parseIp, prefixMask } from '../../wire/ipv4_addr.js';
 import { isMulticastMac, parseMac } from '../../wire/mac.js';
 
@@ -100,6 +102,7 @@ export interface RawRunOptions {
   tlsEngine?: string;
   maxConns?: string;
   tcpWindow?: string;
+  cc?: string;
   // Capture and key log.
   pcap?: string;
   sslkeylog?: string;
@@ -141,6 +144,8 @@ export function parseRunOptions(o: RawRunOptions, ealArgs: string[] = [], env: N
   if (!(Number.isFinite(drainS) && drainS >= 0 && drainS <= 3600)) throw new InvalidOptionError('--drain', `"${o.drain}" is not a number of seconds in 0..3600`);
   const maxConns = o.maxConns === undefined ? DEFAULT_MAX_CONNS : parseIntIn('--max-conns', o.maxConns, 16, 1 << 24);
   const tcpWindow = o.tcpWindow === undefined ? 0 : parseWindow(o.tcpWindow);
+  const cc = o.cc === undefined ? 'cubic' : CC_NAMES.find((n) => n === o.cc);
+  if (cc === undefined) throw new InvalidOptionError('--cc', `"${o.cc}" is not ${CC_NAMES.join(' or ')}`);
   if (o.pcap !== undefined && o.pcap.trim() === '') throw new InvalidOptionError('--pcap', 'needs a file name');
   const mode = parseMode(o, durationS);
   // A profile file carries the run's length.
@@ -162,6 +167,7 @@ export function parseRunOptions(o: RawRunOptions, ealArgs: string[] = [], env: N
     mode,
     maxConns,
     tcpWindow,
+    cc,
     ealArgs,
     pcapPath: o.pcap ?? null,
     keylog: parseKeylog(o, mode, env),

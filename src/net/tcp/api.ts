@@ -79,4 +79,8 @@ export interface TcpOptions {
   portKey?: Uint32Array;
   /** Ephemeral source ports [lo, hi) of every owned address (default [10000, 60000)): a worker's share in a client load. */
   ephemeralPorts?: { lo: number; hi: number };
+  /** Congestion controller of new connections (default cubic, as Linux); TcpLayer.setCongestionControl changes one connection's. */
+  cc?: 'newreno' | 'cubic';
+  /** Pace sending at ratio * cwnd / SRTT, as Linux's internal pacing (default on). */
+  pacing?: boolean;
 }

@@ -1,13 +1,17 @@
 /** TcpOptions resolved to plain numbers once, at setup. */
 import type { TcpOptions } from './api.js';
 import { CHUNK_SIZE } from './chunk_pool.js';
+import { CC_CUBIC, type CcName, ccIndex } from './reno.js';
 
 /**
- * A run's TCP options: its TCBs, and when `windowBytes` > 0 the receive window
- * and send buffer of every connection (as iperf's -w); 0 keeps the defaults.
+ * A run's TCP options: its TCBs, when `windowBytes` > 0 the receive window
+ * and send buffer of every connection (as iperf's -w; 0 keeps the defaults),
+ * and the congestion controller (`--cc`; undefined: the default, CUBIC).
  */
-export function runTcpOptions(maxConns: number, windowBytes: number): TcpOptions {
-  return windowBytes > 0 ? { maxConns, rcvBuf: windowBytes, sndBuf: windowBytes } : { maxConns };
+export function runTcpOptions(maxConns: number, windowBytes: number, cc?: CcName): TcpOptions {
+  const o: TcpOptions = windowBytes > 0 ? { maxConns, rcvBuf: windowBytes, sndBuf: windowBytes } : { maxConns };
+  if (cc !== undefined) o.cc = cc;
+  return o;
 }
 
 export class TcpConfig {
@@ -35,6 +39,10 @@ export class TcpConfig {
   readonly backlog: number;
   /** Challenge ACKs per second (RFC 5961 §7; Linux tcp_challenge_ack_limit). */
   readonly challengeAckLimit: number;
+  /** Congestion controller of new connections (CC_NEWRENO, CC_CUBIC). */
+  readonly cc: number;
+  /** Pace every connection's sending (pacing.ts). */
+  readonly pacing: boolean;
 
   constructor(o: TcpOptions) {
     this.maxConns = o.maxConns;
@@ -64,5 +72,9 @@ export class TcpConfig {
     this.finWait2Ms = Math.max(1, Math.round((o.finWait2Us ?? 60_000_000) / 1000));
     this.backlog = o.backlog ?? 4096;
     this.challengeAckLimit = 1000;
+    const cc = o.cc === undefined ? CC_CUBIC : ccIndex(o.cc);
+    if (cc < 0) throw new RangeError(`cc must be newreno or cubic, got ${String(o.cc)}`);
+    this.cc = cc;
+    this.pacing = o.pacing ?? false;
   }
 }

@@ -95,12 +95,12 @@ function initTcb(tcp: TcpLayer, c: number, handler: TcpHandler | null, iss: numb
   t.sndNxt[c] = (iss + 1) >>> 0;
   t.sndMax[c] = (iss + 1) >>> 0;
   t.recover[c] = iss;
-  t.highRxt[c] = iss;
+  t.rxtLo[c] = iss;
+  t.rxtHi[c] = iss;
+  t.ccAlgo[c] = tcp.cfg.cc;
   // Time the SYN (Karn: dropped if it is retransmitted).
   t.flags[c] |= F_RTT;
-  t.rttSeq[c] = iss;
   t.rttStartMs[c] = tcp.nowUs;
-  tcp.sack.clear(c);
 }
 
 /** Candidate pairs looked at before the pool counts as exhausted towards a destination. */
@@ -352,14 +352,18 @@ export function synSentInput(tcp: TcpLayer, c: number): void {
 /** SYN acknowledged: ESTABLISHED (or FIN_WAIT_1 when shutdown() came first). False if the app closed it in onConnected. */
 export function establish(tcp: TcpLayer, c: number): boolean {
   const t = tcp.t;
+  tcp.rack.init(c);
+  tcp.undo.end(c);
   if ((t.flags[c] & F_RTT) !== 0) {
     t.flags[c] &= ~F_RTT;
-    rttSample(tcp, c, tcp.nowUs - t.rttStartMs[c]);
+    const r = tcp.nowUs - t.rttStartMs[c];
+    rttSample(tcp, c, r);
+    tcp.rack.minRttSample(c, r);
   }
   t.backoff[c] = 0;
   t.rtoAt[c] = 0;
   t.state[c] = (t.flags[c] & F_FIN_QUEUED) !== 0 ? FIN_WAIT_1 : ESTABLISHED;
-  tcp.cc.init(c);
+  tcp.ccOf(c).init(c);
   if (t.listener[c] >= 0) tcp.listeners[t.listener[c]].pending--;
   if (tcp.cfg.keepaliveMs > 0) {
     t.kaAt[c] = tcp.nowMs + tcp.cfg.keepaliveMs;

@@ -10,12 +10,13 @@ import { CloseReason } from './api.js';
 import { CHUNK_SIZE, copyBytes } from './chunk_pool.js';
 import { synSentInput, establish } from './connect.js';
 import { challengeAck, rstArrives, sendResetFor } from './rst.js';
+import { sackAck } from './recovery.js';
 import { armDataTimer, rttSample } from './rto.js';
 import { DUP_THRESH } from './sack.js';
-import { ackNow, ackSoon, limitedTransmit, output, rcvWnd, retransmit, sendAck } from './snd.js';
+import { RXT_DUPACK, ackNow, ackSoon, limitedTransmit, output, rcvWnd, retransmitAt, sendAck } from './snd.js';
 import { seqGeq, seqGt, seqLeq, seqLt, seqMax } from './seq.js';
 import {
-  CLOSE_WAIT, CLOSING, ESTABLISHED, F_CLOSE, F_PASSIVE, F_PERSIST, F_PIPE, F_RECOVERY, F_RTT, F_SACK, F_TS,
+  CA_LOSS, CA_OPEN, CA_RECOVERY, CLOSE_WAIT, CLOSING, ESTABLISHED, F_CLOSE, F_OOO_FIN, F_PASSIVE, F_PERSIST, F_SACK, F_TS,
   F_WANT_WRITABLE, FIN_WAIT_1, FIN_WAIT_2, LAST_ACK, SYN_RECEIVED, SYN_SENT, TLP_NONE,
 } from './tcb.js';
 import type { TcpLayer } from './tcp_layer.js';
@@ -51,7 +52,12 @@ export function segmentArrives(tcp: TcpLayer, c: number): void {
   }
   if (!seqAcceptable(t.rcvNxt[c], rcvWnd(tcp, c), r.seq, segLen)) {
     k.outOfWindow++;
-    if ((flags & TCP_RST) === 0) sendAck(tcp, c);
+    if ((flags & TCP_RST) === 0) {
+      // RFC 2883: data we already have is reported back as a D-SACK block.
+      const end = (r.seq + segLen) >>> 0;
+      if (segLen > 0 && (t.flags[c] & F_SACK) !== 0 && seqLeq(end, t.rcvNxt[c])) tcp.dsack(c, r.seq, end);
+      sendAck(tcp, c);
+    }
     return;
   }
   // RFC 7323 §4.3 (3): remember the timestamp of the segment that covers Last.ACK.sent.
@@ -108,17 +114,26 @@ function processAck(tcp: TcpLayer, c: number): boolean {
     challengeAck(tcp, c); // RFC 5961 §5.2: too old to be a plausible duplicate
     return false;
   }
-  const newSack = (t.flags[c] & F_SACK) !== 0 && o.sackCount > 0 && takeSack(tcp, c, ack);
+  const sackOn = (t.flags[c] & F_SACK) !== 0;
+  tcp.rtx.beginAck(tcp.rack.minRtt[c]);
+  dsackSeen = false;
+  const newSack = sackOn && o.sackCount > 0 && takeSack(tcp, c, ack);
   const wnd = (r.window << t.sndWs[c]) >>> 0;
   const g = t.gen[c];
-  if (seqGt(ack, una)) {
+  const advanced = seqGt(ack, una);
+  if (advanced) {
     if (!newAck(tcp, c, ack)) return false;
-  } else if (
-    // RFC 5681 §2 duplicate; RFC 6675 §2: one that SACKs new data counts though the window moved (Linux's grows).
-    ack === una && r.payloadLen === 0 && (r.flags & (TCP_SYN | TCP_FIN)) === 0 &&
-    (wnd === t.sndWnd[c] || newSack) && t.sndMax[c] !== una && (t.flags[c] & F_PERSIST) === 0
-  ) {
-    dupAck(tcp, c);
+  } else {
+    if (
+      // RFC 5681 §2 duplicate; RFC 6675 §2: one that SACKs new data counts though the window moved (Linux's grows).
+      ack === una && r.payloadLen === 0 && (r.flags & (TCP_SYN | TCP_FIN)) === 0 &&
+      (wnd === t.sndWnd[c] || newSack) && t.sndMax[c] !== una && (t.flags[c] & F_PERSIST) === 0
+    ) {
+      if (sackOn) tcp.counters.dupAcksIn++;
+      else dupAck(tcp, c);
+    }
+    // RACK (RFC 8985) runs on every ACK that delivered something or reported a duplicate.
+    if (sackOn && (newSack || dsackSeen)) sackAck(tcp, c, false, tsEcrOf(tcp, c));
   }
   // RFC 9293 §3.10.7.4: window update only from a segment at least as new as the last one used.
   if (seqLt(t.sndWl1[c], r.seq) || (t.sndWl1[c] === r.seq && seqLeq(t.sndWl2[c], ack))) {
@@ -135,25 +150,52 @@ function processAck(tcp: TcpLayer, c: number): boolean {
   return tcp.alive(c, g);
 }
 
-/** RFC 2018 §4: SACK blocks are advisory; keep those inside (SEG.ACK, SND.MAX]. Returns whether new data was SACKed. */
+/** The timestamp echo of the segment being processed, 0 when it has none. */
+function tsEcrOf(tcp: TcpLayer, c: number): number {
+  return (tcp.t.flags[c] & F_TS) !== 0 && tcp.rxOpt.hasTimestamps ? tcp.rxOpt.tsEcr : 0;
+}
+
+/** This ACK carried a D-SACK (RFC 2883). */
+let dsackSeen = false;
+
+/**
+ * RFC 2018 §4: SACK blocks are advisory; those inside (SEG.ACK, SND.MAX] mark
+ * the scoreboard. A first block below SEG.ACK or inside the second one is a
+ * D-SACK (RFC 2883): it widens RACK's reordering window, and counts as a
+ * spurious retransmission when it reports data we resent. Returns whether
+ * new data was SACKed.
+ */
 function takeSack(tcp: TcpLayer, c: number, ack: number): boolean {
   const o = tcp.rxOpt;
   const b = o.sackBlocks;
-  const max = tcp.t.sndMax[c];
-  const before = tcp.sack.sackedBytes(c);
+  const t = tcp.t;
+  const max = t.sndMax[c];
+  let tagged = 0;
   for (let i = 0; i < o.sackCount; i++) {
     const l = b[2 * i];
     const r = b[2 * i + 1];
-    if (!seqLt(l, r) || seqLeq(r, ack) || seqGt(r, max)) continue;
-    tcp.sack.add(c, seqMax(l, ack), r);
+    if (!seqLt(l, r)) continue;
+    if (i === 0 && (seqLeq(r, ack) || (o.sackCount > 1 && seqGeq(l, b[2]) && seqLeq(r, b[3])))) {
+      dsackSeen = true;
+      tcp.counters.dsacksIn++;
+      const ours = seqGeq(l, t.rxtLo[c]) && seqLeq(r, t.rxtHi[c]);
+      if (ours) tcp.counters.spuriousRetransmits++;
+      tcp.rack.onDsack(c, t.sndUna[c] | 0, max | 0, ours);
+      tcp.rack.tlpDsack(c, r >>> 0);
+      tcp.undo.onDsack(c, r | 0);
+      continue;
+    }
+    if (seqLeq(r, ack) || seqGt(r, max)) continue;
+    tagged += tcp.rtx.tagSacked(c, seqMax(l, ack) | 0, r | 0);
   }
-  return tcp.sack.sackedBytes(c) !== before;
+  return tagged > 0;
 }
 
 /** SND.UNA advances to `ack`. */
 function newAck(tcp: TcpLayer, c: number, ack: number): boolean {
   const t = tcp.t;
   const o = tcp.rxOpt;
+  const rtx = tcp.rtx;
   const una = t.sndUna[c];
   const acked = (ack - una) >>> 0;
   const bufLen = tcp.sb.len[c];
@@ -161,28 +203,21 @@ function newAck(tcp: TcpLayer, c: number, ack: number): boolean {
   tcp.sb.consume(c, finAcked ? bufLen : acked);
   t.sndUna[c] = ack;
   if (seqLt(t.sndNxt[c], ack)) t.sndNxt[c] = ack;
-  tcp.sack.trim(c, ack);
+  // The scoreboard's ring stays while more data waits to be sent (a bulk sender would take it again at once).
+  rtx.cumAck(c, ack | 0, tcp.sb.len[c] > 0);
   tcp.counters.bytesAcked += finAcked ? bufLen : acked;
-  // RTT: a timed segment (Karn) in µs, else the timestamp echo (RFC 7323 §4.1) in ms.
-  if ((t.flags[c] & F_RTT) !== 0 && seqGt(ack, t.rttSeq[c])) {
-    t.flags[c] &= ~F_RTT;
-    rttSample(tcp, c, tcp.nowUs - t.rttStartMs[c]);
+  // RTT (RFC 6298 with Karn's rule): the first segment acknowledged, when nothing this ACK covers
+  // was retransmitted, in µs from its send time; else the timestamp echo (RFC 7323 §4.1), in ms.
+  if (rtx.seqRttXmit >= 0 && !rtx.cumRetrans) {
+    rttSample(tcp, c, (tcp.nowUs - rtx.seqRttXmit) | 0);
   } else if ((t.flags[c] & F_TS) !== 0 && o.hasTimestamps && o.tsEcr !== 0) {
     rttSample(tcp, c, ((tcp.tsVal(c) - o.tsEcr) | 0) * 1000);
   }
   t.backoff[c] = 0;
-  t.tlp[c] = TLP_NONE; // RFC 8985 §7: SND.UNA moved, a new probe may follow
-  if ((t.flags[c] & F_RECOVERY) !== 0) {
-    if (seqGeq(ack, t.recover[c])) {
-      const pipe = (t.flags[c] & F_PIPE) !== 0;
-      t.flags[c] &= ~(F_RECOVERY | F_PIPE); // RFC 6582 §3.2 step 4, RFC 6675 §5 (A): full acknowledgment
-      tcp.cc.exitRecovery(c, pipe);
-    } else if ((t.flags[c] & F_PIPE) === 0) {
-      tcp.cc.onPartialAck(c, acked); // step 5: partial acknowledgment
-      recoveryRetransmit(tcp, c, true);
-    } // else RFC 6675 §5 (B)-(C): output() sends what the pipe now allows
+  if ((t.flags[c] & F_SACK) !== 0) {
+    sackAck(tcp, c, true, tsEcrOf(tcp, c));
   } else {
-    tcp.cc.onAck(c, acked);
+    renoAck(tcp, c, ack, acked);
   }
   t.dupAcks[c] = 0;
   // RFC 6298 §5.2-5.3: stop the timer when all is acknowledged, else restart it.
@@ -216,37 +251,51 @@ function newAck(tcp: TcpLayer, c: number, ack: number): boolean {
   return true;
 }
 
-/** RFC 5681 §3.2 / RFC 6582 §3.2: duplicate ACK counting, fast retransmit, window inflation. */
+/** Congestion control of a cumulative ACK without SACK: RFC 6582 recovery (partial and full ACKs), or growth. */
+function renoAck(tcp: TcpLayer, c: number, ack: number, acked: number): void {
+  const t = tcp.t;
+  const cc = tcp.ccOf(c);
+  const rtx = tcp.rtx;
+  t.tlp[c] = TLP_NONE;
+  const ca = t.ca[c];
+  if (ca === CA_RECOVERY) {
+    if (seqGeq(ack, t.recover[c])) {
+      t.ca[c] = CA_OPEN; // RFC 6582 §3.2 step 4: full acknowledgment
+      cc.exitRecovery(c, false);
+    } else {
+      cc.onPartialAck(c, acked); // step 5: partial acknowledgment, and the next hole goes at once
+      retransmitAt(tcp, c, ack, RXT_DUPACK);
+    }
+    return;
+  }
+  if (ca === CA_LOSS && seqGeq(ack, t.recover[c])) t.ca[c] = CA_OPEN;
+  const rtt = rtx.caRttXmit >= 0 ? (tcp.nowUs - rtx.caRttXmit) | 0 : -1;
+  cc.onAck(c, acked, ack | 0, rtt);
+}
+
+/** RFC 5681 §3.2 / RFC 6582 §3.2 without SACK: duplicate ACK counting, fast retransmit, window inflation. */
 function dupAck(tcp: TcpLayer, c: number): void {
   const t = tcp.t;
   tcp.counters.dupAcksIn++;
-  const f = t.flags[c];
-  if ((f & F_RECOVERY) !== 0) {
-    if ((f & F_PIPE) !== 0) return; // RFC 6675 §5 (C): output() sends what the updated pipe allows
-    tcp.cc.onDupAck(c);
-    if ((f & F_SACK) !== 0) recoveryRetransmit(tcp, c, false);
+  const ca = t.ca[c];
+  if (ca === CA_RECOVERY) {
+    tcp.ccOf(c).onDupAck(c);
     return;
   }
+  // RFC 6582 §4: after an RTO, no fast retransmit for what was in flight.
+  if (ca === CA_LOSS) return;
   const una = t.sndUna[c];
-  const mss = t.sndMss[c];
-  // RFC 6675 recovery when the peer reports SACK blocks, RFC 6582 otherwise.
-  const pipe = (f & F_SACK) !== 0 && tcp.sack.n[c] > 0;
-  // DupThresh duplicates, or with SACK fewer when IsLost(HighACK + 1) (RFC 6675 §5 step 2 (1.b)).
-  if (++t.dupAcks[c] < dupThresh(tcp, c) && !(pipe && tcp.sack.isLost(c, una, mss))) {
+  if (++t.dupAcks[c] < dupThresh(tcp, c)) {
     limitedTransmit(tcp, c);
     return;
   }
   // Step 1: only when the ACK covers more than `recover` (no second reduction for one loss episode).
   if (!seqGeq(una, t.recover[c])) return;
   t.recover[c] = t.sndMax[c];
-  tcp.cc.enterRecovery(c, pipe);
-  t.flags[c] |= pipe ? F_RECOVERY | F_PIPE : F_RECOVERY;
+  tcp.ccOf(c).enterRecovery(c, false);
+  t.ca[c] = CA_RECOVERY;
   tcp.counters.fastRetransmits++;
-  t.highRxt[c] = una;
-  const n = retransmit(tcp, c, una, mss);
-  if (n > 0) t.highRxt[c] = (una + n) >>> 0;
-  // RFC 6675 §5 step 4.2: RescueRxt past this segment (no premature rescue of it).
-  t.rescueRxt[c] = t.highRxt[c];
+  retransmitAt(tcp, c, una, RXT_DUPACK);
 }
 
 /**
@@ -263,27 +312,6 @@ function dupThresh(tcp: TcpLayer, c: number): number {
   if (unsent > 0 && t.sndWnd[c] > flight) return DUP_THRESH;
   const oseg = Math.ceil(flight / mss);
   return oseg > 2 ? oseg - 1 : 1;
-}
-
-/**
- * The retransmission of recovery: with SACK information the next hole above
- * HighRxt (RFC 6675 NextSeg rule 1); without it, on a partial ACK, the first
- * unacknowledged segment (RFC 6582 step 5).
- */
-function recoveryRetransmit(tcp: TcpLayer, c: number, partial: boolean): void {
-  const t = tcp.t;
-  const una = t.sndUna[c];
-  if ((t.flags[c] & F_SACK) !== 0 && tcp.sack.n[c] > 0) {
-    const from = seqMax(t.highRxt[c], una);
-    const hole = tcp.sack.nextHole(c, from);
-    if (hole < 0) return;
-    const n = retransmit(tcp, c, hole, (tcp.sack.holeEnd - hole) >>> 0);
-    if (n > 0) t.highRxt[c] = (hole + n) >>> 0;
-    return;
-  }
-  if (!partial) return;
-  const n = retransmit(tcp, c, una, t.sndMss[c]);
-  if (n > 0) t.highRxt[c] = (una + n) >>> 0;
 }
 
 /** Data and FIN of an acceptable segment (RFC 9293 §3.10.7.4 seventh and eighth). */
@@ -317,6 +345,13 @@ function processData(tcp: TcpLayer, c: number): void {
   if (seq !== rcvNxt) {
     k.oooSegs++;
     if (len > 0) oooInsert(tcp, c, seq, off, len);
+    if (fin) {
+      // A duplicate reported as a D-SACK covers its FIN too.
+      if (tcp.dsackConn === c && tcp.dsackR === ((seq + len) >>> 0) && (t.flags[c] & F_OOO_FIN) !== 0) tcp.dsackR = (tcp.dsackR + 1) >>> 0;
+      // Kept, as Linux keeps it with the segment: SACK blocks cover it, and the sender need not resend it.
+      t.oooFin[c] = (seq + len) >>> 0;
+      t.flags[c] |= F_OOO_FIN;
+    }
     sendAck(tcp, c); // RFC 5681 §4.2: out-of-order data is acknowledged at once
     return;
   }
@@ -331,6 +366,10 @@ function processData(tcp: TcpLayer, c: number): void {
   if (hadOoo) {
     drainOoo(tcp, c);
     if (!tcp.alive(c, g)) return;
+  }
+  if ((t.flags[c] & F_OOO_FIN) !== 0 && t.rcvNxt[c] === t.oooFin[c]) {
+    t.flags[c] &= ~F_OOO_FIN;
+    fin = true;
   }
   if (fin && t.oooHead[c] < 0) {
     finArrives(tcp, c);
@@ -355,7 +394,8 @@ function oooInsert(tcp: TcpLayer, c: number, seq: number, off: number, len: numb
   let cur = t.oooHead[c];
   while (cur >= 0 && seqLeq(ch.seq[cur], seq)) {
     if (seqGeq((ch.seq[cur] + ch.len[cur]) >>> 0, end)) {
-      t.oooLast[c] = seq; // a duplicate of what we hold
+      t.oooLast[c] = seq; // a duplicate of what we hold: a D-SACK block in the ACK that follows (RFC 2883)
+      if ((t.flags[c] & F_SACK) !== 0) tcp.dsack(c, seq, end);
       return;
     }
     prev = cur;
@@ -403,6 +443,7 @@ function drainOoo(tcp: TcpLayer, c: number): void {
 function finArrives(tcp: TcpLayer, c: number): void {
   const t = tcp.t;
   t.rcvNxt[c] = (t.rcvNxt[c] + 1) >>> 0;
+  t.flags[c] &= ~F_OOO_FIN;
   const st = t.state[c];
   if (st === FIN_WAIT_2) {
     sendAck(tcp, c);

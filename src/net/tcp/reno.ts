@@ -1,24 +1,46 @@
 /**
  * Congestion control behind an interface, so other algorithms can be added.
  * The controller owns `cwnd` and `ssthresh` of the TCB store; the sender calls
- * it at the events RFC 5681 names. NewReno is RFC 5681 + RFC 6582.
+ * it at the events RFC 5681 names. NewReno is RFC 5681 + RFC 6582; CUBIC
+ * (cubic.ts) extends it. During SACK-based recovery PRR (prr.ts) sets cwnd on
+ * each ACK; the controller decides ssthresh when recovery starts.
  */
 import type { TcbStore } from './tcb.js';
+
+/** Congestion controllers by name (`--cc`, TcpOptions.cc). */
+export const CC_NEWRENO = 0;
+export const CC_CUBIC = 1;
+export const CC_NAMES = ['newreno', 'cubic'] as const;
+export type CcName = (typeof CC_NAMES)[number];
+
+/** Index of a controller name, -1 when unknown. */
+export function ccIndex(name: string): number {
+  return (CC_NAMES as readonly string[]).indexOf(name);
+}
+
+/** The time a controller reads (the TCP layer's clock). */
+export interface CcClock {
+  readonly nowUs: number;
+}
 
 export interface CongestionControl {
   /** Connection established: the initial window. */
   init(c: number): void;
-  /** `acked` new bytes cumulatively acknowledged outside recovery. */
-  onAck(c: number, acked: number): void;
   /**
-   * Loss detected (three duplicate ACKs or SACK): enter fast recovery. With
-   * `pipe`, RFC 6675 §5 recovery follows: the pipe estimate gates sending, so
-   * no window inflation (onDupAck/onPartialAck are not called).
+   * `acked` bytes newly delivered outside recovery (cumulatively
+   * acknowledged, or SACKed), `ack` the ACK field, `rttUs` this ACK's RTT
+   * sample from a never-retransmitted segment (-1: none).
+   */
+  onAck(c: number, acked: number, ack: number, rttUs: number): void;
+  /**
+   * Loss detected: set ssthresh. With `pipe` (SACK), PRR sets cwnd on each
+   * ACK of the recovery; without it, RFC 6582 fast recovery inflates the
+   * window (onDupAck/onPartialAck).
    */
   enterRecovery(c: number, pipe: boolean): void;
   /** A further duplicate ACK during RFC 6582 recovery. */
   onDupAck(c: number): void;
-  /** An ACK that advanced SND.UNA but not past `recover`. */
+  /** An ACK that advanced SND.UNA but not past `recover` (RFC 6582). */
   onPartialAck(c: number, acked: number): void;
   /** Recovery ended by an ACK covering `recover`; `pipe` as at enterRecovery. */
   exitRecovery(c: number, pipe: boolean): void;
@@ -27,14 +49,17 @@ export interface CongestionControl {
 }
 
 export class NewReno implements CongestionControl {
-  constructor(private readonly t: TcbStore) {}
+  constructor(
+    protected readonly t: TcbStore,
+    protected readonly clock: CcClock,
+  ) {}
 
-  private flight(c: number): number {
+  protected flight(c: number): number {
     return (this.t.sndMax[c] - this.t.sndUna[c]) >>> 0;
   }
 
-  /** RFC 5681 eq. (4): ssthresh = max(FlightSize / 2, 2*SMSS). */
-  private halve(c: number): void {
+  /** The reduced window on loss: RFC 5681 eq. (4), ssthresh = max(FlightSize / 2, 2*SMSS). */
+  protected reduce(c: number): void {
     const mss = this.t.sndMss[c];
     const half = this.flight(c) >>> 1;
     this.t.ssthresh[c] = half > 2 * mss ? half : 2 * mss;
@@ -50,12 +75,16 @@ export class NewReno implements CongestionControl {
     this.t.caAcked[c] = 0;
   }
 
-  onAck(c: number, acked: number): void {
+  /** RFC 7661 §4.1 spirit: a window the sender is not using (flight before this ACK under half of it) does not grow. */
+  protected appLimited(c: number, acked: number): boolean {
+    return 2 * (this.flight(c) + acked) < this.t.cwnd[c];
+  }
+
+  onAck(c: number, acked: number, _ack: number, _rttUs: number): void {
     const t = this.t;
     const mss = t.sndMss[c];
     const cwnd = t.cwnd[c];
-    // RFC 7661 §4.1 spirit: a window the sender is not using (flight before this ACK under half of it) does not grow.
-    if (2 * (this.flight(c) + acked) < cwnd) return;
+    if (this.appLimited(c, acked)) return;
     if (cwnd < t.ssthresh[c]) {
       // RFC 5681 §3.1 slow start, byte counting limited to SMSS per ACK (RFC 3465 L = 1).
       t.cwnd[c] = cwnd + (acked < mss ? acked : mss);
@@ -74,7 +103,7 @@ export class NewReno implements CongestionControl {
 
   enterRecovery(c: number, pipe: boolean): void {
     // RFC 6582 §3.2 step 2 / RFC 5681 §3.2 steps 2-3; RFC 6675 §5 step 4.2: cwnd = ssthresh.
-    this.halve(c);
+    this.reduce(c);
     this.t.cwnd[c] = this.t.ssthresh[c] + (pipe ? 0 : 3 * this.t.sndMss[c]);
   }
 
@@ -93,8 +122,8 @@ export class NewReno implements CongestionControl {
 
   exitRecovery(c: number, pipe: boolean): void {
     const t = this.t;
-    // RFC 6675 recovery sent by the pipe with cwnd = ssthresh and inflated nothing: the
-    // window stays (as Linux ends its reduction at ssthresh). Deflating it to the flight
+    // Recovery sent by the pipe (PRR) inflated nothing: the window ends at ssthresh
+    // (RFC 6937; Linux ends its reduction there too). Deflating it to the flight
     // left at the end of recovery, often one segment, sends a lone segment that the
     // peer's delayed ACK holds for up to 200 ms.
     if (pipe) {
@@ -102,7 +131,6 @@ export class NewReno implements CongestionControl {
       return;
     }
     // RFC 6582 §3.2 step 4 option 1: min(ssthresh, max(FlightSize, SMSS) + SMSS).
-
     const mss = t.sndMss[c];
     const f = this.flight(c);
     const w = (f > mss ? f : mss) + mss;
@@ -111,7 +139,7 @@ export class NewReno implements CongestionControl {
 
   onRto(c: number): void {
     // RFC 5681 §3.1 eq. (4) and LW = 1 SMSS.
-    this.halve(c);
+    this.reduce(c);
     this.t.cwnd[c] = this.t.sndMss[c];
   }
 }

@@ -7,8 +7,9 @@
  */
 import { CloseReason } from './api.js';
 import { TCP_ACK, TCP_SYN } from '../../wire/tcp.js';
-import { output, sendProbe, transmit } from './snd.js';
-import { F_PERSIST, F_PIPE, F_RECOVERY, F_RTT, F_SACK, SYN_RECEIVED, SYN_SENT, TLP_ARMED, TLP_NONE, TLP_SENT } from './tcb.js';
+import { rtoMarkLost } from './recovery.js';
+import { RXT_RTO, output, retransmitRecord, sendProbe, transmit } from './snd.js';
+import { CA_OPEN, F_PERSIST, F_RTT, F_SACK, SYN_RECEIVED, SYN_SENT, TLP_ARMED, TLP_NONE } from './tcb.js';
 import type { TcpLayer } from './tcp_layer.js';
 
 /** Clock granularity G of RFC 6298 §2 (the wheel ticks in ms). */
@@ -56,12 +57,12 @@ export function armRto(tcp: TcpLayer, c: number): void {
 /**
  * Arms the timer that watches data in flight: the loss probe timeout (RFC 8985
  * §7.2, PTO = 2 SRTT + 2 ms, or + WCDelAckT with one segment in flight, at most the RTO)
- * when SACK is on, an RTT is known, no recovery and no probe is outstanding;
+ * when SACK is on, an RTT is known, no recovery and no probe episode is open;
  * the RTO otherwise.
  */
 export function armDataTimer(tcp: TcpLayer, c: number): void {
   const t = tcp.t;
-  if ((t.flags[c] & (F_SACK | F_RECOVERY)) !== F_SACK || t.tlp[c] === TLP_SENT || t.srtt[c] < 0 || t.backoff[c] !== 0) {
+  if ((t.flags[c] & F_SACK) === 0 || t.ca[c] !== CA_OPEN || tcp.rack.tlpOpen(c) || t.srtt[c] < 0 || t.backoff[c] !== 0) {
     if (t.tlp[c] === TLP_ARMED) t.tlp[c] = TLP_NONE;
     armRto(tcp, c);
     return;
@@ -111,14 +112,21 @@ export function rtoExpired(tcp: TcpLayer, c: number): void {
     return;
   }
   if (t.tlp[c] === TLP_ARMED) {
-    // RFC 8985 §7.3: the probe (the last segment again) draws an ACK whose SACK blocks
-    // start recovery, or that acknowledges a tail whose ACK was lost.
-    t.tlp[c] = TLP_SENT;
+    // RFC 8985 §7.3: the probe (new data, or the last segment again) draws an ACK whose
+    // SACK blocks let RACK find the losses, or that acknowledges a tail whose ACK was lost.
+    t.tlp[c] = TLP_NONE;
     if (sendProbe(tcp, c)) k.lossProbes++;
     armRto(tcp, c);
     return;
   }
-  const limit = st === SYN_SENT || st === SYN_RECEIVED ? tcp.cfg.synRetries : tcp.cfg.retries;
+  const syn = st === SYN_SENT || st === SYN_RECEIVED;
+  if (!syn && t.sndMax[c] === t.sndUna[c]) {
+    // Nothing in flight: the timer was armed for data that found no room in the scoreboard's arena (snd.ts).
+    output(tcp, c);
+    if (t.rtoAt[c] === 0 && tcp.sb.len[c] > 0) armRto(tcp, c);
+    return;
+  }
+  const limit = syn ? tcp.cfg.synRetries : tcp.cfg.retries;
   if (t.backoff[c] >= limit) {
     k.retryLimitAborts++;
     tcp.closeConn(c, CloseReason.TIMEOUT);
@@ -127,19 +135,21 @@ export function rtoExpired(tcp: TcpLayer, c: number): void {
   t.backoff[c]++;
   k.rtoFires++;
   t.flags[c] &= ~F_RTT; // Karn: the timed segment is being resent
-  if (st === SYN_SENT || st === SYN_RECEIVED) {
+  if (syn) {
     transmit(tcp, c, t.iss[c], st === SYN_SENT ? TCP_SYN : TCP_SYN | TCP_ACK, 0, 0);
     armRto(tcp, c);
     return;
   }
+  // An RTO during recovery extends its episode (what undo restores is the window before it).
+  if (t.ca[c] === CA_OPEN) tcp.undo.begin(t, c, t.sndUna[c]);
   // RFC 5681 §3.1: collapse the window; RFC 6582 §4: no fast retransmit for what was in flight.
-  tcp.cc.onRto(c);
-  t.flags[c] &= ~(F_RECOVERY | F_PIPE);
+  tcp.ccOf(c).onRto(c);
   t.dupAcks[c] = 0;
-  t.recover[c] = t.sndMax[c];
-  // The peer may have reneged on SACKed data (RFC 2018 §8): resend from SND.UNA, go-back-N.
-  tcp.sack.clear(c);
-  t.sndNxt[c] = t.sndUna[c];
+  // The loss state: the segments not SACKed go again, lowest first, under slow start.
+  rtoMarkLost(tcp, c);
+  // The first one whatever the pipe says (segments sent within the last RTT are not deemed lost yet).
+  const rtx = tcp.rtx;
+  if (rtx.count[c] > 0) retransmitRecord(tcp, c, rtx.head[c], RXT_RTO);
   output(tcp, c);
   if (t.rtoAt[c] === 0) armRto(tcp, c);
 }

@@ -1,21 +1,32 @@
 /**
  * The send path: building segments from the send buffer (segmentation to the
- * peer's MSS, RFC 9293 §3.8.6), the usable window min(SND.WND, cwnd) or, in
- * SACK-based loss recovery, RFC 6675's pipe and NextSeg, FIN after the queued
- * data, retransmission of one segment, and pure ACKs.
+ * peer's MSS, RFC 9293 §3.8.6), each data segment recorded in the scoreboard
+ * (rtx_queue.ts); the usable window min(SND.WND, cwnd) without SACK, or with
+ * SACK (and after an RTO) cwnd against the pipe, lost segments first; pacing
+ * (pacing.ts); FIN after the queued data; retransmission of one recorded
+ * segment; the tail loss probe (RFC 8985 §7.3); pure ACKs, with a D-SACK
+ * (RFC 2883) block when a duplicate arrived.
  */
 import { IPV4_PROTO_TCP } from '../../wire/ipv4.js';
 import { TCP_ACK, TCP_FIN, TCP_HDR_LEN, TCP_PSH, TCP_RST, TCP_SYN, emitTcp, tcpFinishChecksum } from '../../wire/tcp.js';
 import { TCP_MAX_SACK_BLOCKS, emitTcpOptions } from '../../wire/tcp_options.js';
 import { L4_OFF } from '../layout.js';
 import { fillOptions } from './options.js';
-import { armDataTimer, armPersist, rearmProbe } from './rto.js';
+import { armDataTimer, armPersist, armRto, rearmProbe } from './rto.js';
+import { R_LOST, R_RETRANS } from './rtx_queue.js';
 import { buildSackBlocks } from './sack.js';
-import { seqGeq, seqGt, seqLeq, seqLt, seqMax } from './seq.js';
+import { seqGt, seqLeq, seqLt } from './seq.js';
 import {
-  CLOSE_WAIT, CLOSING, ESTABLISHED, F_ACK_NOW, F_DACK, F_DEFERRED, F_FIN_QUEUED, F_PIPE, F_RTT, F_SACK, FIN_WAIT_1, LAST_ACK, SYN_SENT,
+  CA_LOSS, CA_RECOVERY, CLOSE_WAIT, CLOSING, ESTABLISHED, F_ACK_NOW, F_DACK, F_DEFERRED, F_FIN_QUEUED, F_OOO_FIN, F_SACK, FIN_WAIT_1, LAST_ACK, SYN_SENT,
 } from './tcb.js';
 import type { TcpLayer } from './tcp_layer.js';
+
+/** Why a segment is retransmitted (the counters by cause). */
+export const RXT_RACK = 0;
+export const RXT_TLP = 1;
+export const RXT_RTO = 2;
+/** Three duplicate ACKs or a partial ACK without SACK (RFC 6582). */
+export const RXT_DUPACK = 3;
 
 /** The window we offer: the receive buffer, bounded by what 16 bits and our scale can say. */
 export function rcvWnd(tcp: TcpLayer, c: number): number {
@@ -40,9 +51,7 @@ export function transmit(tcp: TcpLayer, c: number, seq: number, flags: number, r
   const syn = (flags & TCP_SYN) !== 0;
   const o = tcp.txOpt;
   fillOptions(t, tcp.cfg, c, syn, t.state[c] === SYN_SENT, tcp.tsVal(c), o);
-  if (!syn && (t.flags[c] & F_SACK) !== 0 && t.oooHead[c] >= 0) {
-    o.sackCount = buildSackBlocks(t, tcp.chunks, c, o.sackBlocks, TCP_MAX_SACK_BLOCKS);
-  }
+  if (!syn && (t.flags[c] & F_SACK) !== 0 && (t.oooHead[c] >= 0 || tcp.dsackConn === c || (t.flags[c] & F_OOO_FIN) !== 0)) sackOption(tcp, c);
   const optLen = emitTcpOptions(o, dv, l4 + TCP_HDR_LEN);
   const h = tcp.txRepr;
   h.srcPort = t.localPort[c];
@@ -80,6 +89,21 @@ export function transmit(tcp: TcpLayer, c: number, seq: number, flags: number, r
   return true;
 }
 
+/** The SACK blocks of a segment of `c` into tcp.txOpt: a D-SACK first (RFC 2883), then the out-of-order queue's. */
+function sackOption(tcp: TcpLayer, c: number): void {
+  const o = tcp.txOpt;
+  const t = tcp.t;
+  let n = 0;
+  if (tcp.dsackConn === c) {
+    o.sackBlocks[0] = tcp.dsackL;
+    o.sackBlocks[1] = tcp.dsackR;
+    n = 1;
+    tcp.dsackConn = -1;
+  }
+  if (t.oooHead[c] >= 0 || (t.flags[c] & F_OOO_FIN) !== 0) n = buildSackBlocks(t, tcp.chunks, c, o.sackBlocks, TCP_MAX_SACK_BLOCKS, n);
+  o.sackCount = n;
+}
+
 /** An ACK carrying nothing else (<SEQ=SND.NXT><ACK=RCV.NXT>). */
 export function sendAck(tcp: TcpLayer, c: number): void {
   transmit(tcp, c, tcp.t.sndNxt[c], TCP_ACK, 0, 0);
@@ -114,21 +138,26 @@ function canSend(st: number): boolean {
 }
 
 /**
- * Sends new data (and the FIN once the queue is drained) from SND.NXT as far
- * as min(SND.WND, cwnd) allows, or during RFC 6675 recovery as far as the pipe
- * allows; no Nagle delay (a generator wants writes on the wire at once). Arms
- * the RTO, or the persist timer on a zero window.
+ * Sends what the window allows: without SACK (outside the loss state after an
+ * RTO) new data from SND.NXT up to min(SND.WND, cwnd); with SACK, while the
+ * pipe leaves room under cwnd, the segments deemed lost first, then new data
+ * within SND.WND (RFC 6675 §5 (C), RACK-TLP's retransmissions). FIN after the
+ * queued data; no Nagle delay (a generator wants writes on the wire at once);
+ * pacing holds segments until their time. Arms the RTO (or the loss probe),
+ * or the persist timer on a zero window.
  */
 export function output(tcp: TcpLayer, c: number): void {
   const t = tcp.t;
   // Written to inside this received burst: TcpLayer.burstEnd sends it all at once.
   if (!canSend(t.state[c]) || (t.flags[c] & F_DEFERRED) !== 0) return;
   let sent = false;
-  if ((t.flags[c] & F_PIPE) !== 0) {
+  const rtx = tcp.rtx;
+  if (((t.flags[c] & F_SACK) !== 0 || t.ca[c] === CA_LOSS) && (rtx.sacked[c] | rtx.lost[c] | rtx.retrans[c]) !== 0) {
     sent = pipeOutput(tcp, c);
   } else {
+    // Nothing SACKed, lost or retransmitted: the pipe is the flight, and cwnd past SND.UNA is the window.
     const wnd = t.sndWnd[c] < t.cwnd[c] ? t.sndWnd[c] : t.cwnd[c];
-    while (sendNew(tcp, c, wnd) > 0) sent = true;
+    while (paced(tcp, c) && sendNew(tcp, c, wnd) > 0) sent = true;
   }
   if (sent) {
     if (t.rtoAt[c] === 0) armDataTimer(tcp, c);
@@ -136,14 +165,41 @@ export function output(tcp: TcpLayer, c: number): void {
   }
   // RFC 9293 §3.8.6.1: data waiting behind a zero window and nothing in flight to elicit an ACK: probe.
   if (t.sndWnd[c] === 0 && tcp.sb.len[c] > 0 && t.sndMax[c] === t.sndUna[c] && t.rtoAt[c] === 0) armPersist(tcp, c);
+  // Data that found no room in the scoreboard's arena, and no ACK to come: try again at the RTO.
+  if (noRoom) {
+    noRoom = false;
+    if (t.rtoAt[c] === 0 && t.sndMax[c] === t.sndUna[c]) armRto(tcp, c);
+  }
+}
+
+/** sendNew found the scoreboard's arena full. */
+let noRoom = false;
+
+/** Whether pacing lets `c` send now; if not, the wheel wakes it when its time comes. */
+function paced(tcp: TcpLayer, c: number): boolean {
+  const p = tcp.pacer;
+  if (!p.enabled || p.next[c] <= tcp.nowUs) return true;
+  const at = Math.ceil(p.next[c] / 1000);
+  if (p.at[c] === 0 || p.at[c] > at) {
+    p.at[c] = at;
+    tcp.wheel.schedule(c, at);
+  }
+  return false;
+}
+
+/** The bytes in flight, RFC 6675's pipe over the scoreboard. */
+function pipeOf(tcp: TcpLayer, c: number): number {
+  const t = tcp.t;
+  return tcp.rtx.pipe(c, (t.sndMax[c] - t.sndUna[c]) >>> 0);
 }
 
 /**
  * Sends the segment at SND.NXT (one MSS at most, with the FIN once the queue
- * is drained) that fits in `wnd` bytes past SND.UNA. Returns the sequence
- * space sent, 0 when nothing could go.
+ * is drained) that fits in `wnd` bytes past SND.UNA and `room` bytes of
+ * window, recording it in the scoreboard. Returns the sequence space sent, 0
+ * when nothing could go.
  */
-function sendNew(tcp: TcpLayer, c: number, wnd: number): number {
+function sendNew(tcp: TcpLayer, c: number, wnd: number, room = 0x7fffffff): number {
   const t = tcp.t;
   const una = t.sndUna[c];
   const nxt = t.sndNxt[c];
@@ -153,48 +209,64 @@ function sendNew(tcp: TcpLayer, c: number, wnd: number): number {
   const mss = t.sndMss[c];
   const off = (nxt - una) >>> 0;
   const avail = bufLen - off;
-  const room = wnd - off;
+  const space = wnd - off;
   let len = avail < mss ? avail : mss;
-  if (len > room) len = room > 0 ? room : 0;
+  if (len > space) len = space > 0 ? space : 0;
   const fin = finQueued && off + len === bufLen;
   if (len === 0 && !(fin && avail === 0)) return 0;
+  // A whole segment (or the whole rest) or nothing: no runts under cwnd.
+  if (len > room || (len === 0 && room <= 0)) return 0;
+  const rtx = tcp.rtx;
+  if (!rtx.reserve(c)) {
+    tcp.counters.rtxQueueFull++;
+    noRoom = true;
+    return 0;
+  }
   let flags = TCP_ACK;
   if (fin) flags |= TCP_FIN;
   if (len > 0 && off + len === bufLen) flags |= TCP_PSH;
   if (!transmit(tcp, c, nxt, flags, off, len)) return 0;
-  if ((t.flags[c] & F_RTT) === 0 && seqLeq(t.sndMax[c], nxt)) {
-    // Karn: time only new data; the timestamp option makes this redundant but is not always there.
-    t.flags[c] |= F_RTT;
-    t.rttSeq[c] = nxt;
-    t.rttStartMs[c] = tcp.nowUs;
-  }
   const n = len + (fin ? 1 : 0);
   const end = (nxt + n) >>> 0;
+  rtx.push(c, nxt | 0, end | 0);
   t.sndNxt[c] = end;
   if (seqGt(end, t.sndMax[c])) t.sndMax[c] = end;
+  sentBytes(tcp, c, n);
   return n;
 }
 
-/**
- * RFC 8985 §7.3 loss probe: the highest segment sent, again. The RFC prefers a
- * new segment, but a receiver answers a duplicate at once (with a D-SACK)
- * while it may hold the ACK of one new in-order segment for its delayed-ACK
- * time (Linux: 40 ms and up), and the probe is sent because an ACK is missing.
- * Against Linux at 5% loss each way a resent tail moved an upload 1.3-1.5x as
- * fast as new data did. Returns whether one went out.
- */
-export function sendProbe(tcp: TcpLayer, c: number): boolean {
+/** Accounting of every data segment sent: PRR's prr_out, the pacer. */
+function sentBytes(tcp: TcpLayer, c: number, n: number): void {
   const t = tcp.t;
-  const una = t.sndUna[c];
-  const end = t.sndMax[c];
-  const from = seqGt((end - t.sndMss[c]) >>> 0, una) ? (end - t.sndMss[c]) >>> 0 : una;
-  return seqLt(from, end) && retransmit(tcp, c, from, (end - from) >>> 0) > 0;
+  if (t.ca[c] === CA_RECOVERY && (t.flags[c] & F_SACK) !== 0) tcp.prr.sent(c, n);
+  if (tcp.pacer.enabled) tcp.pacer.sent(t, c, n, pipeOf(tcp, c));
 }
 
 /**
- * RFC 3042 limited transmit: each of the first two duplicate ACKs sends one
- * new segment, as long as the flight stays within cwnd + 2 SMSS, so that a
- * small window still draws the duplicates that trigger fast retransmit.
+ * RFC 8985 §7.3 loss probe: a new segment when there is one and the peer's
+ * window allows it, else the highest segment sent, again. Returns whether one
+ * went out; the episode (TLP.end_seq) is opened in RACK.
+ */
+export function sendProbe(tcp: TcpLayer, c: number): boolean {
+  const t = tcp.t;
+  const k = tcp.counters;
+  if (sendNew(tcp, c, t.sndWnd[c]) > 0) {
+    k.tlpNewData++;
+    tcp.rack.tlpSent(c, t.sndMax[c], false);
+    return true;
+  }
+  const rtx = tcp.rtx;
+  if (rtx.count[c] === 0) return false;
+  if (retransmitRecord(tcp, c, (rtx.tail(c) - 1) >>> 0, RXT_TLP) === 0) return false;
+  tcp.rack.tlpSent(c, t.sndMax[c], true);
+  return true;
+}
+
+/**
+ * RFC 3042 limited transmit (without SACK): each of the first two duplicate
+ * ACKs sends one new segment, as long as the flight stays within cwnd + 2
+ * SMSS, so that a small window still draws the duplicates that trigger fast
+ * retransmit.
  */
 export function limitedTransmit(tcp: TcpLayer, c: number): void {
   const t = tcp.t;
@@ -204,73 +276,99 @@ export function limitedTransmit(tcp: TcpLayer, c: number): void {
 }
 
 /**
- * RFC 6675 §5 step (C): while cwnd - pipe >= 1 SMSS, send what NextSeg (§4)
- * names: (1) the lowest lost hole above HighRxt, (2) new data the peer's
- * window allows, (3) the lowest un-SACKed hole above HighRxt, (4) once per
- * recovery, a rescue retransmission of the highest un-SACKed segment.
- * Returns whether anything was sent.
+ * While cwnd - pipe leaves room for the next segment: the segments deemed
+ * lost (RACK, or all of them after an RTO), lowest first, then new data the
+ * peer's window allows. Returns whether anything was sent.
  */
 function pipeOutput(tcp: TcpLayer, c: number): boolean {
   const t = tcp.t;
-  const sack = tcp.sack;
-  const mss = t.sndMss[c];
-  const una = t.sndUna[c];
-  // Lost retransmissions (as RACK, RFC 8985, would find them; RFC 6675 leaves them to
-  // the RTO): data sent after the last one was SACKed, so holes still below HighRxt
-  // were retransmitted in vain. Walk the holes from SND.UNA again.
-  if (seqGt(t.highRxt[c], una) && sack.n[c] > 0 && seqGt(sack.highestSacked(c), t.rxtMark[c])) {
-    const first = sack.nextHole(c, una);
-    if (first >= 0 && seqLt(first, t.highRxt[c])) {
-      t.highRxt[c] = una;
-      tcp.counters.lostRetransmits++;
+  const rtx = tcp.rtx;
+  let pipe = pipeOf(tcp, c);
+  let sent = false;
+  const cause = t.ca[c] === CA_LOSS ? RXT_RTO : RXT_RACK;
+  if (rtx.lost[c] > 0) {
+    let k = rtx.nextLost(c, rtx.head[c]);
+    while (rtx.valid(c, k)) {
+      const p = rtx.pos(c, k);
+      const len = (rtx.end[p] - rtx.start[p]) >>> 0;
+      if (t.cwnd[c] - pipe < len || !paced(tcp, c)) return sent;
+      if (retransmitRecord(tcp, c, k, cause) === 0) return sent;
+      pipe += len;
+      sent = true;
+      k = rtx.nextLost(c, (k + 1) >>> 0);
     }
   }
-  let pipe = sack.pipe(c, una, t.sndMax[c], t.highRxt[c], mss);
-  let sent = false;
-  while (t.cwnd[c] - pipe >= mss) {
-    const hole = sack.nextHole(c, seqMax(t.highRxt[c], una));
-    // Rule 1 first, then rule 2 (new data), then rule 3: the same hole, not yet deemed lost.
-    const lost = hole >= 0 && sack.isLost(c, hole, mss);
-    let n = lost ? 0 : sendNew(tcp, c, t.sndWnd[c]);
-    if (hole >= 0 && n === 0) {
-      n = retransmit(tcp, c, hole, (sack.holeEnd - hole) >>> 0);
-      if (n > 0) t.highRxt[c] = (hole + n) >>> 0;
-    } else if (n === 0 && seqGeq(una, t.rescueRxt[c])) {
-      // Rule 4: HighRxt stays; RescueRxt = RecoveryPoint allows no second one.
-      const end = sack.highestUnsacked(c, una, t.sndMax[c]);
-      const from = seqGt((end - mss) >>> 0, una) ? (end - mss) >>> 0 : una;
-      if (seqLt(from, end)) n = retransmit(tcp, c, from, (end - from) >>> 0);
-      if (n > 0) {
-        t.rescueRxt[c] = t.recover[c];
-        tcp.counters.rescueRetransmits++;
-      }
-    }
+  let fresh = false;
+  while (paced(tcp, c)) {
+    const n = sendNew(tcp, c, t.sndWnd[c], t.cwnd[c] - pipe);
     if (n === 0) break;
     pipe += n;
     sent = true;
+    fresh = true;
+  }
+  // RFC 6675 §4 NextSeg rule 4, once per recovery: nothing lost or new left to send, the
+  // highest segment not SACKed goes again. A tail lost during recovery is found by no
+  // later delivery (RACK) and gets no loss probe (RFC 8985 §7.2): without this, an RTO.
+  if (!fresh && t.ca[c] === CA_RECOVERY && rtx.count[c] > 0 && paced(tcp, c)) {
+    const k = rtx.highestUnsacked(c);
+    if (rtx.valid(c, k)) {
+      const p = rtx.pos(c, k);
+      const len = (rtx.end[p] - rtx.start[p]) >>> 0;
+      if ((rtx.flags[p] & (R_LOST | R_RETRANS)) === 0 && t.cwnd[c] - pipe >= len && tcp.rack.takeRescue(c)) {
+        if (retransmitRecord(tcp, c, k, RXT_RACK) > 0) {
+          tcp.counters.rescueRetransmits++;
+          sent = true;
+        }
+      }
+    }
   }
   return sent;
 }
 
 /**
- * Retransmits up to `maxLen` bytes (one MSS at most) from `seq`, with the FIN
- * when the segment reaches it and it was sent before. Returns the sequence
- * space covered (0 when nothing was sent).
+ * Retransmits the segment of record `k` (its exact range, with the FIN when
+ * the record holds it) and notes it in the scoreboard and the counters by
+ * `cause`. Returns the sequence space sent (0: no packet buffer).
  */
-export function retransmit(tcp: TcpLayer, c: number, seq: number, maxLen: number): number {
+export function retransmitRecord(tcp: TcpLayer, c: number, k: number, cause: number): number {
   const t = tcp.t;
+  const rtx = tcp.rtx;
+  const p = rtx.pos(c, k);
+  const s = rtx.start[p];
+  const e = rtx.end[p];
   const una = t.sndUna[c];
-  const bufLen = tcp.sb.len[c];
-  const rel = (seq - una) >>> 0;
-  if (rel > bufLen) return 0;
-  let len = bufLen - rel;
-  if (len > t.sndMss[c]) len = t.sndMss[c];
-  if (len > maxLen) len = maxLen;
-  const fin = (t.flags[c] & F_FIN_QUEUED) !== 0 && rel + len === bufLen && seqGt(t.sndMax[c], (una + bufLen) >>> 0);
-  if (len === 0 && !fin) return 0;
-  if (!transmit(tcp, c, seq, fin ? TCP_ACK | TCP_FIN : TCP_ACK, rel, len)) return 0;
-  t.rxtMark[c] = t.sndMax[c];
-  // Karn's rule (RFC 6298 §3): a retransmitted segment gives no RTT sample.
-  if ((t.flags[c] & F_RTT) !== 0 && seqLeq(seq, t.rttSeq[c])) t.flags[c] &= ~F_RTT;
-  return len + (fin ? 1 : 0);
+  const bufEnd = (una + tcp.sb.len[c]) >>> 0;
+  const dataEnd = seqGt(e, bufEnd) ? bufEnd : e;
+  const len = seqGt(dataEnd, s) ? (dataEnd - s) >>> 0 : 0;
+  const fin = seqGt(e, bufEnd);
+  let flags = TCP_ACK;
+  if (fin) flags |= TCP_FIN;
+  else if (dataEnd === bufEnd && len > 0) flags |= TCP_PSH;
+  if (!transmit(tcp, c, s, flags, (s - una) >>> 0, len)) return 0;
+  const n = (e - s) >>> 0;
+  if (seqLeq(t.rxtHi[c], una)) {
+    // A new run of retransmissions: [rxtLo, rxtHi) tells a D-SACK of our own resend from a network duplicate.
+    t.rxtLo[c] = s;
+    t.rxtHi[c] = e;
+  } else {
+    if (seqLt(s, t.rxtLo[c])) t.rxtLo[c] = s;
+    if (seqGt(e, t.rxtHi[c])) t.rxtHi[c] = e;
+  }
+  rtx.onRetransmit(c, p);
+  tcp.undo.onRetransmit(c, tcp.tsVal(c));
+  const k2 = tcp.counters;
+  if (cause === RXT_RACK) k2.rackRetransmits++;
+  else if (cause === RXT_TLP) k2.tlpRetransmits++;
+  else if (cause === RXT_RTO) k2.rtoRetransmits++;
+  else k2.dupAckRetransmits++;
+  sentBytes(tcp, c, n);
+  return n;
+}
+
+/** Retransmits the recorded segment holding `seq` (RFC 6582 fast retransmit and partial ACKs). */
+export function retransmitAt(tcp: TcpLayer, c: number, seq: number, cause: number): number {
+  const rtx = tcp.rtx;
+  if (rtx.count[c] === 0) return 0;
+  const k = rtx.seek(c, seq, true);
+  return rtx.valid(c, k) ? retransmitRecord(tcp, c, k, cause) : 0;
 }

@@ -31,10 +31,10 @@ export const F_WS = 4; // window scaling negotiated
 export const F_FIN_QUEUED = 8; // shutdown(): FIN follows the queued data
 export const F_DEFERRED = 16; // written inside a received burst: output waits for the burst's end
 export const F_CLOSE = 32; // close(): release without telling the app more once done
-export const F_RECOVERY = 64; // in fast recovery (RFC 6582)
 export const F_WANT_WRITABLE = 128; // write() was short: call onWritable when space frees
 export const F_PERSIST = 256; // zero-window probing instead of RTO
 export const F_DACK = 512; // an ACK is owed (delayed)
+export const F_OOO_FIN = 64; // a FIN arrived out of order, at oooFin: kept (and SACKed) until the data before it arrives
 export const F_PASSIVE = 1024; // created from a listener
 export const F_RTT = 2048; // a segment is being timed (no timestamps: Karn's algorithm)
 export const F_EPHEMERAL = 4096; // local port came from the port pool
@@ -43,8 +43,12 @@ export const F_NOTIFIED = 8192; // onClosed was delivered (handler detached)
 /** Values of `tlp`. */
 export const TLP_NONE = 0;
 export const TLP_ARMED = 1;
-export const TLP_SENT = 2;
-export const F_PIPE = 32768; // this recovery is RFC 6675's: the pipe estimate, not window inflation, gates sending
+/** Values of `ca`, the sender's loss-recovery state (Linux's icsk_ca_state). */
+export const CA_OPEN = 0;
+/** Fast recovery: losses detected by RACK (SACK) or three duplicate ACKs (RFC 6582); PRR sets cwnd under SACK. */
+export const CA_RECOVERY = 1;
+/** After an RTO until SND.UNA passes `recover`: the lost segments go out again under slow start. */
+export const CA_LOSS = 2;
 
 export class TcbStore {
   readonly max: number;
@@ -79,7 +83,6 @@ export class TcbStore {
   readonly rto: Int32Array;
   /** Consecutive RTO expiries (exponential backoff exponent and retry count). */
   readonly backoff: Uint8Array;
-  readonly rttSeq: Uint32Array;
   readonly rttStartMs: Float64Array;
   /** Congestion state (RFC 5681/6582). */
   readonly cwnd: Uint32Array;
@@ -88,13 +91,14 @@ export class TcbStore {
   readonly caAcked: Uint32Array;
   readonly recover: Uint32Array;
   readonly dupAcks: Uint8Array;
-  /** End of the highest range retransmitted during this recovery (RFC 6675 HighRxt + 1). */
-  readonly highRxt: Uint32Array;
-  /** RFC 6675 RescueRxt + 1: a rescue retransmission is allowed once SND.UNA reaches it (rule 4). */
-  readonly rescueRxt: Uint32Array;
-  /** SND.MAX when the last retransmission left: SACKs above it mean that retransmissions still missing were lost. */
-  readonly rxtMark: Uint32Array;
-  /** RFC 8985 loss probe: TLP_NONE, TLP_ARMED (rtoAt is the PTO) or TLP_SENT (no other until SND.UNA moves). */
+  /** Range of the retransmissions since SND.UNA last passed them all: a D-SACK inside it reports a spurious retransmission. */
+  readonly rxtLo: Uint32Array;
+  readonly rxtHi: Uint32Array;
+  /** Loss-recovery state: CA_OPEN, CA_RECOVERY or CA_LOSS. */
+  readonly ca: Uint8Array;
+  /** Congestion controller of the connection (CC_NEWRENO, CC_CUBIC). */
+  readonly ccAlgo: Uint8Array;
+  /** RFC 8985 loss probe: TLP_ARMED when rtoAt is the PTO, else TLP_NONE (the probe's episode is RACK's). */
   readonly tlp: Uint8Array;
   /** Timer deadlines in ms, 0 = not armed. rtoAt doubles as persist and TIME_WAIT deadline. */
   readonly rtoAt: Float64Array;
@@ -108,6 +112,8 @@ export class TcbStore {
   readonly oooLast: Uint32Array;
   /** Chunks held by the out-of-order queue (bounded: tiny segments must not drain the shared pool). */
   readonly oooCount: Uint16Array;
+  /** Sequence number of a FIN that arrived out of order (valid with F_OOO_FIN). */
+  readonly oooFin: Uint32Array;
   /** Listener that created the connection, -1 for active opens. */
   readonly listener: Int32Array;
   readonly handler: (TcpHandler | null)[];
@@ -149,17 +155,17 @@ export class TcbStore {
     this.rttvar = new Int32Array(max);
     this.rto = new Int32Array(max);
     this.backoff = new Uint8Array(max);
-    this.rttSeq = new Uint32Array(max);
     this.rttStartMs = new Float64Array(max);
     this.cwnd = new Uint32Array(max);
     this.ssthresh = new Uint32Array(max);
     this.caAcked = new Uint32Array(max);
     this.recover = new Uint32Array(max);
     this.dupAcks = new Uint8Array(max);
-    this.highRxt = new Uint32Array(max);
-    this.rescueRxt = new Uint32Array(max);
+    this.rxtLo = new Uint32Array(max);
+    this.rxtHi = new Uint32Array(max);
+    this.ca = new Uint8Array(max);
+    this.ccAlgo = new Uint8Array(max);
     this.tlp = new Uint8Array(max);
-    this.rxtMark = new Uint32Array(max);
     this.rtoAt = new Float64Array(max);
     this.dackAt = new Float64Array(max);
     this.kaAt = new Float64Array(max);
@@ -168,6 +174,7 @@ export class TcbStore {
     this.oooHead = new Int32Array(max).fill(-1);
     this.oooLast = new Uint32Array(max);
     this.oooCount = new Uint16Array(max);
+    this.oooFin = new Uint32Array(max);
     this.listener = new Int32Array(max).fill(-1);
     this.handler = new Array<TcpHandler | null>(max).fill(null);
     this.gen = new Uint32Array(max);
@@ -195,6 +202,7 @@ export class TcbStore {
     this.remotePort[c] = remotePort;
     this.backoff[c] = 0;
     this.dupAcks[c] = 0;
+    this.ca[c] = CA_OPEN;
     this.tlp[c] = TLP_NONE;
     this.rtoAt[c] = 0;
     this.dackAt[c] = 0;

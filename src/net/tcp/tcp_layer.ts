@@ -17,12 +17,17 @@ import { Listener, connect, listen, noConnection, timeWaitReusable } from './con
 import { TcpCounters } from './counters.js';
 import { IsnGenerator } from './isn.js';
 import { PortPool } from './port_pool.js';
+import { Cubic } from './cubic.js';
+import { Pacer } from './pacing.js';
+import { Prr } from './prr.js';
+import { Rack } from './rack.js';
 import { segmentArrives } from './rcv.js';
 import { type CongestionControl, NewReno } from './reno.js';
-import { SackBoard } from './sack.js';
+import { RtxQueue } from './rtx_queue.js';
+import { Undo } from './undo.js';
 import { output, sendAck, transmit } from './snd.js';
 import {
-  CLOSE_WAIT, CLOSED, ESTABLISHED, F_ACK_NOW, F_CLOSE, F_DEFERRED, F_FIN_QUEUED, F_NOTIFIED, F_PASSIVE, F_WANT_WRITABLE,
+  CLOSE_WAIT, CLOSED, ESTABLISHED, F_ACK_NOW, F_CLOSE, F_DEFERRED, F_FIN_QUEUED, F_NOTIFIED, F_OOO_FIN, F_PASSIVE, F_WANT_WRITABLE,
   FIN_WAIT_1, FIN_WAIT_2, LAST_ACK, SYN_RECEIVED, SYN_SENT, TIME_WAIT, TcbStore,
 } from './tcb.js';
 import { TimeWaitFifo, TimerWheel } from './timer.js';
@@ -50,8 +55,14 @@ export class TcpLayer implements L4Handler {
   readonly t: TcbStore;
   readonly chunks: ChunkPool;
   readonly sb: SendBuffers;
-  readonly sack: SackBoard;
-  readonly cc: CongestionControl;
+  /** The sender's scoreboard: every segment in flight (rtx_queue.ts). */
+  readonly rtx: RtxQueue;
+  readonly rack: Rack;
+  readonly prr: Prr;
+  readonly undo: Undo;
+  readonly pacer: Pacer;
+  /** Congestion controllers, indexed by CC_NEWRENO / CC_CUBIC (each connection's in TcbStore.ccAlgo). */
+  readonly ccs: CongestionControl[];
   readonly wheel: TimerWheel;
   readonly tw: TimeWaitFifo;
   readonly ports: PortPool;
@@ -69,8 +80,14 @@ export class TcpLayer implements L4Handler {
   readonly txOpt: TcpOptionsRepr = newTcpOptionsRepr();
   /** Out-of-order chunks one connection may hold: a window of quarter-full chunks. */
   readonly oooMaxChunks: number;
+  /** A D-SACK block (RFC 2883) owed by connection dsackConn's next segment, -1 none. */
+  dsackConn = -1;
+  dsackL = 0;
+  dsackR = 0;
   nowUs = 0;
   nowMs = 0;
+  /** Last segment send time handed out by xmitTime(). */
+  private lastXmitUs = 0;
   challengeSecond = -1;
   challengeCount = 0;
   /** Nesting of input()/tick(): an API call from a callback then reuses their time instead of reading the clock. */
@@ -99,8 +116,13 @@ export class TcpLayer implements L4Handler {
     this.t = new TcbStore(max);
     this.chunks = new ChunkPool(this.pool, this.cfg.chunks);
     this.sb = new SendBuffers(this.chunks, max);
-    this.sack = new SackBoard(max);
-    this.cc = new NewReno(this.t);
+    // Records for the segments in flight: two per chunk of send buffer (segments of a quarter chunk's size or more fit).
+    this.rtx = new RtxQueue(max, Math.max(1024, 2 * this.cfg.chunks), this);
+    this.rack = new Rack(max, this);
+    this.prr = new Prr(max);
+    this.undo = new Undo(max);
+    this.pacer = new Pacer(max, this.cfg.pacing, this);
+    this.ccs = [new NewReno(this.t, this), new Cubic(this.t, this, this.cfg.pacing)];
     this.wheel = new TimerWheel(max);
     this.deferred = new Int32Array(2 * max);
     this.tw = new TimeWaitFifo(max);
@@ -124,6 +146,32 @@ export class TcpLayer implements L4Handler {
   /** The time for an API call: the packet's or tick's time inside a callback, the clock's otherwise. */
   private apiNow(): void {
     if (this.inStack === 0) this.setNow(this.stack.clock.nowUs());
+  }
+
+  /**
+   * The send time of a segment leaving now, in µs: the clock, but strictly
+   * increasing (a nanosecond past the last one within one burst time), so that
+   * RACK (RFC 8985) can tell which of two segments left later: a retransmission
+   * sent while the same received burst is processed is later than data sent
+   * before it at the same clock reading.
+   */
+  xmitTime(): number {
+    const n = this.nowUs;
+    const x = n > this.lastXmitUs ? n : this.lastXmitUs + 0.001;
+    this.lastXmitUs = x;
+    return x;
+  }
+
+  /** The congestion controller of connection `c`. */
+  ccOf(c: number): CongestionControl {
+    return this.ccs[this.t.ccAlgo[c]];
+  }
+
+  /** The next segment of `c` reports [l, r) as a duplicate (RFC 2883 D-SACK). */
+  dsack(c: number, l: number, r: number): void {
+    this.dsackConn = c;
+    this.dsackL = l;
+    this.dsackR = r;
   }
 
   /**
@@ -254,7 +302,10 @@ export class TcpLayer implements L4Handler {
     this.wheel.cancel(c);
     this.sb.clear(c);
     this.freeOoo(c);
-    this.sack.clear(c);
+    this.rtx.clear(c);
+    this.rack.reoAt[c] = 0;
+    this.pacer.reset(c);
+    if (this.dsackConn === c) this.dsackConn = -1;
     t.free(c);
   }
 
@@ -263,6 +314,7 @@ export class TcpLayer implements L4Handler {
     this.chunks.freeChain(t.oooHead[c]);
     t.oooHead[c] = -1;
     t.oooCount[c] = 0;
+    t.flags[c] &= ~F_OOO_FIN;
   }
 
   /** Ends `c` and reports `reason` to the application (unless it never saw the connection). */
@@ -284,7 +336,9 @@ export class TcpLayer implements L4Handler {
     this.wheel.cancel(c);
     this.sb.clear(c);
     this.freeOoo(c);
-    this.sack.clear(c);
+    this.rtx.clear(c);
+    this.rack.reoAt[c] = 0;
+    this.pacer.reset(c);
     t.rtoAt[c] = 0;
     t.dackAt[c] = 0;
     t.kaAt[c] = 0;

@@ -1,12 +1,14 @@
 /**
- * What happens when a TCB's wheel entry fires: the delayed ACK, the RTO or
- * persist deadline, keepalive (RFC 1122 §4.2.3.6) and the orphaned
- * FIN_WAIT_2 timeout; then the entry is re-filed at the earliest deadline left.
+ * What happens when a TCB's wheel entry fires: the delayed ACK, RACK's
+ * reordering timer, the RTO (or loss probe, or persist) deadline, paced data
+ * whose time came, keepalive (RFC 1122 §4.2.3.6) and the orphaned FIN_WAIT_2
+ * timeout; then the entry is re-filed at the earliest deadline left.
  */
 import { CloseReason } from './api.js';
 import { TCP_ACK } from '../../wire/tcp.js';
+import { reoTimeout } from './recovery.js';
 import { rtoExpired } from './rto.js';
-import { sendAck, transmit } from './snd.js';
+import { output, sendAck, transmit } from './snd.js';
 import { CLOSED, F_CLOSE, F_DACK, FIN_WAIT_2, TIME_WAIT } from './tcb.js';
 import type { TcpLayer } from './tcp_layer.js';
 
@@ -20,9 +22,23 @@ export function onTimer(tcp: TcpLayer, c: number): void {
     t.dackAt[c] = 0;
     if ((t.flags[c] & F_DACK) !== 0) sendAck(tcp, c);
   }
+  const reo = tcp.rack.reoAt;
+  if (reo[c] !== 0 && reo[c] <= now) {
+    reo[c] = 0;
+    tcp.counters.reoTimeouts++;
+    reoTimeout(tcp, c);
+    output(tcp, c);
+    if (!tcp.alive(c, g)) return;
+  }
   if (t.rtoAt[c] !== 0 && t.rtoAt[c] <= now) {
     t.rtoAt[c] = 0;
     rtoExpired(tcp, c);
+    if (!tcp.alive(c, g)) return;
+  }
+  const pace = tcp.pacer.at;
+  if (pace[c] !== 0 && pace[c] <= now) {
+    pace[c] = 0;
+    output(tcp, c);
     if (!tcp.alive(c, g)) return;
   }
   if (t.kaAt[c] !== 0 && t.kaAt[c] <= now) {
@@ -39,8 +55,12 @@ export function refile(tcp: TcpLayer, c: number): void {
   let m = t.rtoAt[c];
   const d = t.dackAt[c];
   const k = t.kaAt[c];
+  const r = tcp.rack.reoAt[c];
+  const p = tcp.pacer.at[c];
   if (d !== 0 && (m === 0 || d < m)) m = d;
   if (k !== 0 && (m === 0 || k < m)) m = k;
+  if (r !== 0 && (m === 0 || r < m)) m = r;
+  if (p !== 0 && (m === 0 || p < m)) m = p;
   if (m !== 0) tcp.wheel.schedule(c, m);
 }
 

@@ -1,0 +1,103 @@
+/**
+ * Undoing a window reduction that was not needed, as Linux does: a recovery
+ * (or RTO) whose retransmissions all came back as D-SACKs (RFC 2883: the
+ * receiver had the originals), or whose end is acknowledged with a timestamp
+ * echo older than the first retransmission (RFC 3522 Eifel detection: the ACK
+ * was for an original), was caused by reordering or delay, not loss: cwnd and
+ * ssthresh go back to what they were before it (RFC 9438 §4.9 for CUBIC;
+ * Linux's tcp_try_undo_dsack / tcp_try_undo_recovery / tcp_try_undo_loss).
+ * Under reordering this is what keeps the window: RACK's first spurious
+ * retransmissions come before its reordering window has grown.
+ */
+import { seqGt } from './seq.js';
+import type { TcbStore } from './tcb.js';
+
+export class Undo {
+  /** cwnd and ssthresh before the reduction. */
+  readonly priorCwnd: Uint32Array;
+  readonly priorSsthresh: Uint32Array;
+  /** SND.UNA when the episode began: D-SACKs above it count against its retransmissions. */
+  readonly marker: Uint32Array;
+  /** Retransmissions of the episode not yet reported back as duplicates; -1 before the first one. */
+  readonly retrans: Int32Array;
+  /** TSval of the episode's first retransmission (0: none yet). */
+  readonly stamp: Uint32Array;
+  /** An episode can still be undone. */
+  readonly armed: Uint8Array;
+  /** After the episode's end, late D-SACKs may undo it until SND.UNA passes this (SND.MAX when it ended). */
+  readonly until: Uint32Array;
+
+  constructor(max: number) {
+    this.priorCwnd = new Uint32Array(max);
+    this.priorSsthresh = new Uint32Array(max);
+    this.marker = new Uint32Array(max);
+    this.retrans = new Int32Array(max);
+    this.stamp = new Uint32Array(max);
+    this.armed = new Uint8Array(max);
+    this.until = new Uint32Array(max);
+  }
+
+  /** A reduction is about to happen (recovery or RTO) with SND.UNA at `una`: remember the window. */
+  begin(t: TcbStore, c: number, una: number): void {
+    this.priorCwnd[c] = t.cwnd[c];
+    // As Linux's tcp_current_ssthresh: at least three quarters of the window in use.
+    const cur = t.ssthresh[c];
+    const q = (t.cwnd[c] >>> 1) + (t.cwnd[c] >>> 2);
+    this.priorSsthresh[c] = cur > q ? cur : q;
+    this.marker[c] = una;
+    this.retrans[c] = -1;
+    this.stamp[c] = 0;
+    this.armed[c] = 1;
+  }
+
+  /** A retransmission of the episode left with timestamp `tsVal`. */
+  onRetransmit(c: number, tsVal: number): void {
+    if (this.armed[c] === 0) return;
+    if (this.stamp[c] === 0) this.stamp[c] = tsVal;
+    this.retrans[c] = this.retrans[c] < 0 ? 1 : this.retrans[c] + 1;
+  }
+
+  /** A D-SACK ending at `r` arrived. */
+  onDsack(c: number, r: number): void {
+    if (this.armed[c] !== 0 && this.retrans[c] > 0 && seqGt(r, this.marker[c])) this.retrans[c]--;
+  }
+
+  /** Every retransmission of the episode was a duplicate at the receiver. */
+  allDsacked(c: number): boolean {
+    return this.armed[c] !== 0 && this.retrans[c] === 0;
+  }
+
+  /**
+   * Whether the episode can be undone at its end: all its retransmissions
+   * came back as D-SACKs, or the ACK ending it echoes `tsEcr` (0: none) from
+   * before the first retransmission (Linux's tcp_may_undo).
+   */
+  mayUndo(c: number, tsEcr: number): boolean {
+    if (this.armed[c] === 0) return false;
+    if (this.retrans[c] === 0) return true;
+    const s = this.stamp[c];
+    return s !== 0 && tsEcr !== 0 && ((tsEcr - s) | 0) < 0;
+  }
+
+  /** Restores the window of before the episode. */
+  undo(t: TcbStore, c: number): void {
+    if (this.priorCwnd[c] > t.cwnd[c]) t.cwnd[c] = this.priorCwnd[c];
+    if (this.priorSsthresh[c] > t.ssthresh[c]) t.ssthresh[c] = this.priorSsthresh[c];
+    this.armed[c] = 0;
+  }
+
+  /** The episode ended without an undo (or one was done). */
+  end(c: number): void {
+    this.armed[c] = 0;
+  }
+
+  /** Recovery ended without an undo at SND.MAX `sndMax`: D-SACKs still on their way may undo it for one more window. */
+  linger(c: number, sndMax: number): void {
+    this.until[c] = sndMax;
+  }
+
+  /** SND.UNA is at `una` outside recovery: past the lingering window the episode is over. */
+  expire(c: number, una: number): void {
+    if (this.armed[c] !== 0 && !seqGt(this.until[c], una)) this.armed[c] = 0;
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * RACK-TLP (RFC 8985) on scripted exchanges: the reordering window (0 until
+ * reordering is seen and three segments are SACKed, min_RTT / 4 otherwise,
+ * growing on D-SACK and decaying after 16 recoveries), the reordering timer,
+ * lost retransmissions found by time, the loss probe's episode, and the
+ * window restored when the retransmissions come back as D-SACKs.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CA_OPEN, CA_RECOVERY } from '../../src/net/tcp/tcb.js';
+import { type Conn, type ScriptRig, bytes, fromPeer, rackConn } from './harness.js';
+
+/** The peer's ACK of `una` with SACK blocks, all relative to `base`; returns the offsets of what the node sent back. */
+function acker(rig: ScriptRig, k: Conn, base: number) {
+  return (una: number, sack: [number, number][] = []): number[] =>
+    rig.exchange(fromPeer(k, { ack: base + una, sack: sack.map(([l, r]) => [base + l, base + r] as [number, number]) })).map((s) => s.seq - base);
+}
+
+test('RACK: without reordering seen, three SACKed segments above a hole make it lost at once (reordering window 0)', () => {
+  const { rig, k, base } = rackConn(10_000);
+  rig.tcp.write(k.c, bytes(10_000, 1), 0, 10_000);
+  assert.equal(rig.sent().length, 10);
+  rig.advance(10_000);
+  const ack = acker(rig, k, base);
+  // One or two SACKed segments: within the reordering window, min_RTT / 4 = 2.5 ms.
+  assert.deepEqual(ack(0, [[1000, 2000]]), []);
+  assert.deepEqual(ack(0, [[1000, 3000]]), []);
+  // The third: RFC 8985 §6.2 step 4, reo_wnd = 0 (no reordering seen, DupThresh SACKed): lost, fast recovery.
+  assert.deepEqual(ack(0, [[1000, 4000]]), [0]);
+  const t = rig.tcp.t;
+  assert.equal(t.ca[k.c], CA_RECOVERY);
+  assert.equal(rig.tcp.counters.rackRetransmits, 1);
+  assert.equal(rig.tcp.counters.fastRetransmits, 1);
+});
+
+test('RACK: one SACKed segment above a hole waits the reordering window (min_RTT / 4), then the reordering timer resends it', () => {
+  const { rig, k, base } = rackConn(8000);
+  assert.equal(rig.tcp.rack.minRtt[k.c], 8000);
+  rig.tcp.write(k.c, bytes(3000, 2), 0, 3000);
+  assert.equal(rig.sent().length, 3);
+  rig.advance(8000);
+  const ack = acker(rig, k, base);
+  assert.deepEqual(ack(0, [[1000, 2000]]), []);
+  // RACK.rtt = 8 ms (the SACKed segment), reo_wnd = 2 ms: segment 0 is lost 2 ms from now.
+  assert.ok(rig.tcp.rack.reoAt[k.c] > 0);
+  assert.deepEqual(rig.advance(1000), []);
+  const [rx, ...more] = rig.advance(2000);
+  assert.deepEqual(more, []);
+  assert.equal(rx.seq, base);
+  assert.equal(rig.tcp.counters.reoTimeouts, 1);
+  assert.equal(rig.tcp.counters.rtoFires, 0);
+  assert.equal(rig.tcp.t.ca[k.c], CA_RECOVERY);
+});
+
+test('RACK: once reordering is seen, three SACKed segments no longer zero the reordering window', () => {
+  const { rig, k, base } = rackConn(8000);
+  const data = bytes(20_000, 3);
+  rig.tcp.write(k.c, data, 0, 4000);
+  rig.sent();
+  rig.advance(8000);
+  const ack = acker(rig, k, base);
+  // Segment 1 arrives before segment 0: a never-retransmitted segment delivered below RACK.fack.
+  assert.deepEqual(ack(0, [[1000, 2000]]), []);
+  assert.deepEqual(ack(4000), []);
+  assert.equal(rig.tcp.counters.retransSegs, 0);
+  rig.tcp.write(k.c, data, 4000, 10_000);
+  assert.equal(rig.sent().length, 10);
+  rig.advance(8000);
+  // Three SACKed above a hole: with reordering seen the window stays min_RTT / 4.
+  assert.deepEqual(ack(4000, [[5000, 8000]]), []);
+  assert.equal(rig.tcp.t.ca[k.c], CA_OPEN);
+  const out = rig.advance(3000);
+  assert.deepEqual(out.map((s) => s.seq - base), [4000]);
+});
+
+test('RACK: a D-SACK widens the reordering window a step per round trip, and it decays after 16 recoveries without one', () => {
+  const { rig, k, base } = rackConn(8000);
+  const rack = rig.tcp.rack;
+  const c = k.c;
+  rig.tcp.write(k.c, bytes(4000, 4), 0, 4000);
+  rig.sent();
+  rig.advance(8000);
+  const ack = acker(rig, k, base);
+  // Four SACKed behind a hole: lost at once, resent.
+  assert.deepEqual(ack(0, [[1000, 4000]]), [0]);
+  // The original arrives after all: the receiver reports the resend as a duplicate.
+  rig.advance(1000);
+  assert.deepEqual(ack(4000, [[0, 1000]]), []);
+  assert.equal(rig.tcp.counters.dsacksIn, 1);
+  assert.equal(rig.tcp.counters.spuriousRetransmits, 1);
+  assert.equal(rack.reoMult[c], 2);
+  // Every retransmission of the episode came back as a D-SACK: the window reduction is undone.
+  assert.equal(rig.tcp.counters.undoneReductions, 1);
+  assert.equal(rig.tcp.t.ca[c], CA_OPEN);
+  // A second D-SACK in the same round trip does not grow it again.
+  assert.deepEqual(ack(4000, [[0, 1000]]), []);
+  assert.equal(rack.reoMult[c], 2);
+  // It persists for 16 recoveries (the undone one ended the first): then the multiplier is 1 again.
+  assert.equal(rack.reoPersist[c], 15);
+  for (let i = 0; i < 14; i++) rack.onRecoveryEnd(c);
+  assert.equal(rack.reoMult[c], 2);
+  rack.onRecoveryEnd(c);
+  assert.equal(rack.reoMult[c], 1);
+});
+
+test('RACK: a lost retransmission is resent once a segment sent after it is delivered, without the RTO', () => {
+  const { rig, k, base } = rackConn(8000);
+  const data = bytes(30_000, 5);
+  rig.tcp.write(k.c, data, 0, data.length);
+  assert.equal(rig.sent().length, 10);
+  rig.advance(8000);
+  const ack = acker(rig, k, base);
+  // Segment 0 is lost; the SACKs of 1..3 mark it and it is resent first, new data after it.
+  const out = [...ack(0, [[1000, 2000]]), ...ack(0, [[1000, 3000]])];
+  assert.ok(!out.includes(0));
+  const first = ack(0, [[1000, 4000]]);
+  assert.deepEqual(first, [0]);
+  // PRR lets new data out as more is delivered (one segment per two delivered: ssthresh is half
+  // the flight): sent after the retransmission.
+  let next: number[] = [];
+  for (let r = 5000; next.length === 0 && r <= 14_000; r += 1000) next = ack(0, [[1000, r]]);
+  assert.ok(next.length > 0 && !next.includes(0), `${next}`);
+  const after = Math.max(...next);
+  // The retransmission is lost too. The segment sent after it is delivered: RACK.xmit_ts passes the
+  // retransmission's send time, and it is lost again.
+  rig.advance(8000);
+  const again = ack(0, [[1000, after + 1000]]);
+  assert.equal(again[0], 0);
+  assert.equal(rig.tcp.counters.rackRetransmits, 2);
+  assert.equal(rig.tcp.counters.rtoFires, 0);
+});
+
+test('TLP episode (RFC 8985 §7.4): a resent tail acknowledged without a D-SACK repaired a loss and reduces the window once; with one it does not', () => {
+  for (const dsack of [false, true]) {
+    const { rig, k, base } = rackConn(2000);
+    rig.tcp.write(k.c, bytes(5000, 6), 0, 5000);
+    assert.equal(rig.sent().length, 5);
+    const cwnd = rig.tcp.t.cwnd[k.c];
+    // No ACK: after the PTO (2 SRTT + 2 ms) the tail goes again.
+    let probe = rig.advance(5000);
+    for (let i = 0; i < 10 && probe.length === 0; i++) probe = rig.advance(1000);
+    assert.deepEqual(probe.map((s) => s.seq - base), [4000]);
+    assert.equal(rig.tcp.counters.tlpRetransmits, 1);
+    // The ACK of everything; with `dsack`, the receiver reports the probe as a duplicate (both copies arrived).
+    rig.exchange(fromPeer(k, { ack: base + 5000, ...(dsack ? { sack: [[base + 4000, base + 5000]] as [number, number][] } : {}) }));
+    // An ACK beyond the probe's end settles the episode.
+    rig.tcp.write(k.c, bytes(1000, 7), 0, 1000);
+    rig.sent();
+    rig.exchange(fromPeer(k, { ack: base + 6000 }));
+    assert.equal(rig.tcp.counters.tlpRecoveries, dsack ? 0 : 1, `dsack ${dsack}`);
+    assert.equal(rig.tcp.t.cwnd[k.c] < cwnd, !dsack, `dsack ${dsack}: cwnd ${rig.tcp.t.cwnd[k.c]} from ${cwnd}`);
+    assert.equal(rig.tcp.counters.rtoFires, 0);
+  }
+});
