@@ -71,7 +71,8 @@ export async function startVaigai(lab: NetnsLab, ns: string, core: number, args:
  * Runs `vaigai <args> --duration seconds --json json` in `ns` on `core` to its
  * end. `onLive` sees each live line as it comes (the hold stage reads the
  * connection count from it). The CPU window runs from the first live line to
- * the last (the one at the time bound may give way to the summary).
+ * the last (the one at the time bound may give way to the summary), or to the
+ * summary when there was only one.
  */
 export async function runVaigaiClient(
   lab: NetnsLab,
@@ -86,6 +87,8 @@ export async function runVaigaiClient(
   const child = lab.spawn(ns, ...pinned(core, main, [...args, '--duration', String(seconds), '--json', json]));
   const watch = new CpuWatch(child.pid as number);
   const live: number[] = [];
+  /** When the summary began: the window's end when the run printed a single live line (a short run on a busy machine). */
+  let summaryAt = -1;
   let buf = '';
   let out = '';
   child.stdout?.on('data', (d: Buffer) => {
@@ -94,6 +97,7 @@ export async function runVaigaiClient(
     const lines = buf.split('\n');
     buf = lines.pop() ?? '';
     for (const l of lines) {
+      if (summaryAt < 0 && /^client: [\d.]+ s$/.test(l)) summaryAt = performance.now();
       if (!/^\[\s*\d+s\] conn/.test(l)) continue;
       live.push(performance.now());
       onLive?.(l, child.pid as number);
@@ -102,9 +106,9 @@ export async function runVaigaiClient(
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   try {
     const exitCode = await exited(child, (seconds + 30) * 1000, `vaigai ${args.join(' ')}`);
-    if (live.length < 2) throw new Error(`vaigai exited (${exitCode}) after ${live.length} live line(s): ${out.slice(-400)}`);
     const fromMs = live[0];
-    const toMs = live[live.length - 1];
+    const toMs = live.length >= 2 ? live[live.length - 1] : summaryAt;
+    if (live.length === 0 || !(toMs > fromMs)) throw new Error(`vaigai exited (${exitCode}) after ${live.length} live line(s): ${out.slice(-400)}`);
     return { json: JSON.parse(readFileSync(json, 'utf8')) as ClientJson, cpu: watch.share(fromMs, toMs), fromMs, toMs, exitCode };
   } finally {
     watch.stop();
