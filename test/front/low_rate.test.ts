@@ -18,15 +18,15 @@ import { FrontLab, Proc, frontSkipReason } from './lab.js';
 
 const NGINX_IP = '198.18.57.1';
 const GEN_IP = '198.18.57.10';
-/** The crossings and our send/receive path: 40-150 µs measured here; a park between polls costs up to 1 ms. */
-const TOLERANCE_US = 200;
+/** The crossings and our send/receive path: 40-230 µs measured here on a busy machine; a park between polls costs up to 1 ms. */
+const TOLERANCE_US = 300;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }
 
-test('--rate 20 against nginx: p50 within 200 µs of what tshark sees on the server side (no park in the latency)', { timeout: 120_000 }, async (t) => {
+test('--rate 20 against nginx: p50 within 300 µs of what tshark sees on the server side (no park in the latency)', { timeout: 120_000 }, async (t) => {
   const skip = await frontSkipReason(['nginx', 'tshark', 'ethtool']);
   if (skip !== null) return t.skip(skip);
   const f = new FrontLab('vglow-');
