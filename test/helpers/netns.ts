@@ -216,7 +216,7 @@ export class NetnsLab {
   /** Runs a command in a namespace (null: root) and returns its stdout; throws with stderr on failure. */
   run(ns: string | null, cmd: string, args: string[], input?: string): string {
     const [c, a] = this.argv(ns, cmd, args);
-    const r = spawnSync(c, a, { encoding: 'utf8', input, timeout: 30_000 });
+    const r = spawnSync(c, a, { encoding: 'utf8', input, timeout: 30_000, maxBuffer: 64 << 20 });
     if (r.status !== 0) {
       throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr || r.error?.message}`);
     }
@@ -306,7 +306,7 @@ export class NetnsLab {
 /** Resolves with the child's exit code, or kills it (by PID) and rejects after `ms`. */
 export function exited(child: ChildProcess, ms: number, what: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    if (child.exitCode !== null) return resolve(child.exitCode);
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode ?? 128);
     const timer = setTimeout(() => {
       if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
       reject(new Error(`${what} did not finish in ${ms} ms`));
