@@ -54,6 +54,20 @@ net.createServer((s) => {
 `;
 }
 
+/** A kernel TLS server on PEER_IP:port that answers each request with bytes that are not TLS, under its records. */
+function rawAfterHandshake(port: number, cert: string, key: string): string {
+  return `
+const net = require('net'), tls = require('tls'), fs = require('fs');
+const ctx = tls.createSecureContext({ cert: fs.readFileSync(${JSON.stringify(cert)}), key: fs.readFileSync(${JSON.stringify(key)}) });
+net.createServer((raw) => {
+  raw.on('error', () => {});
+  const s = new tls.TLSSocket(raw, { isServer: true, secureContext: ctx });
+  s.on('error', () => {});
+  s.on('data', () => raw.write('GARBAGE, NOT A TLS RECORD\\r\\n'));
+}).listen(${port}, '${PEER_IP}', () => console.log('listening'));
+`;
+}
+
 test('vaigai client under faults: every connection and request accounted for, exit 3', { timeout: 300_000 }, async (t) => {
   const skip = await frontSkipReason(['ethtool', 'openssl']);
   if (skip !== null) return t.skip(skip);
@@ -135,6 +149,22 @@ test('vaigai client under faults: every connection and request accounted for, ex
       assert.equal(app.tls?.failures, 1, 'tls.failures agrees');
       assert.match(app.failures.tlsVerify.lastMessage, /self.signed|SELF_SIGNED/i, r.out);
       if (code === 0) assert.match(r.out.trimEnd().split('\n').at(-1) ?? '', /within --allow-errors 1$/, r.out);
+    }
+  });
+
+  await t.test('non-TLS bytes after the handshake, with --insecure: tlsError with the error itself, not an ignored verify result', async () => {
+    const pki = f.cert('vaigai.test');
+    const srv = new Proc(f.lab.spawn(peer, process.execPath, ['-e', rawAfterHandshake(8444, pki.cert, pki.key)]));
+    await srv.waitFor(/listening/, 10_000);
+    for (const engine of TLS_ENGINES.filter((e) => e === 'node' || loadNativeTls() !== null)) {
+      const json = join(f.dir, `raw-${engine}.json`);
+      const r = await f.vaigai(gen, [...base, '--client', `https://${PEER_IP}:8444/`, '--insecure', '--tls-engine', engine, '--json', json], 30_000);
+      assert.equal(r.code, 3, r.out);
+      const app = accounted(json, r.out);
+      assert.deepEqual([app.connections.ok, app.requests, app.failedRequests], [1, 1, 1], r.out);
+      assert.deepEqual(Object.keys(app.failures), ['tlsError'], r.out);
+      assert.equal(app.tls?.failures, 0, 'the handshake had completed: no handshake failure');
+      assert.doesNotMatch(app.failures.tlsError.lastMessage, /verify/i, `${engine}: ${r.out}`);
     }
   });
 
