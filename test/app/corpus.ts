@@ -15,7 +15,7 @@ export interface Case {
   why?: string;
 }
 
-const DIR = new URL('../../../test/fixtures/http', import.meta.url);
+const DIR = new URL('../../../test/fixtures/http/', import.meta.url);
 
 export function loadCorpus(file: 'responses.json' | 'requests.json'): Case[] {
   return (JSON.parse(fs.readFileSync(new URL(file, DIR), 'utf8')) as { cases: Case[] }).cases;
