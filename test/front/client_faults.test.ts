@@ -128,6 +128,17 @@ test('vaigai client under faults: every connection and request accounted for, ex
     });
   }
 
+  await t.test('SIGTERM with requests awaiting a silent server: they stay in flight, not failed, exit 0', async () => {
+    const json = join(f.dir, 'sigterm.json');
+    const v = new Proc(f.lab.spawn(gen, process.execPath, [MAIN, ...base, '--client', `http://${PEER_IP}:8082/`, '--connections', '4', '--duration', '60', '--json', json]));
+    await v.waitFor(/^\[ {3}1s\] conn 4 .* req 4 /m, 20_000);
+    const code = await v.stop();
+    assert.equal(code, 0, v.out);
+    const app = accounted(json, v.out);
+    assert.deepEqual([app.requests, app.responses, app.failedRequests, app.inFlight, app.connections.failed], [4, 0, 0, 4, 0], v.out);
+    assert.deepEqual(app.failures, {}, v.out);
+  });
+
   await t.test('TLS verify failure (openssl s_server, self-signed, no --insecure): counted under tlsVerify, tls.failures agrees; --allow-errors 1 exits 0', async () => {
     const pki = f.cert('vaigai.test');
     const srv = new Proc(f.lab.spawn(peer, 'openssl', ['s_server', '-accept', `${PEER_IP}:8443`, '-cert', pki.cert, '-key', pki.key, '-www', '-quiet']));
