@@ -86,7 +86,7 @@ const FINISHED_IDX = CLIENT_KEYS.indexOf('finished');
 /** Receive bursts of frames other workers passed on. */
 const STEER_BURST = 64;
 
-export function snake(camel: string): string {
+function snake(camel: string): string {
   return camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
