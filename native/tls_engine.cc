@@ -471,9 +471,12 @@ class TlsConn : public Napi::ObjectWrap<TlsConn> {
     }
     dead_ = true;
     err_ = drain_errors();
+    // The verify result is the cause only when this side verifies (verify mode set, no accept-any
+    // callback) and the handshake has not completed; otherwise it names a result that was ignored.
     long v = SSL_get_verify_result(ssl_);
-    if (v != X509_V_OK) err_ = std::string("certificate verify failed: ") + X509_verify_cert_error_string(v) +
-                               (err_.empty() ? "" : " (" + err_ + ")");
+    bool verifies = (SSL_get_verify_mode(ssl_) & SSL_VERIFY_PEER) != 0 && SSL_get_verify_callback(ssl_) == nullptr;
+    if (v != X509_V_OK && verifies && !SSL_is_init_finished(ssl_))
+      err_ = std::string("certificate verify failed: ") + X509_verify_cert_error_string(v) + (err_.empty() ? "" : " (" + err_ + ")");
     if (err_.empty()) err_ = e == SSL_ERROR_SYSCALL ? "unexpected end of the TLS stream" : "TLS error " + std::to_string(e);
     return kError;
   }

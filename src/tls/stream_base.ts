@@ -57,9 +57,9 @@ export abstract class TlsStreamBase implements StreamTransport {
   protected readonly secure: number[] = [];
   /** The TlsCloseReason of a connection a TLS error ended (0: none), and its message: what its onClosed reports. */
   private readonly failKind: number[] = [];
+  private readonly failText: string[] = [];
   /** 1 when this side verifies the peer's certificate on that connection. */
   private readonly verifies: number[] = [];
-  private readonly failText: string[] = [];
   /** When each connection's handshake started (performance.now() ms), or -1 once it ended either way. */
   private readonly handshakeStart: number[] = [];
   /** Handshakes under way, and the sweep that times them out while there are any. */

@@ -54,6 +54,20 @@ net.createServer((s) => {
 `;
 }
 
+/** A kernel TLS server on PEER_IP:port that answers each request with bytes that are not TLS, under its records. */
+function rawAfterHandshake(port: number, cert: string, key: string): string {
+  return `
+const net = require('net'), tls = require('tls'), fs = require('fs');
+const ctx = tls.createSecureContext({ cert: fs.readFileSync(${JSON.stringify(cert)}), key: fs.readFileSync(${JSON.stringify(key)}) });
+net.createServer((raw) => {
+  raw.on('error', () => {});
+  const s = new tls.TLSSocket(raw, { isServer: true, secureContext: ctx });
+  s.on('error', () => {});
+  s.on('data', () => raw.write('GARBAGE, NOT A TLS RECORD\\r\\n'));
+}).listen(${port}, '${PEER_IP}', () => console.log('listening'));
+`;
+}
+
 test('vaigai client under faults: every connection and request accounted for, exit 3', { timeout: 300_000 }, async (t) => {
   const skip = await frontSkipReason(['ethtool', 'openssl']);
   if (skip !== null) return t.skip(skip);
@@ -116,6 +130,17 @@ test('vaigai client under faults: every connection and request accounted for, ex
     });
   }
 
+  await t.test('SIGTERM with requests awaiting a silent server: they stay in flight, not failed, exit 0', async () => {
+    const json = join(f.dir, 'sigterm.json');
+    const v = new Proc(f.lab.spawn(gen, process.execPath, [MAIN, ...base, '--client', `http://${PEER_IP}:8082/`, '--connections', '4', '--duration', '60', '--json', json]));
+    await v.waitFor(/^\[ {3}1s\] conn 4 .* req 4 /m, 20_000);
+    const code = await v.stop();
+    assert.equal(code, 0, v.out);
+    const app = accounted(json, v.out);
+    assert.deepEqual([app.requests, app.responses, app.failedRequests, app.inFlight, app.connections.failed], [4, 0, 0, 4, 0], v.out);
+    assert.deepEqual(app.failures, {}, v.out);
+  });
+
   await t.test('TLS verify failure (openssl s_server, self-signed, no --insecure): counted under tlsVerify, tls.failures agrees; --allow-errors 1 exits 0', async () => {
     const pki = f.cert('vaigai.test');
     const srv = new Proc(f.lab.spawn(peer, 'openssl', ['s_server', '-accept', `${PEER_IP}:8443`, '-cert', pki.cert, '-key', pki.key, '-www', '-quiet']));
@@ -137,6 +162,22 @@ test('vaigai client under faults: every connection and request accounted for, ex
       assert.equal(app.tls?.failures, 1, 'tls.failures agrees');
       assert.match(app.failures.tlsVerify.lastMessage, /self.signed|SELF_SIGNED/i, r.out);
       if (code === 0) assert.match(r.out.trimEnd().split('\n').at(-1) ?? '', /within --allow-errors 1$/, r.out);
+    }
+  });
+
+  await t.test('non-TLS bytes after the handshake, with --insecure: tlsError with the error itself, not an ignored verify result', async () => {
+    const pki = f.cert('vaigai.test');
+    const srv = new Proc(f.lab.spawn(peer, process.execPath, ['-e', rawAfterHandshake(8444, pki.cert, pki.key)]));
+    await srv.waitFor(/listening/, 10_000);
+    for (const engine of TLS_ENGINES.filter((e) => e === 'node' || loadNativeTls() !== null)) {
+      const json = join(f.dir, `raw-${engine}.json`);
+      const r = await f.vaigai(gen, [...base, '--client', `https://${PEER_IP}:8444/`, '--insecure', '--tls-engine', engine, '--json', json], 30_000);
+      assert.equal(r.code, 3, r.out);
+      const app = accounted(json, r.out);
+      assert.deepEqual([app.connections.ok, app.requests, app.failedRequests], [1, 1, 1], r.out);
+      assert.deepEqual(Object.keys(app.failures), ['tlsError'], r.out);
+      assert.equal(app.tls?.failures, 0, 'the handshake had completed: no handshake failure');
+      assert.doesNotMatch(app.failures.tlsError.lastMessage, /verify/i, `${engine}: ${r.out}`);
     }
   });
 
