@@ -170,6 +170,7 @@ async function main(): Promise<void> {
         const extra =
           `rto ${tcp.rtoFires} retrans ${tcp.retransSegs}` +
           (tcp.rackRetransmits !== undefined ? ` (rack ${tcp.rackRetransmits} tlp ${tcp.tlpRetransmits} rto ${tcp.rtoRetransmits}, spurious ${tcp.spuriousRetransmits})` : '') +
+          (tcp.undoneReductions !== undefined ? ` recoveries ${tcp.fastRetransmits} undone ${tcp.undoneReductions}` : '') +
           ` probes ${tcp.lossProbes}, CPU ${((cpu / got.s) * 100).toFixed(0)}%`;
         return { mbit: (got.bytes * 8) / got.s / 1e6, extra };
       } finally {

@@ -267,8 +267,13 @@ export class TcpLayer implements L4Handler {
     }
   }
 
+  /**
+   * While some connection has data in flight (or queued to send), the poll
+   * loop should not sleep: an ACK arriving during a 1 ms nap would wait for
+   * it, and the sender's RTT, and so the rate its window gives, with it.
+   */
   busy(): boolean {
-    return false;
+    return this.rtx.rings > 0;
   }
 
   // ---- connection lifecycle (used by the protocol files) ----
