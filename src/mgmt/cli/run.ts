@@ -293,12 +293,14 @@ function summary(c: NetCounters): string {
 
 function tcpSummary(tcp: TcpLayer): string {
   const nonZero = Object.entries(tcp.counters).filter(([, v]) => v !== 0);
-  return `tcp: ${nonZero.map(([k, v]) => `${k}=${String(v)}`).join(' ') || 'no traffic'}`;
+  const { cwnd, srttUs } = tcp.stats.percentiles();
+  const pct = cwnd.samples === 0 ? '' : `\ntcp: cwnd p50/p90/p99 ${cwnd.p50}/${cwnd.p90}/${cwnd.p99} B, srtt ${srttUs.p50}/${srttUs.p90}/${srttUs.p99} us (${cwnd.samples} samples)`;
+  return `tcp: ${nonZero.map(([k, v]) => `${k}=${String(v)}`).join(' ') || 'no traffic'}${pct}`;
 }
 
 function writeStats(path: string, c: NetCounters, queue: PortQueue, seconds: number, tcp: TcpLayer | null, mode: Mode | null): void {
   const out: Record<string, unknown> = { seconds, counters: c.snapshot(), port: queue.stats() };
-  if (tcp !== null) out.tcp = { ...tcp.counters };
+  if (tcp !== null) out.tcp = { ...tcp.counters, percentiles: tcp.stats.percentiles() };
   if (mode !== null) out.app = mode.json();
   writeFileSync(path, JSON.stringify(out, null, 1));
 }

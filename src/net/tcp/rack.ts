@@ -76,10 +76,14 @@ export class Rack {
     this.reoAt = new Float64Array(max);
   }
 
-  /** A connection is established: RACK knows nothing yet (the rest is set when first needed, by ensure()). */
-  init(c: number): void {
+  /**
+   * A connection is established, its handshake having measured `rttUs` (-1:
+   * none, the SYN was resent): the first min_RTT. The rest is set when first
+   * needed, by ensure().
+   */
+  init(c: number, rttUs: number): void {
     this.flags[c] = 0;
-    this.minRtt[c] = -1;
+    this.minRtt[c] = rttUs;
   }
 
   /** Sets RACK's state at its first use, with SND.UNA at `una`. */
@@ -103,11 +107,6 @@ export class Rack {
     if ((this.flags[c] & INIT) === 0) return;
     if (rtx.haveLowest && seqLt(rtx.lowestEnd, this.fack[c])) this.flags[c] |= REORDERING_SEEN;
     this.fack[c] = una;
-  }
-
-  /** A never-retransmitted segment measured `us` of RTT. */
-  minRttSample(c: number, us: number): void {
-    if (this.minRtt[c] < 0 || us < this.minRtt[c]) this.minRtt[c] = us > 0 ? us : 0;
   }
 
   /**

@@ -38,6 +38,7 @@ export function rttSample(tcp: TcpLayer, c: number, r: number): void {
   if (rto < tcp.cfg.rtoMinUs) rto = tcp.cfg.rtoMinUs;
   if (rto > tcp.cfg.rtoMaxUs) rto = tcp.cfg.rtoMaxUs;
   t.rto[c] = rto;
+  tcp.stats.sample(t.cwnd[c], t.srtt[c]);
 }
 
 /** The RTO with the current backoff applied (RFC 6298 §5.5), capped at rtoMax. */

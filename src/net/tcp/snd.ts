@@ -178,8 +178,8 @@ let noRoom = false;
 /** Whether pacing lets `c` send now; if not, the wheel wakes it when its time comes. */
 function paced(tcp: TcpLayer, c: number): boolean {
   const p = tcp.pacer;
-  if (!p.enabled || p.next[c] <= tcp.nowUs) return true;
-  const at = Math.ceil(p.next[c] / 1000);
+  if (!p.enabled || p.next[c] - p.lead[c] <= tcp.nowUs) return true;
+  const at = Math.ceil((p.next[c] - p.lead[c]) / 1000);
   if (p.at[c] === 0 || p.at[c] > at) {
     p.at[c] = at;
     tcp.wheel.schedule(c, at);

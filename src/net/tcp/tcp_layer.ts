@@ -22,8 +22,9 @@ import { Pacer } from './pacing.js';
 import { Prr } from './prr.js';
 import { Rack } from './rack.js';
 import { segmentArrives } from './rcv.js';
-import { type CongestionControl, NewReno } from './reno.js';
+import { type CongestionControl, NewReno, ccIndex } from './reno.js';
 import { RtxQueue } from './rtx_queue.js';
+import { TcpStats } from './tcp_stats.js';
 import { Undo } from './undo.js';
 import { output, sendAck, transmit } from './snd.js';
 import {
@@ -63,6 +64,8 @@ export class TcpLayer implements L4Handler {
   readonly ports: PortPool;
   readonly isn: IsnGenerator;
   readonly counters = new TcpCounters();
+  /** cwnd and SRTT distributions over the run (tcp_stats.ts). */
+  readonly stats = new TcpStats();
   readonly listeners: Listener[] = [];
   /** First listener index per port, -1 none. */
   readonly lsnByPort = new Int32Array(65536).fill(-1);
@@ -444,6 +447,20 @@ export class TcpLayer implements L4Handler {
       this.counters.rstOut++;
     }
     this.closeConn(c, CloseReason.ABORTED);
+  }
+
+  /**
+   * The congestion controller of one connection (a flow's own setting),
+   * before it is established (right after connect()). Returns false when `c`
+   * is not connecting or `name` is unknown.
+   */
+  setCongestionControl(c: number, name: string): boolean {
+    const i = ccIndex(name);
+    if (i < 0 || !this.usable(c)) return false;
+    const st = this.t.state[c];
+    if (st !== SYN_SENT && st !== SYN_RECEIVED) return false;
+    this.t.ccAlgo[c] = i;
+    return true;
   }
 
   state(c: number): number {
