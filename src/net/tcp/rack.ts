@@ -159,13 +159,14 @@ export class Rack {
 
   /** RACK.reo_wnd in µs (RFC 8985 §6.2 step 4). */
   reoWnd(c: number, inRecovery: boolean, sackedSegs: number, srttUs: number): number {
-    if ((this.flags[c] & REORDERING_SEEN) === 0 && (inRecovery || sackedSegs >= DUP_THRESH)) return 0;
+    const seen = (this.flags[c] & REORDERING_SEEN) !== 0;
+    if (!seen && (inRecovery || sackedSegs >= DUP_THRESH)) return 0;
     let m = this.minRtt[c];
     if (m < 0) return 0;
-    // The step is min_RTT / 4, but not below SRTT / 32: segments that overtook others by taking
-    // a faster path set a min_RTT that says nothing about how late the others come (through
-    // 5% reordering, a quarter of the recoveries and retransmissions with this floor).
-    if (m < srttUs >> 3) m = srttUs >> 3;
+    // Once reordering is seen the step is min_RTT / 4 but not below SRTT / 32: segments that
+    // overtook others by taking a faster path set a min_RTT that says nothing about how late
+    // the others come (through 5% reordering, a quarter of the recoveries and retransmissions).
+    if (seen && m < srttUs >> 3) m = srttUs >> 3;
     const w = (this.reoMult[c] * m) >> 2;
     return srttUs > 0 && w > srttUs ? srttUs : w;
   }

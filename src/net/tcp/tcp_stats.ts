@@ -1,6 +1,6 @@
 /**
  * Distributions of the senders' cwnd and SRTT, for the run's result: one
- * sample of each per RTT measurement (every ACK that gives one), in
+ * sample of each per eighth RTT measurement (ACKs that give one), in
  * log-linear histograms (8 buckets per power of two, 12.5% resolution) that
  * allocate nothing after construction.
  */
@@ -55,7 +55,11 @@ export class TcpStats {
   readonly cwnd = new LogHistogram();
   readonly srtt = new LogHistogram();
 
+  /** RTT measurements seen (every eighth is sampled). */
+  private seen = 0;
+
   sample(cwnd: number, srttUs: number): void {
+    if ((++this.seen & 7) !== 1) return;
     this.cwnd.add(cwnd);
     this.srtt.add(srttUs);
   }
