@@ -204,7 +204,7 @@ function reservedPerTcb(tcp: TcpLayer): number {
   const max = tcp.t.max;
   let bytes = 0;
   const cubic = tcp.ccs.find((x): x is Cubic => x instanceof Cubic);
-  const parts: object[] = [tcp.t, tcp.sb, tcp.rtx, tcp.rack, tcp.prr, tcp.pacer, tcp.wheel, tcp.tw];
+  const parts: object[] = [tcp.t, tcp.sb, tcp.rtx, tcp.rack, tcp.prr, tcp.undo, tcp.pacer, tcp.wheel, tcp.tw];
   if (cubic !== undefined) parts.push(cubic, cubic.hystart);
   for (const part of parts) {
     for (const v of Object.values(part)) {

@@ -25,6 +25,8 @@ import { exited, NetnsLab, netTestSkipReason } from '../test/helpers/netns.js';
 import { Proc } from '../test/front/lab.js';
 
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
+/** The vaigAI sender's build (VG_TCP_LOSS_SENDER=/path/to/dist/src/main.js: another build's, for before/after figures). */
+const SENDER = process.env.VG_TCP_LOSS_SENDER ?? MAIN;
 const MB = Number(process.argv[2] ?? 20);
 const ROUNDS = Number(process.argv[3] ?? 3);
 const CCS = (process.argv[4] ?? 'newreno,cubic').split(',').filter((s) => s !== '');
@@ -157,7 +159,7 @@ async function main(): Promise<void> {
       const args = ['--port', `af_packet:iface=${P}g0`, '--src-ip', VG_IP, '--tcp-source', String(BYTES), '--tcp-window', '4m', '--json', json];
       // VG_TCP_LOSS_NO_CC=1: a build without --cc (the NewReno-only sender), for before/after figures.
       if (process.env.VG_TCP_LOSS_NO_CC !== '1') args.push('--cc', cc);
-      const v = new Proc(lab.spawn(g, process.execPath, [MAIN, ...args]));
+      const v = new Proc(lab.spawn(g, process.execPath, [SENDER, ...args]));
       try {
         await v.waitFor(/^vaigai: .* mac [0-9a-f:]{17},/m, 20_000);
         await new Promise((r) => setTimeout(r, 300));
@@ -170,6 +172,7 @@ async function main(): Promise<void> {
         const extra =
           `rto ${tcp.rtoFires} retrans ${tcp.retransSegs}` +
           (tcp.rackRetransmits !== undefined ? ` (rack ${tcp.rackRetransmits} tlp ${tcp.tlpRetransmits} rto ${tcp.rtoRetransmits}, spurious ${tcp.spuriousRetransmits})` : '') +
+          (tcp.undoneReductions !== undefined ? ` recoveries ${tcp.fastRetransmits} undone ${tcp.undoneReductions}` : '') +
           ` probes ${tcp.lossProbes}, CPU ${((cpu / got.s) * 100).toFixed(0)}%`;
         return { mbit: (got.bytes * 8) / got.s / 1e6, extra };
       } finally {

@@ -8,7 +8,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CUBIC_ALPHA, CUBIC_BETA, CUBIC_C, Cubic } from '../../src/net/tcp/cubic.js';
+import { CC_CUBIC, CC_NEWRENO } from '../../src/net/tcp/reno.js';
 import { TcbStore } from '../../src/net/tcp/tcb.js';
+import { A_IP, B_IP, Recorder, ScriptRig } from './harness.js';
 
 const MSS = 1000;
 
@@ -116,4 +118,16 @@ test('CUBIC: an RTO sets ssthresh to 0.7 cwnd and cwnd to one segment', () => {
   assert.equal(r.t.cwnd[0], MSS);
   assert.equal(r.t.ssthresh[0], 70 * MSS);
   assert.equal(r.cc.wMax[0], 100);
+});
+
+test('congestion control per connection: the layer default (cubic unless TcpOptions.cc says), or one set right after connect()', () => {
+  const rig = new ScriptRig();
+  const a = rig.tcp.connect(A_IP, B_IP, 80, new Recorder());
+  const b = rig.tcp.connect(A_IP, B_IP, 81, new Recorder());
+  assert.equal(rig.tcp.t.ccAlgo[a], CC_CUBIC);
+  assert.ok(rig.tcp.setCongestionControl(b, 'newreno'));
+  assert.equal(rig.tcp.t.ccAlgo[b], CC_NEWRENO);
+  assert.equal(rig.tcp.setCongestionControl(b, 'bbr'), false);
+  assert.equal(new ScriptRig({ cc: 'newreno' }).tcp.cfg.cc, CC_NEWRENO);
+  assert.throws(() => new ScriptRig({ cc: 'vegas' as 'cubic' }), /cc must be newreno or cubic/);
 });

@@ -73,7 +73,7 @@ test('RACK: once reordering is seen, three SACKed segments no longer zero the re
   assert.deepEqual(out.map((s) => s.seq - base), [4000]);
 });
 
-test('RACK: a D-SACK widens the reordering window a step per round trip, and it decays after 16 recoveries without one', () => {
+test('RACK: a D-SACK widens the reordering window once per round trip (the multiplier doubles), and it decays after 16 recoveries without one', () => {
   const { rig, k, base } = rackConn(8000);
   const rack = rig.tcp.rack;
   const c = k.c;

@@ -352,18 +352,18 @@ export function synSentInput(tcp: TcpLayer, c: number): void {
 /** SYN acknowledged: ESTABLISHED (or FIN_WAIT_1 when shutdown() came first). False if the app closed it in onConnected. */
 export function establish(tcp: TcpLayer, c: number): boolean {
   const t = tcp.t;
-  tcp.rack.init(c);
-  tcp.undo.end(c);
+  tcp.ccOf(c).init(c);
+  let r = -1;
   if ((t.flags[c] & F_RTT) !== 0) {
     t.flags[c] &= ~F_RTT;
-    const r = tcp.nowUs - t.rttStartMs[c];
+    r = (tcp.nowUs - t.rttStartMs[c]) | 0;
     rttSample(tcp, c, r);
-    tcp.rack.minRttSample(c, r);
   }
+  tcp.rack.init(c, r);
+  tcp.undo.end(c);
   t.backoff[c] = 0;
   t.rtoAt[c] = 0;
   t.state[c] = (t.flags[c] & F_FIN_QUEUED) !== 0 ? FIN_WAIT_1 : ESTABLISHED;
-  tcp.ccOf(c).init(c);
   if (t.listener[c] >= 0) tcp.listeners[t.listener[c]].pending--;
   if (tcp.cfg.keepaliveMs > 0) {
     t.kaAt[c] = tcp.nowMs + tcp.cfg.keepaliveMs;

@@ -35,6 +35,8 @@ export class TcpCounters {
   /** SYNs moved to another source port because the peer still held the tuple (connect.ts moveSyn). */
   synMoves = 0;
   rtoFires = 0;
+  /** RTOs of a SYN or SYN-ACK (counted in rtoFires too). */
+  synRetransmits = 0;
   /** Fast recoveries entered: RACK found a loss (SACK), or three duplicate ACKs (RFC 6582). */
   fastRetransmits = 0;
   /** Retransmitted segments by cause: RACK's loss marks (RFC 8985 §6), the tail loss probe (§7), an RTO, duplicate ACKs without SACK. */

@@ -28,7 +28,8 @@ export function sackAck(tcp: TcpLayer, c: number, advanced: boolean, tsEcr: numb
   let caRtt = -1;
   if (rtx.caRttXmit >= 0) {
     caRtt = (tcp.nowUs - rtx.caRttXmit) | 0;
-    rack.minRttSample(c, caRtt);
+    const m = rack.minRtt[c];
+    if (caRtt < m || m < 0) rack.minRtt[c] = caRtt > 0 ? caRtt : 0;
   }
   const una = t.sndUna[c] | 0;
   if (t.ca[c] === CA_OPEN) undo.expire(c, una);

@@ -8,7 +8,7 @@
 import { CloseReason } from './api.js';
 import { TCP_ACK, TCP_SYN } from '../../wire/tcp.js';
 import { rtoMarkLost } from './recovery.js';
-import { RXT_RTO, output, retransmitRecord, sendProbe, transmit } from './snd.js';
+import { RXT_RTO, bareFin, output, retransmitBareFin, retransmitRecord, sendProbe, transmit } from './snd.js';
 import { CA_OPEN, F_PERSIST, F_RTT, F_SACK, SYN_RECEIVED, SYN_SENT, TLP_ARMED, TLP_NONE } from './tcb.js';
 import type { TcpLayer } from './tcp_layer.js';
 
@@ -38,6 +38,7 @@ export function rttSample(tcp: TcpLayer, c: number, r: number): void {
   if (rto < tcp.cfg.rtoMinUs) rto = tcp.cfg.rtoMinUs;
   if (rto > tcp.cfg.rtoMaxUs) rto = tcp.cfg.rtoMaxUs;
   t.rto[c] = rto;
+  tcp.stats.sample(t.cwnd[c], t.srtt[c]);
 }
 
 /** The RTO with the current backoff applied (RFC 6298 §5.5), capped at rtoMax. */
@@ -136,6 +137,7 @@ export function rtoExpired(tcp: TcpLayer, c: number): void {
   k.rtoFires++;
   t.flags[c] &= ~F_RTT; // Karn: the timed segment is being resent
   if (syn) {
+    k.synRetransmits++;
     transmit(tcp, c, t.iss[c], st === SYN_SENT ? TCP_SYN : TCP_SYN | TCP_ACK, 0, 0);
     armRto(tcp, c);
     return;
@@ -150,6 +152,7 @@ export function rtoExpired(tcp: TcpLayer, c: number): void {
   // The first one whatever the pipe says (segments sent within the last RTT are not deemed lost yet).
   const rtx = tcp.rtx;
   if (rtx.count[c] > 0) retransmitRecord(tcp, c, rtx.head[c], RXT_RTO);
+  else if (bareFin(tcp, c)) retransmitBareFin(tcp, c, RXT_RTO);
   output(tcp, c);
   if (t.rtoAt[c] === 0) armRto(tcp, c);
 }

@@ -107,6 +107,8 @@ export class RtxQueue {
   private dirty = false;
   /** Allocations refused (the arena could not hold the ring). */
   refused = 0;
+  /** Connections holding a ring: sending, or with data in flight. */
+  rings = 0;
 
   constructor(
     maxConns: number,
@@ -222,6 +224,7 @@ export class RtxQueue {
   clear(c: number): void {
     if (this.base[c] === NONE) return;
     this.release(this.base[c], this.order[c]);
+    this.rings--;
     this.base[c] = NONE;
     this.count[c] = 0;
     this.head[c] = 0;
@@ -242,6 +245,7 @@ export class RtxQueue {
     if (b === NONE) {
       const off = this.alloc(MIN_ORDER);
       if (off === NONE) return false;
+      this.rings++;
       this.base[c] = off;
       this.order[c] = MIN_ORDER;
       this.head[c] = 0;

@@ -178,8 +178,8 @@ let noRoom = false;
 /** Whether pacing lets `c` send now; if not, the wheel wakes it when its time comes. */
 function paced(tcp: TcpLayer, c: number): boolean {
   const p = tcp.pacer;
-  if (!p.enabled || p.next[c] <= tcp.nowUs) return true;
-  const at = Math.ceil(p.next[c] / 1000);
+  if (!p.enabled || p.next[c] - p.lead[c] <= tcp.nowUs) return true;
+  const at = Math.ceil((p.next[c] - p.lead[c]) / 1000);
   if (p.at[c] === 0 || p.at[c] > at) {
     p.at[c] = at;
     tcp.wheel.schedule(c, at);
@@ -216,8 +216,8 @@ function sendNew(tcp: TcpLayer, c: number, wnd: number, room = 0x7fffffff): numb
   if (len === 0 && !(fin && avail === 0)) return 0;
   // A whole segment (or the whole rest) or nothing: no runts under cwnd.
   if (len > room || (len === 0 && room <= 0)) return 0;
-  const rtx = tcp.rtx;
-  if (!rtx.reserve(c)) {
+  // A FIN alone gets no record: a connection that only closes needs no scoreboard ring (bareFin).
+  if (len > 0 && !tcp.rtx.reserve(c)) {
     tcp.counters.rtxQueueFull++;
     noRoom = true;
     return 0;
@@ -226,9 +226,14 @@ function sendNew(tcp: TcpLayer, c: number, wnd: number, room = 0x7fffffff): numb
   if (fin) flags |= TCP_FIN;
   if (len > 0 && off + len === bufLen) flags |= TCP_PSH;
   if (!transmit(tcp, c, nxt, flags, off, len)) return 0;
-  const n = len + (fin ? 1 : 0);
-  const end = (nxt + n) >>> 0;
-  rtx.push(c, nxt | 0, end | 0);
+  return sentNew(tcp, c, nxt | 0, len + (fin ? 1 : 0), len > 0);
+}
+
+/** New data of `n` sequence numbers left from `nxt`: its record (unless a bare FIN), SND.NXT / SND.MAX, the send accounting. */
+function sentNew(tcp: TcpLayer, c: number, nxt: number, n: number, record: boolean): number {
+  const t = tcp.t;
+  const end = (nxt + n) | 0;
+  if (record) tcp.rtx.push(c, nxt, end);
   t.sndNxt[c] = end;
   if (seqGt(end, t.sndMax[c])) t.sndMax[c] = end;
   sentBytes(tcp, c, n);
@@ -256,10 +261,41 @@ export function sendProbe(tcp: TcpLayer, c: number): boolean {
     return true;
   }
   const rtx = tcp.rtx;
-  if (rtx.count[c] === 0) return false;
-  if (retransmitRecord(tcp, c, (rtx.tail(c) - 1) >>> 0, RXT_TLP) === 0) return false;
+  if (bareFin(tcp, c)) {
+    if (!retransmitBareFin(tcp, c, RXT_TLP)) return false;
+  } else {
+    if (rtx.count[c] === 0) return false;
+    if (retransmitRecord(tcp, c, (rtx.tail(c) - 1) >>> 0, RXT_TLP) === 0) return false;
+  }
   tcp.rack.tlpSent(c, t.sndMax[c], true);
   return true;
+}
+
+/** Whether a FIN sent alone (so without a scoreboard record) is outstanding: SND.MAX is past it and no record ends there. */
+export function bareFin(tcp: TcpLayer, c: number): boolean {
+  const t = tcp.t;
+  if ((t.flags[c] & F_FIN_QUEUED) === 0) return false;
+  const max = t.sndMax[c];
+  if (max !== ((t.sndUna[c] + tcp.sb.len[c] + 1) >>> 0)) return false;
+  const rtx = tcp.rtx;
+  return rtx.count[c] === 0 || rtx.end[rtx.pos(c, (rtx.tail(c) - 1) >>> 0)] !== max;
+}
+
+/** Sends a bare FIN again (a probe, the RTO's first segment, or recovery's rescue). */
+export function retransmitBareFin(tcp: TcpLayer, c: number, cause: number): boolean {
+  const t = tcp.t;
+  if (!transmit(tcp, c, (t.sndMax[c] - 1) >>> 0, TCP_ACK | TCP_FIN, tcp.sb.len[c], 0)) return false;
+  countRetransmit(tcp, c, cause);
+  return true;
+}
+
+function countRetransmit(tcp: TcpLayer, c: number, cause: number): void {
+  const k = tcp.counters;
+  if (cause === RXT_RACK) k.rackRetransmits++;
+  else if (cause === RXT_TLP) k.tlpRetransmits++;
+  else if (cause === RXT_RTO) k.rtoRetransmits++;
+  else k.dupAckRetransmits++;
+  tcp.undo.onRetransmit(c, tcp.tsVal(c));
 }
 
 /**
@@ -309,7 +345,12 @@ function pipeOutput(tcp: TcpLayer, c: number): boolean {
   // RFC 6675 §4 NextSeg rule 4, once per recovery: nothing lost or new left to send, the
   // highest segment not SACKed goes again. A tail lost during recovery is found by no
   // later delivery (RACK) and gets no loss probe (RFC 8985 §7.2): without this, an RTO.
-  if (!fresh && t.ca[c] === CA_RECOVERY && rtx.count[c] > 0 && paced(tcp, c)) {
+  if (!fresh && t.ca[c] === CA_RECOVERY && bareFin(tcp, c) && t.cwnd[c] > pipe && paced(tcp, c) && tcp.rack.takeRescue(c)) {
+    if (retransmitBareFin(tcp, c, RXT_RACK)) {
+      tcp.counters.rescueRetransmits++;
+      sent = true;
+    }
+  } else if (!fresh && t.ca[c] === CA_RECOVERY && rtx.count[c] > 0 && paced(tcp, c)) {
     const k = rtx.highestUnsacked(c);
     if (rtx.valid(c, k)) {
       const p = rtx.pos(c, k);
@@ -355,12 +396,7 @@ export function retransmitRecord(tcp: TcpLayer, c: number, k: number, cause: num
     if (seqGt(e, t.rxtHi[c])) t.rxtHi[c] = e;
   }
   rtx.onRetransmit(c, p);
-  tcp.undo.onRetransmit(c, tcp.tsVal(c));
-  const k2 = tcp.counters;
-  if (cause === RXT_RACK) k2.rackRetransmits++;
-  else if (cause === RXT_TLP) k2.tlpRetransmits++;
-  else if (cause === RXT_RTO) k2.rtoRetransmits++;
-  else k2.dupAckRetransmits++;
+  countRetransmit(tcp, c, cause);
   sentBytes(tcp, c, n);
   return n;
 }

@@ -22,8 +22,9 @@ import { Pacer } from './pacing.js';
 import { Prr } from './prr.js';
 import { Rack } from './rack.js';
 import { segmentArrives } from './rcv.js';
-import { type CongestionControl, NewReno } from './reno.js';
+import { type CongestionControl, NewReno, ccIndex } from './reno.js';
 import { RtxQueue } from './rtx_queue.js';
+import { TcpStats } from './tcp_stats.js';
 import { Undo } from './undo.js';
 import { output, sendAck, transmit } from './snd.js';
 import {
@@ -70,6 +71,8 @@ export class TcpLayer implements L4Handler {
   /** Keyed hash of a 4-tuple giving its timestamp offset (tsVal). */
   readonly tsKey: IsnGenerator;
   readonly counters = new TcpCounters();
+  /** cwnd and SRTT distributions over the run (tcp_stats.ts). */
+  readonly stats = new TcpStats();
   readonly listeners: Listener[] = [];
   /** First listener index per port, -1 none. */
   readonly lsnByPort = new Int32Array(65536).fill(-1);
@@ -289,8 +292,13 @@ export class TcpLayer implements L4Handler {
     }
   }
 
+  /**
+   * While some connection has data in flight (or queued to send), the poll
+   * loop should not sleep: an ACK arriving during a 1 ms nap would wait for
+   * it, and the sender's RTT, and so the rate its window gives, with it.
+   */
   busy(): boolean {
-    return false;
+    return this.rtx.rings > 0;
   }
 
   // ---- connection lifecycle (used by the protocol files) ----
@@ -460,6 +468,20 @@ export class TcpLayer implements L4Handler {
       this.counters.rstOut++;
     }
     this.closeConn(c, CloseReason.ABORTED);
+  }
+
+  /**
+   * The congestion controller of one connection (a flow's own setting),
+   * before it is established (right after connect()). Returns false when `c`
+   * is not connecting or `name` is unknown.
+   */
+  setCongestionControl(c: number, name: string): boolean {
+    const i = ccIndex(name);
+    if (i < 0 || !this.usable(c)) return false;
+    const st = this.t.state[c];
+    if (st !== SYN_SENT && st !== SYN_RECEIVED) return false;
+    this.t.ccAlgo[c] = i;
+    return true;
   }
 
   state(c: number): number {
