@@ -11,6 +11,7 @@ PKGS=(
   libbpf-dev libxdp-dev xdp-tools
   libdpdk-dev dpdk-dev
   wrk nghttp2-client
+  chromium prometheus tmux
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -34,3 +35,5 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
 # nginx is started by the tests themselves on their own namespaces and ports.
 systemctl disable --now nginx >/dev/null 2>&1 || true
+# Prometheus is started by the scrape test itself, on its own port and data directory.
+systemctl disable --now prometheus >/dev/null 2>&1 || true
