@@ -88,6 +88,8 @@ export interface LoadFlow {
   srcHi: number;
   dstIp: number;
   dstPort: number;
+  /** DSCP of its packets (RFC 2474), 0..63. */
+  dscp: number;
   host: string;
   requests: RequestSpec[];
   /** Each request entry's weight. */
@@ -199,7 +201,7 @@ export class LoadRun {
     this.pacer = cfg.rate > 0 && open === null ? new PacedTransport(cfg.transport, cfg.rate, cfg.maxConns) : null;
     const flows: LoadFlow[] = cfg.flows ?? [
       {
-        name: 'flow0', weight: 1, srcLo: cfg.srcIp, srcHi: 0, dstIp: cfg.dstIp, dstPort: cfg.dstPort, host: cfg.host,
+        name: 'flow0', weight: 1, srcLo: cfg.srcIp, srcHi: 0, dstIp: cfg.dstIp, dstPort: cfg.dstPort, dscp: 0, host: cfg.host,
         requests: [cfg.request], weights: [1], pipeline: cfg.pipeline, requestsPerConnection: cfg.requestsPerConnection, thinkTimeUs: 0,
       },
     ];
@@ -232,6 +234,7 @@ export class LoadRun {
         srcIpHi: f.srcHi,
         dstIp: f.dstIp,
         dstPort: f.dstPort,
+        tos: f.dscp << 2,
         host: f.host,
         // An expected digest makes the client verify; an empty one only makes it hash.
         requests: f.requests.map((r) => (cfg.expectSha256 !== null ? { ...r, sha256: cfg.expectSha256 } : cfg.sha256 ? { ...r, sha256: '' } : r)),

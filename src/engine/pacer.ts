@@ -55,8 +55,8 @@ export class PacedTransport implements StreamTransport {
     }
   }
 
-  connect(srcIp: number, dstIp: number, dstPort: number, handler: StreamHandler, srcPort?: number): number {
-    const id = this.lower.connect(srcIp, dstIp, dstPort, handler, srcPort);
+  connect(srcIp: number, dstIp: number, dstPort: number, handler: StreamHandler, srcPort?: number, tos?: number): number {
+    const id = this.lower.connect(srcIp, dstIp, dstPort, handler, srcPort, tos);
     if (id >= 0) {
       if (id >= this.queued.length) {
         this.lower.abort(id);

@@ -86,9 +86,10 @@ export class Ipv4 {
     this.icmp.sendUnreachable(slot, off, ip.proto === IPV4_PROTO_UDP ? ICMP_UNREACH_PORT : ICMP_UNREACH_PROTO, src, dst);
   }
 
-  /** Writes a 20-byte header at `off` for a datagram we originate. */
-  writeHeader(off: number, src: number, dst: number, proto: number, l4Len: number): void {
+  /** Writes a 20-byte header at `off` for a datagram we originate, with TOS byte `tos` (DSCP << 2 | ECN). */
+  writeHeader(off: number, src: number, dst: number, proto: number, l4Len: number, tos: number): void {
     const t = this.tx;
+    t.tos = tos;
     t.totalLen = IPV4_HDR_LEN + l4Len;
     t.ident = this.ident;
     this.ident = (this.ident + 1) & 0xffff;

@@ -199,10 +199,10 @@ export class NetStack implements Pipeline {
 
   /**
    * Sends the L4 segment of `l4Len` bytes at `base + L4_OFF` of `slot`: writes
-   * IPv4 and Ethernet headers, picks the next hop and transmits or queues it
-   * behind ARP. Takes ownership of `slot`.
+   * IPv4 (with TOS byte `tos`) and Ethernet headers, picks the next hop and
+   * transmits or queues it behind ARP. Takes ownership of `slot`.
    */
-  outputIpv4(slot: number, srcIp: number, dstIp: number, proto: number, l4Len: number): void {
+  outputIpv4(slot: number, srcIp: number, dstIp: number, proto: number, l4Len: number, tos = 0): void {
     const pool = this.pool;
     const c = this.counters;
     const r = this.lpm.lookup(dstIp);
@@ -211,7 +211,7 @@ export class NetStack implements Pipeline {
       pool.free(slot);
       return;
     }
-    this.ipv4.writeHeader(pool.base(slot) + L3_OFF, srcIp, dstIp, proto, l4Len);
+    this.ipv4.writeHeader(pool.base(slot) + L3_OFF, srcIp, dstIp, proto, l4Len, tos);
     pool.dataLen[slot] = L4_OFF + l4Len;
     const gw = this.rtGateway[r];
     const nextHop = gw === 0 ? dstIp : gw;

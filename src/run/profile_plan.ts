@@ -41,8 +41,6 @@ export function clientPlanOf(p: Profile, checks: ClientChecks, source: string): 
     if (g.proto !== 'http' && g.proto !== 'https') refuse(`${at}/proto`, `${g.proto} flows are not built yet: http and https`);
     if (open && g.pipeline > 1) refuse(`${at}/pipeline`, 'the open model sends each arrival on a connection of its own or an idle one: no pipelining');
     if (open && g.think_time_ms > 0) refuse(`${at}/think_time_ms`, 'the open model\'s schedule times the requests: think time is the closed model\'s');
-    if (g.dscp !== 0) refuse(`${at}/dscp`, 'DSCP marking is not built yet');
-    if (g.vlan_id !== 0) refuse(`${at}/vlan_id`, 'give the VLAN on the owned addresses (--src-ip A-B@vlan) in this version');
     if ((g.enable_tls || g.proto === 'https') !== tls) refuse(`${at}/proto`, 'every flow over TLS, or none, in this version');
   });
   // The native engine (the addon's OpenSSL) when it is built: 1.7-1.9x less CPU per handshake (docs/PERFORMANCE.md).
@@ -101,6 +99,7 @@ function flowPlanOf(f: Flow, tls: boolean): FlowPlan {
     srcHi: f.src_ip_hi === undefined ? 0 : parseIp(f.src_ip_hi),
     dstIp: parseIp(f.dst_ip),
     dstPort,
+    dscp: f.dscp,
     host: hostHeader ?? (defaultPort ? f.dst_ip : `${f.dst_ip}:${dstPort}`),
     requests: f.requests.map((r) => ({ method: r.method, path: r.url, headers, bodyFile: r.body_file ?? null, bodySize: r.body_size })),
     weights: f.requests.map((r) => r.weight),

@@ -80,9 +80,9 @@ export abstract class TlsStreamBase implements StreamTransport {
     this.lowerServer = this.lowerHandler(true);
   }
 
-  connect(srcIp: number, dstIp: number, dstPort: number, handler: StreamHandler, srcPort = 0): number {
+  connect(srcIp: number, dstIp: number, dstPort: number, handler: StreamHandler, srcPort = 0, tos = 0): number {
     if (this.client === null) throw new Error(`${this.constructor.name} has no client configuration`);
-    const id = this.lower.connect(srcIp, dstIp, dstPort, this.lowerClient, srcPort);
+    const id = this.lower.connect(srcIp, dstIp, dstPort, this.lowerClient, srcPort, tos);
     if (id < 0) return id;
     this.failKind[id] = 0;
     this.verifies[id] = this.client.verify ? 1 : 0;

@@ -41,6 +41,8 @@ export interface ClientOptions {
   srcIpHi: number;
   dstIp: number;
   dstPort: number;
+  /** The IPv4 TOS byte of the connections' packets (DSCP << 2). */
+  tos: number;
   /** Host header value. */
   host: string;
   /** Sent round-robin, or picked by `weights` with `rng`. */
@@ -103,6 +105,7 @@ export interface ConnBudget {
 export const DEFAULT_CLIENT_OPTIONS = {
   srcIp: 0,
   srcIpHi: 0,
+  tos: 0,
   weights: null,
   rng: null,
   totalRequests: 1,
@@ -621,7 +624,7 @@ export class Http1Client implements StreamHandler {
       src = o.srcIp + this.nextSrc;
       this.nextSrc = src >= o.srcIpHi ? 0 : this.nextSrc + 1;
     }
-    const id = this.t.connect(src, o.dstIp, o.dstPort, this);
+    const id = this.t.connect(src, o.dstIp, o.dstPort, this, 0, o.tos);
     if (id < 0) {
       // No route, or a next hop that did not answer ARP, is the network's failure; the rest is ours (no TCB, no port).
       const why = id === TcpError.UNREACHABLE || id === TcpError.NO_ROUTE ? Fail.UNREACHABLE : Fail.LOCAL;

@@ -15,7 +15,7 @@ export const PROBE_SCHEMES = /^(tcp|udp|icmp):\/\//;
 
 /** HTTP client options, by the RawRunOptions field and the flag's name. */
 const HTTP_ONLY: [keyof RawRunOptions, string][] = [
-  ['keepalive', '--keepalive'], ['connPerRequest', '--conn-per-request'], ['requestsPerConn', '--requests-per-conn'], ['pipeline', '--pipeline'],
+  ['keepalive', '--keepalive'], ['connPerRequest', '--conn-per-request'], ['requestsPerConn', '--requests-per-conn'], ['pipeline', '--pipeline'], ['dscp', '--dscp'],
   ['method', '--method'], ['bodyFile', '--body-file'], ['saveBody', '--save-body'], ['sha256', '--sha256'], ['expectSha256', '--expect-sha256'],
   ['sni', '--sni'], ['insecure', '--insecure'], ['ca', '--ca'], ['tlsVersion', '--tls-version'], ['tlsEngine', '--tls-engine'],
 ];

@@ -79,6 +79,7 @@ export interface RawRunOptions {
   connPerRequest?: boolean;
   requestsPerConn?: string;
   pipeline?: string;
+  dscp?: string;
   rate?: string;
   method?: string;
   bodyFile?: string;
@@ -353,6 +354,7 @@ export function profileFromFlags(o: RawRunOptions, durationS: number): Profile {
         requests: [{ method, url: m[4] ?? '/', ...(o.bodyFile !== undefined ? { body_file: o.bodyFile } : {}) }],
         requests_per_conn: perConn,
         pipeline: o.pipeline === undefined ? 1 : parseIntIn('--pipeline', o.pipeline, 1, 1024),
+        ...(o.dscp !== undefined ? { dscp: parseIntIn('--dscp', o.dscp, 0, 63) } : {}),
       },
     ],
     load: {
@@ -507,14 +509,26 @@ function checkReachable(dst: number, addrs: AddrRange[], routes: RouteConfig[]):
   throw new NoRouteError('--client', `${ipToString(dst)} is not on an owned subnet (${nets}) and no route covers it: give --gateway or --route`);
 }
 
-/** A flow's source range must be owned (--src-ip): the client opens its connections from it. */
+/**
+ * A flow's source range must be owned (--src-ip): the client opens its
+ * connections from it. A flow's VLAN is its source range's: the frames of a
+ * connection carry the tag of the subnet its addresses are owned on.
+ */
 function checkSources(p: Profile, addrs: AddrRange[], source: string): void {
   p.flows.forEach((f, i) => {
-    if (f.src_ip_lo === undefined || f.src_ip_hi === undefined) return;
+    if (f.src_ip_lo === undefined || f.src_ip_hi === undefined) {
+      if (f.vlan_id !== 0) throw new InvalidProfileError(`/flows/${i}/vlan_id`, `VLAN ${f.vlan_id} needs the flow's source range (src_ip_lo, src_ip_hi) owned on it (--src-ip A-B@${f.vlan_id})`, source);
+      return;
+    }
     const lo = parseIp(f.src_ip_lo);
     const hi = parseIp(f.src_ip_hi);
-    if (!addrs.some((a) => a.lo <= lo && hi <= a.hi)) {
+    const owner = addrs.find((a) => a.lo <= lo && hi <= a.hi);
+    if (owner === undefined) {
       throw new InvalidProfileError(`/flows/${i}/src_ip_lo`, `${f.src_ip_lo}-${f.src_ip_hi} is not within the owned addresses (--src-ip)`, source);
+    }
+    if (f.vlan_id !== 0 && owner.vlan !== f.vlan_id) {
+      const on = owner.vlan < 0 ? 'untagged' : `on VLAN ${owner.vlan}`;
+      throw new InvalidProfileError(`/flows/${i}/vlan_id`, `${f.src_ip_lo}-${f.src_ip_hi} is owned ${on}: give --src-ip ${f.src_ip_lo}-${f.src_ip_hi}@${f.vlan_id}`, source);
     }
   });
 }

@@ -171,11 +171,13 @@ function recycleTimeWait(tcp: TcpLayer): boolean {
 /**
  * Active open. `srcIp` 0 takes the source address and port from the pool
  * (PortPool: every owned address); `srcPort` 0 takes a pool port of `srcIp`.
+ * `tos` is the IPv4 TOS byte of every segment of the connection (DSCP << 2).
  * A destination without a route, or whose next hop failed to resolve (ARP is
  * holding it off), is refused at once (RFC 1122 §2.3.2.2: unreachable).
  */
-export function connect(tcp: TcpLayer, srcIp: number, dstIp: number, dstPort: number, handler: TcpHandler, srcPort: number): number {
+export function connect(tcp: TcpLayer, srcIp: number, dstIp: number, dstPort: number, handler: TcpHandler, srcPort: number, tos: number): number {
   if (!Number.isInteger(dstPort) || dstPort <= 0 || dstPort > 65535) return TcpError.INVALID;
+  if (!Number.isInteger(tos) || tos < 0 || tos > 255) return TcpError.INVALID;
   if (!Number.isInteger(srcPort) || srcPort < 0 || srcPort > 65535 || (srcIp === 0 && srcPort !== 0)) return TcpError.INVALID;
   if (srcIp !== 0 && !tcp.stack.ownsAddress(srcIp)) return TcpError.NOT_LOCAL;
   const hop = tcp.stack.nextHop(dstIp);
@@ -217,6 +219,7 @@ export function connect(tcp: TcpLayer, srcIp: number, dstIp: number, dstPort: nu
   if (srcPort === 0) t.flags[c] |= F_EPHEMERAL;
   initTcb(tcp, c, handler, issAfter(tcp.isn.isn(ip, port, dstIp, dstPort, tcp.nowUs), oldSndNxt));
   t.state[c] = SYN_SENT;
+  t.tos[c] = tos;
   tcp.counters.activeOpens++;
   transmit(tcp, c, t.iss[c], TCP_SYN, 0, 0);
   armRto(tcp, c);

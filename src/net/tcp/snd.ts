@@ -85,7 +85,7 @@ export function transmit(tcp: TcpLayer, c: number, seq: number, flags: number, r
     k.bytesOut += len;
     if (seqLt(seq, t.sndMax[c])) k.retransSegs++;
   }
-  tcp.stack.outputIpv4(slot, src, dst, IPV4_PROTO_TCP, l4Len);
+  tcp.stack.outputIpv4(slot, src, dst, IPV4_PROTO_TCP, l4Len, t.tos[c]);
   return true;
 }
 

@@ -23,8 +23,11 @@ export const TlsCloseReason = {
 } as const;
 
 export interface StreamTransport {
-  /** Returns a connection id, or a negative error. IPv4 addresses are u32 numbers. */
-  connect(srcIp: number, dstIp: number, dstPort: number, handler: StreamHandler, srcPort?: number): number;
+  /**
+   * Returns a connection id, or a negative error. IPv4 addresses are u32
+   * numbers; `tos` is the IPv4 TOS byte of the connection's packets (DSCP << 2).
+   */
+  connect(srcIp: number, dstIp: number, dstPort: number, handler: StreamHandler, srcPort?: number, tos?: number): number;
   /** Returns 0, or a negative error. */
   listen(ip: number, port: number, handler: StreamHandler, backlog?: number): number;
   /** Bytes accepted; fewer than `len` means wait for onWritable. */

@@ -107,6 +107,8 @@ export class TcbStore {
   readonly kaProbes: Uint8Array;
   /** Data segments received since the last ACK we sent (delayed ACK counts to 2). */
   readonly unacked: Uint8Array;
+  /** The IPv4 TOS byte of the connection's segments (DSCP << 2; RFC 2474). */
+  readonly tos: Uint8Array;
   /** Out-of-order queue: chunk chain sorted by sequence. */
   readonly oooHead: Int32Array;
   readonly oooLast: Uint32Array;
@@ -171,6 +173,7 @@ export class TcbStore {
     this.kaAt = new Float64Array(max);
     this.kaProbes = new Uint8Array(max);
     this.unacked = new Uint8Array(max);
+    this.tos = new Uint8Array(max);
     this.oooHead = new Int32Array(max).fill(-1);
     this.oooLast = new Uint32Array(max);
     this.oooCount = new Uint16Array(max);
@@ -209,6 +212,7 @@ export class TcbStore {
     this.kaAt[c] = 0;
     this.kaProbes[c] = 0;
     this.unacked[c] = 0;
+    this.tos[c] = 0;
     this.tsRecent[c] = 0;
     this.synMoves[c] = 0;
     this.srtt[c] = -1;

@@ -38,7 +38,7 @@ import { onTimer, refile } from './timers.js';
 export interface TcpStack {
   readonly pool: BufferPool;
   readonly clock: Clock;
-  outputIpv4(slot: number, srcIp: number, dstIp: number, proto: number, l4Len: number): void;
+  outputIpv4(slot: number, srcIp: number, dstIp: number, proto: number, l4Len: number, tos?: number): void;
   ownsAddress(ip: number): boolean;
   /** Owned address ranges (inclusive): the source pool spans them. */
   readonly addrLo: Uint32Array;
@@ -374,10 +374,13 @@ export class TcpLayer implements L4Handler {
 
   // ---- the connection API ----
 
-  /** Opens a connection (srcIp 0: a source address and port from the pool); returns its id or a negative TcpError. */
-  connect(srcIp: number, dstIp: number, dstPort: number, handler: TcpHandler, srcPort = 0): number {
+  /**
+   * Opens a connection (srcIp 0: a source address and port from the pool;
+   * tos: the IPv4 TOS byte of its segments); returns its id or a negative TcpError.
+   */
+  connect(srcIp: number, dstIp: number, dstPort: number, handler: TcpHandler, srcPort = 0, tos = 0): number {
     this.apiNow();
-    return connect(this, srcIp >>> 0, dstIp >>> 0, dstPort, handler, srcPort);
+    return connect(this, srcIp >>> 0, dstIp >>> 0, dstPort, handler, srcPort, tos);
   }
 
   /** Accepts connections on `port` of `ip` (0 = any owned address); returns a listener id or a negative TcpError. */
