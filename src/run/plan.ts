@@ -40,10 +40,10 @@ export type ModePlan =
   | BulkPlan
   /** The client's load comes with the profile it was made from (flags build a one-flow profile). */
   | ({ kind: 'client'; profile: Profile } & ClientPlan)
-  /** --client tcp://: the TCP connect rate. */
-  | ({ kind: 'tcp_connect' } & TcpConnectPlan)
-  /** --client udp:// and icmp://: datagrams at a rate. */
-  | ({ kind: 'udp_client' | 'icmp_client' } & ProbePlan)
+  /** --client tcp:// or a tcp flow: the TCP connect rate (with the profile it was made from). */
+  | ({ kind: 'tcp_connect'; profile: Profile } & TcpConnectPlan)
+  /** --client udp:// and icmp://, or such a flow: datagrams at a rate. */
+  | ({ kind: 'udp_client' | 'icmp_client'; profile: Profile } & ProbePlan)
   /** --listen (repeatable). */
   | ({ kind: 'listen' } & ListenPlan);
 

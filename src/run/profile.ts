@@ -45,7 +45,7 @@ export const Flow = Type.Object(
     pipeline: Type.Integer({ minimum: 1, maximum: 1024, default: 1 }),
     think_time_ms: Type.Number({ minimum: 0, maximum: 3_600_000, default: 0 }),
     close: Type.Union([Type.Literal('fin'), Type.Literal('rst')], { default: 'fin', description: 'how a tcp flow ends its connections' }),
-    payload_size: Type.Integer({ minimum: 0, maximum: 65507, default: 0, description: 'tcp, udp and icmp payload bytes' }),
+    payload_size: Type.Integer({ minimum: 0, maximum: 2 ** 40, default: 0, description: 'tcp: bytes written on each connection before it closes; udp and icmp: bytes per datagram (16..1472, default 64)' }),
   },
   { additionalProperties: false },
 );

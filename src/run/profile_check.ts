@@ -11,10 +11,13 @@ import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
 import { InvalidProfileError } from '../common/errors.js';
 import { ipToString, parseIp, prefixMask } from '../wire/ipv4_addr.js';
-import { Profile, type Stage } from './profile.js';
+import { Flow, Profile, type Stage } from './profile.js';
 
 /** Errors listed in one refusal, at most. */
 const MAX_ERRORS = 8;
+
+/** Each flow field's default, as the schema gives it. */
+const FLOW_DEFAULTS = Object.fromEntries(Object.entries(Flow.properties).map(([k, s]) => [k, (s as TSchema).default])) as Partial<Record<keyof Flow, unknown>>;
 
 /** Why an address cannot be a host's (RFC 1122 §3.2.1.3): null for a unicast one. */
 export function notUnicast(ip: number): string | null {
@@ -84,13 +87,15 @@ function checkFlows(p: Profile, raw: Record<string, unknown>, source: string): v
     if (f.proto !== 'icmp' && f.dst_port === undefined) fail(`${at}/dst_port`, `a ${f.proto} flow needs a destination port`);
     if (f.proto === 'icmp' && f.dst_port !== undefined) fail(`${at}/dst_port`, 'an icmp flow has no port');
     if (!web && f.enable_tls && f.proto !== 'tcp') fail(`${at}/enable_tls`, `TLS runs over tcp, not ${f.proto}`);
+    // A field another proto's flows use is refused when set to anything but its default (a saved profile writes every default).
     const rf = rawFlows[i];
+    const given = (k: keyof Flow): boolean => rf[k] !== undefined && JSON.stringify(rf[k]) !== JSON.stringify(FLOW_DEFAULTS[k]);
     for (const k of ['requests', 'headers', 'requests_per_conn', 'pipeline'] as const) {
-      if (!web && rf[k] !== undefined) fail(`${at}/${k}`, `only http and https flows send requests (this flow is ${f.proto})`);
+      if (!web && given(k)) fail(`${at}/${k}`, `only http and https flows send requests (this flow is ${f.proto})`);
     }
     if (web && f.requests.length === 0) fail(`${at}/requests`, 'an http flow needs at least one request entry');
-    if (!web && f.proto !== 'tcp' && rf.close !== undefined) fail(`${at}/close`, `only tcp flows close connections (this flow is ${f.proto})`);
-    if ((f.proto === 'udp' || f.proto === 'icmp') && rf.think_time_ms !== undefined) fail(`${at}/think_time_ms`, `${f.proto} sends at the load's rate; think time is for connections`);
+    if (!web && f.proto !== 'tcp' && given('close')) fail(`${at}/close`, `only tcp flows close connections (this flow is ${f.proto})`);
+    if ((f.proto === 'udp' || f.proto === 'icmp') && given('think_time_ms')) fail(`${at}/think_time_ms`, `${f.proto} sends at the load's rate; think time is for connections`);
     if (f.proto === 'https') f.enable_tls = true;
     f.requests.forEach((r, j) => {
       if (r.body_size > 0 && (r.method === 'GET' || r.method === 'HEAD')) fail(`${at}/requests/${j}/body_size`, `a ${r.method} request has no body`);

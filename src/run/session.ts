@@ -174,12 +174,14 @@ function appsOf(plan: RunPlan, workers: number): StackAppConfig[] {
     }
     case 'tcp_connect': {
       const c = client();
-      return splitClient(m, workers).map((share) => ({ kind: 'tcp_connect', share, ...c }));
+      // The profile stays here: the workers run its plan.
+      const { profile, ...p } = m;
+      return splitClient(p, workers).map((share) => ({ kind: 'tcp_connect', share, ...c }));
     }
     case 'udp_client':
     case 'icmp_client': {
       const c = client();
-      const { kind, ...p } = m;
+      const { kind, profile, ...p } = m;
       // The datagrams split as connections would, one per worker; the tag tells this run's answers from a stale one's.
       const tag = randomInt(1, 2 ** 31);
       return splitClient({ ...p, connections: workers }, workers).map((share) => ({ kind, share, tag, ...c }));

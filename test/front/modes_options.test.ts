@@ -7,6 +7,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseRunOptions, type RawRunOptions } from '../../src/mgmt/cli/stack_config.js';
 import { InvalidOptionError } from '../../src/common/errors.js';
 import { parseIp } from '../../src/wire/ipv4_addr.js';
@@ -15,20 +18,71 @@ import { MAIN } from './lab.js';
 const base: RawRunOptions = { port: 'ring', srcIp: ['198.18.64.10'] };
 const PEER = parseIp('198.18.64.1');
 
+/** The plan of a mode, without the profile it was made from. */
+function planOf(o: RawRunOptions): Record<string, unknown> {
+  const { profile, ...plan } = parseRunOptions(o).mode as { profile: unknown };
+  assert.ok(profile !== undefined, 'the flags built a profile');
+  return plan;
+}
+
 test('--client tcp://, udp:// and icmp://: plans and their defaults', () => {
-  assert.deepEqual(parseRunOptions({ ...base, client: 'tcp://198.18.64.1:80' }).mode, {
+  assert.deepEqual(planOf({ ...base, client: 'tcp://198.18.64.1:80' }), {
     kind: 'tcp_connect', dstIp: PEER, dstPort: 80, connections: 1, requests: 1, rate: 0, close: 'fin', payloadSize: 0,
   });
   assert.deepEqual(
-    parseRunOptions({ ...base, client: 'tcp://198.18.64.1:9', connections: '64', rate: '2000', duration: '10', close: 'rst', payloadSize: '1000000' }).mode,
+    planOf({ ...base, client: 'tcp://198.18.64.1:9', connections: '64', rate: '2000', duration: '10', close: 'rst', payloadSize: '1000000' }),
     { kind: 'tcp_connect', dstIp: PEER, dstPort: 9, connections: 64, requests: 0, rate: 2000, close: 'rst', payloadSize: 1_000_000 },
   );
-  assert.deepEqual(parseRunOptions({ ...base, client: 'udp://198.18.64.1:7', rate: '500', requests: '1000', payloadSize: '1400' }).mode, {
+  assert.deepEqual(planOf({ ...base, client: 'udp://198.18.64.1:7', rate: '500', requests: '1000', payloadSize: '1400' }), {
     kind: 'udp_client', dstIp: PEER, dstPort: 7, requests: 1000, rate: 500, payloadSize: 1400,
   });
-  assert.deepEqual(parseRunOptions({ ...base, client: 'icmp://198.18.64.1', duration: '5' }).mode, {
+  assert.deepEqual(planOf({ ...base, client: 'icmp://198.18.64.1', duration: '5' }), {
     kind: 'icmp_client', dstIp: PEER, dstPort: 0, requests: 0, rate: 1, payloadSize: 64,
   });
+});
+
+test('tcp, udp and icmp flows in a profile file: the plans the flags give, the profile --save-config writes back, refusals by pointer', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vgmo-'));
+  try {
+    const cases: [RawRunOptions, string][] = [
+      [{ ...base, client: 'tcp://198.18.64.1:9', connections: '64', rate: '2000', duration: '10', close: 'rst', payloadSize: '1000000' }, 'tcp'],
+      [{ ...base, client: 'tcp://198.18.64.1:80', connections: '8', requests: '500' }, 'tcp-closed'],
+      [{ ...base, client: 'udp://198.18.64.1:7', rate: '500', requests: '1000', payloadSize: '1400' }, 'udp'],
+      [{ ...base, client: 'icmp://198.18.64.1', duration: '5', rate: '10' }, 'icmp'],
+    ];
+    for (const [flags, name] of cases) {
+      const fromFlags = parseRunOptions(flags);
+      const file = join(dir, `${name}.json`);
+      writeFileSync(file, JSON.stringify((fromFlags.mode as { profile: unknown }).profile));
+      const { client: _c, connections: _n, rate: _r, duration: _d, close: _x, payloadSize: _s, requests: _q, ...rest } = flags;
+      const fromFile = parseRunOptions({ ...rest, config: file });
+      assert.deepEqual(planOf({ ...rest, config: file }), planOf(flags), name);
+      assert.equal(fromFile.durationS, fromFlags.durationS, name);
+    }
+    const refused = (profile: unknown): { code: string; pointer: string } => {
+      const file = join(dir, 'bad.json');
+      writeFileSync(file, JSON.stringify(profile));
+      try {
+        parseRunOptions({ ...base, config: file });
+      } catch (e) {
+        return { code: (e as { code: string }).code, pointer: (e as { pointer: string }).pointer };
+      }
+      return assert.fail('refused');
+    };
+    const tcp = { name: 't', dst_ip: '198.18.64.1', dst_port: 80, proto: 'tcp' };
+    const http = { name: 'h', dst_ip: '198.18.64.1', dst_port: 80 };
+    const cases2: [unknown, string][] = [
+      [{ flows: [http, tcp], load: { requests: 10 } }, '/flows/1/proto'],
+      [{ flows: [tcp], load: { model: 'open', target_cps: 10, target_rps: 20, duration_secs: 1 } }, '/load/target_rps'],
+      [{ flows: [tcp], load: { model: 'open', target_cps: 10, ramp_up_secs: 2, duration_secs: 1 } }, '/load/ramp_up_secs'],
+      [{ flows: [{ ...tcp, dscp: 8 }], load: { requests: 10 } }, '/flows/0/dscp'],
+      [{ flows: [{ ...tcp, proto: 'udp', payload_size: 8 }], load: { target_rps: 10, requests: 10 } }, '/flows/0/payload_size'],
+      [{ flows: [{ ...tcp, proto: 'udp' }], load: { model: 'open', target_cps: 10, target_rps: 10, requests: 10 } }, '/load/target_cps'],
+    ];
+    for (const [p, pointer] of cases2) assert.deepEqual(refused(p), { code: 'VG_ERR_INVALID_PROFILE', pointer }, JSON.stringify(p));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('--listen: listeners in order, handlers by default, the certificate for HTTPS', () => {

@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -217,5 +217,16 @@ test('what the engine cannot run from a profile is refused by its pointer: sourc
       (e: unknown) => e instanceof InvalidProfileError && e.pointer === pointer && re.test(e.message),
       what,
     );
+  }
+});
+
+test('every profile in examples/ is accepted and gives a run plan', () => {
+  const dir = fileURLToPath(new URL('../../../examples/', import.meta.url));
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+  assert.ok(files.length >= 4, files.join(', '));
+  for (const f of files) {
+    const plan = parseRunOptions({ port: 'ring', srcIp: ['198.18.0.10-198.18.0.20'], config: join(dir, f) });
+    assert.ok(['client', 'tcp_connect', 'udp_client', 'icmp_client'].includes(plan.mode.kind), `${f}: ${plan.mode.kind}`);
+    assert.ok(plan.durationS > 0, `${f}: a run length`);
   }
 });

@@ -131,8 +131,9 @@ function checkFiles(plan: RunPlan, workers: number): void {
 
 /** --save-config: the run's profile, as `--config` reads it back. */
 function saveProfile(plan: RunPlan, path: string): void {
-  if (plan.mode.kind !== 'client') throw new InvalidOptionError('--save-config', 'needs a client load (--client or --config): a profile describes client traffic');
-  const profile = plan.mode.profile;
+  const mode = plan.mode;
+  if (!('profile' in mode)) throw new InvalidOptionError('--save-config', 'needs a client load (--client or --config): a profile describes client traffic');
+  const profile = mode.profile;
   refusedAs('--save-config', `cannot write "${path}": `, () => writeFileSync(path, `${JSON.stringify(profile, null, 2)}\n`));
 }
 

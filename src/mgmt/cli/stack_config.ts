@@ -37,6 +37,7 @@ import { clientPlanOf, type ClientChecks } from '../../run/profile_plan.js';
 import type { ModePlan, RunPlan, ServerPlan } from '../../run/plan.js';
 import { parseListeners } from './listen_config.js';
 import { parseProbeClient, PROBE_SCHEMES } from './probe_config.js';
+import { probePlanOf, probeProtoOf } from '../../run/probe_profile.js';
 import { InvalidOptionError, InvalidProfileError, NoRouteError } from '../../common/errors.js';
 import { TLS_ENGINES, type TlsEngine } from '../../tls/engine.js';
 import { loadNativeTls, nativeTlsError } from '../../tls/native_engine.js';
@@ -150,7 +151,7 @@ export function parseRunOptions(o: RawRunOptions, ealArgs: string[] = [], env: N
   if (o.pcap !== undefined && o.pcap.trim() === '') throw new InvalidOptionError('--pcap', 'needs a file name');
   const mode = parseMode(o, durationS);
   // A profile file carries the run's length.
-  if (mode.kind === 'client' && o.config !== undefined) durationS = stagesOf(mode.profile).reduce((t, s) => t + s.duration_secs, 0);
+  if ('profile' in mode && o.config !== undefined) durationS = stagesOf(mode.profile).reduce((t, s) => t + s.duration_secs, 0);
   if (mode.kind === 'client') {
     for (const f of mode.flows ?? []) checkReachable(f.dstIp, addrs, routes);
     checkSources(mode.profile, addrs, o.config !== undefined ? `--config ${o.config}` : 'command line');
@@ -276,6 +277,7 @@ const PROFILE_FLAGS: [keyof RawRunOptions, string][] = [
   ['connections', '--connections'], ['requests', '--requests'], ['keepalive', '--keepalive'], ['connPerRequest', '--conn-per-request'],
   ['requestsPerConn', '--requests-per-conn'], ['pipeline', '--pipeline'], ['rate', '--rate'], ['method', '--method'], ['bodyFile', '--body-file'],
   ['sni', '--sni'], ['insecure', '--insecure'], ['ca', '--ca'], ['tlsVersion', '--tls-version'], ['tlsEngine', '--tls-engine'], ['tlsResume', '--tls-resume'],
+  ['dscp', '--dscp'], ['close', '--close'], ['payloadSize', '--payload-size'],
 ];
 
 /** The client load of a profile file (--config, or VAIGAI_CONFIG); flags that describe traffic are refused beside it. */
@@ -286,6 +288,7 @@ function clientFromConfig(o: RawRunOptions, path: string, durationS: number): Mo
   if (durationS > 0) throw new InvalidOptionError('--duration', `the profile (--config ${path}) has the run's length: load.duration_secs`);
   const profile = loadProfile(path);
   if (o.seed !== undefined) profile.seed = parseIntIn('--seed', o.seed, 0, 2 ** 32 - 1);
+  if (probeProtoOf(profile) !== null) return { ...probePlanOf(profile, `--config ${path}`), profile };
   return { kind: 'client', ...clientPlanOf(profile, checksOf(o), `--config ${path}`), profile };
 }
 
