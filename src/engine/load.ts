@@ -90,6 +90,8 @@ export interface LoadFlow {
   dstPort: number;
   /** DSCP of its packets (RFC 2474), 0..63. */
   dscp: number;
+  /** Its connections' congestion controller (CC_* of reno.ts), -1: the TCP layer's default. */
+  cc: number;
   host: string;
   requests: RequestSpec[];
   /** Each request entry's weight. */
@@ -201,7 +203,7 @@ export class LoadRun {
     this.pacer = cfg.rate > 0 && open === null ? new PacedTransport(cfg.transport, cfg.rate, cfg.maxConns) : null;
     const flows: LoadFlow[] = cfg.flows ?? [
       {
-        name: 'flow0', weight: 1, srcLo: cfg.srcIp, srcHi: 0, dstIp: cfg.dstIp, dstPort: cfg.dstPort, dscp: 0, host: cfg.host,
+        name: 'flow0', weight: 1, srcLo: cfg.srcIp, srcHi: 0, dstIp: cfg.dstIp, dstPort: cfg.dstPort, dscp: 0, cc: -1, host: cfg.host,
         requests: [cfg.request], weights: [1], pipeline: cfg.pipeline, requestsPerConnection: cfg.requestsPerConnection, thinkTimeUs: 0,
       },
     ];
@@ -234,7 +236,7 @@ export class LoadRun {
         srcIpHi: f.srcHi,
         dstIp: f.dstIp,
         dstPort: f.dstPort,
-        tos: f.dscp << 2,
+        connect: { tos: f.dscp << 2, cc: f.cc },
         host: f.host,
         // An expected digest makes the client verify; an empty one only makes it hash.
         requests: f.requests.map((r) => (cfg.expectSha256 !== null ? { ...r, sha256: cfg.expectSha256 } : cfg.sha256 ? { ...r, sha256: '' } : r)),

@@ -6,7 +6,7 @@
  * a token is due. Continuations of a request that already started pass freely.
  * With one request per connection this paces connections too.
  */
-import type { StreamHandler, StreamTransport } from '../net/tcp/stream.js';
+import type { ConnectOptions, StreamHandler, StreamTransport } from '../net/tcp/stream.js';
 
 /** Tokens held at most: bursts of 10 ms at the configured rate (at least one). */
 const BURST_S = 0.01;
@@ -55,8 +55,8 @@ export class PacedTransport implements StreamTransport {
     }
   }
 
-  connect(srcIp: number, dstIp: number, dstPort: number, handler: StreamHandler, srcPort?: number, tos?: number): number {
-    const id = this.lower.connect(srcIp, dstIp, dstPort, handler, srcPort, tos);
+  connect(srcIp: number, dstIp: number, dstPort: number, handler: StreamHandler, srcPort?: number, opts?: Readonly<ConnectOptions>): number {
+    const id = this.lower.connect(srcIp, dstIp, dstPort, handler, srcPort, opts);
     if (id >= 0) {
       if (id >= this.queued.length) {
         this.lower.abort(id);

@@ -36,6 +36,7 @@ export const Flow = Type.Object(
     dst_ip: Ipv4,
     dst_port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'required but for icmp flows' })),
     vlan_id: Type.Integer({ minimum: 0, maximum: 4094, default: 0, description: '802.1Q VLAN of the flow: its source range must be owned on it (--src-ip A-B@N); 0: as owned' }),
+    cc: Type.Optional(Type.Union([Type.Literal('newreno'), Type.Literal('cubic')], { description: "its connections' congestion control (default: the run's --cc, cubic)" })),
     dscp: Type.Integer({ minimum: 0, maximum: 63, default: 0, description: 'DSCP (RFC 2474) of every packet of the flow\'s connections' }),
     proto: Type.Union([Type.Literal('http'), Type.Literal('https'), Type.Literal('tcp'), Type.Literal('udp'), Type.Literal('icmp')], { default: 'http' }),
     enable_tls: Type.Boolean({ default: false, description: 'TLS on this flow (implied by proto https)' }),

@@ -12,6 +12,7 @@ import type { OpenLoad } from '../engine/load.js';
 import type { StageSpan } from '../engine/schedule.js';
 import type { Flow, Profile } from './profile.js';
 import { stagesOf } from './profile_check.js';
+import { ccIndex } from '../net/tcp/reno.js';
 
 /** What a run adds to its profile's client load: body checks and where the last body goes. */
 export interface ClientChecks {
@@ -100,6 +101,7 @@ function flowPlanOf(f: Flow, tls: boolean): FlowPlan {
     dstIp: parseIp(f.dst_ip),
     dstPort,
     dscp: f.dscp,
+    cc: f.cc === undefined ? -1 : ccIndex(f.cc),
     host: hostHeader ?? (defaultPort ? f.dst_ip : `${f.dst_ip}:${dstPort}`),
     requests: f.requests.map((r) => ({ method: r.method, path: r.url, headers, bodyFile: r.body_file ?? null, bodySize: r.body_size })),
     weights: f.requests.map((r) => r.weight),

@@ -126,7 +126,7 @@ function flowsOf(plan: ClientPlan): FlowPlan[] {
   return (
     plan.flows ?? [
       {
-        name: 'flow0', weight: 1, srcLo: 0, srcHi: 0, dstIp: plan.dstIp, dstPort: plan.dstPort, dscp: 0, host: plan.host, weights: [1], pipeline: plan.pipeline,
+        name: 'flow0', weight: 1, srcLo: 0, srcHi: 0, dstIp: plan.dstIp, dstPort: plan.dstPort, dscp: 0, cc: -1, host: plan.host, weights: [1], pipeline: plan.pipeline,
         requestsPerConnection: plan.perConn, thinkTimeUs: 0, requests: [{ method: plan.method, path: plan.path, headers: {}, bodyFile: plan.bodyFile, bodySize: 0 }],
       },
     ]

@@ -7,7 +7,7 @@
  * when the lower connection closes. Each engine supplies what happens on the
  * lower transport's events and on the upper side's writes.
  */
-import { TlsCloseReason, type StreamHandler, type StreamTransport } from '../net/tcp/stream.js';
+import { TlsCloseReason, type ConnectOptions, type StreamHandler, type StreamTransport } from '../net/tcp/stream.js';
 import type { KeyLog } from './keylog.js';
 import { BoundedCache, TlsStats } from './session_store.js';
 import type { TlsClientConfig, TlsServerConfig } from './tls_stream.js';
@@ -80,9 +80,9 @@ export abstract class TlsStreamBase implements StreamTransport {
     this.lowerServer = this.lowerHandler(true);
   }
 
-  connect(srcIp: number, dstIp: number, dstPort: number, handler: StreamHandler, srcPort = 0, tos = 0): number {
+  connect(srcIp: number, dstIp: number, dstPort: number, handler: StreamHandler, srcPort = 0, opts?: Readonly<ConnectOptions>): number {
     if (this.client === null) throw new Error(`${this.constructor.name} has no client configuration`);
-    const id = this.lower.connect(srcIp, dstIp, dstPort, this.lowerClient, srcPort, tos);
+    const id = this.lower.connect(srcIp, dstIp, dstPort, this.lowerClient, srcPort, opts);
     if (id < 0) return id;
     this.failKind[id] = 0;
     this.verifies[id] = this.client.verify ? 1 : 0;

@@ -51,7 +51,7 @@ test('closed model: think time spaces a connection\'s requests', () => {
   const r2 = rig();
   const t = load(r2, {
     connections: 2,
-    flows: [{ name: 'f', weight: 1, srcLo: 0, srcHi: 0, dstIp: SERVER, dstPort: 80, dscp: 0, host: 'vaigai', requests: [{ method: 'GET', path: '/' }], weights: [1], pipeline: 1, requestsPerConnection: 0, thinkTimeUs: 100_000 }],
+    flows: [{ name: 'f', weight: 1, srcLo: 0, srcHi: 0, dstIp: SERVER, dstPort: 80, dscp: 0, cc: -1, host: 'vaigai', requests: [{ method: 'GET', path: '/' }], weights: [1], pipeline: 1, requestsPerConnection: 0, thinkTimeUs: 100_000 }],
   });
   drive(r2, t);
   const s = t.snapshot();
@@ -94,7 +94,7 @@ test('open model, both targets: connections at target_cps carry target_rps / tar
 test('two flows by weight, entries by weight: counted each and in total', () => {
   const r = rig();
   const flow = (name: string, weight: number, paths: string[], weights: number[]) => ({
-    name, weight, srcLo: 0, srcHi: 0, dstIp: SERVER, dstPort: 80, dscp: 0, host: 'vaigai', requests: paths.map((path) => ({ method: 'GET', path })), weights, pipeline: 1,
+    name, weight, srcLo: 0, srcHi: 0, dstIp: SERVER, dstPort: 80, dscp: 0, cc: -1, host: 'vaigai', requests: paths.map((path) => ({ method: 'GET', path })), weights, pipeline: 1,
     requestsPerConnection: 0, thinkTimeUs: 0,
   });
   const l = load(r, { rate: 2000, seed: 5, open: { cps: 0, perConn: 1, maxConcurrent: 100, poisson: false }, flows: [flow('a', 3, ['/x', '/y'], [9, 1]), flow('b', 1, ['/z'], [1])] });

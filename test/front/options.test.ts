@@ -35,7 +35,7 @@ test('client mode: URL, defaults, keep-alive or connection per request, TLS sett
     connectTimeoutS: 5, responseTimeoutS: 30, maxResponseTimeS: 0, allowErrors: 0, open: null, stages: [],
     flows: [
       {
-        name: 'flow0', weight: 1, srcLo: 0, srcHi: 0, dstIp: parseIp('198.18.6.1'), dstPort: 8080, dscp: 0, host: '198.18.6.1:8080', weights: [1], pipeline: 1, requestsPerConnection: 0, thinkTimeUs: 0,
+        name: 'flow0', weight: 1, srcLo: 0, srcHi: 0, dstIp: parseIp('198.18.6.1'), dstPort: 8080, dscp: 0, cc: -1, host: '198.18.6.1:8080', weights: [1], pipeline: 1, requestsPerConnection: 0, thinkTimeUs: 0,
         requests: [{ method: 'GET', path: '/big.bin', headers: {}, bodyFile: null, bodySize: 0 }],
       },
     ],

@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { InvalidProfileError } from '../../src/common/errors.js';
 import { parseRunOptions } from '../../src/mgmt/cli/stack_config.js';
 import { checkProfile, stagesOf } from '../../src/run/profile_check.js';
+import { CC_NEWRENO } from '../../src/net/tcp/reno.js';
 
 const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 
@@ -228,5 +229,19 @@ test('every profile in examples/ is accepted and gives a run plan', () => {
     const plan = parseRunOptions({ port: 'ring', srcIp: ['198.18.0.10-198.18.0.20'], config: join(dir, f) });
     assert.ok(['client', 'tcp_connect', 'udp_client', 'icmp_client'].includes(plan.mode.kind), `${f}: ${plan.mode.kind}`);
     assert.ok(plan.durationS > 0, `${f}: a run length`);
+  }
+});
+
+test('a flow\'s cc sets its connections\' congestion control; without it the run\'s --cc holds; an unknown one is refused by its pointer', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vgcc-'));
+  try {
+    const file = join(dir, 'cc.json');
+    const flow = { dst_ip: '198.18.0.1', dst_port: 80 };
+    writeFileSync(file, JSON.stringify({ flows: [{ ...flow, name: 'a', cc: 'newreno' }, { ...flow, name: 'b' }], load: { connections: 2, requests: 10 } }));
+    const mode = parseRunOptions({ port: 'ring', srcIp: ['198.18.0.10'], config: file }).mode as { flows: { cc: number }[] };
+    assert.deepEqual(mode.flows.map((f) => f.cc), [CC_NEWRENO, -1]);
+    assert.throws(() => checkProfile({ flows: [{ ...flow, name: 'a', cc: 'bbr' }], load: { requests: 1 } }), (e: InvalidProfileError) => e.pointer === '/flows/0/cc');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -11,6 +11,7 @@ import { CUBIC_ALPHA, CUBIC_BETA, CUBIC_C, Cubic } from '../../src/net/tcp/cubic
 import { CC_CUBIC, CC_NEWRENO } from '../../src/net/tcp/reno.js';
 import { TcbStore } from '../../src/net/tcp/tcb.js';
 import { A_IP, B_IP, Recorder, ScriptRig } from './harness.js';
+import { TcpError } from '../../src/net/tcp/api.js';
 
 const MSS = 1000;
 
@@ -120,14 +121,14 @@ test('CUBIC: an RTO sets ssthresh to 0.7 cwnd and cwnd to one segment', () => {
   assert.equal(r.cc.wMax[0], 100);
 });
 
-test('congestion control per connection: the layer default (cubic unless TcpOptions.cc says), or one set right after connect()', () => {
+test('congestion control per connection: the layer default (cubic unless TcpOptions.cc says), or the one connect() is given', () => {
   const rig = new ScriptRig();
   const a = rig.tcp.connect(A_IP, B_IP, 80, new Recorder());
-  const b = rig.tcp.connect(A_IP, B_IP, 81, new Recorder());
+  const b = rig.tcp.connect(A_IP, B_IP, 81, new Recorder(), 0, { tos: 0, cc: CC_NEWRENO });
   assert.equal(rig.tcp.t.ccAlgo[a], CC_CUBIC);
-  assert.ok(rig.tcp.setCongestionControl(b, 'newreno'));
   assert.equal(rig.tcp.t.ccAlgo[b], CC_NEWRENO);
-  assert.equal(rig.tcp.setCongestionControl(b, 'bbr'), false);
+  assert.equal(rig.tcp.connect(A_IP, B_IP, 82, new Recorder(), 0, { tos: 0, cc: 7 }), TcpError.INVALID, 'no controller 7');
+  assert.equal(rig.tcp.connect(A_IP, B_IP, 83, new Recorder(), 0, { tos: 256, cc: -1 }), TcpError.INVALID, 'a TOS byte is 0..255');
   assert.equal(new ScriptRig({ cc: 'newreno' }).tcp.cfg.cc, CC_NEWRENO);
   assert.throws(() => new ScriptRig({ cc: 'vegas' as 'cubic' }), /cc must be newreno or cubic/);
 });

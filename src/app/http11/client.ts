@@ -30,7 +30,7 @@ import { FAIL_COUNT, Fail, PARSE_FAIL_TEXT, failOfClose, failText } from './fail
 import type { MessageHead } from './head.js';
 import { DEFAULT_PARSER_OPTIONS, Http1Parser, KIND_RESPONSE, type ParserOptions, type ParserSink } from './parser.js';
 import { buildRequest, type RequestSpec } from './request.js';
-import { TcpError } from '../../net/tcp/api.js';
+import { DEFAULT_CONNECT, TcpError, type ConnectOptions } from '../../net/tcp/api.js';
 import type { StreamHandler, StreamTransport } from '../../net/tcp/stream.js';
 import { ipToString } from '../../wire/ipv4_addr.js';
 
@@ -41,8 +41,8 @@ export interface ClientOptions {
   srcIpHi: number;
   dstIp: number;
   dstPort: number;
-  /** The IPv4 TOS byte of the connections' packets (DSCP << 2). */
-  tos: number;
+  /** The connections' TOS byte and congestion controller. */
+  connect: Readonly<ConnectOptions>;
   /** Host header value. */
   host: string;
   /** Sent round-robin, or picked by `weights` with `rng`. */
@@ -105,7 +105,7 @@ export interface ConnBudget {
 export const DEFAULT_CLIENT_OPTIONS = {
   srcIp: 0,
   srcIpHi: 0,
-  tos: 0,
+  connect: DEFAULT_CONNECT,
   weights: null,
   rng: null,
   totalRequests: 1,
@@ -624,7 +624,7 @@ export class Http1Client implements StreamHandler {
       src = o.srcIp + this.nextSrc;
       this.nextSrc = src >= o.srcIpHi ? 0 : this.nextSrc + 1;
     }
-    const id = this.t.connect(src, o.dstIp, o.dstPort, this, 0, o.tos);
+    const id = this.t.connect(src, o.dstIp, o.dstPort, this, 0, o.connect);
     if (id < 0) {
       // No route, or a next hop that did not answer ARP, is the network's failure; the rest is ours (no TCB, no port).
       const why = id === TcpError.UNREACHABLE || id === TcpError.NO_ROUTE ? Fail.UNREACHABLE : Fail.LOCAL;

@@ -25,6 +25,17 @@ export const CloseReason = {
   UNREACHABLE: 5,
 } as const;
 
+/** What an active open may set per connection beside its addresses. */
+export interface ConnectOptions {
+  /** The IPv4 TOS byte of every segment (DSCP << 2; RFC 2474). */
+  tos: number;
+  /** Congestion controller (CC_* of reno.ts), or -1 for the layer's default (TcpOptions.cc). */
+  cc: number;
+}
+
+/** No marking, the layer's controller. */
+export const DEFAULT_CONNECT: Readonly<ConnectOptions> = { tos: 0, cc: -1 };
+
 /** Negative results of connect()/listen(). */
 export const TcpError = {
   NO_TCB: -1,
@@ -79,7 +90,7 @@ export interface TcpOptions {
   portKey?: Uint32Array;
   /** Ephemeral source ports [lo, hi) of every owned address (default [10000, 60000)): a worker's share in a client load. */
   ephemeralPorts?: { lo: number; hi: number };
-  /** Congestion controller of new connections (default cubic, as Linux); TcpLayer.setCongestionControl changes one connection's. */
+  /** Congestion controller of new connections (default cubic, as Linux); ConnectOptions.cc sets one connection's. */
   cc?: 'newreno' | 'cubic';
   /** Pace sending at ratio * cwnd / SRTT, as Linux's internal pacing (default on). */
   pacing?: boolean;

@@ -5,7 +5,8 @@
  * 1122 §4.2.2.13 without), and the step to ESTABLISHED.
  */
 import { TCP_ACK, TCP_RST, TCP_SYN } from '../../wire/tcp.js';
-import { CloseReason, TcpError, type TcpHandler } from './api.js';
+import { CloseReason, TcpError, type ConnectOptions, type TcpHandler } from './api.js';
+import { CC_NAMES } from './reno.js';
 import { negotiate } from './options.js';
 import { armRto, rttSample } from './rto.js';
 import { sendResetFor } from './rst.js';
@@ -171,13 +172,14 @@ function recycleTimeWait(tcp: TcpLayer): boolean {
 /**
  * Active open. `srcIp` 0 takes the source address and port from the pool
  * (PortPool: every owned address); `srcPort` 0 takes a pool port of `srcIp`.
- * `tos` is the IPv4 TOS byte of every segment of the connection (DSCP << 2).
+ * `opts` gives the TOS byte of every segment and the congestion controller.
  * A destination without a route, or whose next hop failed to resolve (ARP is
  * holding it off), is refused at once (RFC 1122 §2.3.2.2: unreachable).
  */
-export function connect(tcp: TcpLayer, srcIp: number, dstIp: number, dstPort: number, handler: TcpHandler, srcPort: number, tos: number): number {
+export function connect(tcp: TcpLayer, srcIp: number, dstIp: number, dstPort: number, handler: TcpHandler, srcPort: number, opts: Readonly<ConnectOptions>): number {
   if (!Number.isInteger(dstPort) || dstPort <= 0 || dstPort > 65535) return TcpError.INVALID;
-  if (!Number.isInteger(tos) || tos < 0 || tos > 255) return TcpError.INVALID;
+  const { tos, cc } = opts;
+  if (!Number.isInteger(tos) || tos < 0 || tos > 255 || !(cc === -1 || (cc >= 0 && cc < CC_NAMES.length))) return TcpError.INVALID;
   if (!Number.isInteger(srcPort) || srcPort < 0 || srcPort > 65535 || (srcIp === 0 && srcPort !== 0)) return TcpError.INVALID;
   if (srcIp !== 0 && !tcp.stack.ownsAddress(srcIp)) return TcpError.NOT_LOCAL;
   const hop = tcp.stack.nextHop(dstIp);
@@ -220,6 +222,7 @@ export function connect(tcp: TcpLayer, srcIp: number, dstIp: number, dstPort: nu
   initTcb(tcp, c, handler, issAfter(tcp.isn.isn(ip, port, dstIp, dstPort, tcp.nowUs), oldSndNxt));
   t.state[c] = SYN_SENT;
   t.tos[c] = tos;
+  if (cc >= 0) t.ccAlgo[c] = cc;
   tcp.counters.activeOpens++;
   transmit(tcp, c, t.iss[c], TCP_SYN, 0, 0);
   armRto(tcp, c);

@@ -5,7 +5,8 @@
  * Connections are small integers; callers keep per-connection state in arrays
  * indexed by them. Bytes passed to onData are valid only during the call.
  */
-import type { TcpHandler } from './api.js';
+import type { ConnectOptions, TcpHandler } from './api.js';
+export type { ConnectOptions } from './api.js';
 
 /** The callbacks of a connection: the TCP API's, so one handler serves every transport. */
 export type StreamHandler = TcpHandler;
@@ -25,9 +26,9 @@ export const TlsCloseReason = {
 export interface StreamTransport {
   /**
    * Returns a connection id, or a negative error. IPv4 addresses are u32
-   * numbers; `tos` is the IPv4 TOS byte of the connection's packets (DSCP << 2).
+   * numbers; `opts`: the connection's TOS byte and congestion controller.
    */
-  connect(srcIp: number, dstIp: number, dstPort: number, handler: StreamHandler, srcPort?: number, tos?: number): number;
+  connect(srcIp: number, dstIp: number, dstPort: number, handler: StreamHandler, srcPort?: number, opts?: Readonly<ConnectOptions>): number;
   /** Returns 0, or a negative error. */
   listen(ip: number, port: number, handler: StreamHandler, backlog?: number): number;
   /** Bytes accepted; fewer than `len` means wait for onWritable. */

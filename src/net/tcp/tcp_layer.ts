@@ -10,7 +10,7 @@ import { WireError } from '../../wire/error.js';
 import { TCP_ACK, TCP_RST, TCP_SYN, newTcpRepr, parseTcp, tcpChecksumOk, type TcpRepr } from '../../wire/tcp.js';
 import { newTcpOptionsRepr, parseTcpOptions, type TcpOptionsRepr } from '../../wire/tcp_options.js';
 import type { L4Handler } from '../l4.js';
-import { CloseReason, TcpError, type TcpHandler, type TcpOptions } from './api.js';
+import { CloseReason, DEFAULT_CONNECT, TcpError, type ConnectOptions, type TcpHandler, type TcpOptions } from './api.js';
 import { CHUNK_SIZE, ChunkPool, SendBuffers } from './chunk_pool.js';
 import { TcpConfig } from './config.js';
 import { Listener, connect, listen, noConnection, timeWaitReusable } from './connect.js';
@@ -22,7 +22,7 @@ import { Pacer } from './pacing.js';
 import { Prr } from './prr.js';
 import { Rack } from './rack.js';
 import { segmentArrives } from './rcv.js';
-import { type CongestionControl, NewReno, ccIndex } from './reno.js';
+import { type CongestionControl, NewReno } from './reno.js';
 import { RtxQueue } from './rtx_queue.js';
 import { TcpStats } from './tcp_stats.js';
 import { Undo } from './undo.js';
@@ -376,11 +376,11 @@ export class TcpLayer implements L4Handler {
 
   /**
    * Opens a connection (srcIp 0: a source address and port from the pool;
-   * tos: the IPv4 TOS byte of its segments); returns its id or a negative TcpError.
+   * `opts`: its TOS byte and congestion controller); returns its id or a negative TcpError.
    */
-  connect(srcIp: number, dstIp: number, dstPort: number, handler: TcpHandler, srcPort = 0, tos = 0): number {
+  connect(srcIp: number, dstIp: number, dstPort: number, handler: TcpHandler, srcPort = 0, opts: Readonly<ConnectOptions> = DEFAULT_CONNECT): number {
     this.apiNow();
-    return connect(this, srcIp >>> 0, dstIp >>> 0, dstPort, handler, srcPort, tos);
+    return connect(this, srcIp >>> 0, dstIp >>> 0, dstPort, handler, srcPort, opts);
   }
 
   /** Accepts connections on `port` of `ip` (0 = any owned address); returns a listener id or a negative TcpError. */
@@ -471,20 +471,6 @@ export class TcpLayer implements L4Handler {
       this.counters.rstOut++;
     }
     this.closeConn(c, CloseReason.ABORTED);
-  }
-
-  /**
-   * The congestion controller of one connection (a flow's own setting),
-   * before it is established (right after connect()). Returns false when `c`
-   * is not connecting or `name` is unknown.
-   */
-  setCongestionControl(c: number, name: string): boolean {
-    const i = ccIndex(name);
-    if (i < 0 || !this.usable(c)) return false;
-    const st = this.t.state[c];
-    if (st !== SYN_SENT && st !== SYN_RECEIVED) return false;
-    this.t.ccAlgo[c] = i;
-    return true;
   }
 
   state(c: number): number {
