@@ -8,7 +8,7 @@ import { A_IP, B_IP, Recorder, ScriptRig, openConn } from './harness.js';
 const SA = TCP_SYN | TCP_ACK;
 
 test('active open: SYN with MSS, SACK-permitted, timestamps and window scale; SYN-ACK completes it', () => {
-  const rig = new ScriptRig({ rcvBuf: 256 * 1024 });
+  const rig = new ScriptRig({ rcvBuf: 256 * 1024, rcvBufMax: 256 * 1024 });
   const app = new Recorder();
   const c = rig.tcp.connect(A_IP, B_IP, 80, app);
   assert.ok(c >= 0);
@@ -18,7 +18,7 @@ test('active open: SYN with MSS, SACK-permitted, timestamps and window scale; SY
   assert.equal(syn.dport, 80);
   assert.ok(syn.sport >= 10000 && syn.sport < 60000);
   assert.equal(syn.mss, 1460);
-  assert.equal(syn.ws, 3); // 256 KiB >> 3 fits 16 bits
+  assert.equal(syn.ws, 3); // 256 KiB >> 3 fits 16 bits (no autotuning: the window's ceiling is the window)
   assert.equal(syn.sackOk, true);
   assert.ok(syn.ts !== undefined && syn.ts[0] > 0 && syn.ts[1] === 0);
   assert.equal(syn.win, 65535);

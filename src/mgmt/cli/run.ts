@@ -37,7 +37,7 @@ export function registerRun(program: Command): Command {
     .option('--duration <seconds>', 'stop after this long (default: on SIGINT/SIGTERM)')
     .option('--drain <seconds>', 'once the run stops, how long open requests may take to finish before every connection is closed', '2')
     .option('--json <file>', 'write the result as JSON to this file (each second and at exit)')
-    .option('--tcp-window <bytes>', 'receive window and send buffer of every TCP connection, e.g. 4m (default 256k)')
+    .option('--tcp-window <bytes>', 'fixes the receive window and send buffer of every TCP connection, e.g. 4m (default: 256k send buffer, receive window autotuned from 256k to 4m)')
     .option('--max-conns <n>', 'TCP connections (TCBs) held at once per worker, TIME_WAIT included', '65536')
     .option('--cc <algorithm>', 'TCP congestion control: cubic (the default, as Linux) or newreno')
     .option('--server', 'HTTP/1.1 server on the owned addresses (/bytes/<n> answers n bytes)')

@@ -56,8 +56,10 @@ export interface TcpOptions {
   bufferBytes?: number;
   /** MSS we advertise and the ceiling of the one we use. */
   mss?: number;
-  /** Receive window we advertise (bytes); the scale is derived from it. */
+  /** Receive window a connection first advertises (bytes, default 256 KB). */
   rcvBuf?: number;
+  /** Autotuning's ceiling (default 4 MB with window scaling; rcvBuf: no autotuning); the scale is derived from it. */
+  rcvBufMax?: number;
   /** Send bytes queued per connection before write() pushes back. */
   sndBuf?: number;
   timestamps?: boolean;

@@ -9,17 +9,23 @@ import { CC_CUBIC, type CcName, ccIndex } from './reno.js';
  * and the congestion controller (`--cc`; undefined: the default, CUBIC).
  */
 export function runTcpOptions(maxConns: number, windowBytes: number, cc?: CcName): TcpOptions {
-  const o: TcpOptions = windowBytes > 0 ? { maxConns, rcvBuf: windowBytes, sndBuf: windowBytes } : { maxConns };
+  // A window given is fixed, as iperf's -w sets SO_RCVBUF and Linux then stops autotuning.
+  const o: TcpOptions = windowBytes > 0 ? { maxConns, rcvBuf: windowBytes, rcvBufMax: windowBytes, sndBuf: windowBytes } : { maxConns };
   if (cc !== undefined) o.cc = cc;
   return o;
 }
+
+/** Autotuning's ceiling by default: Linux's tcp_rmem[2] is 6 MB; 4 MB keeps the scale at 7. */
+const DEFAULT_RCV_BUF_MAX = 4 * 1024 * 1024;
 
 export class TcpConfig {
   readonly maxConns: number;
   readonly chunks: number;
   readonly mss: number;
+  /** The window a connection offers first, and the ceiling autotuning grows it to (rcv_space.ts); equal: no autotuning. */
   readonly rcvBuf: number;
-  /** Our window scale shift (RFC 7323 §2.3), derived from rcvBuf. */
+  readonly rcvBufMax: number;
+  /** Our window scale shift (RFC 7323 §2.3), derived from rcvBufMax. */
   readonly rcvWs: number;
   readonly sndBuf: number;
   readonly timestamps: boolean;
@@ -52,10 +58,13 @@ export class TcpConfig {
     if (this.mss < 88 || this.mss > 65495) throw new RangeError(`mss must be in 88..65495, got ${this.mss}`);
     this.rcvBuf = o.rcvBuf ?? 256 * 1024;
     this.windowScale = o.windowScale ?? true;
+    // Without window scaling no window above 64 KB can be said: nothing to grow into.
+    this.rcvBufMax = o.rcvBufMax ?? (this.windowScale ? Math.max(this.rcvBuf, DEFAULT_RCV_BUF_MAX) : this.rcvBuf);
+    if (this.rcvBufMax < this.rcvBuf) throw new RangeError(`rcvBufMax ${this.rcvBufMax} is below rcvBuf ${this.rcvBuf}`);
     let ws = 0;
-    if (this.windowScale) while (ws < 14 && this.rcvBuf >>> ws > 65535) ws++;
+    if (this.windowScale) while (ws < 14 && this.rcvBufMax >>> ws > 65535) ws++;
     this.rcvWs = ws;
-    if (this.rcvBuf >>> ws > 65535) throw new RangeError(`rcvBuf ${this.rcvBuf} needs window scaling`);
+    if (this.rcvBufMax >>> ws > 65535) throw new RangeError(`rcvBuf ${this.rcvBufMax} needs window scaling`);
     this.sndBuf = o.sndBuf ?? 256 * 1024;
     this.timestamps = o.timestamps ?? true;
     this.sack = o.sack ?? true;

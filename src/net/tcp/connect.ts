@@ -7,6 +7,7 @@
 import { TCP_ACK, TCP_RST, TCP_SYN } from '../../wire/tcp.js';
 import { CloseReason, TcpError, type ConnectOptions, type TcpHandler } from './api.js';
 import { CC_NAMES } from './reno.js';
+import { rcvSpaceInit } from './rcv_space.js';
 import { negotiate } from './options.js';
 import { armRto, rttSample } from './rto.js';
 import { sendResetFor } from './rst.js';
@@ -90,6 +91,7 @@ function initTcb(tcp: TcpLayer, c: number, handler: TcpHandler | null, iss: numb
   t.sndWnd[c] = 0;
   t.maxSndWnd[c] = 0;
   t.lastAckSent[c] = 0;
+  rcvSpaceInit(tcp, c);
   t.iss[c] = iss;
   t.tsOff[c] = tcp.tsKey.hash(t.localIp[c], t.localPort[c], t.remoteIp[c], t.remotePort[c]);
   t.sndUna[c] = iss;

@@ -69,6 +69,8 @@ export class TcpCounters {
   keepaliveProbes = 0;
   oooSegs = 0;
   oooDropped = 0;
+  /** Receive windows grown by autotuning (rcv_space.ts). */
+  rcvWindowGrowths = 0;
   txNoBuf = 0;
   twRecycled = 0;
   timeWaitEntered = 0;

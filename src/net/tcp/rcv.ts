@@ -10,6 +10,7 @@ import { CloseReason } from './api.js';
 import { CHUNK_SIZE, copyBytes } from './chunk_pool.js';
 import { synSentInput, establish } from './connect.js';
 import { challengeAck, rstArrives, sendResetFor } from './rst.js';
+import { rcvSpaceOnData } from './rcv_space.js';
 import { sackAck } from './recovery.js';
 import { armDataTimer, rttSample } from './rto.js';
 import { DUP_THRESH } from './sack.js';
@@ -360,6 +361,7 @@ function processData(tcp: TcpLayer, c: number): void {
   if (len > 0) {
     t.rcvNxt[c] = (rcvNxt + len) >>> 0;
     k.bytesIn += len;
+    rcvSpaceOnData(tcp, c, len);
     deliver(tcp, c, tcp.pool.u8, off, len);
     if (!tcp.alive(c, g)) return;
   }
@@ -401,7 +403,9 @@ function oooInsert(tcp: TcpLayer, c: number, seq: number, off: number, len: numb
     prev = cur;
     cur = ch.next[cur];
   }
-  const n = t.oooCount[c] < tcp.oooMaxChunks ? ch.alloc() : -1;
+  // A window's worth of quarter-full chunks at most (tiny segments must not take the shared pool).
+  const cap = Math.ceil(t.rcvSpace[c] / (CHUNK_SIZE / 4));
+  const n = t.oooCount[c] < cap && t.oooCount[c] < 65535 ? ch.alloc() : -1;
   if (n < 0) {
     tcp.counters.oooDropped++;
     return;
@@ -430,6 +434,7 @@ function drainOoo(tcp: TcpLayer, c: number): void {
       const d = (rcvNxt - ch.seq[h]) >>> 0;
       t.rcvNxt[c] = end;
       tcp.counters.bytesIn += ch.len[h] - d;
+      rcvSpaceOnData(tcp, c, ch.len[h] - d);
       deliver(tcp, c, ch.u8, h * CHUNK_SIZE + d, ch.len[h] - d);
     }
     ch.free(h);

@@ -28,10 +28,11 @@ export const RXT_RTO = 2;
 /** Three duplicate ACKs or a partial ACK without SACK (RFC 6582). */
 export const RXT_DUPACK = 3;
 
-/** The window we offer: the receive buffer, bounded by what 16 bits and our scale can say. */
+/** The window we offer: the connection's receive space (rcv_space.ts), bounded by what 16 bits and our scale can say. */
 export function rcvWnd(tcp: TcpLayer, c: number): number {
   const max = 65535 << tcp.t.rcvWs[c];
-  return tcp.cfg.rcvBuf < max ? tcp.cfg.rcvBuf : max;
+  const space = tcp.t.rcvSpace[c];
+  return space < max ? space : max;
 }
 
 /**

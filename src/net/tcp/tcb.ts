@@ -109,6 +109,10 @@ export class TcbStore {
   readonly unacked: Uint8Array;
   /** The IPv4 TOS byte of the connection's segments (DSCP << 2; RFC 2474). */
   readonly tos: Uint8Array;
+  /** The window we offer (bytes) and its autotuning's measure: bytes delivered since rcvMarkUs (rcv_space.ts). */
+  readonly rcvSpace: Uint32Array;
+  readonly rcvCopied: Uint32Array;
+  readonly rcvMarkUs: Float64Array;
   /** Out-of-order queue: chunk chain sorted by sequence. */
   readonly oooHead: Int32Array;
   readonly oooLast: Uint32Array;
@@ -174,6 +178,9 @@ export class TcbStore {
     this.kaProbes = new Uint8Array(max);
     this.unacked = new Uint8Array(max);
     this.tos = new Uint8Array(max);
+    this.rcvSpace = new Uint32Array(max);
+    this.rcvCopied = new Uint32Array(max);
+    this.rcvMarkUs = new Float64Array(max);
     this.oooHead = new Int32Array(max).fill(-1);
     this.oooLast = new Uint32Array(max);
     this.oooCount = new Uint16Array(max);

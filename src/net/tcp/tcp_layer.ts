@@ -11,7 +11,7 @@ import { TCP_ACK, TCP_RST, TCP_SYN, newTcpRepr, parseTcp, tcpChecksumOk, type Tc
 import { newTcpOptionsRepr, parseTcpOptions, type TcpOptionsRepr } from '../../wire/tcp_options.js';
 import type { L4Handler } from '../l4.js';
 import { CloseReason, DEFAULT_CONNECT, TcpError, type ConnectOptions, type TcpHandler, type TcpOptions } from './api.js';
-import { CHUNK_SIZE, ChunkPool, SendBuffers } from './chunk_pool.js';
+import { ChunkPool, SendBuffers } from './chunk_pool.js';
 import { TcpConfig } from './config.js';
 import { Listener, connect, listen, noConnection, timeWaitReusable } from './connect.js';
 import { TcpCounters } from './counters.js';
@@ -81,8 +81,6 @@ export class TcpLayer implements L4Handler {
   readonly rxOpt: TcpOptionsRepr = newTcpOptionsRepr();
   readonly txRepr: TcpRepr = newTcpRepr();
   readonly txOpt: TcpOptionsRepr = newTcpOptionsRepr();
-  /** Out-of-order chunks one connection may hold: a window of quarter-full chunks. */
-  readonly oooMaxChunks: number;
   /** A D-SACK block (RFC 2883) owed by connection dsackConn's next segment, -1 none. */
   dsackConn = -1;
   dsackL = 0;
@@ -131,7 +129,6 @@ export class TcpLayer implements L4Handler {
     this.tw = new TimeWaitFifo(max);
     this.isn = new IsnGenerator(opts.isnKey);
     this.tsKey = new IsnGenerator(opts.tsKey);
-    this.oooMaxChunks = Math.min(65535, Math.ceil(this.cfg.rcvBuf / (CHUNK_SIZE / 4)));
     this.fire = (c: number) => onTimer(this, c);
   }
 
