@@ -10,6 +10,8 @@ export class ImpairCounters {
   forwardedBytes = 0;
   /** Dropped by the loss model. */
   dropLoss = 0;
+  /** Marked CE where the loss model would have dropped them (ecn=on). */
+  ceMarked = 0;
   /** Tail drops: the direction already held `limit` frames (rate queue + delay line). */
   dropLimit = 0;
   /** Duplicates not made because the slot pool was empty. */
@@ -30,6 +32,7 @@ export class ImpairCounters {
       forwarded: this.forwarded,
       forwardedBytes: this.forwardedBytes,
       dropLoss: this.dropLoss,
+      ceMarked: this.ceMarked,
       dropLimit: this.dropLimit,
       dropNoBuf: this.dropNoBuf,
       delayed: this.delayed,

@@ -15,6 +15,7 @@ import { DelayLine } from './delay_line.js';
 import type { FrameSink } from './frame_sink.js';
 import { LossModel } from './loss.js';
 import { RateQueue } from './rate_queue.js';
+import { markCe } from './ecn_mark.js';
 import { DIST_NORMAL, effectiveBurst, isPassThrough, type ImpairSpec } from './spec.js';
 
 /** Corruption leaves the Ethernet header alone so the frame still reaches its host, where checksums fail. */
@@ -95,6 +96,7 @@ export class Impairment {
   private readonly rate: RateQueue | null;
   private readonly duplicate: number;
   private readonly corrupt: number;
+  private readonly ecn: boolean;
   private readonly limit: number;
 
   constructor(
@@ -110,6 +112,7 @@ export class Impairment {
     this.rate = spec.rateBps > 0 ? new RateQueue(pool, spec.rateBps, effectiveBurst(spec), spec.limit) : null;
     this.duplicate = spec.duplicate;
     this.corrupt = spec.corrupt;
+    this.ecn = spec.ecn;
     this.limit = spec.limit;
   }
 
@@ -127,9 +130,13 @@ export class Impairment {
       return;
     }
     if (this.loss.drop()) {
-      c.dropLoss++;
-      this.pool.free(slot);
-      return;
+      if (this.ecn && markCe(this.pool, slot)) {
+        c.ceMarked++;
+      } else {
+        c.dropLoss++;
+        this.pool.free(slot);
+        return;
+      }
     }
     if (this.duplicate > 0 && this.prng.chance(this.duplicate)) {
       const d = this.copy(slot);

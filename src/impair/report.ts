@@ -42,7 +42,7 @@ function summaryDir(name: string, spec: ImpairSpec, d: DirectionSnapshot, us: nu
     `${name}  ${formatSpec(spec)}`,
     `  frames in ${d.offered}, forwarded ${d.forwarded} (${d.forwardedBytes} bytes, ${rate(d.forwardedBytes * 8, us)}bit/s)`,
     `  dropped ${drops(d)}: loss ${d.dropLoss}, limit ${d.dropLimit}, no buffer ${d.dropNoBuf}, tx ${d.dropTx}`,
-    `  delayed ${d.delayed}, reordered ${d.reordered}, duplicated ${d.duplicated}, corrupted ${d.corrupted}, queue high-water ${d.queueHigh}`,
+    `  delayed ${d.delayed}, reordered ${d.reordered}, duplicated ${d.duplicated}, corrupted ${d.corrupted}, marked CE ${d.ceMarked}, queue high-water ${d.queueHigh}`,
   ];
 }
 

@@ -6,6 +6,8 @@
  *   loss=1%                      random loss
  *   loss=ge:P:R[:LB[:LG]]        Gilbert-Elliott: P good->bad, R bad->good,
  *                                LB loss in bad (default 100%), LG loss in good (default 0%)
+ *   ecn=on                       a lost IPv4 frame marked ECN-capable (ECT) is marked CE and sent on
+ *                                instead (netem's ecn; RFC 3168 §5)
  *   delay=20ms jitter=5ms        delay (us, ms, s) and its spread
  *   dist=uniform|normal          jitter distribution (uniform in +-jitter, or jitter = sigma)
  *   reorder=5%                   share of frames sent at once, ahead of the delayed ones (needs delay)
@@ -30,6 +32,8 @@ export interface ImpairSpec {
   lossModel: number;
   /** LOSS_RANDOM: loss probability. */
   loss: number;
+  /** Mark ECN-capable frames CE where the loss model drops (netem's ecn). */
+  ecn: boolean;
   /** LOSS_GE: transition probabilities and per-state loss probabilities. */
   geP: number;
   geR: number;
@@ -63,6 +67,7 @@ export function emptySpec(): ImpairSpec {
   return {
     lossModel: LOSS_NONE,
     loss: 0,
+    ecn: false,
     geP: 0,
     geR: 0,
     geLossBad: 1,
@@ -189,6 +194,10 @@ export function parseImpairSpec(text: string, base: ImpairSpec = emptySpec()): I
       case 'loss':
         parseLoss(spec, value);
         break;
+      case 'ecn':
+        if (value !== 'on' && value !== 'off') throw new ImpairSpecError(key, `expected on or off, got '${value}'`);
+        spec.ecn = value === 'on';
+        break;
       case 'delay':
         spec.delayUs = parseTime(key, value);
         break;
@@ -230,10 +239,11 @@ export function parseImpairSpec(text: string, base: ImpairSpec = emptySpec()): I
       default:
         throw new ImpairSpecError(
           key,
-          'unknown key (known: loss, delay, jitter, dist, reorder, duplicate, corrupt, rate, burst, limit)',
+          'unknown key (known: loss, ecn, delay, jitter, dist, reorder, duplicate, corrupt, rate, burst, limit)',
         );
     }
   }
+  if (spec.ecn && spec.lossModel === LOSS_NONE) throw new ImpairSpecError('ecn', 'marks where the loss model drops: give loss too');
   // netem sends reordered frames ahead of delayed ones; without a delay there is nothing to overtake.
   if (spec.reorder > 0 && spec.delayUs === 0) throw new ImpairSpecError('reorder', 'needs a delay to reorder against');
   return spec;
@@ -255,6 +265,7 @@ export function formatSpec(s: ImpairSpec): string {
   const pct = (p: number): string => `${+(p * 100).toPrecision(6)}%`;
   if (s.lossModel === LOSS_RANDOM) out.push(`loss=${pct(s.loss)}`);
   if (s.lossModel === LOSS_GE) out.push(`loss=ge:${pct(s.geP)}:${pct(s.geR)}:${pct(s.geLossBad)}:${pct(s.geLossGood)}`);
+  if (s.ecn) out.push('ecn=on');
   if (s.delayUs > 0) out.push(`delay=${formatTime(s.delayUs)}`);
   if (s.jitterUs > 0) out.push(`jitter=${formatTime(s.jitterUs)}`, `dist=${s.dist === DIST_NORMAL ? 'normal' : 'uniform'}`);
   if (s.reorder > 0) out.push(`reorder=${pct(s.reorder)}`);

@@ -11,6 +11,7 @@ import type { TlsEngine } from '../tls/engine.js';
 import type { AddrRange, RouteConfig } from '../net/stack.js';
 import type { Profile } from './profile.js';
 import type { CcName } from '../net/tcp/reno.js';
+import type { EcnMode } from '../net/tcp/ecn.js';
 
 /** The HTTP responder (--server). */
 export interface ServerPlan {
@@ -66,6 +67,8 @@ export interface RunPlan {
   tcpWindow: number;
   /** TCP congestion control (--cc). */
   cc: CcName;
+  /** ECN (--ecn). */
+  ecn: EcnMode;
   /** dpdk EAL arguments given after `--` (appended to the spec's `eal=`). */
   ealArgs: string[];
   /** Capture file, or null. */

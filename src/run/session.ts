@@ -457,6 +457,7 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
     maxConns: plan.maxConns,
     tcpWindow: plan.tcpWindow,
     cc: plan.cc,
+    ecn: plan.ecn,
     app,
   });
   const pcapPath = plan.pcapPath;

@@ -40,6 +40,7 @@ import { TcpCounters } from '../net/tcp/counters.js';
 import { CLOSED, F_NOTIFIED, TIME_WAIT } from '../net/tcp/tcb.js';
 import { TcpLayer } from '../net/tcp/tcp_layer.js';
 import { runTcpOptions } from '../net/tcp/config.js';
+import type { EcnMode } from '../net/tcp/ecn.js';
 import type { CcName } from '../net/tcp/reno.js';
 
 /** What runs on the TCP of each worker. */
@@ -102,6 +103,8 @@ export interface StackPipelineConfig {
   tcpWindow: number;
   /** TCP congestion control; absent = the TCP default. */
   cc?: CcName;
+  /** ECN (RFC 3168); absent = the TCP default (passive). */
+  ecn?: EcnMode;
   app: StackAppConfig;
 }
 
@@ -627,7 +630,7 @@ export function createPipeline(ctx: PipelineContext): Pipeline {
     // Every worker appends to the one file through its own O_APPEND descriptor: one write(2) per line, never interleaved.
     if ((app.kind === 'http' || app.kind === 'listen' || (app.kind === 'client' && app.share !== null)) && app.keylog !== null) keylog = new KeyLog(app.keylog);
     if (app.kind !== 'none') {
-      const opts = runTcpOptions(cfg.maxConns, cfg.tcpWindow, cfg.cc);
+      const opts = runTcpOptions(cfg.maxConns, cfg.tcpWindow, cfg.cc, cfg.ecn);
       // A client's worker opens connections from its own share of the ports: replies to the others' are steered to them.
       if (steerCfg !== null) opts.ephemeralPorts = portShare(ctx.workerIdx, steerCfg.rings.length);
       // A seed fixes where the source ports start (else random per run, so back-to-back runs do not collide).

@@ -98,13 +98,15 @@ test('spec: bad specs are refused with a message naming the key', () => {
   refused('dist=pareto', 'dist', /uniform or normal/);
   refused('reorder=5%', 'reorder', /needs a delay/);
   refused('loss', 'loss', /key=value/);
+  refused('ecn=yes,loss=1%', 'ecn', /on or off/);
+  refused('ecn=on', 'ecn', /give loss too/);
 });
 
 test('spec: formatSpec writes back what was parsed', () => {
   const text = formatSpec(parseImpairSpec('loss=1%,delay=20ms,reorder=5%,rate=1gbit,limit=50'));
   assert.equal(text, 'loss=1%,delay=20ms,reorder=5%,rate=1gbit,burst=125000,limit=50');
   assert.deepEqual(parseImpairSpec(text), parseImpairSpec('loss=1%,delay=20ms,reorder=5%,rate=1gbit,limit=50,burst=125000'));
-  for (const t of ['loss=ge:1%:30%:100%:0%,delay=1500us,jitter=2s,dist=normal', 'duplicate=0.5%,corrupt=0.01%,rate=1500kbit,burst=3028']) {
+  for (const t of ['loss=ge:1%:30%:100%:0%,delay=1500us,jitter=2s,dist=normal', 'duplicate=0.5%,corrupt=0.01%,rate=1500kbit,burst=3028', 'loss=2%,ecn=on']) {
     assert.equal(formatSpec(parseImpairSpec(t)), t);
   }
 });

@@ -94,6 +94,8 @@ export interface Seg {
   ts?: [number, number];
   sack?: [number, number][];
   data?: Uint8Array;
+  /** The IPv4 TOS byte (DSCP << 2 | ECN); received segments always carry it. */
+  tos?: number;
 }
 
 /** The other end of the wire, driven by the test: raw segments in and out. */
@@ -148,7 +150,7 @@ export class ScriptPeer {
     tcpFinishChecksum(dv, l4, l4Len, this.addr, this.nodeIp);
     const ip = this.ip;
     ip.ihl = 20;
-    ip.tos = 0;
+    ip.tos = s.tos ?? 0;
     ip.totalLen = 20 + l4Len;
     ip.ident = 0;
     ip.df = true;
@@ -194,7 +196,7 @@ export class ScriptPeer {
         assert.equal(parseTcpOptions(dv, this.tcp.optOff, this.tcp.optLen, this.opt), 0, 'bad TCP options');
         const t = this.tcp;
         const o = this.opt;
-        const s: Seg = { sport: t.srcPort, dport: t.dstPort, seq: t.seq, ack: t.ack, flags: t.flags, win: t.window };
+        const s: Seg = { sport: t.srcPort, dport: t.dstPort, seq: t.seq, ack: t.ack, flags: t.flags, win: t.window, tos: this.ip.tos };
         if (o.mss >= 0) s.mss = o.mss;
         if (o.wscale >= 0) s.ws = o.wscale;
         if (o.sackPermitted) s.sackOk = true;

@@ -113,7 +113,7 @@ export function registerImpair(program: Command): void {
     .command('impair')
     .description('Bridge two ports and impair the frames between them (a user-space netem)')
     .option('--port <spec>', 'a port, e.g. af_packet:iface=veth1 (give two: a, then b)', (v: string, acc: string[]) => [...acc, v], [])
-    .option('--both <k=v,...>', 'impairments of both directions: loss, delay, jitter, dist, reorder, duplicate, corrupt, rate, burst, limit', '')
+    .option('--both <k=v,...>', 'impairments of both directions: loss, ecn, delay, jitter, dist, reorder, duplicate, corrupt, rate, burst, limit', '')
     .option('--a-to-b <k=v,...>', 'impairments of frames from port a to port b (refine --both)', '')
     .option('--b-to-a <k=v,...>', 'impairments of frames from port b to port a (refine --both)', '')
     .option('--seed <n>', 'PRNG seed: the same seed repeats a run', '1')
@@ -124,6 +124,7 @@ export function registerImpair(program: Command): void {
       `
 Impairments (key=value, comma-separated; as tc netem):
   loss=1%  or  loss=ge:P:R[:LOSS_BAD[:LOSS_GOOD]]   random, or Gilbert-Elliott bursts
+  ecn=on                                            mark ECN-capable frames CE where the loss model drops
   delay=20ms jitter=5ms dist=uniform|normal         per-frame delay (us, ms, s)
   reorder=5%                                        share sent at once, ahead of delayed frames
   duplicate=1%  corrupt=0.1%                        copies; one bit flipped past the Ethernet header

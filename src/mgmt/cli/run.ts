@@ -11,6 +11,7 @@ import { accessSync, closeSync, constants, existsSync, openSync, rmSync, writeFi
 import { Option, type Command } from 'commander';
 import { FileAccessError, InvalidOptionError } from '../../common/errors.js';
 import { DRIVERS, PORT_OPTIONS } from '../../port/spec.js';
+import { ECN_MODES } from '../../net/tcp/ecn.js';
 import type { RunPlan } from '../../run/plan.js';
 import { MAX_WORKERS, runSession, workerPcapPath } from '../../run/session.js';
 import { ealOperands, parseRunOptions, type RawRunOptions } from './stack_config.js';
@@ -40,6 +41,7 @@ export function registerRun(program: Command): Command {
     .option('--tcp-window <bytes>', 'fixes the receive window and send buffer of every TCP connection, e.g. 4m (default: 256k send buffer, receive window autotuned from 256k to 4m)')
     .option('--max-conns <n>', 'TCP connections (TCBs) held at once per worker, TIME_WAIT included', '65536')
     .option('--cc <algorithm>', 'TCP congestion control: cubic (the default, as Linux) or newreno')
+    .addOption(new Option('--ecn <mode>', 'ECN (RFC 3168): passive agrees when the peer asks (the default, as Linux), on asks too, off never').choices(ECN_MODES))
     .option('--server', 'HTTP/1.1 server on the owned addresses (/bytes/<n> answers n bytes)')
     .option('--listen <proto:port[:handler]>', 'a listener (repeatable): http:80, https:443 (--cert/--key), tcp:PORT:discard|echo|chargen, udp:PORT:echo|discard', collect, [])
     .option('--listen-port <port>', 'port of --server (80, 443 with --tls), --tcp-sink (9), --tcp-source (19)')

@@ -10,6 +10,7 @@
  *   --vlan N                             802.1Q VLAN of the owned addresses without `@N` (0..4094)
  *   --mac M                              our MAC (default: the port's)
  *   --cc cubic|newreno                   TCP congestion control (default cubic)
+ *   --ecn off|passive|on                 ECN (RFC 3168): agree when asked (default), or ask too
  *   --duration S                         seconds to run (default: until SIGINT/SIGTERM); with
  *                                        --client, the load's time bound
  *   --pcap FILE                          every frame the port receives and sends, to FILE
@@ -43,6 +44,7 @@ import { TLS_ENGINES, type TlsEngine } from '../../tls/engine.js';
 import { loadNativeTls, nativeTlsError } from '../../tls/native_engine.js';
 import type { AddrRange, RouteConfig } from '../../net/stack.js';
 import { CC_NAMES } from '../../net/tcp/reno.js';
+import { ECN_MODES, type EcnMode } from '../../net/tcp/ecn.js';
 import { ipToString, parseIp, prefixMask } from '../../wire/ipv4_addr.js';
 import { isMulticastMac, parseMac } from '../../wire/mac.js';
 
@@ -105,6 +107,7 @@ export interface RawRunOptions {
   maxConns?: string;
   tcpWindow?: string;
   cc?: string;
+  ecn?: string;
   // Capture and key log.
   pcap?: string;
   sslkeylog?: string;
@@ -170,6 +173,7 @@ export function parseRunOptions(o: RawRunOptions, ealArgs: string[] = [], env: N
     maxConns,
     tcpWindow,
     cc,
+    ecn: parseEcn(o.ecn),
     ealArgs,
     pcapPath: o.pcap ?? null,
     keylog: parseKeylog(o, mode, env),
@@ -534,6 +538,12 @@ function checkSources(p: Profile, addrs: AddrRange[], source: string): void {
       throw new InvalidProfileError(`/flows/${i}/vlan_id`, `${f.src_ip_lo}-${f.src_ip_hi} is owned ${on}: give --src-ip ${f.src_ip_lo}-${f.src_ip_hi}@${f.vlan_id}`, source);
     }
   });
+}
+
+function parseEcn(text: string | undefined): EcnMode {
+  const mode = ECN_MODES.find((m) => m === (text ?? 'passive'));
+  if (mode === undefined) throw new InvalidOptionError('--ecn', `"${text}" is not ${ECN_MODES.join(', ')}`);
+  return mode;
 }
 
 function parseIpOpt(option: string, text: string): number {

@@ -25,6 +25,7 @@ export const CloseReason = {
   UNREACHABLE: 5,
 } as const;
 
+import type { EcnMode } from './ecn.js';
 /** What an active open may set per connection beside its addresses. */
 export interface ConnectOptions {
   /** The IPv4 TOS byte of every segment (DSCP << 2; RFC 2474). */
@@ -58,6 +59,8 @@ export interface TcpOptions {
   mss?: number;
   /** Receive window a connection first advertises (bytes, default 256 KB). */
   rcvBuf?: number;
+  /** ECN (RFC 3168): off, passive (agree when asked; the default, as Linux) or on (ask too). */
+  ecn?: EcnMode;
   /** Autotuning's ceiling (default 4 MB with window scaling; rcvBuf: no autotuning); the scale is derived from it. */
   rcvBufMax?: number;
   /** Send bytes queued per connection before write() pushes back. */

@@ -2,16 +2,18 @@
 import type { TcpOptions } from './api.js';
 import { CHUNK_SIZE } from './chunk_pool.js';
 import { CC_CUBIC, type CcName, ccIndex } from './reno.js';
+import { ECN_MODES, type EcnMode } from './ecn.js';
 
 /**
  * A run's TCP options: its TCBs, when `windowBytes` > 0 the receive window
  * and send buffer of every connection (as iperf's -w; 0 keeps the defaults),
- * and the congestion controller (`--cc`; undefined: the default, CUBIC).
+ * the congestion controller (`--cc`; undefined: the default, CUBIC) and ECN (`--ecn`).
  */
-export function runTcpOptions(maxConns: number, windowBytes: number, cc?: CcName): TcpOptions {
+export function runTcpOptions(maxConns: number, windowBytes: number, cc?: CcName, ecn?: EcnMode): TcpOptions {
   // A window given is fixed, as iperf's -w sets SO_RCVBUF and Linux then stops autotuning.
   const o: TcpOptions = windowBytes > 0 ? { maxConns, rcvBuf: windowBytes, rcvBufMax: windowBytes, sndBuf: windowBytes } : { maxConns };
   if (cc !== undefined) o.cc = cc;
+  if (ecn !== undefined) o.ecn = ecn;
   return o;
 }
 
@@ -47,6 +49,8 @@ export class TcpConfig {
   readonly challengeAckLimit: number;
   /** Congestion controller of new connections (CC_NEWRENO, CC_CUBIC). */
   readonly cc: number;
+  /** ECN_OFF, ECN_PASSIVE or ECN_ON (ecn.ts). */
+  readonly ecn: number;
   /** Pace every connection's sending (pacing.ts). */
   readonly pacing: boolean;
 
@@ -81,6 +85,9 @@ export class TcpConfig {
     this.finWait2Ms = Math.max(1, Math.round((o.finWait2Us ?? 60_000_000) / 1000));
     this.backlog = o.backlog ?? 4096;
     this.challengeAckLimit = 1000;
+    const ecn = ECN_MODES.indexOf(o.ecn ?? 'passive');
+    if (ecn < 0) throw new RangeError(`ecn must be ${ECN_MODES.join(', ')}, got ${String(o.ecn)}`);
+    this.ecn = ecn;
     const cc = o.cc === undefined ? CC_CUBIC : ccIndex(o.cc);
     if (cc < 0) throw new RangeError(`cc must be newreno or cubic, got ${String(o.cc)}`);
     this.cc = cc;

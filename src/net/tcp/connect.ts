@@ -8,6 +8,7 @@ import { TCP_ACK, TCP_RST, TCP_SYN } from '../../wire/tcp.js';
 import { CloseReason, TcpError, type ConnectOptions, type TcpHandler } from './api.js';
 import { CC_NAMES } from './reno.js';
 import { rcvSpaceInit } from './rcv_space.js';
+import { ecnInit, ecnOnSyn, ecnOnSynAck } from './ecn.js';
 import { negotiate } from './options.js';
 import { armRto, rttSample } from './rto.js';
 import { sendResetFor } from './rst.js';
@@ -92,6 +93,7 @@ function initTcb(tcp: TcpLayer, c: number, handler: TcpHandler | null, iss: numb
   t.maxSndWnd[c] = 0;
   t.lastAckSent[c] = 0;
   rcvSpaceInit(tcp, c);
+  ecnInit(tcp, c, iss);
   t.iss[c] = iss;
   t.tsOff[c] = tcp.tsKey.hash(t.localIp[c], t.localPort[c], t.remoteIp[c], t.remotePort[c]);
   t.sndUna[c] = iss;
@@ -291,6 +293,7 @@ export function noConnection(tcp: TcpLayer, remoteIp: number, localIp: number, o
   }
   initTcb(tcp, c, l.handler, issAfter(tcp.isn.isn(localIp, r.dstPort, remoteIp, r.srcPort, tcp.nowUs), oldSndNxt));
   negotiate(t, tcp.cfg, c, tcp.rxOpt);
+  ecnOnSyn(tcp, c, r.flags);
   t.flags[c] |= F_PASSIVE;
   t.listener[c] = li;
   l.pending++;
@@ -336,6 +339,7 @@ export function synSentInput(tcp: TcpLayer, c: number): void {
   }
   if ((f & TCP_SYN) === 0) return;
   negotiate(t, tcp.cfg, c, tcp.rxOpt);
+  if ((f & TCP_ACK) !== 0) ecnOnSynAck(tcp, c, f);
   t.rcvNxt[c] = (r.seq + 1) >>> 0;
   t.lastAckSent[c] = r.seq;
   t.sndWnd[c] = r.window;

@@ -69,6 +69,9 @@ export class TcpCounters {
   keepaliveProbes = 0;
   oooSegs = 0;
   oooDropped = 0;
+  /** ECN: data segments that arrived marked CE; window reductions for an ECE (ecn.ts). */
+  ecnCeIn = 0;
+  ecnReductions = 0;
   /** Receive windows grown by autotuning (rcv_space.ts). */
   rcvWindowGrowths = 0;
   txNoBuf = 0;

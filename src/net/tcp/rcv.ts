@@ -11,6 +11,7 @@ import { CHUNK_SIZE, copyBytes } from './chunk_pool.js';
 import { synSentInput, establish } from './connect.js';
 import { challengeAck, rstArrives, sendResetFor } from './rst.js';
 import { rcvSpaceOnData } from './rcv_space.js';
+import { ecnOnAck, ecnOnData } from './ecn.js';
 import { sackAck } from './recovery.js';
 import { armDataTimer, rttSample } from './rto.js';
 import { DUP_THRESH } from './sack.js';
@@ -91,6 +92,7 @@ export function segmentArrives(tcp: TcpLayer, c: number): void {
   }
   if (!processAck(tcp, c)) return;
   const st2 = t.state[c];
+  if (r.payloadLen > 0) ecnOnData(tcp, c, flags, tcp.rxCe);
   if ((r.payloadLen > 0 || (flags & TCP_FIN) !== 0) && (st2 === ESTABLISHED || st2 === FIN_WAIT_1 || st2 === FIN_WAIT_2)) {
     processData(tcp, c);
     if (!tcp.alive(c, g)) return;
@@ -136,6 +138,7 @@ function processAck(tcp: TcpLayer, c: number): boolean {
     // RACK (RFC 8985) runs on every ACK that delivered something or reported a duplicate.
     if (sackOn && (newSack || dsackSeen)) sackAck(tcp, c, false, tsEcrOf(tcp, c));
   }
+  ecnOnAck(tcp, c, r.flags);
   // RFC 9293 §3.10.7.4: window update only from a segment at least as new as the last one used.
   if (seqLt(t.sndWl1[c], r.seq) || (t.sndWl1[c] === r.seq && seqLeq(t.sndWl2[c], ack))) {
     t.sndWnd[c] = wnd;

@@ -15,6 +15,7 @@ import { fillOptions } from './options.js';
 import { armDataTimer, armPersist, armRto, rearmProbe } from './rto.js';
 import { R_LOST, R_RETRANS } from './rtx_queue.js';
 import { buildSackBlocks } from './sack.js';
+import { ecnFlags, ecnTos } from './ecn.js';
 import { seqGt, seqLeq, seqLt } from './seq.js';
 import {
   CA_LOSS, CA_RECOVERY, CLOSE_WAIT, CLOSING, ESTABLISHED, F_ACK_NOW, F_DACK, F_DEFERRED, F_FIN_QUEUED, F_OOO_FIN, F_SACK, FIN_WAIT_1, LAST_ACK, SYN_SENT,
@@ -50,6 +51,9 @@ export function transmit(tcp: TcpLayer, c: number, seq: number, flags: number, r
   const dv = pool.dv;
   const l4 = pool.base(slot) + L4_OFF;
   const syn = (flags & TCP_SYN) !== 0;
+  // New data, not a retransmission: what ECN marks (RFC 3168 §6.1.5).
+  const newData = len > 0 && !seqLt(seq, t.sndMax[c]);
+  flags = ecnFlags(tcp, c, flags, newData);
   const o = tcp.txOpt;
   fillOptions(t, tcp.cfg, c, syn, t.state[c] === SYN_SENT, tcp.tsVal(c), o);
   if (!syn && (t.flags[c] & F_SACK) !== 0 && (t.oooHead[c] >= 0 || tcp.dsackConn === c || (t.flags[c] & F_OOO_FIN) !== 0)) sackOption(tcp, c);
@@ -86,7 +90,7 @@ export function transmit(tcp: TcpLayer, c: number, seq: number, flags: number, r
     k.bytesOut += len;
     if (seqLt(seq, t.sndMax[c])) k.retransSegs++;
   }
-  tcp.stack.outputIpv4(slot, src, dst, IPV4_PROTO_TCP, l4Len, t.tos[c]);
+  tcp.stack.outputIpv4(slot, src, dst, IPV4_PROTO_TCP, l4Len, ecnTos(tcp, c, newData));
   return true;
 }
 

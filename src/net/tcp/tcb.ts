@@ -109,6 +109,9 @@ export class TcbStore {
   readonly unacked: Uint8Array;
   /** The IPv4 TOS byte of the connection's segments (DSCP << 2; RFC 2474). */
   readonly tos: Uint8Array;
+  /** ECN state bits (ecn.ts) and the SND.NXT of the last ECN reduction (one per window). */
+  readonly ecn: Uint8Array;
+  readonly ecnHigh: Uint32Array;
   /** The window we offer (bytes) and its autotuning's measure: bytes delivered since rcvMarkUs (rcv_space.ts). */
   readonly rcvSpace: Uint32Array;
   readonly rcvCopied: Uint32Array;
@@ -178,6 +181,8 @@ export class TcbStore {
     this.kaProbes = new Uint8Array(max);
     this.unacked = new Uint8Array(max);
     this.tos = new Uint8Array(max);
+    this.ecn = new Uint8Array(max);
+    this.ecnHigh = new Uint32Array(max);
     this.rcvSpace = new Uint32Array(max);
     this.rcvCopied = new Uint32Array(max);
     this.rcvMarkUs = new Float64Array(max);

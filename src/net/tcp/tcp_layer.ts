@@ -25,6 +25,7 @@ import { segmentArrives } from './rcv.js';
 import { type CongestionControl, NewReno } from './reno.js';
 import { RtxQueue } from './rtx_queue.js';
 import { TcpStats } from './tcp_stats.js';
+import { isCe } from './ecn.js';
 import { Undo } from './undo.js';
 import { output, sendAck, transmit } from './snd.js';
 import {
@@ -87,6 +88,8 @@ export class TcpLayer implements L4Handler {
   dsackR = 0;
   nowUs = 0;
   nowMs = 0;
+  /** Whether the segment being processed arrived marked CE (RFC 3168). */
+  rxCe = false;
   /** Last segment send time handed out by xmitTime(). */
   private lastXmitUs = 0;
   challengeSecond = -1;
@@ -199,8 +202,10 @@ export class TcpLayer implements L4Handler {
 
   // ---- L4Handler ----
 
-  input(slot: number, _l3Off: number, l4Off: number, l4Len: number, srcIp: number, dstIp: number, nowUs: number): void {
+  input(slot: number, l3Off: number, l4Off: number, l4Len: number, srcIp: number, dstIp: number, nowUs: number): void {
     this.setNow(nowUs);
+    // The IP header's ECN field: the segment was marked CE on the way (ecn.ts).
+    this.rxCe = isCe(this.pool.u8[l3Off + 1]);
     this.bursting = true;
     this.inStack++;
     try {
