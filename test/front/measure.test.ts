@@ -148,6 +148,7 @@ test('the run result: phases, series, --hdr-log, --out ndjson, a stall, the term
     // The phases of a plain HTTP load: each connection's SYN -> SYN-ACK, each answer's first byte and last.
     assert.deepEqual(Object.keys(res.phases).sort(), ['connect', 'response', 'ttfb']);
     assert.equal(res.phases.response.count, app.responses);
+    assert.equal((res.app as { latencyUs: { p99: number } }).latencyUs.p99, res.phases.response.p99, 'the summary\'s latency is the response phase');
     assert.equal(res.phases.ttfb.count, app.responses);
     assert.equal(res.phases.connect.count, app.connections.ok);
     assert.ok(res.phases.ttfb.p50 <= res.phases.response.p50, JSON.stringify(res.phases));
@@ -237,6 +238,11 @@ test('the run result: phases, series, --hdr-log, --out ndjson, a stall, the term
       assert.equal(merged.getValueAtPercentile(99), p.p99, `${name}: the flows' histograms merge into the total's`);
     }
     assert.equal(res.flows.reduce((n, fl) => n + fl.counters.responses, 0), app.responses);
+    // The summary's flows (app.flows) tell the same latencies: a flow's and its one request entry's are its response phase.
+    const summary = (res.app as { flows: { latencyUs: { p50: number; p99: number }; entries: { latencyUs: { p99: number } }[] }[] }).flows;
+    for (const [i, fl] of res.flows.entries()) {
+      assert.deepEqual([summary[i].latencyUs.p50, summary[i].latencyUs.p99, summary[i].entries[0].latencyUs.p99], [fl.phases.response.p50, fl.phases.response.p99, fl.phases.response.p99]);
+    }
     assert.ok(res.flows[0].counters.responses > res.flows[1].counters.responses, 'flow a has 3 times the weight of b');
     assert.match(r.out, /^ {4}tls +\d+ /m, 'the final report lists the TLS phase');
     assert.match(r.out, /^ {4}schedule +\d+ /m, 'and the schedule phase');
