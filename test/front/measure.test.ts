@@ -306,7 +306,9 @@ test('the run result: phases, series, --hdr-log, --out ndjson, a stall, the term
     const esc = String.fromCharCode(27);
     assert.match(out, new RegExp(`${esc}\\[\\d+A\r${esc}\\[J`), 'moved back over the last table and cleared it');
     assert.doesNotMatch(out, /^\[\s+1s\] conn/m, 'no plain live lines on a terminal');
-    assert.match(out, /^ {2}latency +count +p50 +p75 +p90 +p99 +p99\.9 +max\r?$/m, out);
+    assert.match(out, /^ {2}by phase +count +p50 +p75 +p90 +p99 +p99\.9 +max\r?$/m, out);
+    assert.match(out, /vaigai +2s \| last second: conns \d+ new .* \| req \d+ resp \d+ /m, out);
+    assert.match(out, /^errors so far: none\r?$/m, out);
     assert.match(out, /^ {4}response +\d+ /m, out);
     assert.match(out, /^ {4}connect +\d+ /m, out);
   });
