@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import * as hdr from 'hdr-histogram-js';
 import { FrontLab, MAIN, frontSkipReason, type Proc } from './lab.js';
-import type { RunResult } from '../../src/run/result_schema.js';
+import { Value } from '@sinclair/typebox/value';
+import { RunResult } from '../../src/run/result_schema.js';
 
 const NGINX_IP = '198.18.100.1';
 const GEN_IP = '198.18.100.10';
@@ -143,6 +144,7 @@ test('the run result: phases, series, --hdr-log, --out ndjson, a stall, the term
     const r = await f.vaigai(gen, [...base, '--workers', '2', '--conn-per-request', '--connections', '4', '--duration', '3', '--json', json, '--hdr-log', log, '--out', `ndjson=${nd}`], 60_000);
     assert.equal(r.code, 0, r.out);
     const res = JSON.parse(readFileSync(json, 'utf8')) as RunResult;
+    assert.deepEqual([...Value.Errors(RunResult, res)].map((e) => `${e.path}: ${e.message}`), [], 'the result has the schema\'s shape');
     const app = res.app as { requests: number; responses: number; connections: { ok: number }; failedRequests: number };
     assert.ok(app.responses > 100, r.out);
     // The phases of a plain HTTP load: each connection's SYN -> SYN-ACK, each answer's first byte and last.
