@@ -626,9 +626,9 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
   const clientSummary = clientReport?.summary(total, per) ?? null;
   if (clientSummary !== null) log(summaryText('client', clientSummary));
   else if (probeReport !== null) log(probeReport.summary(total, per));
-  if (Object.keys(result.phases).length > 0) log(phaseReport(result.phases));
   else if (listeners !== null) for (const [name, r] of Object.entries(listenJson(listeners, total.app ?? {}))) log(`listen ${name}: ${nonZero(r) || 'no traffic'}`);
   else if (total.app !== null) log(`app: ${nonZero(total.app) || 'no traffic'}`);
+  if (Object.keys(result.phases).length > 0) log(phaseReport(result.phases));
   const targets = (withTargets(total.app, set) as { targets?: Record<string, number> } | null)?.targets;
   if (targets !== undefined) log(`targets: ${Object.entries(targets).map(([k, n]) => `${k} ${n}`).join(', ')}`);
   for (const r of results) {
