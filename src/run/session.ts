@@ -4,8 +4,10 @@
  * and dpdk queues); each worker thread owns queue i on the CPU core_assign
  * gives it and runs the network stack (src/run/stack_pipeline.ts) on it, all
  * of them sharing one ARP table. The main thread is the management side: once
- * a second it sums the workers' metric slabs into one live line (and the
- * --json file).
+ * a second it sums the workers' metric slabs and merges their phase
+ * histograms into one live line (a table on a terminal) and a series entry
+ * (run_record.ts; --out ndjson, --hdr-log), and at the end into the result
+ * (--json) and the summary.
  *
  * Stop: SIGINT, SIGTERM, the abort signal or the time bound stop new
  * arrivals; open requests get --drain seconds to finish; then every
