@@ -82,6 +82,19 @@ export type ThresholdResult = Static<typeof ThresholdResult>;
 
 const Group = Type.Union([Counts, Type.Null()]);
 
+/** A TCP sender quantity's distribution over the run (cwnd in bytes, SRTT in µs), sampled every eighth RTT measurement. */
+export const TcpDistribution = Type.Object({
+  count: Type.Number(),
+  p50: Type.Number(),
+  p90: Type.Number(),
+  p99: Type.Number(),
+  max: Type.Number(),
+  hdr: Type.String({ description: 'HdrHistogram V2 compressed encoding, base64' }),
+});
+export type TcpDistribution = Static<typeof TcpDistribution>;
+export const TcpSenders = Type.Object({ cwnd: TcpDistribution, srttUs: TcpDistribution });
+export type TcpSenders = Static<typeof TcpSenders>;
+
 export const RunResult = Type.Object({
   // The keys the live --json file always had.
   seconds: Type.Number(),
@@ -101,5 +114,7 @@ export const RunResult = Type.Object({
   flows: Type.Array(FlowResult),
   series: Type.Array(SeriesEntry),
   thresholds: Type.Optional(Type.Array(ThresholdResult)),
+  /** The TCP senders' cwnd and SRTT, when a connection sent data. */
+  tcpSenders: Type.Optional(TcpSenders),
 });
 export type RunResult = Static<typeof RunResult>;

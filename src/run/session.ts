@@ -62,6 +62,7 @@ import { createFrameRing } from '../core/frame_ring.js';
 import type { SteerConfig } from '../net/flow_steer.js';
 import type { LoopOptions } from './worker_loop.js';
 import { WorkerSet, type WorkerResult } from './workers.js';
+import { mergeTcpSenders, tcpSendersText } from './tcp_senders.js';
 
 /** Slots per worker pool (as the single-threaded run uses). */
 const POOL_SLOTS = 8192;
@@ -623,10 +624,13 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
   hdrLog?.close();
   table?.clear();
   const result = record.result(baseResult(s, total, per, appJson(total, per)));
+  const senders = mergeTcpSenders((set.reports() as (StackWorkerReport | undefined)[]).map((r) => r?.tcpStats));
+  if (senders !== null) result.tcpSenders = senders;
   if (plan.jsonPath !== null) writeFileSync(plan.jsonPath, JSON.stringify(result, null, 1));
   ndjson?.result(result);
   log(`summary: ${nonZero(total.net) || 'no traffic'}`);
   if (total.tcp !== null) log(`tcp: ${nonZero(total.tcp) || 'no traffic'}`);
+  if (senders !== null) log(tcpSendersText(senders));
   if (total.udp !== null && nonZero(total.udp) !== '') log(`udp: ${nonZero(total.udp)}`);
   const clientSummary = clientReport?.summary(total, per) ?? null;
   if (clientSummary !== null) log(summaryText('client', clientSummary));

@@ -42,6 +42,7 @@ import { TcpCounters } from '../net/tcp/counters.js';
 import { CLOSED, F_NOTIFIED, TIME_WAIT } from '../net/tcp/tcb.js';
 import { TcpLayer } from '../net/tcp/tcp_layer.js';
 import { runTcpOptions } from '../net/tcp/config.js';
+import type { EncodedTcpStats } from './tcp_senders.js';
 import type { EcnMode } from '../net/tcp/ecn.js';
 import type { CcName } from '../net/tcp/reno.js';
 
@@ -352,6 +353,8 @@ export interface StackWorkerReport {
   entryLatency: string[][];
   /** A server's requests by target (--count-targets), else null. */
   targets: Record<string, number> | null;
+  /** The TCP layer's cwnd and SRTT samples, else null. */
+  tcpStats: EncodedTcpStats | null;
 }
 
 class StackPipeline implements Pipeline {
@@ -493,7 +496,7 @@ class StackPipeline implements Pipeline {
     this.stack.close();
     this.publish();
     const targets = this.mode instanceof HttpServerMode ? (this.mode.server.targets?.toObject() ?? null) : null;
-    if (this.mode instanceof ClientMode || this.keylog !== null || targets !== null) {
+    if (this.mode instanceof ClientMode || this.keylog !== null || targets !== null || tcp !== null) {
       const client = this.mode instanceof ClientMode ? this.mode : null;
       const r: StackWorkerReport = {
         sha256: client?.load.lastSha256 ?? null,
@@ -502,6 +505,7 @@ class StackPipeline implements Pipeline {
         keylogLines: this.keylog?.lines ?? 0,
         entryLatency: client?.load.entryLatency.map((hs) => (hs.length > 1 ? hs.map((h) => h.encode()) : [])) ?? [],
         targets,
+        tcpStats: tcp === null ? null : { cwnd: tcp.stats.cwnd.encode(), srttUs: tcp.stats.srttUs.encode() },
       };
       this.ctx.post(r);
     }

@@ -6,13 +6,16 @@
  * which agrees to the kernel's ECN setup by default and echoes them back. The
  * bytes arrive whole, the hop marks data rather than dropping it, and each
  * sender reduces its window for the echoes: vaigAI's counters say so on its
- * side, tshark on the kernel's. Three namespaces (prefix vgec-, 198.18.153.0/24).
+ * side, tshark on the kernel's; the result carries vaigAI's cwnd and SRTT
+ * distributions. Three namespaces (prefix vgec-, 198.18.153.0/24).
  */
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { JsonReport } from '../../src/impair/report.js';
+import type { TcpSenders } from '../../src/run/result_schema.js';
+import { Histogram } from '../../src/telemetry/histogram.js';
 import { exited } from '../helpers/netns.js';
 import { FrontLab, Proc, frontSkipReason } from '../front/lab.js';
 
@@ -60,7 +63,13 @@ test('ECN with Linux through a CE-marking hop: both directions agree, mark, echo
       assert.equal(await exited(sink.child, 20_000, 'socat'), 0, sink.out);
     });
     assert.equal(statSync(join(f.dir, 'got.bin')).size, SIZE, 'every byte arrived');
-    const tcp = (JSON.parse(readFileSync(json, 'utf8')) as { tcp: Record<string, number> }).tcp;
+    const result = JSON.parse(readFileSync(json, 'utf8')) as { tcp: Record<string, number>; tcpSenders: TcpSenders };
+    const tcp = result.tcp;
+    // The result's sender distributions: decodable, and the SRTT through the hop is the hop's.
+    const { cwnd, srttUs } = result.tcpSenders;
+    assert.ok(cwnd.count > 10 && cwnd.count === srttUs.count, JSON.stringify(result.tcpSenders));
+    assert.equal(Histogram.decode(cwnd.hdr).totalCount, cwnd.count);
+    assert.ok(cwnd.p50 >= 2 * 1460 && srttUs.p50 > 0 && srttUs.p99 >= srttUs.p50, JSON.stringify(result.tcpSenders));
     assert.ok(hop.aToB.ceMarked > 20, `CE marks on vaigAI's data: ${hop.aToB.ceMarked}`);
     assert.ok(tcp.ecnReductions > 0, `vaigAI's reductions: ${tcp.ecnReductions}`);
     assert.ok(frames(`ip.src == ${KERNEL_IP} && tcp.flags.ece == 1 && tcp.flags.syn == 0`) > 0, 'the kernel echoed ECE');

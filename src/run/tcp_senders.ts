@@ -1,0 +1,40 @@
+/**
+ * The TCP senders' cwnd and SRTT over the run (issue 19: "cwnd and SRTT
+ * percentiles in the result"): each worker's TcpStats histograms arrive
+ * encoded in its final report; management merges them into the result's
+ * `tcpSenders` and a summary line.
+ */
+import { Histogram } from '../telemetry/histogram.js';
+import { CWND_PARAMS, SRTT_PARAMS } from '../net/tcp/tcp_stats.js';
+import type { TcpSenders, TcpDistribution } from './result_schema.js';
+
+/** One worker's TcpStats, encoded (HdrHistogram V2). */
+export interface EncodedTcpStats {
+  cwnd: string;
+  srttUs: string;
+}
+
+function distribution(h: Histogram): TcpDistribution {
+  const n = h.totalCount;
+  const at = (p: number): number => (n === 0 ? 0 : h.valueAtPercentile(p));
+  return { count: n, p50: at(50), p90: at(90), p99: at(99), max: n === 0 ? 0 : h.max, hdr: h.encode() };
+}
+
+/** The workers' cwnd and SRTT merged, or null when no worker sampled any (no TCP sender ran). */
+export function mergeTcpSenders(reports: readonly (EncodedTcpStats | null | undefined)[]): TcpSenders | null {
+  const cwnd = new Histogram(CWND_PARAMS);
+  const srtt = new Histogram(SRTT_PARAMS);
+  for (const r of reports) {
+    if (r == null) continue;
+    cwnd.add(Histogram.decode(r.cwnd));
+    srtt.add(Histogram.decode(r.srttUs));
+  }
+  if (cwnd.totalCount === 0) return null;
+  return { cwnd: distribution(cwnd), srttUs: distribution(srtt) };
+}
+
+/** The summary's line. */
+export function tcpSendersText(s: TcpSenders): string {
+  const { cwnd: c, srttUs: r } = s;
+  return `tcp senders: cwnd p50/p90/p99 ${c.p50}/${c.p90}/${c.p99} B (max ${c.max}), srtt ${r.p50}/${r.p90}/${r.p99} us (max ${r.max}); ${c.count} samples`;
+}
