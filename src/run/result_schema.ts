@@ -83,14 +83,7 @@ export type ThresholdResult = Static<typeof ThresholdResult>;
 const Group = Type.Union([Counts, Type.Null()]);
 
 /** A TCP sender quantity's distribution over the run (cwnd in bytes, SRTT in µs), sampled every eighth RTT measurement. */
-export const TcpDistribution = Type.Object({
-  count: Type.Number(),
-  p50: Type.Number(),
-  p90: Type.Number(),
-  p99: Type.Number(),
-  max: Type.Number(),
-  hdr: Type.String({ description: 'HdrHistogram V2 compressed encoding, base64' }),
-});
+export const TcpDistribution = Type.Pick(PhaseStats, ['count', 'p50', 'p90', 'p99', 'max', 'hdr']);
 export type TcpDistribution = Static<typeof TcpDistribution>;
 export const TcpSenders = Type.Object({ cwnd: TcpDistribution, srttUs: TcpDistribution });
 export type TcpSenders = Static<typeof TcpSenders>;
