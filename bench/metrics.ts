@@ -30,7 +30,7 @@ const names = [...LOOP_METRICS, ...stackMetricNames(app)];
 const per: MetricsSnapshot[] = Array.from({ length: WORKERS }, (_, w) => Object.fromEntries(names.map((n, i) => [n, (i * 7919 + w * 104729) % 1e7])));
 const hist = new Histogram(LATENCY_PARAMS);
 for (let i = 0; i < 100_000; i++) hist.record(50 + ((i * 2654435761) % 200_000));
-const view: RunView = { kind: 'load', flows: FLOWS, series: [], json: () => ({}) as never, perWorker: () => per, histogram: () => hist };
+const view: RunView = { kind: 'load', flows: FLOWS, json: () => ({}) as never, perWorker: () => per, phases: () => ({ response: hist }) };
 
 /** The same families through prom-client, filled at collect() from the view. */
 function promRegistry(withHistogram: boolean): Registry {
@@ -77,7 +77,7 @@ function promRegistry(withHistogram: boolean): Registry {
     collect() {
       // prom-client has no way to load counts: the nearest is observing each bucket's values at its bound.
       this.reset();
-      const h = view.histogram() as Histogram;
+      const h = view.phases().response as Histogram;
       const cum = h.cumulative(LATENCY_BUCKETS_S.map((s) => s * 1e6));
       let prev = 0;
       cum.forEach((c, i) => {

@@ -23,7 +23,7 @@
  * until the next start or `reset`, as a traffic generator's console shows them.
  *
  * Events: 'state' (state, previous), 'config' (profile), 'live' (LiveResult),
- * 'result' (RunJson of the load that ended), 'error' (Error).
+ * 'result' (RunResult of the load that ended), 'error' (Error).
  */
 import { EventEmitter } from 'node:events';
 import { InvalidProfileError, NotBuiltError, StateError } from '../common/errors.js';
@@ -36,7 +36,9 @@ import { liveChange, liveShares, mergePatch } from './config_patch.js';
 import type { ModePlan, RunPlan } from './plan.js';
 import type { Profile } from './profile.js';
 import { checkProfile } from './profile_check.js';
-import { newArpCache, runSession, type LiveSession, type RunJson, type RunWorkersOptions } from './session.js';
+import { newArpCache, runSession, type LiveSession, type RunWorkersOptions } from './session.js';
+import type { RunResult } from './result_schema.js';
+import { mergedPhases, PHASES, type PhaseName } from '../telemetry/phases.js';
 import { LIVE_NO_SHARE, MAC_METRIC } from './stack_pipeline.js';
 import { LIVE_ACK_MS } from './workers.js';
 
@@ -98,62 +100,53 @@ export interface ControllerStatus {
   lastError: string | null;
 }
 
-/** One second of the running (or last) load. */
-export interface SecondEntry {
-  t: number;
-  requests: number;
-  responses: number;
-  connects: number;
-  rps: number;
-  cps: number;
-}
-
 /** What stats and /metrics read: a session's counters, live while it runs, frozen once it ended. */
 export interface RunView {
   readonly kind: 'idle' | 'load';
-  json(): RunJson;
+  /** The run's result (what --json holds), with its per-second series. */
+  json(): RunResult;
   /** Each worker's counters by slab name. */
   perWorker(): MetricsSnapshot[];
-  /** Response times (µs) merged over the workers, or null when the session records none. */
-  histogram(): Histogram | null;
+  /** Each latency phase that holds values (µs), merged over the workers; none for a session that times none. */
+  phases(): Partial<Record<PhaseName, Histogram>>;
   /** The load's flow names (app_flow<i>_* counters), [] without. */
   readonly flows: readonly string[];
-  readonly series: readonly SecondEntry[];
 }
 
 export type ShowTopic = 'interface' | 'config' | 'flows' | 'arp' | 'routes' | 'workers' | 'connections';
 export const SHOW_TOPICS: readonly ShowTopic[] = ['interface', 'config', 'flows', 'arp', 'routes', 'workers', 'connections'];
 
-/** Seconds of per-second entries kept. */
-const SERIES_MAX = 3600;
-
 class LiveView implements RunView {
-  readonly series: SecondEntry[] = [];
   constructor(
     readonly kind: 'idle' | 'load',
     private readonly live: LiveSession,
     readonly flows: readonly string[],
   ) {}
-  json(): RunJson {
-    return this.live.json();
+  json(): RunResult {
+    return this.live.result();
   }
   perWorker(): MetricsSnapshot[] {
     return Array.from({ length: this.live.workers.size }, (_, w) => this.live.workers.metricsOf(w));
   }
-  histogram(): Histogram | null {
-    return this.live.workers.histogram();
+  phases(): Partial<Record<PhaseName, Histogram>> {
+    const shared = this.live.workers.sharedHistograms;
+    const out: Partial<Record<PhaseName, Histogram>> = {};
+    if (shared === null) return out;
+    mergedPhases(shared, this.flows.length).forEach((h, i) => {
+      if (h.totalCount > 0) out[PHASES[i]] = h;
+    });
+    return out;
   }
   get workers(): LiveSession['workers'] {
     return this.live.workers;
   }
 }
 
-/** A view read once, when its session ended. */
-function frozen(v: RunView): RunView {
-  const json = v.json();
+/** A view read once its session ended (its workers' slabs and histograms outlive them), with the session's final result. */
+function frozen(v: RunView, result: RunResult): RunView {
   const per = v.perWorker();
-  const hist = v.histogram();
-  return { kind: v.kind, flows: v.flows, series: v.series, json: () => json, perWorker: () => per, histogram: () => hist };
+  const phases = v.phases();
+  return { kind: v.kind, flows: v.flows, json: () => result, perWorker: () => per, phases: () => phases };
 }
 
 /** A load asked for: what runs, the profile it came from, who waits for it to run and to end. */
@@ -161,7 +154,7 @@ interface PendingLoad {
   load: LoadPlan;
   profile: Profile | null;
   started: Deferred<void> | null;
-  ended: Deferred<RunJson>;
+  ended: Deferred<RunResult>;
 }
 
 interface Deferred<T> {
@@ -199,12 +192,11 @@ export class Controller extends EventEmitter {
   private lastFailure: Error | null = null;
   private abort: AbortController | null = null;
   private pending: PendingLoad | null = null;
-  private ending: Deferred<RunJson> | null = null;
+  private ending: Deferred<RunResult> | null = null;
   private loadStartMs = 0;
   private loadEndMs = 0;
   private closing = false;
   private readonly done: Promise<void>;
-  private secondTimer: NodeJS.Timeout | null = null;
   private readonly log: (line: string) => void;
 
   private constructor(private readonly opts: ControllerOptions) {
@@ -265,22 +257,21 @@ export class Controller extends EventEmitter {
     return this.last ?? this.current;
   }
 
-  /** The result object of the view (as --json writes it), with the state and the per-second entries. */
-  stats(): RunJson & { state: ControllerState; series: readonly SecondEntry[] } {
+  /** The result of the view (as --json writes it, its per-second series included), with the state. */
+  stats(): RunResult & { state: ControllerState } {
     const v = this.view();
     if (v === null) throw new StateError('the stack is between sessions: try again');
-    return { state: this.stateNow, ...v.json(), series: v.series };
+    return { state: this.stateNow, ...v.json() };
   }
 
-  /** The view's latency histograms (µs) by phase: `response` (request written to its answer read); none for a view that records none. */
-  latencyPhases(): Record<string, Histogram> {
-    const h = this.view()?.histogram() ?? null;
-    return h === null ? {} : { response: h };
+  /** The view's latency histograms (µs) by phase (src/telemetry/phases.ts); none for a view that times none. */
+  latencyPhases(): Partial<Record<PhaseName, Histogram>> {
+    return this.view()?.phases() ?? {};
   }
 
   /** latencyPhases(), each HdrHistogram V2 compressed and base64 encoded. */
   histograms(): Record<string, string> {
-    return Object.fromEntries(Object.entries(this.latencyPhases()).map(([k, h]) => [k, h.encode()]));
+    return Object.fromEntries(Object.entries(this.latencyPhases()).map(([k, h]) => [k, (h as Histogram).encode()]));
   }
 
   /** Clears the last load's counters (refused while a load runs). */
@@ -356,14 +347,14 @@ export class Controller extends EventEmitter {
       load = this.opts.planLoad(profile, 'config');
     }
     const started = deferred<void>();
-    this.pending = { load, profile, started, ended: deferred<RunJson>() };
+    this.pending = { load, profile, started, ended: deferred<RunResult>() };
     this.abort?.abort();
     await started.promise;
     return this.status();
   }
 
   /** Stops the running load (drain, then close every connection, as SIGINT does); resolves with its final counters. */
-  async stop(): Promise<RunJson> {
+  async stop(): Promise<RunResult> {
     if (this.stateNow !== 'running' || this.ending === null) throw new StateError(`stop: the generator is ${this.stateNow}; no load runs`);
     const ending = this.ending;
     this.setState('stopping');
@@ -466,7 +457,7 @@ export class Controller extends EventEmitter {
   /** Idle and load sessions, one after the other, until close(). */
   private async loop(): Promise<void> {
     const initial = this.opts.initial;
-    let next: PendingLoad | null = initial === undefined ? null : { load: initial, profile: this.profile, started: null, ended: deferred<RunJson>() };
+    let next: PendingLoad | null = initial === undefined ? null : { load: initial, profile: this.profile, started: null, ended: deferred<RunResult>() };
     try {
       while (!this.closing) {
         if (next !== null) {
@@ -506,9 +497,9 @@ export class Controller extends EventEmitter {
     this.loadProfile = p.profile;
     this.lastFailure = null;
     try {
-      const view = await this.runSessionOf({ ...this.opts.plan, mode: p.load.mode, durationS: p.load.durationS }, 'load', p.started);
+      const { view, result } = await this.runSessionOf({ ...this.opts.plan, mode: p.load.mode, durationS: p.load.durationS }, 'load', p.started);
       if (view === null) throw new StateError('the load ended before it ran');
-      this.last = frozen(view);
+      this.last = frozen(view, result);
       const json = this.last.json();
       this.emit('result', json);
       p.ended.resolve(json);
@@ -524,15 +515,15 @@ export class Controller extends EventEmitter {
     }
   }
 
-  /** One session until it ends; returns its view (null when it never ran). `started` resolves once it runs. */
-  private async runSessionOf(plan: RunPlan, kind: 'idle' | 'load', started: Deferred<void> | null): Promise<LiveView | null> {
+  /** One session until it ends; returns its view (null when it never ran) and its result. `started` resolves once it runs. */
+  private async runSessionOf(plan: RunPlan, kind: 'idle' | 'load', started: Deferred<void> | null): Promise<{ view: LiveView | null; result: RunResult }> {
     const abort = new AbortController();
     this.abort = abort;
     if (this.closing) abort.abort();
     let view: LiveView | null = null;
     const flows = plan.mode.kind === 'client' ? (plan.mode.flows?.map((f) => f.name) ?? ['flow0']) : [];
     try {
-      await runSession(plan, this.opts.workers, {
+      const ran = await runSession(plan, this.opts.workers, {
         ...this.opts.session,
         log: this.log,
         signal: abort.signal,
@@ -544,32 +535,16 @@ export class Controller extends EventEmitter {
           if (kind === 'load') {
             this.last = null;
             this.loadStartMs = Date.now();
-            this.startSeries(view);
           }
           this.setState(kind === 'load' ? 'running' : 'idle');
           started?.resolve();
         },
       });
+      return { view, result: ran.result };
     } finally {
-      if (this.secondTimer !== null) clearInterval(this.secondTimer);
-      this.secondTimer = null;
       this.current = null;
       this.abort = null;
     }
-    return view;
   }
 
-  /** The load's per-second entries, from its summed counters. */
-  private startSeries(view: LiveView): void {
-    let prev = { requests: 0, responses: 0, connects: 0 };
-    let t = 0;
-    this.secondTimer = setInterval(() => {
-      const per = view.perWorker();
-      const cur = { requests: sum(per, 'app_requests'), responses: sum(per, 'app_responses'), connects: sum(per, 'app_connects') };
-      t++;
-      view.series.push({ t, ...cur, rps: cur.responses - prev.responses, cps: cur.connects - prev.connects });
-      if (view.series.length > SERIES_MAX) view.series.shift();
-      prev = cur;
-    }, 1000);
-  }
 }

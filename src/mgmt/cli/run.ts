@@ -14,6 +14,7 @@ import { DRIVERS, PORT_OPTIONS } from '../../port/spec.js';
 import type { RunPlan } from '../../run/plan.js';
 import { MAX_WORKERS, runSession, workerPcapPath } from '../../run/session.js';
 import { ealOperands, parseRunOptions, type RawRunOptions } from './stack_config.js';
+import { hdrLogOption, outOption } from './output_config.js';
 import { clientExitCode, type LoadSummary } from '../../engine/report.js';
 import { runGenerator, type RestFlags } from '../generator.js';
 import { DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_RESPONSE_TIMEOUT_S, DEFAULT_TLS_TIMEOUT_S } from './stack_config.js';
@@ -37,7 +38,7 @@ export function registerRun(program: Command): Command {
     .option('--mac <mac>', "our MAC address (default: the port's)")
     .option('--duration <seconds>', 'stop after this long (default: on SIGINT/SIGTERM)')
     .option('--drain <seconds>', 'once the run stops, how long open requests may take to finish before every connection is closed', '2')
-    .option('--json <file>', 'write the result as JSON to this file (each second and at exit)')
+    .option('--json <file>', 'write the run\'s result as JSON to this file at the end (also on SIGINT or failure): counters, phases with HdrHistogram encodings, flows, the per-second series')
     .option('--tcp-window <bytes>', 'receive window and send buffer of every TCP connection, e.g. 4m (default 256k)')
     .option('--max-conns <n>', 'TCP connections (TCBs) held at once per worker, TIME_WAIT included', '65536')
     .option('--cc <algorithm>', 'TCP congestion control: cubic (the default, as Linux) or newreno')
@@ -85,6 +86,8 @@ export function registerRun(program: Command): Command {
     .option('--tls-engine <engine>', "TLS implementation: native (the addon's OpenSSL; the default when built) or node (node:tls)")
     .option('--pcap <file>', 'write every frame the port receives and sends to this pcap file (with --workers N > 1: FILE.wN.pcap per worker)')
     .option('--sslkeylog <file>', 'append the TLS secrets of every session to this file, for Wireshark (default: $SSLKEYLOGFILE)')
+    .addOption(outOption())
+    .addOption(hdrLogOption())
     .addOption(new Option('--workers <n>', 'poll-mode worker threads, one per port queue (adds queues=N to --port)').default('1'))
     .addOption(new Option('-R, --rest-port <port>', 'serve the REST API and Prometheus /metrics on this TCP port; without a load, the stack comes up and waits for one').argParser(restPort))
     .addOption(new Option('--rest-bind <address>', 'address the REST API listens on').default('127.0.0.1'))
@@ -100,7 +103,8 @@ export function registerRun(program: Command): Command {
       if (opts.saveConfig !== undefined) saveProfile(plan, opts.saveConfig);
       if (opts.restPort === undefined) {
         if (opts.restToken !== undefined && process.env.VAIGAI_REST_TOKEN !== opts.restToken) throw new InvalidOptionError('--rest-token', 'needs -R/--rest-port');
-        exitFor(plan, (await runSession(plan, n)).client);
+        // A terminal gets a table redrawn in place; anything else the plain live lines (scripts parse them).
+        exitFor(plan, (await runSession(plan, n, { view: process.stdout.isTTY ? 'table' : 'lines' })).client);
         return;
       }
       if (opts.restToken !== undefined && opts.restToken.length < 8) throw new InvalidOptionError('--rest-token', 'give at least 8 characters');
@@ -138,6 +142,8 @@ function checkFiles(plan: RunPlan, workers: number): void {
   }
   const writes: [string, string][] = [];
   if (plan.jsonPath !== null) writes.push(['--json', plan.jsonPath]);
+  if (plan.ndjsonPath !== null) writes.push(['--out', plan.ndjsonPath]);
+  if (plan.hdrLogPath !== null) writes.push(['--hdr-log', plan.hdrLogPath]);
   if (m.kind === 'client' && m.saveBody !== null) writes.push(['--save-body', m.saveBody]);
   const pcap = plan.pcapPath;
   if (pcap !== null) for (let w = 0; w < workers; w++) writes.push(['--pcap', workerPcapPath(pcap, w, workers)]);
