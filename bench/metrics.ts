@@ -13,7 +13,7 @@
  */
 import { Counter, Gauge, Histogram as PromHistogram, Registry } from 'prom-client';
 import { LATENCY_PARAMS } from '../src/engine/load.js';
-import { exposition, LATENCY_BUCKETS_S } from '../src/mgmt/rest/prometheus.js';
+import { exposition, familyOf, LATENCY_BUCKETS_S } from '../src/mgmt/rest/prometheus.js';
 import type { RunView } from '../src/run/controller.js';
 import { stackMetricNames, type StackAppConfig } from '../src/run/stack_pipeline.js';
 import { LOOP_METRICS } from '../src/run/worker_loop.js';
@@ -35,30 +35,20 @@ const view: RunView = { kind: 'load', flows: FLOWS, json: () => ({}) as never, p
 /** The same families through prom-client, filled at collect() from the view. */
 function promRegistry(withHistogram: boolean): Registry {
   const reg = new Registry();
-  const FLOW = /^app_flow(\d+)_(?:entry(\d+)_)?(.+)$/;
-  const GAUGE = /(^|_)(open|opening|in_flight|peak_open|elapsed_us|finished|open_conns)$/;
-  const families = new Map<string, { gauge: boolean; members: { slab: string; flow: string | null; entry: string | null }[] }>();
+  const families = new Map<string, { gauge: boolean; members: { slab: string; labels: Record<string, string>; scale: number }[] }>();
   for (const n of names) {
     if (n === 'stack_mac') continue;
-    const m = FLOW.exec(n);
-    const gauge = GAUGE.test(n);
-    const base = m === null ? `vaigai_${n}` : m[2] === undefined ? `vaigai_app_flow_${m[3]}` : `vaigai_app_flow_entry_${m[3]}`;
-    const name = (gauge ? base : `${base}_total`).replace(/_for_us/, '_for_host').replace(/_us(_total)?$/, '_seconds$1');
-    const f = families.get(name) ?? { gauge, members: [] };
-    f.members.push({ slab: n, flow: m === null ? null : FLOWS[Number(m[1])], entry: m?.[2] ?? null });
-    families.set(name, f);
+    const f = familyOf(n, FLOWS);
+    const fam = families.get(f.family) ?? { gauge: f.type === 'gauge', members: [] };
+    fam.members.push({ slab: n, labels: f.labels, scale: f.scale });
+    families.set(f.family, fam);
   }
   for (const [name, f] of families) {
-    const labelNames = f.members[0].flow === null ? ['worker'] : f.members[0].entry === null ? ['worker', 'flow'] : ['worker', 'flow', 'entry'];
+    const labelNames = ['worker', ...Object.keys(f.members[0].labels)];
     const fill = (set: (labels: Record<string, string>, v: number) => void): void => {
       const p = view.perWorker();
       for (let w = 0; w < p.length; w++) {
-        for (const m of f.members) {
-          const labels: Record<string, string> = { worker: String(w) };
-          if (m.flow !== null) labels.flow = m.flow;
-          if (m.entry !== null) labels.entry = m.entry;
-          set(labels, p[w][m.slab]);
-        }
+        for (const m of f.members) set({ worker: String(w), ...m.labels }, p[w][m.slab] * m.scale);
       }
     };
     if (f.gauge) {
