@@ -239,13 +239,12 @@ export class Controller extends EventEmitter {
   }
 
   status(): ControllerStatus {
-    const loaded = this.loadStartMs > 0;
     const end = this.stateNow === 'running' || this.stateNow === 'stopping' ? Date.now() : this.loadEndMs;
     return {
       state: this.stateNow,
       since: new Date(this.sinceMs).toISOString(),
       workers: this.opts.workers,
-      loadSeconds: loaded && this.view() !== null && this.view()?.kind === 'load' ? (end - this.loadStartMs) / 1000 : null,
+      loadSeconds: this.view()?.kind === 'load' ? (end - this.loadStartMs) / 1000 : null,
       configured: this.profile !== null,
       lastError: this.lastFailure?.message ?? null,
     };
