@@ -26,7 +26,7 @@
  * 'result' (RunResult of the load that ended), 'error' (Error).
  */
 import { EventEmitter } from 'node:events';
-import { InvalidProfileError, NotBuiltError, StateError } from '../common/errors.js';
+import { InvalidProfileError, NotBuiltError, NotLiveError, StateError } from '../common/errors.js';
 import type { ArpCache } from '../net/arp_cache.js';
 import type { Histogram } from '../telemetry/histogram.js';
 import type { MetricsSnapshot } from '../telemetry/metrics.js';
@@ -36,11 +36,11 @@ import { liveChange, liveShares, mergePatch } from './config_patch.js';
 import type { ModePlan, RunPlan } from './plan.js';
 import type { Profile } from './profile.js';
 import { checkProfile } from './profile_check.js';
-import { newArpCache, runSession, type LiveSession, type RunWorkersOptions } from './session.js';
+import { newArpCache, probeRateShares, runSession, type LiveSession, type RunWorkersOptions } from './session.js';
 import type { RunResult } from './result_schema.js';
 import { mergedPhases, PHASES, type PhaseName } from '../telemetry/phases.js';
 import { LIVE_NO_SHARE, MAC_METRIC } from './stack_pipeline.js';
-import { LIVE_ACK_MS } from './workers.js';
+import { LIVE_ACK_MS, type WorkerAck } from './workers.js';
 
 export type ControllerState = 'starting' | 'idle' | 'running' | 'stopping' | 'closed';
 
@@ -77,9 +77,9 @@ export interface LiveAck {
   status: 'applied' | 'no-share' | 'refused' | 'late';
 }
 
-/** What a config change did: the new profile; when a load ran, the workers' acks. */
+/** What a config change did: the new profile (null for a tcp://, udp:// or icmp:// load's rate); when a load ran, the workers' acks. */
 export interface LiveResult {
-  config: Profile;
+  config: Profile | null;
   /** True when the change reached a running load. */
   live: boolean;
   acks: LiveAck[];
@@ -173,6 +173,16 @@ function deferred<T>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
+/** A live change's answer from the workers' acks. */
+function liveResult(config: Profile | null, acks: WorkerAck[]): LiveResult {
+  return {
+    config,
+    live: true,
+    acks: acks.map(({ worker, rc }) => ({ worker, rc, status: rc === null ? 'late' : rc === 0 ? 'applied' : rc === LIVE_NO_SHARE ? 'no-share' : 'refused' })),
+    late: acks.filter((a) => a.rc === null).map((a) => a.worker),
+  };
+}
+
 function sum(per: MetricsSnapshot[], name: string): number {
   let n = 0;
   for (const m of per) n += m[name] ?? 0;
@@ -188,6 +198,8 @@ export class Controller extends EventEmitter {
   private current: LiveView | null = null;
   /** The current load's ClientPlan source profile, for live changes; null while idle. */
   private loadProfile: Profile | null = null;
+  /** The running load's mode, for a tcp://, udp:// or icmp:// load's live rate; null while idle. */
+  private loadMode: ModePlan | null = null;
   private last: RunView | null = null;
   private lastFailure: Error | null = null;
   private abort: AbortController | null = null;
@@ -299,10 +311,24 @@ export class Controller extends EventEmitter {
 
   /** `set cps|rps|concurrency N`: the profile's target (concurrency: the closed model's connections, the open model's cap). */
   set(what: 'cps' | 'rps' | 'concurrency', value: number): Promise<LiveResult> {
+    const probe = this.stateNow === 'running' && this.loadProfile === null ? this.loadMode : null;
+    if (probe !== null) return this.setProbeRate(probe, what, value);
     const p = this.profile;
     if (p === null) throw new StateError('set: no profile: start a load or PUT a config first');
     const field = what === 'cps' ? 'target_cps' : what === 'rps' ? 'target_rps' : p.load.model === 'open' ? 'max_concurrent' : 'connections';
     return this.patchConfig({ load: { [field]: value } }, `set ${what}`);
+  }
+
+  /** `set` on a running tcp:// (cps), udp:// or icmp:// (rps) load: its one rate, each worker its share. */
+  private async setProbeRate(mode: ModePlan, what: 'cps' | 'rps' | 'concurrency', value: number): Promise<LiveResult> {
+    const takes = mode.kind === 'tcp_connect' ? 'cps' : 'rps';
+    if (what !== takes) throw new NotLiveError('', `a ${mode.kind} load has one rate: set ${takes}`, `set ${what}`);
+    if (!(value > 0 && value <= 1e9)) throw new InvalidProfileError('', `${value} is not a rate in (0, 1e9]`, `set ${what}`);
+    const shares = probeRateShares({ ...mode, rate: value } as ModePlan, this.opts.workers);
+    const acks = this.current === null ? [] : await this.current.workers.updateEach(shares.map((r) => ({ op: 'set', [takes]: r })), LIVE_ACK_MS);
+    const out = liveResult(null, acks);
+    this.emit('live', out);
+    return out;
   }
 
   private async change(raw: unknown, source: string): Promise<LiveResult> {
@@ -320,12 +346,7 @@ export class Controller extends EventEmitter {
     const acks = changed.length === 0 ? [] : await this.current.workers.updateEach(shares.map((t) => ({ op: 'set', ...t })), LIVE_ACK_MS);
     this.profile = next;
     this.loadProfile = next;
-    const out: LiveResult = {
-      config: structuredClone(next),
-      live: true,
-      acks: acks.map(({ worker, rc }) => ({ worker, rc, status: rc === null ? 'late' : rc === 0 ? 'applied' : rc === LIVE_NO_SHARE ? 'no-share' : 'refused' })),
-      late: acks.filter((a) => a.rc === null).map((a) => a.worker),
-    };
+    const out = liveResult(structuredClone(next), acks);
     this.emit('config', next);
     this.emit('live', out);
     return out;
@@ -494,6 +515,7 @@ export class Controller extends EventEmitter {
     p.ended.promise.catch(() => {});
     this.ending = p.ended;
     this.loadProfile = p.profile;
+    this.loadMode = p.load.mode;
     this.lastFailure = null;
     try {
       const { view, result } = await this.runSessionOf({ ...this.opts.plan, mode: p.load.mode, durationS: p.load.durationS }, 'load', p.started);
@@ -510,6 +532,7 @@ export class Controller extends EventEmitter {
     } finally {
       this.loadEndMs = Date.now();
       this.loadProfile = null;
+      this.loadMode = null;
       this.ending = null;
     }
   }

@@ -26,7 +26,7 @@ import { probeLiveLine, probeSummary, probeSummaryText, type ProbeKind } from '.
 import { randomInt } from 'node:crypto';
 import { flowSummaries, liveLine as clientLiveLine, summarize, summaryText, type FlowSummary } from '../engine/report.js';
 import { availableParallelism } from 'node:os';
-import type { RunPlan } from './plan.js';
+import type { ModePlan, RunPlan } from './plan.js';
 import { ArpCache } from '../net/arp_cache.js';
 import {
   CLIENT_FAIL_KEYS,
@@ -151,6 +151,13 @@ export function splitClient<P extends { connections: number; requests: number; r
       ...(plan.seed !== undefined ? { seed: plan.seed + w } : {}),
     };
   });
+}
+
+/** Each worker's share of a tcp://, udp:// or icmp:// load's rate, as the run splits it (appsOf); [] for other modes. */
+export function probeRateShares(m: ModePlan, workers: number): number[] {
+  if (m.kind === 'tcp_connect') return splitClient(m, workers).map((s) => s?.rate ?? 0);
+  if (m.kind === 'udp_client' || m.kind === 'icmp_client') return splitClient({ ...m, connections: workers }, workers).map((s) => s?.rate ?? 0);
+  return [];
 }
 
 /** The plan's flows: its profile's, or the one its fields describe. */

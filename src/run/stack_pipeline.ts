@@ -33,7 +33,8 @@ import { listenKeys, ListenMode, type ListenPlan } from '../engine/listen.js';
 import { PROBE_KEYS, type ProbePlan } from '../engine/probe.js';
 import { TCP_CONNECT_KEYS, TcpConnectLoad, type TcpConnectPlan } from '../engine/tcp_connect.js';
 import { UdpProbe } from '../engine/udp_probe.js';
-import { stackClock, type LiveTargets } from '../engine/load.js';
+import { LIVE_NOT_APPLICABLE, stackClock, type LiveTargets } from '../engine/load.js';
+import type { RateBudget } from '../engine/rate_budget.js';
 import { RC_BAD_PAYLOAD } from '../core/ipc.js';
 import { HdrRecorder } from '../telemetry/histogram.js';
 import { PH_CONNECT, PH_RESPONSE, PhaseRecorder } from '../telemetry/phases.js';
@@ -313,6 +314,8 @@ function startApp(app: StackAppConfig, tcp: TcpLayer, ctx: PipelineContext, maxC
 
 /** The client loads beside the HTTP one (TCP connect rate, UDP and ICMP probes): ticked, stopped, published by name. */
 interface CountedLoad {
+  /** Its pacing: connections (tcp://) or datagrams (udp://, icmp://) per second. */
+  readonly budget: RateBudget;
   tick(nowUs: number): void;
   stop(): void;
   finished(): boolean;
@@ -447,6 +450,14 @@ class StackPipeline implements Pipeline {
       t[k] = v;
     }
     if (this.mode instanceof ClientMode) return this.mode.load.retarget(t);
+    const load = this.load;
+    if (load !== null) {
+      // tcp:// paces connections (cps), udp:// and icmp:// datagrams (rps): one rate, nothing else.
+      const rate = this.kind === 'tcp_connect' ? t.cps : t.rps;
+      if (rate === undefined || !(rate > 0) || LIVE_KEYS.filter((k) => t[k] !== undefined).length !== 1) return LIVE_NOT_APPLICABLE;
+      load.budget.setRate(rate);
+      return 0;
+    }
     return LIVE_KEYS.every((k) => (t[k] ?? 0) === 0) ? 0 : LIVE_NO_SHARE;
   }
 
