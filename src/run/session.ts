@@ -28,7 +28,7 @@ import { probeLiveLine, probeSummary, probeSummaryText, type ProbeKind } from '.
 import { randomInt } from 'node:crypto';
 import { flowSummaries, liveLine as clientLiveLine, summarize, summaryText, type FlowSummary } from '../engine/report.js';
 import { availableParallelism } from 'node:os';
-import type { RunPlan } from './plan.js';
+import type { ModePlan, RunPlan } from './plan.js';
 import { ArpCache } from '../net/arp_cache.js';
 import {
   CLIENT_FAIL_KEYS,
@@ -64,6 +64,11 @@ import type { LoopOptions } from './worker_loop.js';
 import { WorkerSet, type WorkerResult } from './workers.js';
 import { mergeTcpSenders, tcpSendersText } from './tcp_senders.js';
 
+/** A port's neighbour table, as a run creates it (a controller keeps one across its sessions). */
+export function newArpCache(): ArpCache {
+  return new ArpCache(ARP_CACHE_SIZE);
+}
+
 /** Slots per worker pool (as the single-threaded run uses). */
 const POOL_SLOTS = 8192;
 /** Neighbours in the port's shared ARP table. */
@@ -85,6 +90,21 @@ export interface RunWorkersOptions {
   argv?: string[];
   /** Each second: a table refreshed in place (a terminal's), or a line per second (default). */
   view?: 'table' | 'lines';
+  /** The port's neighbour table (default: a new one); a controller keeps one across its sessions. */
+  arp?: ArpCache;
+  /** Stop on SIGINT/SIGTERM (default true); a controller handles the signals itself. */
+  signals?: boolean;
+  /** Called once every worker runs, with what management may read and send while the run goes on. */
+  onStart?: (live: LiveSession) => void;
+}
+
+/** A session while it runs, as management sees it. */
+export interface LiveSession {
+  readonly workers: WorkerSet;
+  /** Each worker's application (its share of a client load). */
+  readonly apps: readonly StackAppConfig[];
+  /** The result (what --json holds) as it stands now: its series to the last whole second. */
+  result(): RunResult;
 }
 
 export interface WorkersRunResult {
@@ -134,6 +154,13 @@ export function splitClient<P extends { connections: number; requests: number; r
       ...(plan.seed !== undefined ? { seed: plan.seed + w } : {}),
     };
   });
+}
+
+/** Each worker's share of a tcp://, udp:// or icmp:// load's rate, as the run splits it (appsOf); [] for other modes. */
+export function probeRateShares(m: ModePlan, workers: number): number[] {
+  if (m.kind === 'tcp_connect') return splitClient(m, workers).map((s) => s?.rate ?? 0);
+  if (m.kind === 'udp_client' || m.kind === 'icmp_client') return splitClient({ ...m, connections: workers }, workers).map((s) => s?.rate ?? 0);
+  return [];
 }
 
 /** The plan's flows: its profile's, or the one its fields describe. */
@@ -461,13 +488,13 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
   const { driver, options } = port;
   const cores = assignCores(opts.cpus ?? processCpus(), workers);
   const cpus = Array.from({ length: workers }, (_, i) => cores.workers[i] ?? -1);
-  const arp = new ArpCache(ARP_CACHE_SIZE);
+  const arp = opts.arp ?? newArpCache();
   const config = (app: StackAppConfig): StackPipelineConfig => ({
     mac: plan.mac,
     addrs: plan.addrs,
     routes: plan.routes,
     arpTable: arp.words.buffer as SharedArrayBuffer,
-    arpCacheSize: ARP_CACHE_SIZE,
+    arpCacheSize: arp.maxEntries,
     maxConns: plan.maxConns,
     tcpWindow: plan.tcpWindow,
     cc: plan.cc,
@@ -566,8 +593,11 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
     stops++;
     wake();
   };
-  process.on('SIGINT', onStop);
-  process.on('SIGTERM', onStop);
+  const signals = opts.signals ?? true;
+  if (signals) {
+    process.on('SIGINT', onStop);
+    process.on('SIGTERM', onStop);
+  }
   if (opts.signal?.aborted === true) stops++;
   else opts.signal?.addEventListener('abort', onStop, { once: true });
   const waitUntil = async (done: () => boolean, ms: number, stopsAtEntry: number): Promise<void> => {
@@ -584,6 +614,14 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
     wake = () => {};
   };
 
+  opts.onStart?.({
+    workers: set,
+    apps,
+    result: () => {
+      const { total, per } = snapshot();
+      return record.result(baseResult(seconds(), total, per, appJson(total, per)));
+    },
+  });
   let failedMsg = '';
   const ticker = setInterval(() => {
     report();

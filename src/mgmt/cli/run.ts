@@ -17,6 +17,7 @@ import { MAX_WORKERS, runSession, workerPcapPath } from '../../run/session.js';
 import { ealOperands, parseRunOptions, type RawRunOptions } from './stack_config.js';
 import { hdrLogOption, outOption } from './output_config.js';
 import { clientExitCode, type LoadSummary } from '../../engine/report.js';
+import { runGenerator, type RestFlags } from '../generator.js';
 import { DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_RESPONSE_TIMEOUT_S, DEFAULT_TLS_TIMEOUT_S } from './stack_config.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -91,18 +92,34 @@ export function registerRun(program: Command): Command {
     .addOption(outOption())
     .addOption(hdrLogOption())
     .addOption(new Option('--workers <n>', 'poll-mode worker threads, one per port queue (adds queues=N to --port)').default('1'))
+    .addOption(new Option('-R, --rest-port <port>', 'serve the REST API and Prometheus /metrics on this TCP port; without a load, the stack comes up and waits for one').argParser(restPort))
+    .addOption(new Option('--rest-bind <address>', 'address the REST API listens on').default('127.0.0.1'))
+    .addOption(new Option('--rest-token <token>', 'require "Authorization: Bearer <token>" on every REST request').env('VAIGAI_REST_TOKEN'))
     .argument('[eal...]', 'after --: EAL arguments of a dpdk port, e.g. -- --no-huge -m 512 --vdev net_af_packet0,iface=eth1')
     .usage('--port <spec> --src-ip <range> [options] [-- EAL arguments]')
     .addHelpText('after', `\n${driversHelp()}`)
-    .action(async (eal: string[], opts: RawRunOptions & { workers: string }) => {
+    .action(async (eal: string[], opts: RawRunOptions & { workers: string } & Partial<RestFlags>) => {
       const plan = parseRunOptions(opts, ealOperands(eal, process.argv));
       const n = /^\d+$/.test(opts.workers) ? Number(opts.workers) : NaN;
       if (!(n >= 1 && n <= MAX_WORKERS)) throw new InvalidOptionError('--workers', `"${opts.workers}" is not an integer in 1..${MAX_WORKERS}`);
       checkFiles(plan, n);
       if (opts.saveConfig !== undefined) saveProfile(plan, opts.saveConfig);
-      // A terminal gets a table redrawn in place; anything else the plain live lines (scripts parse them).
-      exitFor(plan, (await runSession(plan, n, { view: process.stdout.isTTY ? 'table' : 'lines' })).client);
+      if (opts.restPort === undefined) {
+        if (opts.restToken !== undefined && process.env.VAIGAI_REST_TOKEN !== opts.restToken) throw new InvalidOptionError('--rest-token', 'needs -R/--rest-port');
+        // A terminal gets a table redrawn in place; anything else the plain live lines (scripts parse them).
+        exitFor(plan, (await runSession(plan, n, { view: process.stdout.isTTY ? 'table' : 'lines' })).client);
+        return;
+      }
+      if (opts.restToken !== undefined && opts.restToken.length < 8) throw new InvalidOptionError('--rest-token', 'give at least 8 characters');
+      await runGenerator(plan, n, opts, { restPort: opts.restPort, restBind: opts.restBind ?? '127.0.0.1', ...(opts.restToken !== undefined ? { restToken: opts.restToken } : {}) });
     });
+}
+
+/** -R PORT: a TCP port number. */
+function restPort(text: string): number {
+  const n = /^\d+$/.test(text.trim()) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= 65535)) throw new InvalidOptionError('--rest-port', `"${text}" is not a port in 1..65535`);
+  return n;
 }
 
 /** A client run that completed with failures exits 3, its reason printed last. */

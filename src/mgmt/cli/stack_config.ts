@@ -33,9 +33,10 @@
  */
 import type { TlsVersion } from '../../engine/modes.js';
 import type { Profile } from '../../run/profile.js';
-import { checkProfile, loadProfile, notUnicast, stagesOf } from '../../run/profile_check.js';
+import { checkProfile, loadProfile, notUnicast, profileSeconds } from '../../run/profile_check.js';
 import { clientPlanOf, type ClientChecks } from '../../run/profile_plan.js';
 import type { ModePlan, RunPlan, ServerPlan } from '../../run/plan.js';
+import type { LoadPlan } from '../../run/controller.js';
 import { parseListeners } from './listen_config.js';
 import { parseOutputs } from './output_config.js';
 import { parseProbeClient, PROBE_SCHEMES } from './probe_config.js';
@@ -157,7 +158,7 @@ export function parseRunOptions(o: RawRunOptions, ealArgs: string[] = [], env: N
   if (o.pcap !== undefined && o.pcap.trim() === '') throw new InvalidOptionError('--pcap', 'needs a file name');
   const mode = parseMode(o, durationS);
   // A profile file carries the run's length.
-  if ('profile' in mode && o.config !== undefined) durationS = stagesOf(mode.profile).reduce((t, s) => t + s.duration_secs, 0);
+  if ('profile' in mode && o.config !== undefined) durationS = profileSeconds(mode.profile);
   if (mode.kind === 'client') {
     for (const f of mode.flows ?? []) checkReachable(f.dstIp, addrs, routes);
     checkSources(mode.profile, addrs, o.config !== undefined ? `--config ${o.config}` : 'command line');
@@ -296,8 +297,33 @@ function clientFromConfig(o: RawRunOptions, path: string, durationS: number): Mo
   if (durationS > 0) throw new InvalidOptionError('--duration', `the profile (--config ${path}) has the run's length: load.duration_secs`);
   const profile = loadProfile(path);
   if (o.seed !== undefined) profile.seed = parseIntIn('--seed', o.seed, 0, 2 ** 32 - 1);
-  if (probeProtoOf(profile) !== null) return { ...probePlanOf(profile, `--config ${path}`), profile };
-  return { kind: 'client', ...clientPlanOf(profile, checksOf(o), `--config ${path}`), profile };
+  return modeOfProfile(profile, o, `--config ${path}`);
+}
+
+/** The load a profile describes: its http(s) flows' client load, or its tcp, udp or icmp flow's. */
+function modeOfProfile(profile: Profile, o: RawRunOptions, source: string): ModePlan {
+  if (probeProtoOf(profile) !== null) return { ...probePlanOf(profile, source), profile };
+  return { kind: 'client', ...clientPlanOf(profile, checksOf(o), source), profile };
+}
+
+/**
+ * A profile's load on the plan's stack, for the long-running generator's
+ * start and config changes: its client plan (with the command line's checks
+ * and bounds), its sources owned and its destinations reachable, and its
+ * length. Refusals name the profile's field (its JSON pointer).
+ */
+export function profileLoad(profile: Profile, plan: RunPlan, o: RawRunOptions, source: string): LoadPlan {
+  const mode = modeOfProfile(profile, o, source);
+  const dsts = mode.kind === 'client' ? (mode.flows ?? []) : 'dstIp' in mode ? [mode] : [];
+  dsts.forEach((f, i) => {
+    try {
+      checkReachable(f.dstIp, plan.addrs, plan.routes);
+    } catch (e) {
+      throw new InvalidProfileError(`/flows/${i}/dst_ip`, (e as Error).message.replace(/^--client: /, ''), source);
+    }
+  });
+  checkSources(profile, plan.addrs, source);
+  return { mode, durationS: profileSeconds(profile) };
 }
 
 /** What the run adds to the profile's client load: checks, bounds and the failure share it tolerates. */
