@@ -43,6 +43,7 @@ import {
   OPEN_CONNS_METRIC,
 } from './stack_pipeline.js';
 import { Histogram } from '../telemetry/histogram.js';
+import { logger } from '../telemetry/log.js';
 import { loadNative } from '../port/native.js';
 import { parsePortSpec } from '../port/spec.js';
 import { ipToString } from '../wire/ipv4_addr.js';
@@ -480,6 +481,7 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
       plan.addrs.map((a) => `${ipToString(a.lo)}-${ipToString(a.hi)}/${a.prefixLen}${a.vlan >= 0 ? ` vlan ${a.vlan}` : ''}`).join(', ') +
       `; ${workers} worker${workers > 1 ? 's' : ''} on CPU${workers > 1 ? 's' : ''} ${pinned.map((c) => (c < 0 ? 'any' : String(c))).join(',')} (management on ${cores.management.join(',')})`,
   );
+  logger().info({ event: 'start', driver, mode: plan.mode.kind, workers, addresses: owned, durationS: plan.durationS }, 'run started');
   const clientReport = client === null ? null : new ClientReport(set, client.expectSha256 !== null, client.tls !== null, flowsOf(client), new RateWatch(rateTargets(client)));
   const probeReport =
     kind === 'tcp_connect' || kind === 'udp_client' || kind === 'icmp_client'
@@ -536,6 +538,7 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
   };
 
   let failedMsg = '';
+  let stopReason: string;
   const ticker = setInterval(() => {
     report();
     const failed = set.failed();
@@ -549,6 +552,8 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
     // (the client keeps its own time bound, and drains past it).
     const durationMs = !bounded && plan.durationS > 0 ? plan.durationS * 1000 : Infinity;
     await waitUntil(() => failedMsg !== '' || (bounded && allFinished()), durationMs, 0);
+    stopReason = failedMsg !== '' ? 'worker failed' : stops > 0 ? 'stop requested' : bounded ? 'load finished' : 'duration';
+    logger().info({ event: 'stopping', reason: stopReason, seconds: Number(seconds().toFixed(3)) }, 'run stopping');
     if (stops < 2 && failedMsg === '') {
       // Stopping: no new arrivals; what is in flight gets --drain seconds.
       const atStop = stops;
@@ -570,6 +575,7 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
   const results = await set.stop();
   const { total, per } = snapshot();
   const s = seconds();
+  logger().info({ event: 'stop', reason: stopReason, seconds: Number(s.toFixed(3)) }, 'run stopped');
   // No last live line: the summary below tells the end.
   if (plan.jsonPath !== null) writeJson(plan.jsonPath, s, total, per, appJson(total, per));
   log(`summary: ${nonZero(total.net) || 'no traffic'}`);
