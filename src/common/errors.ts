@@ -68,6 +68,35 @@ export class WorkerFailedError extends VaigaiError {
   override code = 'VG_ERR_WORKER';
 }
 
+/** A control command that the generator's state does not allow (reset while running, stop while idle...). */
+export class StateError extends VaigaiError {
+  override code = 'VG_ERR_STATE';
+  override exitCode = EXIT_USAGE;
+}
+
+/** A configuration change that cannot reach a running load (a field the workers fixed at start); `pointer` names it. */
+export class NotLiveError extends InvalidProfileError {
+  override code = 'VG_ERR_NOT_LIVE';
+}
+
+/** A command of the management plane that this version does not have yet. */
+export class NotBuiltError extends VaigaiError {
+  override code = 'VG_ERR_NOT_BUILT';
+  override exitCode = EXIT_USAGE;
+}
+
+/** A control request that is not well formed (not JSON, a body too large, no such route); `status` is its HTTP answer. */
+export class BadRequestError extends VaigaiError {
+  override exitCode = EXIT_USAGE;
+  constructor(
+    override readonly code: 'VG_ERR_BAD_JSON' | 'VG_ERR_TOO_LARGE' | 'VG_ERR_NOT_FOUND' | 'VG_ERR_UNAUTHORIZED' | 'VG_ERR_BAD_REQUEST',
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** A console line that names no command (the console's `help` lists them). */
 export class UnknownCommandError extends VaigaiError {
   override code = 'VG_ERR_UNKNOWN_COMMAND';

@@ -112,6 +112,19 @@ export interface FlowSnapshot {
   entries: { requests: number; responses: number }[];
 }
 
+/** Targets changed while a load runs (each worker gets its share); absent: unchanged. */
+export interface LiveTargets {
+  cps?: number;
+  rps?: number;
+  /** The closed model's connections. */
+  connections?: number;
+  /** The open model's concurrency cap. */
+  maxConcurrent?: number;
+}
+
+/** retarget()'s answer when the load has no such target (an ack rc beside the loop's own). */
+export const LIVE_NOT_APPLICABLE = -16;
+
 /** The open model's arrivals: requests at `rate`, or connections at `cps` carrying `perConn` requests on average. */
 export interface OpenLoad {
   /** Connections per second; 0: arrivals are requests at `rate`. */
@@ -187,7 +200,13 @@ export class LoadRun {
   private readonly schedule: Schedule;
   /** Closed model with stages: each flow's connections at scale 1, scaled every tick; else null. */
   private readonly scaledConns: number[] | null;
-  private readonly rate: number;
+  private rate: number;
+  /** The open model's arrivals (a copy: live changes move its figures), or null. */
+  private readonly open: OpenLoad | null;
+  /** The open model's arrivals are connections (target_cps), not requests. */
+  private readonly arrivalsAreConns: boolean;
+  /** The flows' weights, to share a live connection count among them. */
+  private readonly weights: number[];
   /** Requests owed to connection arrivals (the fraction of perConn carried to the next). */
   private owedReqs = 0;
 
@@ -195,7 +214,9 @@ export class LoadRun {
     if (cfg.totalRequests === 0 && cfg.durationUs === 0) throw new RangeError('a load needs a request count or a duration');
     this.clock = cfg.clock;
     this.durationUs = cfg.durationUs;
-    const open = cfg.open ?? null;
+    const open = cfg.open === undefined ? null : { ...cfg.open };
+    this.open = open;
+    this.arrivalsAreConns = open !== null && open.cps > 0;
     this.pacer = cfg.rate > 0 && open === null ? new PacedTransport(cfg.transport, cfg.rate, cfg.maxConns) : null;
     const flows: LoadFlow[] = cfg.flows ?? [
       {
@@ -209,6 +230,7 @@ export class LoadRun {
     this.budget = { open: 0, max: open?.maxConcurrent ?? Infinity };
     // The closed model shares its connections and its request count among the flows by weight.
     const weights = flows.map((f) => f.weight);
+    this.weights = weights;
     const conns = open === null ? splitByWeight(cfg.connections, weights) : flows.map(() => 1);
     this.schedule = new Schedule(cfg.stages ?? []);
     // Stages that only hold the targets (a plain duration) scale nothing.
@@ -313,6 +335,54 @@ export class LoadRun {
     for (const c of this.clients) c.tick(nowUs);
     if (this.budget.open > this.peakOpen) this.peakOpen = this.budget.open;
     if (!this.stopped && this.durationUs > 0 && nowUs - this.startUs >= this.durationUs) this.stop();
+  }
+
+  /**
+   * A live change of the targets (this worker's share of them): the open
+   * model's connection or request rate, a connection's requests when both
+   * rates are set, its concurrency cap; the closed model's request rate (a
+   * paced load only) and connections. Returns 0, or LIVE_NOT_APPLICABLE when
+   * the load has no such target (management checks first; a worker refuses
+   * rather than guess).
+   */
+  retarget(t: LiveTargets): number {
+    const open = this.open;
+    const arrivals = this.arrivals;
+    if (open !== null && arrivals !== null) {
+      // Arrivals are connections (target_cps) or requests (target_rps alone), as the load started.
+      const byConn = this.arrivalsAreConns;
+      if (t.connections !== undefined || (t.cps !== undefined && !byConn)) return LIVE_NOT_APPLICABLE;
+      if (t.cps !== undefined) {
+        open.cps = t.cps;
+        arrivals.setRate(t.cps);
+      }
+      if (t.rps !== undefined) {
+        // Connection arrivals carry rps / cps requests each (a worker whose share is no connections keeps its figure).
+        if (!byConn) arrivals.setRate(t.rps);
+        else if (open.cps > 0) open.perConn = t.rps / open.cps;
+        this.rate = t.rps;
+      }
+      if (t.maxConcurrent !== undefined) {
+        open.maxConcurrent = t.maxConcurrent;
+        this.budget.max = t.maxConcurrent;
+      }
+      return 0;
+    }
+    if (t.cps !== undefined || t.maxConcurrent !== undefined || (t.rps !== undefined && this.pacer === null)) return LIVE_NOT_APPLICABLE;
+    if (t.rps !== undefined) {
+      this.rate = t.rps;
+      this.pacer?.setRate(this.scaledConns === null ? t.rps : t.rps * this.schedule.scaleAt(this.clock.nowUs() - this.startUs));
+    }
+    if (t.connections !== undefined) {
+      const conns = splitByWeight(t.connections, this.weights);
+      if (this.scaledConns !== null) {
+        conns.forEach((n, i) => ((this.scaledConns as number[])[i] = n));
+        if (this.startUs >= 0) this.scale(this.clock.nowUs() - this.startUs);
+      } else {
+        conns.forEach((n, i) => this.clients[i].setConnections(n));
+      }
+    }
+    return 0;
   }
 
   /** The closed model's stages: each flow's connections, and the pacing rate, at the scale of `tUs` into the load. */

@@ -59,7 +59,7 @@ export class Arrivals {
   private due = 1;
 
   constructor(
-    private readonly rate: number,
+    private rate: number,
     private readonly schedule: Schedule,
     private readonly rng: Prng | null,
     private readonly emit: (intendedUs: number) => void,
@@ -70,6 +70,11 @@ export class Arrivals {
   start(nowUs: number): void {
     this.startUs = nowUs;
     this.lastUs = nowUs;
+  }
+
+  /** A new rate from the next run() on (a live change); what is owed so far is kept. */
+  setRate(rate: number): void {
+    this.rate = rate;
   }
 
   /** Emits every arrival due by `nowUs`, each with its intended time. */

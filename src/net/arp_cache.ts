@@ -108,6 +108,25 @@ export class ArpCache {
     return -1;
   }
 
+  /** Every entry, read lock-free (an entry changing meanwhile is read again); for display, not the hot path. */
+  entries(): { ip: number; vlan: number; mac: number; state: number; confirmedMs: number }[] {
+    const w = this.words;
+    const out: { ip: number; vlan: number; mac: number; state: number; confirmedMs: number }[] = [];
+    for (let i = 0; i < this.capacity; i++) {
+      const b = HDR_WORDS + i * STRIDE;
+      for (;;) {
+        const s1 = Atomics.load(w, b + E_SEQ);
+        if ((s1 & 1) !== 0) continue;
+        const state = Atomics.load(w, b + E_STATE);
+        const e = { ip: Atomics.load(w, b + E_IP) >>> 0, vlan: Atomics.load(w, b + E_VLAN), mac: Atomics.load(w, b + E_MAC_HI) * TWO32 + (Atomics.load(w, b + E_MAC_LO) >>> 0), state, confirmedMs: Atomics.load(w, b + E_CONFIRMED_MS) };
+        if (Atomics.load(w, b + E_SEQ) !== s1) continue;
+        if (state !== ARP_EMPTY) out.push(e);
+        break;
+      }
+    }
+    return out;
+  }
+
   /** The sequence word of entry `i` (odd while a writer is changing it). */
   seqAt(i: number): number {
     return Atomics.load(this.words, HDR_WORDS + i * STRIDE + E_SEQ);

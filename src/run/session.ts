@@ -56,6 +56,11 @@ import type { SteerConfig } from '../net/flow_steer.js';
 import type { LoopOptions } from './worker_loop.js';
 import { WorkerSet, type WorkerResult } from './workers.js';
 
+/** A port's neighbour table, as a run creates it (a controller keeps one across its sessions). */
+export function newArpCache(): ArpCache {
+  return new ArpCache(ARP_CACHE_SIZE);
+}
+
 /** Slots per worker pool (as the single-threaded run uses). */
 const POOL_SLOTS = 8192;
 /** Neighbours in the port's shared ARP table. */
@@ -73,6 +78,34 @@ export interface RunWorkersOptions {
   cpus?: readonly number[];
   /** Poll-loop tuning (burst, idle time before parking, ...); the loop's defaults otherwise. */
   loop?: Partial<LoopOptions>;
+  /** The port's neighbour table (default: a new one); a controller keeps one across its sessions. */
+  arp?: ArpCache;
+  /** Stop on SIGINT/SIGTERM (default true); a controller handles the signals itself. */
+  signals?: boolean;
+  /** Called once every worker runs, with what management may read and send while the run goes on. */
+  onStart?: (live: LiveSession) => void;
+}
+
+/** The result object `--json` writes (and the REST API serves): the counters summed, per worker, and the app's view. */
+export interface RunJson {
+  seconds: number;
+  workers: number;
+  counters: Record<string, number>;
+  port: Record<string, number>;
+  tcp: Record<string, number> | null;
+  udp: Record<string, number> | null;
+  app: unknown;
+  loop: Record<string, number>;
+  perWorker: StackMetricGroups[];
+}
+
+/** A session while it runs, as management sees it. */
+export interface LiveSession {
+  readonly workers: WorkerSet;
+  /** Each worker's application (its share of a client load). */
+  readonly apps: readonly StackAppConfig[];
+  /** The result object as it stands now. */
+  json(): RunJson;
 }
 
 export interface WorkersRunResult {
@@ -390,9 +423,12 @@ function nonZero(r: Record<string, number> | null): string {
     .join(' ');
 }
 
+function runJson(seconds: number, total: StackMetricGroups, per: StackMetricGroups[], app: unknown): RunJson {
+  return { seconds: Number(seconds.toFixed(3)), workers: per.length, counters: total.net, port: total.port, tcp: total.tcp, udp: total.udp, app, loop: total.loop, perWorker: per };
+}
+
 function writeJson(path: string, seconds: number, total: StackMetricGroups, per: StackMetricGroups[], app: unknown): void {
-  const out = { seconds: Number(seconds.toFixed(3)), workers: per.length, counters: total.net, port: total.port, tcp: total.tcp, udp: total.udp, app, loop: total.loop, perWorker: per };
-  writeFileSync(path, JSON.stringify(out, null, 1));
+  writeFileSync(path, JSON.stringify(runJson(seconds, total, per, app), null, 1));
 }
 
 /** A server's counters with its requests by target (--count-targets), summed over the workers' reports once they closed. */
@@ -446,13 +482,13 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
   const { driver, options } = port;
   const cores = assignCores(opts.cpus ?? processCpus(), workers);
   const cpus = Array.from({ length: workers }, (_, i) => cores.workers[i] ?? -1);
-  const arp = new ArpCache(ARP_CACHE_SIZE);
+  const arp = opts.arp ?? newArpCache();
   const config = (app: StackAppConfig): StackPipelineConfig => ({
     mac: plan.mac,
     addrs: plan.addrs,
     routes: plan.routes,
     arpTable: arp.words.buffer as SharedArrayBuffer,
-    arpCacheSize: ARP_CACHE_SIZE,
+    arpCacheSize: arp.maxEntries,
     maxConns: plan.maxConns,
     tcpWindow: plan.tcpWindow,
     cc: plan.cc,
@@ -519,8 +555,11 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
     stops++;
     wake();
   };
-  process.on('SIGINT', onStop);
-  process.on('SIGTERM', onStop);
+  const signals = opts.signals ?? true;
+  if (signals) {
+    process.on('SIGINT', onStop);
+    process.on('SIGTERM', onStop);
+  }
   if (opts.signal?.aborted === true) stops++;
   else opts.signal?.addEventListener('abort', onStop, { once: true });
   const waitUntil = async (done: () => boolean, ms: number, stopsAtEntry: number): Promise<void> => {
@@ -537,6 +576,10 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
     wake = () => {};
   };
 
+  opts.onStart?.({ workers: set, apps, json: () => {
+    const { total, per } = snapshot();
+    return runJson(seconds(), total, per, appJson(total, per));
+  } });
   let failedMsg = '';
   let stopReason: string;
   const ticker = setInterval(() => {

@@ -33,7 +33,8 @@ import { listenKeys, ListenMode, type ListenPlan } from '../engine/listen.js';
 import { PROBE_KEYS, type ProbePlan } from '../engine/probe.js';
 import { TCP_CONNECT_KEYS, TcpConnectLoad, type TcpConnectPlan } from '../engine/tcp_connect.js';
 import { UdpProbe } from '../engine/udp_probe.js';
-import { stackClock } from '../engine/load.js';
+import { stackClock, type LiveTargets } from '../engine/load.js';
+import { RC_BAD_PAYLOAD } from '../core/ipc.js';
 import { HOP_READY } from '../net/l4.js';
 import { NetStack, type AddrRange, type RouteConfig } from '../net/stack.js';
 import { TcpCounters } from '../net/tcp/counters.js';
@@ -112,6 +113,11 @@ export const OPEN_CONNS_METRIC = 'run_open_conns';
 
 /** The run's stop, in the order management sends it (CMD_CONFIG `{ op }`). */
 export type StopOp = 'stop' | 'close';
+
+/** The fields of a live change (CMD_CONFIG `{ op: 'set', ... }`). */
+const LIVE_KEYS = ['cps', 'rps', 'connections', 'maxConcurrent'] as const;
+/** A live change's ack from a worker with no share of the load (it started with none). */
+export const LIVE_NO_SHARE = -17;
 
 const NET_KEYS: readonly string[] = Object.keys(new NetCounters());
 const TCP_KEYS: readonly string[] = Object.keys(new TcpCounters());
@@ -404,6 +410,7 @@ class StackPipeline implements Pipeline {
       this.load?.stop();
       return 0;
     }
+    if (op === 'set') return this.retarget(u as LiveTargets & { op: 'set' });
     if (op === 'close') {
       this.closing = true;
       // What is still in flight now stays counted as in flight at the stop, not as failed by the closes below.
@@ -414,6 +421,23 @@ class StackPipeline implements Pipeline {
       return 0;
     }
     return -1;
+  }
+
+  /**
+   * A live change of the load's targets, this worker's share of them
+   * (`{ op: 'set', cps?, rps?, connections?, maxConcurrent? }`). A worker with
+   * no share of the load takes a share of nothing and refuses the rest.
+   */
+  private retarget(u: LiveTargets): number {
+    const t: LiveTargets = {};
+    for (const k of LIVE_KEYS) {
+      const v = u[k];
+      if (v === undefined) continue;
+      if (typeof v !== 'number' || !(v >= 0 && v <= 1e9)) return RC_BAD_PAYLOAD;
+      t[k] = v;
+    }
+    if (this.mode instanceof ClientMode) return this.mode.load.retarget(t);
+    return LIVE_KEYS.every((k) => (t[k] ?? 0) === 0) ? 0 : LIVE_NO_SHARE;
   }
 
   input(slots: Int32Array, n: number, nowUs: number): void {

@@ -61,6 +61,15 @@ export interface WorkerResult {
   pcapFrames?: number;
 }
 
+/** One worker's answer to a live change: its ack rc (0: applied), or null when it did not ack in time. */
+export interface WorkerAck {
+  worker: number;
+  rc: number | null;
+}
+
+/** How long a live change waits for the workers' acks (the architecture's bound). */
+export const LIVE_ACK_MS = 100;
+
 /** Acks received but not yet claimed by a wait are kept per worker up to this many. */
 const UNCLAIMED_MAX = 1024;
 
@@ -237,8 +246,29 @@ export class WorkerSet {
     return this.waitAcks(seqs, timeoutMs);
   }
 
+  /**
+   * Sends worker w its own JSON config update `updates[w]` (null: none) and
+   * collects what came back within `timeoutMs`: each worker's ack rc, or null
+   * for a worker that did not ack in time (or whose ring stayed full). Never
+   * rejects for a silent worker: the caller names it.
+   */
+  async updateEach(updates: readonly unknown[], timeoutMs = LIVE_ACK_MS): Promise<WorkerAck[]> {
+    const given = (w: number): boolean => updates[w] !== null && updates[w] !== undefined;
+    const seqs = this.handles.map((h, w) => (given(w) ? h.mgmt.send(CMD_CONFIG, encodeJson(updates[w])) : -1));
+    const acks = await this.collectAcks(seqs, timeoutMs);
+    return acks.flatMap((a, w) => (given(w) ? [{ worker: w, rc: a?.rc ?? null }] : []));
+  }
+
   /** Waits for the ack of seqs[w] from each worker w (a seq < 0 is skipped and yields no ack). */
   async waitAcks(seqs: readonly number[], timeoutMs = 1000): Promise<Ack[]> {
+    const acks = await this.collectAcks(seqs, timeoutMs);
+    const missing = seqs.filter((seq, w) => seq >= 0 && acks[w] === null).length;
+    if (missing > 0) throw new Error(`no ack within ${timeoutMs} ms from ${missing} worker(s)`);
+    return acks.filter((a): a is Ack => a !== null);
+  }
+
+  /** The ack of seqs[w] from each worker w as it came within `timeoutMs`, null where none came (or seq < 0). */
+  private async collectAcks(seqs: readonly number[], timeoutMs: number): Promise<(Ack | null)[]> {
     const deadline = performance.now() + timeoutMs;
     const out: (Ack | null)[] = seqs.map(() => null);
     for (;;) {
@@ -255,8 +285,7 @@ export class WorkerSet {
         h.acks.delete(seq);
         out[w] = a;
       });
-      if (missing === 0) return out.filter((a): a is Ack => a !== null);
-      if (performance.now() > deadline) throw new Error(`no ack within ${timeoutMs} ms from ${missing} worker(s)`);
+      if (missing === 0 || performance.now() > deadline) return out;
       await sleep(1);
     }
   }
