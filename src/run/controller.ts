@@ -26,7 +26,8 @@
  * 'result' (RunJson of the load that ended), 'error' (Error).
  */
 import { EventEmitter } from 'node:events';
-import { InvalidProfileError, NotBuiltError, StateError } from '../common/errors.js';
+import { closeSync, openSync } from 'node:fs';
+import { FileAccessError, InvalidOptionError, InvalidProfileError, StateError } from '../common/errors.js';
 import type { ArpCache } from '../net/arp_cache.js';
 import type { Histogram } from '../telemetry/histogram.js';
 import type { MetricsSnapshot } from '../telemetry/metrics.js';
@@ -39,6 +40,9 @@ import { checkProfile } from './profile_check.js';
 import { newArpCache, runSession, type LiveSession, type RunJson, type RunWorkersOptions } from './session.js';
 import { LIVE_NO_SHARE, MAC_METRIC } from './stack_pipeline.js';
 import { LIVE_ACK_MS } from './workers.js';
+import { LiveTrace } from './live_trace.js';
+import { logControllerEvents } from './controller_log.js';
+import { logger } from '../telemetry/log.js';
 
 export type ControllerState = 'starting' | 'idle' | 'running' | 'stopping' | 'closed';
 
@@ -206,6 +210,8 @@ export class Controller extends EventEmitter {
   private readonly done: Promise<void>;
   private secondTimer: NodeJS.Timeout | null = null;
   private readonly log: (line: string) => void;
+  /** The live capture running, or null. */
+  private tracing: LiveTrace | null = null;
 
   private constructor(private readonly opts: ControllerOptions) {
     super();
@@ -217,6 +223,7 @@ export class Controller extends EventEmitter {
   /** Brings the stack up (and the initial load, when given); resolves once it runs, rejects when it could not start. */
   static async open(opts: ControllerOptions): Promise<Controller> {
     const c = new Controller(opts);
+    logControllerEvents(c);
     await new Promise<void>((resolve, reject) => {
       const onState = (s: ControllerState): void => {
         if (s === 'idle' || s === 'running') done(null);
@@ -374,9 +381,34 @@ export class Controller extends EventEmitter {
     return (await ended.promise).app;
   }
 
-  /** `trace start FILE` / `trace stop`: not built yet (the workers take a capture file at start: --pcap). */
-  trace(_action: 'start' | 'stop', _file?: string): never {
-    throw new NotBuiltError('trace: live capture is not built yet; give --pcap FILE when the generator starts');
+  /**
+   * `trace start FILE`: every frame the workers receive and send, from now
+   * on and across loads, until `trace stop`, which writes FILE (pcapng) and
+   * resolves with its frames (live_trace.ts).
+   */
+  async trace(action: 'start' | 'stop', file?: string): Promise<{ file: string; frames: number | null }> {
+    if (action === 'stop') {
+      const t = this.tracing;
+      if (t === null) throw new StateError('trace stop: no trace runs');
+      this.tracing = null;
+      return { file: t.file, frames: await t.finish(this.current?.workers ?? null) };
+    }
+    if (file === undefined || file === '') throw new InvalidOptionError('trace', 'give the capture file: trace start FILE.pcapng');
+    if (this.tracing !== null) throw new StateError(`trace start: already tracing to ${this.tracing.file}`);
+    if (this.opts.plan.pcapPath !== null) throw new StateError('trace start: the generator captures with --pcap already');
+    try {
+      closeSync(openSync(file, 'w'));
+    } catch (e) {
+      throw new FileAccessError('trace', `cannot write "${file}": ${(e as Error).message}`);
+    }
+    const t = new LiveTrace(file);
+    this.tracing = t;
+    const live = this.current;
+    if (live !== null) await t.attach(live.workers).catch((e: unknown) => {
+      this.tracing = null;
+      throw e;
+    });
+    return { file, frames: null };
   }
 
   /** `show ...`: what the generator holds, as plain JSON. */
@@ -443,6 +475,9 @@ export class Controller extends EventEmitter {
     this.closing = true;
     this.abort?.abort();
     await this.done;
+    // A trace still running is written, its sessions over.
+    await this.tracing?.finish(null);
+    this.tracing = null;
   }
 
   private setState(s: ControllerState): void {
@@ -526,6 +561,8 @@ export class Controller extends EventEmitter {
             this.loadStartMs = Date.now();
             this.startSeries(view);
           }
+          // A trace goes on across sessions (a few ms between them are not in it).
+          this.tracing?.attach(live.workers).catch((e: unknown) => logger().warn({ event: 'error', code: 'VG_ERR_STATE' }, (e as Error).message));
           this.setState(kind === 'load' ? 'running' : 'idle');
           started?.resolve();
         },

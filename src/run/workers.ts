@@ -13,7 +13,7 @@ import { NativePort } from '../port/native.js';
 import type { Port } from '../port/port.js';
 import type { ShmLink } from '../port/shm_ring.js';
 import { openPort, parsePortSpec } from '../port/spec.js';
-import { CMD_CONFIG, MgmtEnd, createIpc, encodeJson, type Ack } from '../core/ipc.js';
+import { CMD_CONFIG, CMD_TRACE, MgmtEnd, createIpc, encodeJson, type Ack } from '../core/ipc.js';
 import { WORKER_KIND, type WorkerInit, type WorkerMessage } from './worker.js';
 import { LOOP_METRICS, type LoopOptions, type LoopStats } from './worker_loop.js';
 
@@ -257,6 +257,16 @@ export class WorkerSet {
     const seqs = this.handles.map((h, w) => (given(w) ? h.mgmt.send(CMD_CONFIG, encodeJson(updates[w])) : -1));
     const acks = await this.collectAcks(seqs, timeoutMs);
     return acks.flatMap((a, w) => (given(w) ? [{ worker: w, rc: a?.rc ?? null }] : []));
+  }
+
+  /**
+   * Starts each worker capturing its queue to `paths[w]` (pcapng), or stops
+   * it (null); resolves with each worker's ack rc (on stop, the frames it
+   * wrote; RC_TRACE_BUSY: it captures with --pcap).
+   */
+  async trace(paths: readonly (string | null)[], timeoutMs = 1000): Promise<number[]> {
+    const seqs = this.handles.map((h, w) => h.mgmt.send(CMD_TRACE, encodeJson({ path: paths[w] ?? null })));
+    return (await this.waitAcks(seqs, timeoutMs)).map((a) => a.rc);
   }
 
   /** Waits for the ack of seqs[w] from each worker w (a seq < 0 is skipped and yields no ack). */
