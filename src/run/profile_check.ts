@@ -131,6 +131,11 @@ export function stagesOf(p: Profile): Stage[] {
   return out;
 }
 
+/** The load's length in seconds: its stages' (0: bounded by its request count alone). */
+export function profileSeconds(p: Profile): number {
+  return stagesOf(p).reduce((t, s) => t + s.duration_secs, 0);
+}
+
 /** A profile file (JSON), checked; an unreadable or malformed file is refused by `option`. */
 export function loadProfile(path: string, option = '--config'): Profile {
   let text: string;

@@ -16,6 +16,13 @@ import { MAX_WORKERS, runSession, workerPcapPath } from '../../run/session.js';
 import { ealOperands, parseRunOptions, type RawRunOptions } from './stack_config.js';
 import { clientExitCode, type LoadSummary } from '../../engine/report.js';
 import { DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_RESPONSE_TIMEOUT_S, DEFAULT_TLS_TIMEOUT_S } from './stack_config.js';
+import { attachConsole } from '../console/attach.js';
+import { consoleCommands } from '../console/commands.js';
+import { completer } from '../console/completion.js';
+import { defaultSocketPath } from '../console/socket_path.js';
+import { startFlags } from '../console/start_flags.js';
+import { runGenerator } from '../generator.js';
+import { addConsoleOptions, historyOf, type ConsoleFlags } from './console_options.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -25,7 +32,7 @@ export function driversHelp(): string {
 }
 
 export function registerRun(program: Command): Command {
-  return program
+  const run = program
     .command('run', { isDefault: true })
     .description('run the stack on a port: ARP and ping for the owned addresses, and a server or client load on its TCP')
     .option('--port <spec>', 'port to use: DRIVER[:key=value,...], e.g. af_packet:iface=eth1 (drivers below)')
@@ -84,18 +91,32 @@ export function registerRun(program: Command): Command {
     .option('--tls-engine <engine>', "TLS implementation: native (the addon's OpenSSL; the default when built) or node (node:tls)")
     .option('--pcap <file>', 'write every frame the port receives and sends to this pcap file (with --workers N > 1: FILE.wN.pcap per worker)')
     .option('--sslkeylog <file>', 'append the TLS secrets of every session to this file, for Wireshark (default: $SSLKEYLOGFILE)')
-    .addOption(new Option('--workers <n>', 'poll-mode worker threads, one per port queue (adds queues=N to --port)').default('1'))
+    .addOption(new Option('--workers <n>', 'poll-mode worker threads, one per port queue (adds queues=N to --port)').default('1'));
+  addConsoleOptions(run)
     .argument('[eal...]', 'after --: EAL arguments of a dpdk port, e.g. -- --no-huge -m 512 --vdev net_af_packet0,iface=eth1')
     .usage('--port <spec> --src-ip <range> [options] [-- EAL arguments]')
     .addHelpText('after', `\n${driversHelp()}`)
-    .action(async (eal: string[], opts: RawRunOptions & { workers: string }) => {
-      const plan = parseRunOptions(opts, ealOperands(eal, process.argv));
+    .action(async (eal: string[], opts: RawRunOptions & ConsoleFlags & { workers: string }) => {
+      if (opts.attach !== undefined) {
+        const io = { input: process.stdin, output: process.stdout, errors: process.stderr, history: historyOf(opts), completer: completer(consoleCommands(startFlags(run, {}, []).flags)) };
+        process.exitCode = await attachConsole(opts.attach === true ? defaultSocketPath() : opts.attach, io);
+        return;
+      }
+      const ealArgs = ealOperands(eal, process.argv);
+      const plan = parseRunOptions(opts, ealArgs);
       const n = /^\d+$/.test(opts.workers) ? Number(opts.workers) : NaN;
       if (!(n >= 1 && n <= MAX_WORKERS)) throw new InvalidOptionError('--workers', `"${opts.workers}" is not an integer in 1..${MAX_WORKERS}`);
       checkFiles(plan, n);
       if (opts.saveConfig !== undefined) saveProfile(plan, opts.saveConfig);
+      // A console: asked for, or a terminal and nothing to run.
+      const local = opts.interactive === true || (plan.mode.kind === 'stack' && process.stdin.isTTY === true);
+      if (local || opts.socket !== undefined) {
+        await runGenerator(plan, n, opts, { local, socket: opts.socket ?? null, history: historyOf(opts), run, eal: ealArgs });
+        return;
+      }
       exitFor(plan, (await runSession(plan, n)).client);
     });
+  return run;
 }
 
 /** A client run that completed with failures exits 3, its reason printed last. */

@@ -32,9 +32,10 @@
  */
 import type { TlsVersion } from '../../engine/modes.js';
 import type { Profile } from '../../run/profile.js';
-import { checkProfile, loadProfile, notUnicast, stagesOf } from '../../run/profile_check.js';
+import { checkProfile, loadProfile, notUnicast, profileSeconds } from '../../run/profile_check.js';
 import { clientPlanOf, type ClientChecks } from '../../run/profile_plan.js';
 import type { ModePlan, RunPlan, ServerPlan } from '../../run/plan.js';
+import type { LoadPlan } from '../../run/controller.js';
 import { parseListeners } from './listen_config.js';
 import { parseProbeClient, PROBE_SCHEMES } from './probe_config.js';
 import { InvalidOptionError, InvalidProfileError, NoRouteError } from '../../common/errors.js';
@@ -149,7 +150,7 @@ export function parseRunOptions(o: RawRunOptions, ealArgs: string[] = [], env: N
   if (o.pcap !== undefined && o.pcap.trim() === '') throw new InvalidOptionError('--pcap', 'needs a file name');
   const mode = parseMode(o, durationS);
   // A profile file carries the run's length.
-  if (mode.kind === 'client' && o.config !== undefined) durationS = stagesOf(mode.profile).reduce((t, s) => t + s.duration_secs, 0);
+  if (mode.kind === 'client' && o.config !== undefined) durationS = profileSeconds(mode.profile);
   if (mode.kind === 'client') {
     for (const f of mode.flows ?? []) checkReachable(f.dstIp, addrs, routes);
     checkSources(mode.profile, addrs, o.config !== undefined ? `--config ${o.config}` : 'command line');
@@ -286,6 +287,25 @@ function clientFromConfig(o: RawRunOptions, path: string, durationS: number): Mo
   const profile = loadProfile(path);
   if (o.seed !== undefined) profile.seed = parseIntIn('--seed', o.seed, 0, 2 ** 32 - 1);
   return { kind: 'client', ...clientPlanOf(profile, checksOf(o), `--config ${path}`), profile };
+}
+
+/**
+ * A profile's load on the plan's stack, for the long-running generator's
+ * start and config changes: its client plan (with the command line's checks
+ * and bounds), its sources owned and its destinations reachable, and its
+ * length. Refusals name the profile's field (its JSON pointer).
+ */
+export function profileLoad(profile: Profile, plan: RunPlan, o: RawRunOptions, source: string): LoadPlan {
+  const mode: ModePlan = { kind: 'client', ...clientPlanOf(profile, checksOf(o), source), profile };
+  (mode.flows ?? []).forEach((f, i) => {
+    try {
+      checkReachable(f.dstIp, plan.addrs, plan.routes);
+    } catch (e) {
+      throw new InvalidProfileError(`/flows/${i}/dst_ip`, (e as Error).message.replace(/^--client: /, ''), source);
+    }
+  });
+  checkSources(profile, plan.addrs, source);
+  return { mode, durationS: profileSeconds(profile) };
 }
 
 /** What the run adds to the profile's client load: checks, bounds and the failure share it tolerates. */

@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import { ConsoleSocketError, EXIT_START } from '../../common/errors.js';
 import { errorReply, type Execute, type Reply } from './reply.js';
 import { runConsole, type ConsoleIo } from './repl.js';
+import type { SocketRequest } from './console_socket.js';
 
 function open(path: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -20,6 +21,7 @@ function open(path: string): Promise<Socket> {
 
 export async function attachConsole(path: string, io: Omit<ConsoleIo, 'gone'>): Promise<number> {
   const sock = await open(path);
+  const pretty = (io.output as { isTTY?: boolean }).isTTY === true;
   const waiting: ((r: Reply) => void)[] = [];
   const lost = (): Reply => errorReply(new ConsoleSocketError(`the generator on ${path} closed the console`));
   createInterface({ input: sock, crlfDelay: Infinity }).on('line', (l) => waiting.shift()?.(JSON.parse(l) as Reply));
@@ -36,7 +38,7 @@ export async function attachConsole(path: string, io: Omit<ConsoleIo, 'gone'>): 
     if (closed) return Promise.resolve(lost());
     return new Promise<Reply>((resolve) => {
       waiting.push(resolve);
-      sock.write(`${JSON.stringify({ line })}\n`);
+      sock.write(`${JSON.stringify({ line, pretty } satisfies SocketRequest)}\n`);
     });
   };
   let detached = false;

@@ -11,9 +11,10 @@ import { createInterface } from 'node:readline';
 import { ConsoleSocketError } from '../../common/errors.js';
 import { errorReply, type Execute } from './reply.js';
 
-/** One request on the socket. */
+/** One request on the socket; `pretty`: the client's output is a terminal (JSON indented), as its first request says. */
 export interface SocketRequest {
   line: string;
+  pretty?: boolean;
 }
 
 /** Whether something answers on `path` (a generator that is up), within a second. */
@@ -32,12 +33,12 @@ function listening(path: string): Promise<boolean> {
 }
 
 /**
- * Serves the console on `path`: `session()` makes each connection's Execute.
+ * Serves the console on `path`: `session(pretty)` makes each connection's Execute.
  * A socket left by a generator that is gone is replaced; one a live generator
  * serves is refused. The socket is bound with umask 0177, so it is 0600 from
  * its first moment.
  */
-export async function serveConsole(path: string, session: () => Execute): Promise<{ close(): void }> {
+export async function serveConsole(path: string, session: (pretty: boolean) => Execute): Promise<{ close(): void }> {
   if (await listening(path)) throw new ConsoleSocketError(`--socket: a generator already serves its console on ${path}`);
   rmSync(path, { force: true });
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -46,7 +47,7 @@ export async function serveConsole(path: string, session: () => Execute): Promis
     clients.add(sock);
     sock.on('close', () => clients.delete(sock));
     sock.on('error', () => sock.destroy());
-    void answer(sock, session());
+    void answer(sock, session);
   });
   const mask = process.umask(0o177);
   try {
@@ -68,17 +69,20 @@ export async function serveConsole(path: string, session: () => Execute): Promis
 }
 
 /** Answers one connection's requests in order, until it ends or a reply says quit. */
-async function answer(sock: Socket, exec: Execute): Promise<void> {
+async function answer(sock: Socket, session: (pretty: boolean) => Execute): Promise<void> {
   const lines = createInterface({ input: sock, crlfDelay: Infinity });
+  let exec: Execute | null = null;
   for await (const l of lines) {
     let line: string;
     try {
-      line = String((JSON.parse(l) as SocketRequest).line);
+      const req = JSON.parse(l) as SocketRequest;
+      line = String(req.line);
+      exec ??= session(req.pretty === true);
     } catch (e) {
       sock.write(`${JSON.stringify(errorReply(new ConsoleSocketError(`not a console request: ${(e as Error).message}`)))}\n`);
       continue;
     }
-    const r = await exec(line);
+    const r = await (exec as Execute)(line);
     if (sock.destroyed) break;
     sock.write(`${JSON.stringify(r)}\n`);
     if (r.quit) {
