@@ -42,7 +42,6 @@ import { LIVE_NO_SHARE, MAC_METRIC } from './stack_pipeline.js';
 import { LIVE_ACK_MS } from './workers.js';
 import { LiveTrace } from './live_trace.js';
 import { logControllerEvents } from './controller_log.js';
-import { logger } from '../telemetry/log.js';
 
 export type ControllerState = 'starting' | 'idle' | 'running' | 'stopping' | 'closed';
 
@@ -546,6 +545,8 @@ export class Controller extends EventEmitter {
     if (this.closing) abort.abort();
     let view: LiveView | null = null;
     const flows = plan.mode.kind === 'client' ? (plan.mode.flows?.map((f) => f.name) ?? ['flow0']) : [];
+    const trace = this.tracing;
+    const traceParts = trace?.session(this.opts.workers) ?? [];
     try {
       await runSession(plan, this.opts.workers, {
         ...this.opts.session,
@@ -553,6 +554,8 @@ export class Controller extends EventEmitter {
         signal: abort.signal,
         signals: false,
         arp: this.arp,
+        // A trace goes on across sessions: their workers capture from their start.
+        ...(trace !== null ? { trace: (w: number) => traceParts[w] } : {}),
         onStart: (live) => {
           view = new LiveView(kind, live, flows);
           this.current = view;
@@ -561,8 +564,6 @@ export class Controller extends EventEmitter {
             this.loadStartMs = Date.now();
             this.startSeries(view);
           }
-          // A trace goes on across sessions (a few ms between them are not in it).
-          this.tracing?.attach(live.workers).catch((e: unknown) => logger().warn({ event: 'error', code: 'VG_ERR_STATE' }, (e as Error).message));
           this.setState(kind === 'load' ? 'running' : 'idle');
           started?.resolve();
         },

@@ -1,10 +1,12 @@
 /**
  * The generator's live capture (`trace start FILE` ... `trace stop`): every
  * worker of every session that runs meanwhile captures its queue to a part
- * file of its own beside FILE (CMD_TRACE, worker_trace.ts); `trace stop`
- * stops the workers' captures and merges the parts into FILE, one pcapng in
- * timestamp order. A load's start or end switches sessions: the frames of
- * the few milliseconds between them are not in the trace.
+ * file of its own beside FILE: the session running at `trace start` from then
+ * on (CMD_TRACE, worker_trace.ts), the sessions after it from their workers'
+ * first frame. `trace stop` stops the workers' captures and merges the parts
+ * into FILE, one pcapng in timestamp order. A load's start or end switches
+ * sessions: the frames of the few milliseconds between two sessions, when no
+ * worker runs, are not in the trace.
  */
 import { rmSync } from 'node:fs';
 import { StateError } from '../common/errors.js';
@@ -18,11 +20,17 @@ export class LiveTrace {
 
   constructor(readonly file: string) {}
 
-  /** Starts the capture on a session's workers. */
-  async attach(workers: WorkerSet): Promise<void> {
+  /** A new session's part files, one per worker, its workers capturing from their start. */
+  session(workers: number): string[] {
     const s = this.sessions++;
-    const paths = Array.from({ length: workers.size }, (_, w) => `${this.file}.part${s}-w${w}`);
+    const paths = Array.from({ length: workers }, (_, w) => `${this.file}.part${s}-w${w}`);
     this.parts.push(...paths);
+    return paths;
+  }
+
+  /** Starts the capture on the workers of a session that runs already. */
+  async attach(workers: WorkerSet): Promise<void> {
+    const paths = this.session(workers.size);
     const rcs = await workers.trace(paths);
     const bad = rcs.findIndex((rc) => rc < 0);
     if (bad >= 0) {

@@ -82,6 +82,8 @@ export interface RunWorkersOptions {
   arp?: ArpCache;
   /** Stop on SIGINT/SIGTERM (default true); a controller handles the signals itself. */
   signals?: boolean;
+  /** Worker w's live trace part file (pcapng), captured from its first frame; none when absent. */
+  trace?: (worker: number) => string;
   /** Called once every worker runs, with what management may read and send while the run goes on. */
   onStart?: (live: LiveSession) => void;
 }
@@ -499,7 +501,14 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
   let set: WorkerSet;
   try {
     set = await WorkerSet.start({
-      workers: cpus.map((cpu, i) => ({ port: spec, queueId: i, cpu, config: config(apps[i]), ...(pcapPath === null ? {} : { pcap: pcapFiles[i] }) })),
+      workers: cpus.map((cpu, i) => ({
+        port: spec,
+        queueId: i,
+        cpu,
+        config: config(apps[i]),
+        ...(pcapPath === null ? {} : { pcap: pcapFiles[i] }),
+        ...(opts.trace === undefined ? {} : { trace: opts.trace(i) }),
+      })),
       pipeline: new URL('./stack_pipeline.js', import.meta.url),
       poolSlots: POOL_SLOTS,
       metrics: stackMetricNames(apps[0]),

@@ -40,6 +40,8 @@ export interface WorkerInit {
   queueId: number;
   /** This worker's capture file (every frame its queue receives and sends), or null. */
   pcap: string | null;
+  /** A live trace's part file (pcapng) to capture into from the start, or null. */
+  trace: string | null;
   poolSlots: number;
   /** CPU to pin to, -1 for none. */
   cpu: number;
@@ -136,6 +138,7 @@ async function runWorker(init: WorkerInit): Promise<WorkerMessage> {
     const metrics = new MetricsSlab(init.metrics, init.workerIdx);
     const commands = new CommandTable();
     commands.on(CMD_TRACE, (payload) => t.command(payload));
+    if (init.trace !== null) t.open(init.trace);
     // Only wake() is used of these ends: a CAS on the peer's park word and a notify.
     const peers = init.peers.map((p) => new MgmtEnd(p));
     const mod = (await import(init.pipeline)) as { createPipeline?: PipelineFactory };

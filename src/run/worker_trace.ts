@@ -25,9 +25,14 @@ export class WorkerTrace {
     if (path === null) return this.close();
     if (typeof path !== 'string' || path === '') return RC_BAD_PAYLOAD;
     if (this.pcapBusy || this.writer !== null) return RC_TRACE_BUSY;
+    this.open(path);
+    return 0;
+  }
+
+  /** Captures into `path` from the next burst on. */
+  open(path: string): void {
     this.writer = new PcapWriter(path, { format: 'pcapng' });
     this.tap.setWriter(this.writer);
-    return 0;
   }
 
   flush(): void {

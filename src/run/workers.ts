@@ -31,6 +31,8 @@ export interface WorkerSpec {
   config?: unknown;
   /** Capture file of this worker's queue (see worker.ts). */
   pcap?: string;
+  /** A live trace's part file (pcapng), open from the worker's first frame (see worker_trace.ts). */
+  trace?: string;
 }
 
 export interface WorkerSetOptions {
@@ -123,6 +125,7 @@ export class WorkerSet {
         shm: w.shm ?? null,
         queueId: w.queueId ?? 0,
         pcap: w.pcap ?? null,
+        trace: w.trace ?? null,
         poolSlots: opts.poolSlots ?? 4096,
         cpu: w.cpu ?? -1,
         pipeline,
