@@ -351,6 +351,11 @@ export class Controller extends EventEmitter {
       profile = this.profile;
       load = this.opts.planLoad(profile, 'config');
     }
+    // A load started from its flags or a file becomes the config that `set`, `save` and GET /config see.
+    if (profile !== null && profile !== this.profile) {
+      this.profile = profile;
+      this.emit('config', profile);
+    }
     const started = deferred<void>();
     this.pending = { load, profile, started, ended: deferred<RunJson>() };
     this.abort?.abort();
@@ -364,7 +369,23 @@ export class Controller extends EventEmitter {
     const ending = this.ending;
     this.setState('stopping');
     this.abort?.abort();
-    return ending.promise;
+    const r = await ending.promise;
+    await this.settled();
+    return r;
+  }
+
+  /** Resolves once the generator is idle (or closed) again: a load's end resolves before the idle session is up. */
+  private settled(): Promise<void> {
+    const done = (s: ControllerState): boolean => s === 'idle' || s === 'closed';
+    if (done(this.stateNow)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const on = (s: ControllerState): void => {
+        if (!done(s)) return;
+        this.off('state', on);
+        resolve();
+      };
+      this.on('state', on);
+    });
   }
 
   /** `ping IP [count] [size] [interval_ms]`: ICMP echo from the stack (a short load of its own); resolves with its summary. */
@@ -377,7 +398,10 @@ export class Controller extends EventEmitter {
     await this.start({ mode: { kind: 'icmp_client', dstIp: dst, dstPort: 0, requests: count, rate: 1000 / intervalMs, payloadSize: size }, durationS: 0 });
     const ended = this.ending;
     if (ended === null) throw new StateError('ping: the probe ended before it ran');
-    return (await ended.promise).app;
+    const app = (await ended.promise).app;
+    // The next command finds the generator idle, as it was.
+    await this.settled();
+    return app;
   }
 
   /**

@@ -515,6 +515,8 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
       ...(bounded ? { histogram: LATENCY_PARAMS } : {}),
       eal: plan.ealArgs,
       loop: opts.loop ?? {},
+      // What the workers print (a client's plan line) goes where the live lines go.
+      ...(opts.log !== undefined ? { output: opts.log } : {}),
     });
   } catch (e) {
     throw startError(e);

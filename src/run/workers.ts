@@ -4,6 +4,7 @@
  * reads the metric slabs and histograms, and stops every worker, waiting until
  * each thread has closed its queue and exited.
  */
+import { createInterface } from 'node:readline';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -52,6 +53,8 @@ export interface WorkerSetOptions {
   /** Records per IPC ring. */
   ipcCapacity?: number;
   startTimeoutMs?: number;
+  /** Where the workers' own output lines go (what their code prints); absent: this process's stdout. */
+  output?: (line: string) => void;
 }
 
 /** How one worker ended: its loop stats, or the error that stopped it. */
@@ -136,7 +139,9 @@ export class WorkerSet {
         histograms,
         loop: opts.loop ?? {},
       };
-      const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
+      const out = opts.output;
+      const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: init, stdout: out !== undefined });
+      if (out !== undefined) createInterface({ input: thread.stdout }).on('line', out);
       const h: Handle = {
         thread,
         mgmt: new MgmtEnd(ipc),
