@@ -199,7 +199,7 @@ export class Controller extends EventEmitter {
   /** The current load's ClientPlan source profile, for live changes; null while idle. */
   private loadProfile: Profile | null = null;
   private last: RunView | null = null;
-  private lastErrorMsg: string | null = null;
+  private lastFailure: Error | null = null;
   private abort: AbortController | null = null;
   private pending: PendingLoad | null = null;
   private ending: Deferred<RunJson> | null = null;
@@ -233,9 +233,14 @@ export class Controller extends EventEmitter {
         else reject(e);
       };
       c.on('state', onState);
-      c.done.then(() => done(new StateError(c.lastErrorMsg ?? 'the generator stopped before it ran')), done);
+      c.done.then(() => done(c.lastFailure ?? new StateError('the generator stopped before it ran')), done);
     });
     return c;
+  }
+
+  /** Why the last load (or the stack) failed, or null. */
+  get failure(): Error | null {
+    return this.lastFailure;
   }
 
   get state(): ControllerState {
@@ -256,7 +261,7 @@ export class Controller extends EventEmitter {
       workers: this.opts.workers,
       loadSeconds: loaded && this.view() !== null && this.view()?.kind === 'load' ? (end - this.loadStartMs) / 1000 : null,
       configured: this.profile !== null,
-      lastError: this.lastErrorMsg,
+      lastError: this.lastFailure?.message ?? null,
     };
   }
 
@@ -273,10 +278,15 @@ export class Controller extends EventEmitter {
     return { state: this.stateNow, ...v.json(), series: v.series };
   }
 
-  /** The response-time histogram of the view, HdrHistogram-encoded (null when the view records none). */
-  histograms(): Record<string, string> {
+  /** The view's latency histograms (µs) by phase: `response` (request written to its answer read); none for a view that records none. */
+  latencyPhases(): Record<string, Histogram> {
     const h = this.view()?.histogram() ?? null;
-    return h === null ? {} : { response: h.encode() };
+    return h === null ? {} : { response: h };
+  }
+
+  /** latencyPhases(), each HdrHistogram V2 compressed and base64 encoded. */
+  histograms(): Record<string, string> {
+    return Object.fromEntries(Object.entries(this.latencyPhases()).map(([k, h]) => [k, h.encode()]));
   }
 
   /** Clears the last load's counters (refused while a load runs). */
@@ -284,7 +294,7 @@ export class Controller extends EventEmitter {
     if (this.stateNow !== 'idle') throw new StateError(`reset: the generator is ${this.stateNow}; stop the load first`);
     this.last = null;
     this.loadStartMs = 0;
-    this.lastErrorMsg = null;
+    this.lastFailure = null;
   }
 
   /** The current traffic profile (what `start` runs), or null when none was given. */
@@ -323,7 +333,7 @@ export class Controller extends EventEmitter {
     }
     const changed = liveChange(running, next, source);
     const shares = liveShares(plan.mode, this.opts.workers, changed);
-    const acks = changed.length === 0 ? [] : await this.current.workers.updateEach(shares, LIVE_ACK_MS);
+    const acks = changed.length === 0 ? [] : await this.current.workers.updateEach(shares.map((t) => ({ op: 'set', ...t })), LIVE_ACK_MS);
     this.profile = next;
     this.loadProfile = next;
     const out: LiveResult = {
@@ -524,25 +534,35 @@ export class Controller extends EventEmitter {
           if (this.opts.exitWhenDone === true) break;
           continue;
         }
-        await this.runSessionOf(this.opts.plan, 'idle', null);
+        await this.runSessionOf(this.idlePlan(), 'idle', null);
         next = this.pending;
         this.pending = null;
         // The idle session ended on its own: a worker failed.
-        if (next === null && !this.closing) throw new StateError(this.lastErrorMsg ?? 'the stack stopped');
+        if (next === null && !this.closing) throw this.lastFailure ?? new StateError('the stack stopped');
       }
     } catch (e) {
-      this.lastErrorMsg = e instanceof Error ? e.message : String(e);
+      this.lastFailure = e instanceof Error ? e : new Error(String(e));
       if (this.listenerCount('error') > 0) this.emit('error', e);
     } finally {
       this.setState('closed');
     }
   }
 
+  /**
+   * The idle session's plan: the stack (or the service that runs
+   * throughout). Without a service it writes neither --json nor --pcap: those
+   * are each load's, and an idle session after it would overwrite them.
+   */
+  private idlePlan(): RunPlan {
+    const plan = this.opts.plan;
+    return plan.mode.kind === 'stack' ? { ...plan, jsonPath: null, pcapPath: null } : plan;
+  }
+
   private async runLoad(p: PendingLoad): Promise<void> {
     p.ended.promise.catch(() => {});
     this.ending = p.ended;
     this.loadProfile = p.profile;
-    this.lastErrorMsg = null;
+    this.lastFailure = null;
     try {
       const view = await this.runSessionOf({ ...this.opts.plan, mode: p.load.mode, durationS: p.load.durationS }, 'load', p.started);
       if (view === null) throw new StateError('the load ended before it ran');
@@ -551,7 +571,7 @@ export class Controller extends EventEmitter {
       this.emit('result', json);
       p.ended.resolve(json);
     } catch (e) {
-      this.lastErrorMsg = e instanceof Error ? e.message : String(e);
+      this.lastFailure = e instanceof Error ? e : new Error(String(e));
       // A load that could not start: start() rejects and the generator idles again; one that failed running ends with its error.
       p.started?.reject(e);
       p.ended.reject(e);

@@ -300,6 +300,27 @@ export class Histogram {
     return sum / this.a[TOTAL];
   }
 
+  /**
+   * For each of the ascending `bounds`, how many values are at or below it
+   * (a cell counts whole where it starts): a Prometheus histogram's
+   * cumulative buckets. Values past the last bound are in totalCount only.
+   */
+  cumulative(bounds: readonly number[]): number[] {
+    const l = this.layout;
+    const out = new Array<number>(bounds.length).fill(0);
+    if (this.a[TOTAL] === 0) return out;
+    const limit = l.index(this.a[MAX]) + 1;
+    let b = 0;
+    let seen = 0;
+    for (let i = 0; i < limit && b < bounds.length; i++) {
+      const v = l.valueAt(i);
+      while (b < bounds.length && v > bounds[b]) out[b++] = seen;
+      seen += this.a[HdrLayout.HEADER + i];
+    }
+    while (b < bounds.length) out[b++] = seen;
+    return out;
+  }
+
   /** The value at or below which `p` percent of the recorded values fall (highest equivalent value). */
   valueAtPercentile(p: number): number {
     const l = this.layout;

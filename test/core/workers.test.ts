@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CMD_NOP, CMD_USER_BASE, RC_OK, RC_UNKNOWN_CMD } from '../../src/core/ipc.js';
-import { WorkerSet, type WorkerSetOptions } from '../../src/run/workers.js';
+import { LIVE_ACK_MS, WorkerSet, type WorkerSetOptions } from '../../src/run/workers.js';
 import { loadNative } from '../../src/port/native.js';
 import { createShmLink } from '../../src/port/shm_ring.js';
 import { metricNames } from './fixtures/test_pipeline.js';
@@ -105,6 +105,27 @@ test('config updates reach every worker and come back acked with their rc', asyn
     );
     assert.equal(set.metrics().loop_command_errors, 4);
     assert.equal(set.metrics().loop_commands, 8);
+  } finally {
+    await set.stop();
+  }
+});
+
+test('a live change names the worker that did not ack within 100 ms; its ack still comes later', async () => {
+  const set = await start({ workers: [{ port: 'null' }, { port: 'null' }, { port: 'null' }], config: { mode: 'idle' } });
+  try {
+    const acks = await set.updateEach([{ version: 3 }, { version: 3, stallMs: 400 }, null], LIVE_ACK_MS);
+    assert.deepEqual(acks, [
+      { worker: 0, rc: RC_OK },
+      { worker: 1, rc: null },
+    ]);
+    assert.equal(set.metricsOf(0).fx_config, 3);
+    assert.equal(set.metricsOf(2).loop_commands, 0, 'a worker given no update gets none');
+    await waitFor('the late worker to apply it', () => set.metricsOf(1).fx_config === 3);
+    const refused = await set.updateEach([{ version: -1 }, { version: 4 }, { version: 4 }]);
+    assert.deepEqual(
+      refused.map((a) => a.rc),
+      [-5, RC_OK, RC_OK],
+    );
   } finally {
     await set.stop();
   }

@@ -49,6 +49,21 @@ test('Arrivals: a ramp from 0 to 4000/s over 10 s opens 20000, each second on it
   }
 });
 
+test('Arrivals: a new rate mid-run (a live change) takes over from the next tick, what was owed kept', () => {
+  const times: number[] = [];
+  const a = new Arrivals(100, new Schedule([]), null, (t) => times.push(t));
+  a.start(0);
+  for (let t = 1000; t <= 1e6; t += 1000) a.run(t);
+  const first = times.length;
+  assert.ok(Math.abs(first - 100) <= 1, `${first} in the first second`);
+  a.setRate(1000);
+  for (let t = 1e6 + 1000; t <= 2e6; t += 1000) a.run(t);
+  const second = times.slice(first);
+  assert.ok(Math.abs(second.length - 1000) <= 1, `${second.length} in the second second`);
+  assert.ok(second[0] >= 1e6 - 1e-3 && second[0] <= 1e6 + 1000, `the first at the new rate at ${second[0]}`);
+  for (let i = 2; i < second.length; i++) assert.ok(Math.abs(second[i] - second[i - 1] - 1000) < 1e-3, `gap ${i}: ${second[i] - second[i - 1]}`);
+});
+
 test('Arrivals: Poisson arrivals hold the rate on average and repeat with the seed', () => {
   const run = (seed: number): number[] => {
     const times: number[] = [];

@@ -21,7 +21,7 @@ import { consoleCommands } from '../console/commands.js';
 import { completer } from '../console/completion.js';
 import { defaultSocketPath } from '../console/socket_path.js';
 import { startFlags } from '../console/start_flags.js';
-import { runGenerator } from '../generator.js';
+import { runGenerator, type RestFlags } from '../generator.js';
 import { addConsoleOptions, historyOf, type ConsoleFlags } from './console_options.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -91,12 +91,15 @@ export function registerRun(program: Command): Command {
     .option('--tls-engine <engine>', "TLS implementation: native (the addon's OpenSSL; the default when built) or node (node:tls)")
     .option('--pcap <file>', 'write every frame the port receives and sends to this pcap file (with --workers N > 1: FILE.wN.pcap per worker)')
     .option('--sslkeylog <file>', 'append the TLS secrets of every session to this file, for Wireshark (default: $SSLKEYLOGFILE)')
-    .addOption(new Option('--workers <n>', 'poll-mode worker threads, one per port queue (adds queues=N to --port)').default('1'));
+    .addOption(new Option('--workers <n>', 'poll-mode worker threads, one per port queue (adds queues=N to --port)').default('1'))
+    .addOption(new Option('-R, --rest-port <port>', 'serve the REST API and Prometheus /metrics on this TCP port; without a load, the stack comes up and waits for one').argParser(restPort))
+    .addOption(new Option('--rest-bind <address>', 'address the REST API listens on').default('127.0.0.1'))
+    .addOption(new Option('--rest-token <token>', 'require "Authorization: Bearer <token>" on every REST request').env('VAIGAI_REST_TOKEN'));
   addConsoleOptions(run)
     .argument('[eal...]', 'after --: EAL arguments of a dpdk port, e.g. -- --no-huge -m 512 --vdev net_af_packet0,iface=eth1')
     .usage('--port <spec> --src-ip <range> [options] [-- EAL arguments]')
     .addHelpText('after', `\n${driversHelp()}`)
-    .action(async (eal: string[], opts: RawRunOptions & ConsoleFlags & { workers: string }) => {
+    .action(async (eal: string[], opts: RawRunOptions & ConsoleFlags & { workers: string } & Partial<RestFlags>) => {
       if (opts.attach !== undefined) {
         const io = { input: process.stdin, output: process.stdout, errors: process.stderr, history: historyOf(opts), completer: completer(consoleCommands(startFlags(run, {}, []).flags)) };
         process.exitCode = await attachConsole(opts.attach === true ? defaultSocketPath() : opts.attach, io);
@@ -108,15 +111,26 @@ export function registerRun(program: Command): Command {
       if (!(n >= 1 && n <= MAX_WORKERS)) throw new InvalidOptionError('--workers', `"${opts.workers}" is not an integer in 1..${MAX_WORKERS}`);
       checkFiles(plan, n);
       if (opts.saveConfig !== undefined) saveProfile(plan, opts.saveConfig);
-      // A console: asked for, or a terminal and nothing to run.
+      if (opts.restToken !== undefined && opts.restPort === undefined && process.env.VAIGAI_REST_TOKEN !== opts.restToken) throw new InvalidOptionError('--rest-token', 'needs -R/--rest-port');
+      if (opts.restToken !== undefined && opts.restPort !== undefined && opts.restToken.length < 8) throw new InvalidOptionError('--rest-token', 'give at least 8 characters');
+      const rest = opts.restPort === undefined ? null : { restPort: opts.restPort, restBind: opts.restBind ?? '127.0.0.1', ...(opts.restToken !== undefined ? { restToken: opts.restToken } : {}) };
+      // A console: asked for, or a terminal and nothing to run; its socket alone with --socket.
       const local = opts.interactive === true || (plan.mode.kind === 'stack' && process.stdin.isTTY === true);
-      if (local || opts.socket !== undefined) {
-        await runGenerator(plan, n, opts, { local, socket: opts.socket ?? null, history: historyOf(opts), run, eal: ealArgs });
+      const consoles = local || opts.socket !== undefined ? { local, socket: opts.socket ?? null, history: historyOf(opts), run, eal: ealArgs } : null;
+      if (rest === null && consoles === null) {
+        exitFor(plan, (await runSession(plan, n)).client);
         return;
       }
-      exitFor(plan, (await runSession(plan, n)).client);
+      await runGenerator(plan, n, opts, { rest, consoles });
     });
   return run;
+}
+
+/** -R PORT: a TCP port number. */
+function restPort(text: string): number {
+  const n = /^\d+$/.test(text.trim()) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= 65535)) throw new InvalidOptionError('--rest-port', `"${text}" is not a port in 1..65535`);
+  return n;
 }
 
 /** A client run that completed with failures exits 3, its reason printed last. */
