@@ -125,7 +125,7 @@ test('the console over a pipe: every command on a generator with nginx as its pe
     assert.deepEqual(set.late, []);
     assert.equal((await c.json<{ load: { target_cps: number } }>('show config')).load.target_cps, 40);
     assert.equal((await c.ask('reset')).code, 'VG_ERR_STATE', 'reset is refused while a load runs');
-    const running = await c.until<Stats>('stats', (s) => (s.app?.responses ?? 0) >= 20, 30_000);
+    const running = await c.until<Stats>('stats', (s) => (s.app?.responses ?? 0) >= 20 && s.series.length >= 2, 30_000);
     assert.equal(running.state, 'running');
     const flows = await c.json<{ name: string; responses: number }[]>('show flows');
     assert.equal(flows[0].name, 'files');
