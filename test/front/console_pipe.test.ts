@@ -14,11 +14,28 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { FrontLab, MAIN, frontSkipReason } from './lab.js';
 import { ConsolePipe } from './console_rig.js';
 
 const NGINX_IP = '198.18.140.1';
 const GEN_IP = '198.18.140.2';
+/** The REST API and /metrics, in the generator's namespace. */
+const REST_PORT = 18140;
+const DASHBOARD = fileURLToPath(new URL('../../../examples/grafana/vaigai-dashboard.json', import.meta.url));
+
+/** The metric names a Grafana dashboard's queries use (a histogram's by its _bucket series), and its name regexes. */
+function dashboardMetrics(path: string): { names: string[]; patterns: RegExp[] } {
+  const d = JSON.parse(readFileSync(path, 'utf8')) as { panels: { targets: { expr: string }[] }[] };
+  const exprs = d.panels.flatMap((p) => p.targets.map((t) => t.expr));
+  const names = new Set<string>();
+  const patterns: RegExp[] = [];
+  for (const e of exprs) {
+    for (const m of e.matchAll(/__name__=~"([^"]+)"/g)) patterns.push(new RegExp(`^${m[1]}$`));
+    for (const m of e.replace(/__name__=~"[^"]+"/g, '').matchAll(/\bvaigai_[a-z0-9_]+/g)) names.add(m[0]);
+  }
+  return { names: [...names].sort(), patterns };
+}
 
 interface Status {
   state: string;
@@ -58,7 +75,7 @@ test('the console over a pipe: every command on a generator with nginx as its pe
   const log = join(f.dir, 'log.json');
   const sock = join(f.dir, 'console.sock');
   const c = new ConsolePipe(
-    f.lab.spawn(gen, process.execPath, [MAIN, '--interactive', '--port', `af_packet:iface=${genIf}`, '--src-ip', GEN_IP, '--workers', '2', '--socket', sock, '--no-history', '--log-file', log], 'pipe'),
+    f.lab.spawn(gen, process.execPath, [MAIN, '--interactive', '--port', `af_packet:iface=${genIf}`, '--src-ip', GEN_IP, '--workers', '2', '--socket', sock, '--no-history', '--log-file', log, '-R', String(REST_PORT)], 'pipe'),
   );
   t.after(() => c.child.kill('SIGKILL'));
 
@@ -130,6 +147,15 @@ test('the console over a pipe: every command on a generator with nginx as its pe
     const flows = await c.json<{ name: string; responses: number }[]>('show flows');
     assert.equal(flows[0].name, 'files');
     assert.ok(flows[0].responses > 0);
+    // The Grafana dashboard's queries name series this generator serves while a load runs.
+    const metrics = f.lab.run(gen, 'curl', ['-sf', `http://127.0.0.1:${REST_PORT}/metrics`]);
+    const exported = new Set(metrics.split('\n').filter((l) => l.startsWith('vaigai_')).map((l) => /^[a-z0-9_]+/.exec(l)?.[0] ?? ''));
+    const dash = dashboardMetrics(DASHBOARD);
+    assert.ok(dash.names.length >= 20, dash.names.join(' '));
+    assert.deepEqual(dash.names.filter((n) => !exported.has(n)), [], 'every metric of the dashboard is in /metrics');
+    for (const re of dash.patterns) assert.ok([...exported].some((n) => re.test(n)), `${re} matches a metric`);
+    assert.match(metrics, /^vaigai_app_flow_responses_total\{worker="0",flow="files"\} \d+/m);
+    assert.match(metrics, /^vaigai_latency_seconds_bucket\{phase="response",le="\+Inf"\} [1-9]/m);
     const conns = await c.json<{ worker: number; activeOpens: number }[]>('show connections');
     assert.ok(conns.reduce((n, w) => n + w.activeOpens, 0) > 0, JSON.stringify(conns));
     const stopped = await c.json<{ seconds: number; app: App }>('stop');
