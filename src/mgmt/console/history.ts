@@ -30,7 +30,8 @@ export function loadHistory(path: string): string[] {
 export function saveHistory(path: string, newestFirst: readonly string[]): void {
   try {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    writeFileSync(path, newestFirst.slice(0, HISTORY_SIZE).reverse().map((l) => `${l}\n`).join(''), { mode: 0o600 });
+    const lines = newestFirst.slice(0, HISTORY_SIZE).map((l) => l.trim()).filter((l) => l !== '');
+    writeFileSync(path, lines.reverse().map((l) => `${l}\n`).join(''), { mode: 0o600 });
   } catch {
     // No history is better than no console.
   }
