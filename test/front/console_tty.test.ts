@@ -54,7 +54,7 @@ test('the console in tmux: prompt, completion, history, --attach from a second p
 
   await t.test('the prompt, and the log as readable lines on the terminal', async () => {
     const s = await waitScreen(main, /^vaigai>\s*$/m);
-    assert.match(s, /^\d\d:\d\d:\d\d\.\d{3} INFO  generator idle event=state state=idle previous=starting$/m);
+    assert.match(s, /^\d\d:\d\d:\d\d\.\d{3} INFO {2}generator idle event=state state=idle previous=starting$/m);
   });
 
   await t.test('tab completes a command, lists the topics of show, completes one', async () => {
