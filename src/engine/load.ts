@@ -13,7 +13,8 @@ import { Http1Client, type ConnBudget } from '../app/http11/client.js';
 import { splitByWeight, WeightedPick } from '../common/weighted.js';
 import type { RequestSpec } from '../app/http11/request.js';
 import type { StreamTransport } from '../net/tcp/stream.js';
-import { Histogram, type HdrParams, type HdrRecorder } from '../telemetry/histogram.js';
+import { Histogram, type HdrParams } from '../telemetry/histogram.js';
+import type { PhaseRecorder } from '../telemetry/phases.js';
 import { Prng } from '../common/prng.js';
 import { PacedTransport } from './pacer.js';
 import { Arrivals, Schedule, type StageSpan } from './schedule.js';
@@ -77,6 +78,12 @@ export interface LoadConfig {
   flows?: LoadFlow[];
   /** Seeds the picks of flows and requests and the Poisson arrivals (default 1). */
   seed?: number;
+  /**
+   * Where each flow's phase times go: on workers, their region of the shared
+   * phase histograms, which management merges (for the whole run and, by
+   * difference, per interval); absent: nowhere.
+   */
+  phases?: PhaseRecorder;
 }
 
 /** A flow of the load: picked by `weight` (arrivals in the open model; a share of the connections and requests in the closed one). */
@@ -173,8 +180,9 @@ export class LoadRun {
   /** One HTTP client per flow. */
   readonly clients: Http1Client[];
   readonly flows: LoadFlow[];
+  /** Response times of the whole load (empty with `phases`: the shared response phase holds them). */
   readonly latency = new Histogram(LATENCY_PARAMS);
-  /** Response times per flow, and per request entry of each flow. */
+  /** Response times per flow (empty with `phases`: each flow's response phase holds them), and per request entry of each flow. */
   readonly flowLatency: Histogram[];
   readonly entryLatency: Histogram[][];
   readonly pacer: PacedTransport | null;
@@ -190,8 +198,6 @@ export class LoadRun {
     return this.budget.open;
   }
   private interval = new Histogram(LATENCY_PARAMS);
-  /** A worker's shared histogram that also gets every response time (see mirrorLatency). */
-  private mirror: HdrRecorder | null = null;
   private stopped = false;
   private readonly clock: Clock;
   private readonly durationUs: number;
@@ -244,6 +250,7 @@ export class LoadRun {
     const onBody = cfg.onBody;
     // Both targets: a connection's requests are scheduled too, evenly within at most 1 s, so the request rate holds second by second.
     const gapUs = open !== null && open.cps > 0 && cfg.rate > 0 ? Math.min(1e6 / open.cps, 1e6 / open.perConn) : 0;
+    const shared = cfg.phases !== undefined;
     this.clients = flows.map((f, i) => {
       const flowHist = perFlow ? this.flowLatency[i] : null;
       const entryHist = f.requests.length > 1 ? this.entryLatency[i] : null;
@@ -265,14 +272,17 @@ export class LoadRun {
         totalRequests: conns[i] === 0 ? 0 : totals[i],
         keepBodies: cfg.keepBodies,
         onResponse: (status, _bytes, rttUs, sha, body, entry) => {
-          this.latency.record(rttUs);
-          this.interval.record(rttUs);
-          flowHist?.record(rttUs);
+          // With shared phases (workers), those hold the load's and each flow's response times: not recorded twice.
+          if (!shared) {
+            this.latency.record(rttUs);
+            this.interval.record(rttUs);
+            flowHist?.record(rttUs);
+          }
           entryHist?.[entry].record(rttUs);
-          this.mirror?.record(rttUs);
           if (sha !== null) this.lastSha256 = sha;
           if (body !== null && onBody !== null) onBody(status, body);
         },
+        phases: cfg.phases?.sink(i) ?? null,
         onDone: () => {
           if (this.done) this.endUs = this.clock.nowUs();
         },
@@ -308,15 +318,6 @@ export class LoadRun {
   /** The first flow's client (a one-flow load's). */
   get client(): Http1Client {
     return this.clients[0];
-  }
-
-  /**
-   * Records every response time into `rec` too: on workers, each records into
-   * its own region of the shared HDR histograms and management merges them
-   * (the counts add), for the whole run and, by difference, per interval.
-   */
-  mirrorLatency(rec: HdrRecorder): void {
-    this.mirror = rec;
   }
 
   start(): void {

@@ -102,6 +102,15 @@ export class PacedTransport implements StreamTransport {
     this.lower.abort(conn);
   }
 
+  /** The phases the layers below timed (a paced load times them as an unpaced one). */
+  connectUs(conn: number): number {
+    return this.lower.connectUs?.(conn) ?? -1;
+  }
+
+  handshakeUs(conn: number): number {
+    return this.lower.handshakeUs?.(conn) ?? -1;
+  }
+
   closeDetail(conn: number): string {
     return this.lower.closeDetail?.(conn) ?? '';
   }

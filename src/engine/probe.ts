@@ -60,7 +60,8 @@ export abstract class ProbeLoad {
   private stopUs = -1;
   /** When a datagram last went out toward an unresolved next hop. */
   private probeUs = -Infinity;
-  private readonly budget: RateBudget;
+  /** The sends' pacing (a live change sets its rate). */
+  readonly budget: RateBudget;
   private readonly seen = new Uint8Array(SEEN_MASK + 1);
   /** The data of every datagram, stamped per send. */
   protected readonly template: Uint8Array;

@@ -11,11 +11,19 @@ export class RateBudget {
   private originUs = -1;
   /** Sends taken since the origin. */
   private issued = 0;
-  private readonly burst: number;
+  private burst: number;
 
   /** `rate` per second; 0 = no limit. */
-  constructor(private readonly rate: number) {
+  constructor(private rate: number) {
     this.burst = Math.max(1, Math.floor(rate * CATCH_UP_S));
+  }
+
+  /** A new rate from the next due() on (a live change): the schedule starts again there, owing nothing at the new rate for the time before. */
+  setRate(rate: number): void {
+    this.rate = rate;
+    this.burst = Math.max(1, Math.floor(rate * CATCH_UP_S));
+    this.originUs = -1;
+    this.issued = 0;
   }
 
   /** Sends due now, at most `max`; the caller takes them with `spend`. */

@@ -64,7 +64,8 @@ export class TcpConnectLoad implements StreamHandler {
   readonly startUs: number;
   private stopUs = -1;
   private open = 0;
-  private readonly budget: RateBudget;
+  /** The connections' pacing (a live change sets its rate). */
+  readonly budget: RateBudget;
   private readonly synUs: Float64Array;
   private readonly left: Float64Array;
   /** Per connection id: IDLE, OPENING (SYN sent) or UP (established). */

@@ -23,11 +23,11 @@
  * until the next start or `reset`, as a traffic generator's console shows them.
  *
  * Events: 'state' (state, previous), 'config' (profile), 'live' (LiveResult),
- * 'result' (RunJson of the load that ended), 'error' (Error).
+ * 'result' (RunResult of the load that ended), 'error' (Error).
  */
 import { EventEmitter } from 'node:events';
 import { closeSync, openSync } from 'node:fs';
-import { FileAccessError, InvalidOptionError, InvalidProfileError, StateError } from '../common/errors.js';
+import { FileAccessError, InvalidOptionError, InvalidProfileError, NotLiveError, StateError } from '../common/errors.js';
 import type { ArpCache } from '../net/arp_cache.js';
 import type { Histogram } from '../telemetry/histogram.js';
 import type { MetricsSnapshot } from '../telemetry/metrics.js';
@@ -37,9 +37,11 @@ import { liveChange, liveShares, mergePatch } from './config_patch.js';
 import type { ModePlan, RunPlan } from './plan.js';
 import type { Profile } from './profile.js';
 import { checkProfile } from './profile_check.js';
-import { newArpCache, runSession, type LiveSession, type RunJson, type RunWorkersOptions } from './session.js';
+import { newArpCache, probeRateShares, runSession, type LiveSession, type RunWorkersOptions } from './session.js';
+import type { RunResult } from './result_schema.js';
+import { mergedPhases, PHASES, type PhaseName } from '../telemetry/phases.js';
 import { LIVE_NO_SHARE, MAC_METRIC } from './stack_pipeline.js';
-import { LIVE_ACK_MS } from './workers.js';
+import { LIVE_ACK_MS, type WorkerAck } from './workers.js';
 import { LiveTrace } from './live_trace.js';
 import { logControllerEvents } from './controller_log.js';
 
@@ -78,9 +80,9 @@ export interface LiveAck {
   status: 'applied' | 'no-share' | 'refused' | 'late';
 }
 
-/** What a config change did: the new profile; when a load ran, the workers' acks. */
+/** What a config change did: the new profile (null for a tcp://, udp:// or icmp:// load's rate); when a load ran, the workers' acks. */
 export interface LiveResult {
-  config: Profile;
+  config: Profile | null;
   /** True when the change reached a running load. */
   live: boolean;
   acks: LiveAck[];
@@ -101,62 +103,53 @@ export interface ControllerStatus {
   lastError: string | null;
 }
 
-/** One second of the running (or last) load. */
-export interface SecondEntry {
-  t: number;
-  requests: number;
-  responses: number;
-  connects: number;
-  rps: number;
-  cps: number;
-}
-
 /** What stats and /metrics read: a session's counters, live while it runs, frozen once it ended. */
 export interface RunView {
   readonly kind: 'idle' | 'load';
-  json(): RunJson;
+  /** The run's result (what --json holds), with its per-second series. */
+  json(): RunResult;
   /** Each worker's counters by slab name. */
   perWorker(): MetricsSnapshot[];
-  /** Response times (µs) merged over the workers, or null when the session records none. */
-  histogram(): Histogram | null;
+  /** Each latency phase that holds values (µs), merged over the workers; none for a session that times none. */
+  phases(): Partial<Record<PhaseName, Histogram>>;
   /** The load's flow names (app_flow<i>_* counters), [] without. */
   readonly flows: readonly string[];
-  readonly series: readonly SecondEntry[];
 }
 
 export type ShowTopic = 'interface' | 'config' | 'flows' | 'arp' | 'routes' | 'workers' | 'connections';
 export const SHOW_TOPICS: readonly ShowTopic[] = ['interface', 'config', 'flows', 'arp', 'routes', 'workers', 'connections'];
 
-/** Seconds of per-second entries kept. */
-const SERIES_MAX = 3600;
-
 class LiveView implements RunView {
-  readonly series: SecondEntry[] = [];
   constructor(
     readonly kind: 'idle' | 'load',
     private readonly live: LiveSession,
     readonly flows: readonly string[],
   ) {}
-  json(): RunJson {
-    return this.live.json();
+  json(): RunResult {
+    return this.live.result();
   }
   perWorker(): MetricsSnapshot[] {
     return Array.from({ length: this.live.workers.size }, (_, w) => this.live.workers.metricsOf(w));
   }
-  histogram(): Histogram | null {
-    return this.live.workers.histogram();
+  phases(): Partial<Record<PhaseName, Histogram>> {
+    const shared = this.live.workers.sharedHistograms;
+    const out: Partial<Record<PhaseName, Histogram>> = {};
+    if (shared === null) return out;
+    mergedPhases(shared, this.flows.length).forEach((h, i) => {
+      if (h.totalCount > 0) out[PHASES[i]] = h;
+    });
+    return out;
   }
   get workers(): LiveSession['workers'] {
     return this.live.workers;
   }
 }
 
-/** A view read once, when its session ended. */
-function frozen(v: RunView): RunView {
-  const json = v.json();
+/** A view read once its session ended (its workers' slabs and histograms outlive them), with the session's final result. */
+function frozen(v: RunView, result: RunResult): RunView {
   const per = v.perWorker();
-  const hist = v.histogram();
-  return { kind: v.kind, flows: v.flows, series: v.series, json: () => json, perWorker: () => per, histogram: () => hist };
+  const phases = v.phases();
+  return { kind: v.kind, flows: v.flows, json: () => result, perWorker: () => per, phases: () => phases };
 }
 
 /** A load asked for: what runs, the profile it came from, who waits for it to run and to end. */
@@ -164,7 +157,7 @@ interface PendingLoad {
   load: LoadPlan;
   profile: Profile | null;
   started: Deferred<void> | null;
-  ended: Deferred<RunJson>;
+  ended: Deferred<RunResult>;
 }
 
 interface Deferred<T> {
@@ -183,6 +176,16 @@ function deferred<T>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
+/** A live change's answer from the workers' acks. */
+function liveResult(config: Profile | null, acks: WorkerAck[]): LiveResult {
+  return {
+    config,
+    live: true,
+    acks: acks.map(({ worker, rc }) => ({ worker, rc, status: rc === null ? 'late' : rc === 0 ? 'applied' : rc === LIVE_NO_SHARE ? 'no-share' : 'refused' })),
+    late: acks.filter((a) => a.rc === null).map((a) => a.worker),
+  };
+}
+
 function sum(per: MetricsSnapshot[], name: string): number {
   let n = 0;
   for (const m of per) n += m[name] ?? 0;
@@ -198,16 +201,17 @@ export class Controller extends EventEmitter {
   private current: LiveView | null = null;
   /** The current load's ClientPlan source profile, for live changes; null while idle. */
   private loadProfile: Profile | null = null;
+  /** The running load's mode, for a tcp://, udp:// or icmp:// load's live rate; null while idle. */
+  private loadMode: ModePlan | null = null;
   private last: RunView | null = null;
   private lastFailure: Error | null = null;
   private abort: AbortController | null = null;
   private pending: PendingLoad | null = null;
-  private ending: Deferred<RunJson> | null = null;
+  private ending: Deferred<RunResult> | null = null;
   private loadStartMs = 0;
   private loadEndMs = 0;
   private closing = false;
   private readonly done: Promise<void>;
-  private secondTimer: NodeJS.Timeout | null = null;
   private readonly log: (line: string) => void;
   /** The live capture running, or null. */
   private tracing: LiveTrace | null = null;
@@ -253,13 +257,12 @@ export class Controller extends EventEmitter {
   }
 
   status(): ControllerStatus {
-    const loaded = this.loadStartMs > 0;
     const end = this.stateNow === 'running' || this.stateNow === 'stopping' ? Date.now() : this.loadEndMs;
     return {
       state: this.stateNow,
       since: new Date(this.sinceMs).toISOString(),
       workers: this.opts.workers,
-      loadSeconds: loaded && this.view() !== null && this.view()?.kind === 'load' ? (end - this.loadStartMs) / 1000 : null,
+      loadSeconds: this.view()?.kind === 'load' ? (end - this.loadStartMs) / 1000 : null,
       configured: this.profile !== null,
       lastError: this.lastFailure?.message ?? null,
     };
@@ -271,22 +274,21 @@ export class Controller extends EventEmitter {
     return this.last ?? this.current;
   }
 
-  /** The result object of the view (as --json writes it), with the state and the per-second entries. */
-  stats(): RunJson & { state: ControllerState; series: readonly SecondEntry[] } {
+  /** The result of the view (as --json writes it, its per-second series included), with the state. */
+  stats(): RunResult & { state: ControllerState } {
     const v = this.view();
     if (v === null) throw new StateError('the stack is between sessions: try again');
-    return { state: this.stateNow, ...v.json(), series: v.series };
+    return { state: this.stateNow, ...v.json() };
   }
 
-  /** The view's latency histograms (µs) by phase: `response` (request written to its answer read); none for a view that records none. */
-  latencyPhases(): Record<string, Histogram> {
-    const h = this.view()?.histogram() ?? null;
-    return h === null ? {} : { response: h };
+  /** The view's latency histograms (µs) by phase (src/telemetry/phases.ts); none for a view that times none. */
+  latencyPhases(): Partial<Record<PhaseName, Histogram>> {
+    return this.view()?.phases() ?? {};
   }
 
   /** latencyPhases(), each HdrHistogram V2 compressed and base64 encoded. */
   histograms(): Record<string, string> {
-    return Object.fromEntries(Object.entries(this.latencyPhases()).map(([k, h]) => [k, h.encode()]));
+    return Object.fromEntries(Object.entries(this.latencyPhases()).map(([k, h]) => [k, (h as Histogram).encode()]));
   }
 
   /** Clears the last load's counters (refused while a load runs). */
@@ -315,10 +317,24 @@ export class Controller extends EventEmitter {
 
   /** `set cps|rps|concurrency N`: the profile's target (concurrency: the closed model's connections, the open model's cap). */
   set(what: 'cps' | 'rps' | 'concurrency', value: number): Promise<LiveResult> {
+    const probe = this.stateNow === 'running' && this.loadProfile === null ? this.loadMode : null;
+    if (probe !== null) return this.setProbeRate(probe, what, value);
     const p = this.profile;
     if (p === null) throw new StateError('set: no profile: start a load or PUT a config first');
     const field = what === 'cps' ? 'target_cps' : what === 'rps' ? 'target_rps' : p.load.model === 'open' ? 'max_concurrent' : 'connections';
     return this.patchConfig({ load: { [field]: value } }, `set ${what}`);
+  }
+
+  /** `set` on a running tcp:// (cps), udp:// or icmp:// (rps) load: its one rate, each worker its share. */
+  private async setProbeRate(mode: ModePlan, what: 'cps' | 'rps' | 'concurrency', value: number): Promise<LiveResult> {
+    const takes = mode.kind === 'tcp_connect' ? 'cps' : 'rps';
+    if (what !== takes) throw new NotLiveError('', `a ${mode.kind} load has one rate: set ${takes}`, `set ${what}`);
+    if (!(value > 0 && value <= 1e9)) throw new InvalidProfileError('', `${value} is not a rate in (0, 1e9]`, `set ${what}`);
+    const shares = probeRateShares({ ...mode, rate: value } as ModePlan, this.opts.workers);
+    const acks = this.current === null ? [] : await this.current.workers.updateEach(shares.map((r) => ({ op: 'set', [takes]: r })), LIVE_ACK_MS);
+    const out = liveResult(null, acks);
+    this.emit('live', out);
+    return out;
   }
 
   private async change(raw: unknown, source: string): Promise<LiveResult> {
@@ -336,12 +352,7 @@ export class Controller extends EventEmitter {
     const acks = changed.length === 0 ? [] : await this.current.workers.updateEach(shares.map((t) => ({ op: 'set', ...t })), LIVE_ACK_MS);
     this.profile = next;
     this.loadProfile = next;
-    const out: LiveResult = {
-      config: structuredClone(next),
-      live: true,
-      acks: acks.map(({ worker, rc }) => ({ worker, rc, status: rc === null ? 'late' : rc === 0 ? 'applied' : rc === LIVE_NO_SHARE ? 'no-share' : 'refused' })),
-      late: acks.filter((a) => a.rc === null).map((a) => a.worker),
-    };
+    const out = liveResult(structuredClone(next), acks);
     this.emit('config', next);
     this.emit('live', out);
     return out;
@@ -367,14 +378,14 @@ export class Controller extends EventEmitter {
       this.emit('config', profile);
     }
     const started = deferred<void>();
-    this.pending = { load, profile, started, ended: deferred<RunJson>() };
+    this.pending = { load, profile, started, ended: deferred<RunResult>() };
     this.abort?.abort();
     await started.promise;
     return this.status();
   }
 
   /** Stops the running load (drain, then close every connection, as SIGINT does); resolves with its final counters. */
-  async stop(): Promise<RunJson> {
+  async stop(): Promise<RunResult> {
     if (this.stateNow !== 'running' || this.ending === null) throw new StateError(`stop: the generator is ${this.stateNow}; no load runs`);
     const ending = this.ending;
     this.setState('stopping');
@@ -524,7 +535,7 @@ export class Controller extends EventEmitter {
   /** Idle and load sessions, one after the other, until close(). */
   private async loop(): Promise<void> {
     const initial = this.opts.initial;
-    let next: PendingLoad | null = initial === undefined ? null : { load: initial, profile: this.profile, started: null, ended: deferred<RunJson>() };
+    let next: PendingLoad | null = initial === undefined ? null : { load: initial, profile: this.profile, started: null, ended: deferred<RunResult>() };
     try {
       while (!this.closing) {
         if (next !== null) {
@@ -562,11 +573,12 @@ export class Controller extends EventEmitter {
     p.ended.promise.catch(() => {});
     this.ending = p.ended;
     this.loadProfile = p.profile;
+    this.loadMode = p.load.mode;
     this.lastFailure = null;
     try {
-      const view = await this.runSessionOf({ ...this.opts.plan, mode: p.load.mode, durationS: p.load.durationS }, 'load', p.started);
+      const { view, result } = await this.runSessionOf({ ...this.opts.plan, mode: p.load.mode, durationS: p.load.durationS }, 'load', p.started);
       if (view === null) throw new StateError('the load ended before it ran');
-      this.last = frozen(view);
+      this.last = frozen(view, result);
       const json = this.last.json();
       this.emit('result', json);
       p.ended.resolve(json);
@@ -578,12 +590,13 @@ export class Controller extends EventEmitter {
     } finally {
       this.loadEndMs = Date.now();
       this.loadProfile = null;
+      this.loadMode = null;
       this.ending = null;
     }
   }
 
-  /** One session until it ends; returns its view (null when it never ran). `started` resolves once it runs. */
-  private async runSessionOf(plan: RunPlan, kind: 'idle' | 'load', started: Deferred<void> | null): Promise<LiveView | null> {
+  /** One session until it ends; returns its view (null when it never ran) and its result. `started` resolves once it runs. */
+  private async runSessionOf(plan: RunPlan, kind: 'idle' | 'load', started: Deferred<void> | null): Promise<{ view: LiveView | null; result: RunResult }> {
     const abort = new AbortController();
     this.abort = abort;
     if (this.closing) abort.abort();
@@ -592,7 +605,7 @@ export class Controller extends EventEmitter {
     const trace = this.tracing;
     const traceParts = trace?.session(this.opts.workers) ?? [];
     try {
-      await runSession(plan, this.opts.workers, {
+      const ran = await runSession(plan, this.opts.workers, {
         ...this.opts.session,
         log: this.log,
         signal: abort.signal,
@@ -606,32 +619,16 @@ export class Controller extends EventEmitter {
           if (kind === 'load') {
             this.last = null;
             this.loadStartMs = Date.now();
-            this.startSeries(view);
           }
           this.setState(kind === 'load' ? 'running' : 'idle');
           started?.resolve();
         },
       });
+      return { view, result: ran.result };
     } finally {
-      if (this.secondTimer !== null) clearInterval(this.secondTimer);
-      this.secondTimer = null;
       this.current = null;
       this.abort = null;
     }
-    return view;
   }
 
-  /** The load's per-second entries, from its summed counters. */
-  private startSeries(view: LiveView): void {
-    let prev = { requests: 0, responses: 0, connects: 0 };
-    let t = 0;
-    this.secondTimer = setInterval(() => {
-      const per = view.perWorker();
-      const cur = { requests: sum(per, 'app_requests'), responses: sum(per, 'app_responses'), connects: sum(per, 'app_connects') };
-      t++;
-      view.series.push({ t, ...cur, rps: cur.responses - prev.responses, cps: cur.connects - prev.connects });
-      if (view.series.length > SERIES_MAX) view.series.shift();
-      prev = cur;
-    }, 1000);
-  }
 }

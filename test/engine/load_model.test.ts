@@ -10,6 +10,7 @@ import { splitByWeight, WeightedPick } from '../../src/common/weighted.js';
 import type { LoadSnapshot } from '../../src/engine/load.js';
 import { RateWatch } from '../../src/engine/rate_watch.js';
 import { Arrivals, Schedule } from '../../src/engine/schedule.js';
+import { RateBudget } from '../../src/engine/rate_budget.js';
 
 test('Schedule: linear stages from `from` to `to`, 1 without stages, 0 past the end', () => {
   const s = new Schedule([
@@ -62,6 +63,25 @@ test('Arrivals: a new rate mid-run (a live change) takes over from the next tick
   assert.ok(Math.abs(second.length - 1000) <= 1, `${second.length} in the second second`);
   assert.ok(second[0] >= 1e6 - 1e-3 && second[0] <= 1e6 + 1000, `the first at the new rate at ${second[0]}`);
   for (let i = 2; i < second.length; i++) assert.ok(Math.abs(second[i] - second[i - 1] - 1000) < 1e-3, `gap ${i}: ${second[i] - second[i - 1]}`);
+});
+
+test('RateBudget: a new rate mid-run (a live change) paces from the next call, owing nothing for the time before', () => {
+  const b = new RateBudget(100);
+  let sent = 0;
+  for (let t = 0; t < 1e6; t += 1000) {
+    const n = b.due(t, 1000);
+    b.spend(n);
+    sent += n;
+  }
+  assert.equal(sent, 100);
+  b.setRate(2000);
+  let after = 0;
+  for (let t = 1e6; t < 2e6; t += 1000) {
+    const n = b.due(t, 1000);
+    b.spend(n);
+    after += n;
+  }
+  assert.ok(Math.abs(after - 2000) <= 1, `${after} in the second at 2000/s`);
 });
 
 test('Arrivals: Poisson arrivals hold the rate on average and repeat with the seed', () => {

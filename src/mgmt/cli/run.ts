@@ -14,6 +14,7 @@ import { DRIVERS, PORT_OPTIONS } from '../../port/spec.js';
 import type { RunPlan } from '../../run/plan.js';
 import { MAX_WORKERS, runSession, workerPcapPath } from '../../run/session.js';
 import { ealOperands, parseRunOptions, type RawRunOptions } from './stack_config.js';
+import { hdrLogOption, outOption } from './output_config.js';
 import { clientExitCode, type LoadSummary } from '../../engine/report.js';
 import { DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_RESPONSE_TIMEOUT_S, DEFAULT_TLS_TIMEOUT_S } from './stack_config.js';
 import { attachConsole } from '../console/attach.js';
@@ -43,7 +44,7 @@ export function registerRun(program: Command): Command {
     .option('--mac <mac>', "our MAC address (default: the port's)")
     .option('--duration <seconds>', 'stop after this long (default: on SIGINT/SIGTERM)')
     .option('--drain <seconds>', 'once the run stops, how long open requests may take to finish before every connection is closed', '2')
-    .option('--json <file>', 'write the result as JSON to this file (each second and at exit)')
+    .option('--json <file>', 'write the run\'s result as JSON to this file at the end (also on SIGINT or failure): counters, phases with HdrHistogram encodings, flows, the per-second series')
     .option('--tcp-window <bytes>', 'receive window and send buffer of every TCP connection, e.g. 4m (default 256k)')
     .option('--max-conns <n>', 'TCP connections (TCBs) held at once per worker, TIME_WAIT included', '65536')
     .option('--cc <algorithm>', 'TCP congestion control: cubic (the default, as Linux) or newreno')
@@ -91,6 +92,8 @@ export function registerRun(program: Command): Command {
     .option('--tls-engine <engine>', "TLS implementation: native (the addon's OpenSSL; the default when built) or node (node:tls)")
     .option('--pcap <file>', 'write every frame the port receives and sends to this pcap file (with --workers N > 1: FILE.wN.pcap per worker)')
     .option('--sslkeylog <file>', 'append the TLS secrets of every session to this file, for Wireshark (default: $SSLKEYLOGFILE)')
+    .addOption(outOption())
+    .addOption(hdrLogOption())
     .addOption(new Option('--workers <n>', 'poll-mode worker threads, one per port queue (adds queues=N to --port)').default('1'))
     .addOption(new Option('-R, --rest-port <port>', 'serve the REST API and Prometheus /metrics on this TCP port; without a load, the stack comes up and waits for one').argParser(restPort))
     .addOption(new Option('--rest-bind <address>', 'address the REST API listens on').default('127.0.0.1'))
@@ -118,7 +121,8 @@ export function registerRun(program: Command): Command {
       const local = opts.interactive === true || (plan.mode.kind === 'stack' && process.stdin.isTTY === true);
       const consoles = local || opts.socket !== undefined ? { local, socket: opts.socket ?? null, history: historyOf(opts), run, eal: ealArgs } : null;
       if (rest === null && consoles === null) {
-        exitFor(plan, (await runSession(plan, n)).client);
+        // A terminal gets a table redrawn in place; anything else the plain live lines (scripts parse them).
+        exitFor(plan, (await runSession(plan, n, { view: process.stdout.isTTY ? 'table' : 'lines' })).client);
         return;
       }
       await runGenerator(plan, n, opts, { rest, consoles });
@@ -156,6 +160,8 @@ function checkFiles(plan: RunPlan, workers: number): void {
   }
   const writes: [string, string][] = [];
   if (plan.jsonPath !== null) writes.push(['--json', plan.jsonPath]);
+  if (plan.ndjsonPath !== null) writes.push(['--out', plan.ndjsonPath]);
+  if (plan.hdrLogPath !== null) writes.push(['--hdr-log', plan.hdrLogPath]);
   if (m.kind === 'client' && m.saveBody !== null) writes.push(['--save-body', m.saveBody]);
   const pcap = plan.pcapPath;
   if (pcap !== null) for (let w = 0; w < workers; w++) writes.push(['--pcap', workerPcapPath(pcap, w, workers)]);

@@ -54,18 +54,29 @@ interface Plan {
   names: string[];
 }
 
-/** What a metric family is called for slab counter `name`, and its extra labels. */
-function familyOf(slab: string, flows: readonly string[]): { family: string; type: 'counter' | 'gauge'; labels: string; help: string; scale: number } {
+/** A slab counter as a Prometheus sample: its family, its labels beside `worker`, the factor to the family's unit. */
+export interface FamilyOf {
+  family: string;
+  type: 'counter' | 'gauge';
+  /** `flow` (and `entry`) of a load's per-flow counters. */
+  labels: Record<string, string>;
+  help: string;
+  scale: number;
+}
+
+/** What a metric family is called for slab counter `slab`, and its labels. */
+export function familyOf(slab: string, flows: readonly string[]): FamilyOf {
   const gauge = GAUGES.test(slab);
   const { name, scale } = promName(slab);
+  const type = gauge ? 'gauge' : 'counter';
   const m = FLOW.exec(name);
   if (m !== null) {
-    const flow = flows[Number(m[1])] ?? `flow${m[1]}`;
-    const entry = m[2] === undefined ? '' : `,entry="${m[2]}"`;
+    const labels: Record<string, string> = { flow: flows[Number(m[1])] ?? `flow${m[1]}` };
+    if (m[2] !== undefined) labels.entry = m[2];
     const base = m[2] === undefined ? `vaigai_app_flow_${m[3]}` : `vaigai_app_flow_entry_${m[3]}`;
-    return { family: gauge ? base : `${base}_total`, type: gauge ? 'gauge' : 'counter', labels: `,flow="${flow}"${entry}`, help: `${m[3].replace(/_/g, ' ')} of the flow${m[2] === undefined ? '' : "'s request entry"}, per worker`, scale };
+    return { family: gauge ? base : `${base}_total`, type, labels, help: `${m[3].replace(/_/g, ' ')} of the flow${m[2] === undefined ? '' : "'s request entry"}, per worker`, scale };
   }
-  return { family: gauge ? `vaigai_${name}` : `vaigai_${name}_total`, type: gauge ? 'gauge' : 'counter', labels: '', help: `${slab.replace(/_/g, ' ')}, per worker`, scale };
+  return { family: gauge ? `vaigai_${name}` : `vaigai_${name}_total`, type, labels: {}, help: `${slab.replace(/_/g, ' ')}, per worker`, scale };
 }
 
 function planOf(names: string[], flows: readonly string[]): Plan {
@@ -80,7 +91,7 @@ function planOf(names: string[], flows: readonly string[]): Plan {
       index.set(f.family, i);
       families.push({ name: f.family, type: f.type, help: f.help });
     }
-    return { family: i, labels: f.labels, scale: f.scale };
+    return { family: i, labels: Object.entries(f.labels).map(([k, v]) => `,${k}="${v}"`).join(''), scale: f.scale };
   });
   return { families, placements, names };
 }

@@ -53,7 +53,7 @@ const ErrorBody = Type.Object(
   { $id: 'Error', description: 'a coded error (src/common/errors.ts)' },
 );
 const LiveResultBody = Type.Object({
-  config: Profile,
+  config: Type.Union([Profile, Type.Null()], { description: "the profile (null: the rate of a tcp://, udp:// or icmp:// load, which has none)" }),
   live: Type.Boolean({ description: 'the change reached a running load' }),
   acks: Type.Array(Type.Object({ worker: Type.Integer(), rc: Type.Union([Type.Integer(), Type.Null()]), status: Type.String() })),
   late: Type.Array(Type.Integer(), { description: 'workers that did not ack within 100 ms' }),
