@@ -103,6 +103,16 @@ test('the console in tmux: prompt, completion, history, --attach from a second p
     assert.equal(count(s, /"state": "idle"/), 2);
   });
 
+  await t.test('a second generator on the same --socket is refused; --attach with nobody there fails (exit 2)', () => {
+    const second = spawnSync(process.execPath, [MAIN, '--interactive', '--port', 'ring', '--src-ip', GEN_IP, '--socket', sock, '--no-history'], { encoding: 'utf8', input: 'status\n', timeout: 30_000 });
+    assert.equal(second.status, 2, second.stderr);
+    assert.match(second.stderr, /"code":"VG_ERR_CONSOLE_SOCKET"/);
+    assert.match(second.stderr, /^vaigai: --socket: a generator already serves its console on /m);
+    const lost = spawnSync(process.execPath, [MAIN, '--attach', join(dir, 'nobody.sock'), '--no-history'], { encoding: 'utf8', input: 'status\n', timeout: 30_000 });
+    assert.equal(lost.status, 2, lost.stderr);
+    assert.match(lost.stderr, /^vaigai: --attach: no generator console on .*nobody\.sock/m);
+  });
+
   await t.test('quit ends the generator and removes its socket', async () => {
     keys(main, 'quit', 'Enter');
     await waitScreen(main, /generator closed/);
