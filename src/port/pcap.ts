@@ -30,7 +30,7 @@ const PCAPNG_SHB_LEN = 28;
 /** IDB with if_tsresol (code 9, one byte, padded) and opt_endofopt. */
 const PCAPNG_IDB_LEN = 32;
 /** An EPB's fixed part: type, length, interface, timestamp (2 words), captured and original length, trailing length. */
-export const PCAPNG_EPB_FIXED = 32;
+const PCAPNG_EPB_FIXED = 32;
 
 export interface PcapOptions {
   /** Nanosecond timestamps (magic 0xa1b23c4d); microseconds otherwise. */

@@ -22,7 +22,7 @@ export interface LogOptions {
 const HEAD_FIELDS = new Set(['level', 'time', 'msg', 'pid', 'hostname']);
 
 /** One JSON record as a terminal line: `12:00:01.250 INFO  run started port=... workers=1`. */
-export function readableLine(json: string): string {
+function readableLine(json: string): string {
   const r = JSON.parse(json) as Record<string, unknown>;
   const time = typeof r.time === 'string' ? r.time.slice(11, 23) : '';
   const fields = Object.entries(r)

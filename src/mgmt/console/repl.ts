@@ -16,7 +16,7 @@ import type { Readable, Writable } from 'node:stream';
 import { HISTORY_SIZE, loadHistory, saveHistory } from './history.js';
 import type { Execute, Reply } from './reply.js';
 
-export const PROMPT = 'vaigai> ';
+const PROMPT = 'vaigai> ';
 
 export interface ConsoleIo {
   input: Readable & { isTTY?: boolean };
@@ -30,7 +30,7 @@ export interface ConsoleIo {
 }
 
 /** `error <CODE>: <message>`, as a failed command prints it. */
-export function errorLine(r: Reply): string {
+function errorLine(r: Reply): string {
   return r.error === null ? '' : `error ${r.error.code}: ${r.error.message}\n`;
 }
 
