@@ -138,8 +138,10 @@ test('the console over a pipe: every command on a generator with nginx as its pe
     assert.equal((await c.json<Status>('start')).state, 'running');
     const set = await c.json<Live>('set cps 40');
     assert.equal(set.live, true);
-    assert.deepEqual(set.acks.map((a) => [a.worker, a.rc, a.status]), [[0, 0, 'applied'], [1, 0, 'applied']]);
-    assert.deepEqual(set.late, []);
+    // Each worker answers: applied (rc 0), or, on a machine too busy to ack within 100 ms, named as late.
+    assert.deepEqual(set.acks.map((a) => a.worker), [0, 1]);
+    for (const a of set.acks) assert.ok((a.rc === 0 && a.status === 'applied') || (a.rc === null && a.status === 'late'), JSON.stringify(a));
+    assert.deepEqual(set.late, set.acks.filter((a) => a.status === 'late').map((a) => a.worker));
     assert.equal((await c.json<{ load: { target_cps: number } }>('show config')).load.target_cps, 40);
     assert.equal((await c.ask('reset')).code, 'VG_ERR_STATE', 'reset is refused while a load runs');
     const running = await c.until<Stats>('stats', (s) => (s.app?.responses ?? 0) >= 20 && s.series.length >= 2, 30_000);
