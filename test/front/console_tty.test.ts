@@ -47,6 +47,9 @@ test('the console in tmux: prompt, completion, history, --attach from a second p
       await new Promise((r) => setTimeout(r, 300));
     }
   };
+  // A pane attached to the generator; its id (the split prints it).
+  const attach = (): string =>
+    tmux('split-window', '-P', '-F', '#{pane_id}', '-t', 'gen', '-v', `${process.execPath} ${MAIN} --attach ${sock} --no-history; echo "attach exited $?"; sleep 30`).trim();
   const count = (s: string, re: RegExp): number => s.match(new RegExp(re.source, 'g'))?.length ?? 0;
 
   tmux('new-session', '-d', '-s', 'gen', '-x', '200', '-y', '60', `${process.execPath} ${MAIN} --port ring --src-ip ${GEN_IP} --socket ${sock} --history ${history}; sleep 30`);
@@ -84,8 +87,7 @@ test('the console in tmux: prompt, completion, history, --attach from a second p
   });
 
   await t.test('--attach from a second pane: commands over the socket, quit detaches, the generator stays up', async () => {
-    tmux('split-window', '-t', 'gen', '-v', `${process.execPath} ${MAIN} --attach ${sock} --no-history; echo "attach exited $?"; sleep 30`);
-    const attached = 'gen:0.1';
+    const attached = attach();
     await waitScreen(attached, /^vaigai>\s*$/m);
     keys(attached, 'st');
     await tabTab(attached);
@@ -113,9 +115,13 @@ test('the console in tmux: prompt, completion, history, --attach from a second p
     assert.match(lost.stderr, /^vaigai: --attach: no generator console on .*nobody\.sock/m);
   });
 
-  await t.test('quit ends the generator and removes its socket', async () => {
+  await t.test("quit ends the generator and removes its socket; an attached console ends with exit 2", async () => {
+    const attached = attach();
+    await waitScreen(attached, /^vaigai>\s*$/m);
     keys(main, 'quit', 'Enter');
     await waitScreen(main, /generator closed/);
     assert.equal(existsSync(sock), false);
+    const s = await waitScreen(attached, /^attach exited 2$/m);
+    assert.match(s, /^vaigai: the generator on .*console\.sock closed the console$/m);
   });
 });

@@ -49,7 +49,8 @@ export async function attachConsole(path: string, io: Omit<ConsoleIo, 'gone'>): 
   }, { ...io, gone });
   sock.end();
   if (closed && !detached) {
-    io.errors.write(`vaigai: the generator on ${path} closed the console\n`);
+    // On a terminal the prompt is showing: the reason goes on a line of its own.
+    io.errors.write(`${io.input.isTTY === true ? '\n' : ''}vaigai: the generator on ${path} closed the console\n`);
     return code === 0 ? EXIT_START : code;
   }
   return code;
