@@ -43,8 +43,12 @@ function loadOf(plan: RunPlan): LoadPlan | undefined {
 }
 
 /** Runs the generator until it closes; sets the exit code of its command-line load, or its console's. */
-export async function runGenerator(plan: RunPlan, workers: number, raw: RawRunOptions, with_: { rest: RestFlags | null; consoles: GeneratorConsoles | null }): Promise<void> {
-  const { rest, consoles } = with_;
+export async function runGenerator(
+  plan: RunPlan,
+  workers: number,
+  raw: RawRunOptions,
+  { rest, consoles }: { rest: RestFlags | null; consoles: GeneratorConsoles | null },
+): Promise<void> {
   const local = consoles?.local === true;
   const initial = loadOf(plan);
   const base: RunPlan = initial === undefined ? plan : { ...plan, mode: { kind: 'stack' } };
