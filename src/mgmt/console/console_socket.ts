@@ -40,8 +40,12 @@ function listening(path: string): Promise<boolean> {
  */
 export async function serveConsole(path: string, session: (pretty: boolean) => Execute): Promise<{ close(): void }> {
   if (await listening(path)) throw new ConsoleSocketError(`--socket: a generator already serves its console on ${path}`);
-  rmSync(path, { force: true });
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  try {
+    rmSync(path, { force: true });
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw new ConsoleSocketError(`--socket: cannot use ${path}: ${(e as Error).message}`);
+  }
   const clients = new Set<Socket>();
   const server: Server = createServer((sock) => {
     clients.add(sock);

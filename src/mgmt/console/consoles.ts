@@ -10,7 +10,7 @@
 import { ConsoleSocketError } from '../../common/errors.js';
 import type { Controller } from '../../run/controller.js';
 import { logger } from '../../telemetry/log.js';
-import { consoleCommands } from './commands.js';
+import { consoleCommands, type ConsoleContext } from './commands.js';
 import { completer } from './completion.js';
 import { serveConsole } from './console_socket.js';
 import { runConsole } from './repl.js';
@@ -38,7 +38,7 @@ export interface Consoles {
 
 export async function startConsoles(ctl: Controller, o: ConsolesOptions): Promise<Consoles> {
   const table = consoleCommands(o.start.flags);
-  const ctx = (pretty: boolean): Parameters<typeof consoleSession>[1] => ({ ctl, planStart: (w) => o.start.plan(w), pretty });
+  const ctx = (pretty: boolean): ConsoleContext => ({ ctl, planStart: (w) => o.start.plan(w), pretty });
   let server: { close(): void } | null = null;
   let socket = o.socket ?? (o.local ? defaultSocketPath() : null);
   if (socket !== null) {
