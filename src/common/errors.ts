@@ -97,6 +97,17 @@ export class BadRequestError extends VaigaiError {
   }
 }
 
+/** A console line that names no command (the console's `help` lists them). */
+export class UnknownCommandError extends VaigaiError {
+  override code = 'VG_ERR_UNKNOWN_COMMAND';
+  override exitCode = EXIT_USAGE;
+}
+
+/** The console socket: nobody listens there (--attach), or a live generator already does (serving it). */
+export class ConsoleSocketError extends VaigaiError {
+  override code = 'VG_ERR_CONSOLE_SOCKET';
+}
+
 /** The exit code an error ends the process with: its own, or EXIT_START for anything unforeseen. */
 export function exitCodeOf(e: unknown): number {
   return e instanceof VaigaiError ? e.exitCode : EXIT_START;

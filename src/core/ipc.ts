@@ -41,6 +41,8 @@ const OFF_ACK_WORKER = 12;
 export const CMD_NOP = 1;
 /** Payload: JSON (see encodeJson) handed to the pipeline's CMD_CONFIG handler. */
 export const CMD_CONFIG = 2;
+/** Payload: JSON `{ path }`: the worker starts capturing its queue to `path` (pcapng), or stops (null) and acks the frames written. */
+export const CMD_TRACE = 3;
 export const CMD_USER_BASE = 16;
 
 /** Ack rc values of the loop itself; handlers return 0 or their own negative codes. */

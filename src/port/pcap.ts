@@ -1,8 +1,9 @@
 /**
  * A pcap writer and a tap that records every frame a PortQueue receives or
- * transmits, for Wireshark/tshark. Classic libpcap format (not pcapng), link
- * type Ethernet, microsecond or nanosecond timestamps, records in little-endian
- * (readers detect byte order from the magic number).
+ * transmits, for Wireshark/tshark. Classic libpcap format (--pcap) or pcapng
+ * (the console's `trace`: one section, one Ethernet interface, an Enhanced
+ * Packet Block per frame), link type Ethernet, microsecond or nanosecond
+ * timestamps, little-endian (readers detect byte order from the magic number).
  *
  * Records are copied into a buffer and written with one write(2) when it
  * fills, when asked to flush, and on close: no allocation per frame. A writer
@@ -20,6 +21,16 @@ export const PCAP_RECORD_HDR_LEN = 16;
 export const PCAP_VERSION_MAJOR = 2;
 export const PCAP_VERSION_MINOR = 4;
 export const LINKTYPE_ETHERNET = 1;
+/** pcapng block types and sizes (draft-ietf-opsawg-pcapng). */
+export const PCAPNG_SHB = 0x0a0d0d0a;
+export const PCAPNG_IDB = 1;
+export const PCAPNG_EPB = 6;
+export const PCAPNG_BYTE_ORDER_MAGIC = 0x1a2b3c4d;
+const PCAPNG_SHB_LEN = 28;
+/** IDB with if_tsresol (code 9, one byte, padded) and opt_endofopt. */
+const PCAPNG_IDB_LEN = 32;
+/** An EPB's fixed part: type, length, interface, timestamp (2 words), captured and original length, trailing length. */
+const PCAPNG_EPB_FIXED = 32;
 
 export interface PcapOptions {
   /** Nanosecond timestamps (magic 0xa1b23c4d); microseconds otherwise. */
@@ -30,11 +41,14 @@ export interface PcapOptions {
   clock?: Clock;
   /** Bytes buffered before a write to the file. Default 1 MiB. */
   bufferSize?: number;
+  /** File format; default classic pcap. */
+  format?: 'pcap' | 'pcapng';
 }
 
 export class PcapWriter {
   readonly nanos: boolean;
   readonly snaplen: number;
+  readonly pcapng: boolean;
   /** Records written (including those still buffered). */
   frames = 0;
   private fd: number;
@@ -55,6 +69,7 @@ export class PcapWriter {
 
   constructor(path: string, opts: PcapOptions = {}) {
     this.nanos = opts.nanos ?? false;
+    this.pcapng = opts.format === 'pcapng';
     this.snaplen = opts.snaplen ?? 65535;
     if (!Number.isInteger(this.snaplen) || this.snaplen < 1 || this.snaplen > 262144) {
       throw new RangeError(`pcap snaplen must be an integer in 1..262144, got ${this.snaplen}`);
@@ -67,6 +82,10 @@ export class PcapWriter {
     this.baseSec = Math.floor(epochMs / 1000);
     this.baseNs = Math.round((epochMs - this.baseSec * 1000) * 1e6);
     this.fd = openSync(path, 'w');
+    if (this.pcapng) {
+      this.pos = this.pcapngHeader();
+      return;
+    }
     const dv = this.outDv;
     dv.setUint32(0, this.nanos ? PCAP_MAGIC_NS : PCAP_MAGIC_US, true);
     dv.setUint16(4, PCAP_VERSION_MAJOR, true);
@@ -76,6 +95,31 @@ export class PcapWriter {
     dv.setUint32(16, this.snaplen, true);
     dv.setUint32(20, LINKTYPE_ETHERNET, true);
     this.pos = PCAP_GLOBAL_HDR_LEN;
+  }
+
+  /** The section header and the one interface description; returns their length. */
+  private pcapngHeader(): number {
+    const dv = this.outDv;
+    dv.setUint32(0, PCAPNG_SHB, true);
+    dv.setUint32(4, PCAPNG_SHB_LEN, true);
+    dv.setUint32(8, PCAPNG_BYTE_ORDER_MAGIC, true);
+    dv.setUint16(12, 1, true);
+    dv.setUint16(14, 0, true);
+    dv.setInt32(16, -1, true); // section length: unknown (-1 as 64 bits)
+    dv.setInt32(20, -1, true);
+    dv.setUint32(24, PCAPNG_SHB_LEN, true);
+    const i = PCAPNG_SHB_LEN;
+    dv.setUint32(i, PCAPNG_IDB, true);
+    dv.setUint32(i + 4, PCAPNG_IDB_LEN, true);
+    dv.setUint16(i + 8, LINKTYPE_ETHERNET, true);
+    dv.setUint16(i + 10, 0, true);
+    dv.setUint32(i + 12, this.snaplen, true);
+    dv.setUint16(i + 16, 9, true); // if_tsresol: 10^-6 or 10^-9
+    dv.setUint16(i + 18, 1, true);
+    dv.setUint32(i + 20, this.nanos ? 9 : 6, true);
+    dv.setUint32(i + 24, 0, true); // opt_endofopt
+    dv.setUint32(i + 28, PCAPNG_IDB_LEN, true);
+    return PCAPNG_SHB_LEN + PCAPNG_IDB_LEN;
   }
 
   /** Reads the clock once; the records written until the next stamp carry this time. */
@@ -96,7 +140,8 @@ export class PcapWriter {
 
   /** Bytes a record of a `len`-byte frame takes. */
   recordLen(len: number): number {
-    return PCAP_RECORD_HDR_LEN + (len < this.snaplen ? len : this.snaplen);
+    const cap = len < this.snaplen ? len : this.snaplen;
+    return this.pcapng ? PCAPNG_EPB_FIXED + ((cap + 3) & ~3) : PCAP_RECORD_HDR_LEN + cap;
   }
 
   /** Makes room for `bytes` of records in the buffer, so they can be taken back with `rewind`. */
@@ -112,19 +157,43 @@ export class PcapWriter {
   /** Appends a record of `u8[off, off+len)` with the last stamp's time. */
   writeFrame(u8: Uint8Array, off: number, len: number): void {
     const cap = len < this.snaplen ? len : this.snaplen;
-    this.reserve(PCAP_RECORD_HDR_LEN + cap);
+    this.reserve(this.recordLen(len));
     if (u8.buffer !== this.srcKey) {
       this.srcKey = u8.buffer;
       this.src = Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
     }
     const dv = this.outDv;
     const p = this.pos;
+    if (this.pcapng) {
+      this.writeEpb(p, cap, len, off);
+      return;
+    }
     dv.setUint32(p, this.sec, true);
     dv.setUint32(p + 4, this.frac, true);
     dv.setUint32(p + 8, cap, true);
     dv.setUint32(p + 12, len, true);
     this.src.copy(this.out, p + PCAP_RECORD_HDR_LEN, off, off + cap);
     this.pos = p + PCAP_RECORD_HDR_LEN + cap;
+    this.frames++;
+  }
+
+  /** An Enhanced Packet Block at `p` of `cap` bytes of the source from `off`. */
+  private writeEpb(p: number, cap: number, len: number, off: number): void {
+    const dv = this.outDv;
+    const total = PCAPNG_EPB_FIXED + ((cap + 3) & ~3);
+    // Timestamp units since the epoch (µs or ns); exact below 2^53.
+    const ts = this.sec * (this.nanos ? 1e9 : 1e6) + this.frac;
+    dv.setUint32(p, PCAPNG_EPB, true);
+    dv.setUint32(p + 4, total, true);
+    dv.setUint32(p + 8, 0, true);
+    dv.setUint32(p + 12, Math.floor(ts / 0x100000000), true);
+    dv.setUint32(p + 16, ts >>> 0, true);
+    dv.setUint32(p + 20, cap, true);
+    dv.setUint32(p + 24, len, true);
+    this.src.copy(this.out, p + 28, off, off + cap);
+    for (let i = p + 28 + cap; i < p + total - 4; i++) this.out[i] = 0;
+    dv.setUint32(p + total - 4, total, true);
+    this.pos = p + total;
     this.frames++;
   }
 
@@ -153,13 +222,19 @@ export class PcapWriter {
   }
 }
 
-/** A PortQueue that records what passes through another. */
-class PcapTapQueue implements PortQueue {
+/** A PortQueue that records what passes through another, into a writer that can change (null: none) while it runs. */
+export class PcapTapQueue implements PortQueue {
   private marks = new Int32Array(64);
   constructor(
     private readonly inner: PortQueue,
-    private readonly writer: PcapWriter,
+    private writer: PcapWriter | null,
   ) {}
+
+  /** Records into `w` from the next burst on (null: stops recording); the caller closes the writer it replaced. */
+  setWriter(w: PcapWriter | null): void {
+    this.writer?.flush();
+    this.writer = w;
+  }
 
   get queueId(): number {
     return this.inner.queueId;
@@ -170,9 +245,9 @@ class PcapTapQueue implements PortQueue {
 
   rxBurst(out: Int32Array, max: number): number {
     const n = this.inner.rxBurst(out, max);
-    if (n > 0) {
+    const w = this.writer;
+    if (n > 0 && w !== null) {
       const pool = this.inner.pool;
-      const w = this.writer;
       w.stamp();
       for (let i = 0; i < n; i++) w.writeFrame(pool.u8, pool.base(out[i]), pool.dataLen[out[i]]);
     }
@@ -184,9 +259,9 @@ class PcapTapQueue implements PortQueue {
    * takes back the records of the frames the port did not accept.
    */
   txBurst(slots: Int32Array, n: number): number {
-    if (n <= 0) return this.inner.txBurst(slots, n);
-    const pool = this.inner.pool;
     const w = this.writer;
+    if (n <= 0 || w === null) return this.inner.txBurst(slots, n);
+    const pool = this.inner.pool;
     let bytes = 0;
     for (let i = 0; i < n; i++) bytes += w.recordLen(pool.dataLen[slots[i]]);
     w.reserve(bytes);
@@ -206,13 +281,13 @@ class PcapTapQueue implements PortQueue {
   }
 
   close(): void {
-    this.writer.flush();
+    this.writer?.flush();
     this.inner.close();
   }
 }
 
-/** Wraps a queue so that its received and transmitted frames are also written to `writer`. */
-export function tapQueue(queue: PortQueue, writer: PcapWriter): PortQueue {
+/** Wraps a queue so that its received and transmitted frames are also written to `writer` (null: none until setWriter). */
+export function tapQueue(queue: PortQueue, writer: PcapWriter | null): PcapTapQueue {
   return new PcapTapQueue(queue, writer);
 }
 

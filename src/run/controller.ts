@@ -26,7 +26,8 @@
  * 'result' (RunResult of the load that ended), 'error' (Error).
  */
 import { EventEmitter } from 'node:events';
-import { InvalidProfileError, NotBuiltError, NotLiveError, StateError } from '../common/errors.js';
+import { closeSync, openSync } from 'node:fs';
+import { FileAccessError, InvalidOptionError, InvalidProfileError, NotLiveError, StateError } from '../common/errors.js';
 import type { ArpCache } from '../net/arp_cache.js';
 import type { Histogram } from '../telemetry/histogram.js';
 import type { MetricsSnapshot } from '../telemetry/metrics.js';
@@ -42,6 +43,8 @@ import type { RunResult } from './result_schema.js';
 import { mergedPhases, PHASES, type PhaseName } from '../telemetry/phases.js';
 import { LIVE_NO_SHARE, MAC_METRIC } from './stack_pipeline.js';
 import { LIVE_ACK_MS, type WorkerAck } from './workers.js';
+import { LiveTrace } from './live_trace.js';
+import { logControllerEvents } from './controller_log.js';
 
 export type ControllerState = 'starting' | 'idle' | 'running' | 'stopping' | 'closed';
 
@@ -211,6 +214,8 @@ export class Controller extends EventEmitter {
   private closing = false;
   private readonly done: Promise<void>;
   private readonly log: (line: string) => void;
+  /** The live capture running, or null. */
+  private tracing: LiveTrace | null = null;
 
   private constructor(private readonly opts: ControllerOptions) {
     super();
@@ -222,6 +227,7 @@ export class Controller extends EventEmitter {
   /** Brings the stack up (and the initial load, when given); resolves once it runs, rejects when it could not start. */
   static async open(opts: ControllerOptions): Promise<Controller> {
     const c = new Controller(opts);
+    logControllerEvents(c);
     await new Promise<void>((resolve, reject) => {
       const onState = (s: ControllerState): void => {
         if (s === 'idle' || s === 'running') done(null);
@@ -367,6 +373,11 @@ export class Controller extends EventEmitter {
       profile = this.profile;
       load = this.opts.planLoad(profile, 'config');
     }
+    // A load started from its flags or a file becomes the config that `set`, `save` and GET /config see.
+    if (profile !== null && profile !== this.profile) {
+      this.profile = profile;
+      this.emit('config', profile);
+    }
     const started = deferred<void>();
     this.pending = { load, profile, started, ended: deferred<RunResult>() };
     this.abort?.abort();
@@ -380,7 +391,23 @@ export class Controller extends EventEmitter {
     const ending = this.ending;
     this.setState('stopping');
     this.abort?.abort();
-    return ending.promise;
+    const r = await ending.promise;
+    await this.settled();
+    return r;
+  }
+
+  /** Resolves once the generator is idle (or closed) again: a load's end resolves before the idle session is up. */
+  private settled(): Promise<void> {
+    const done = (s: ControllerState): boolean => s === 'idle' || s === 'closed';
+    if (done(this.stateNow)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const on = (s: ControllerState): void => {
+        if (!done(s)) return;
+        this.off('state', on);
+        resolve();
+      };
+      this.on('state', on);
+    });
   }
 
   /** `ping IP [count] [size] [interval_ms]`: ICMP echo from the stack (a short load of its own); resolves with its summary. */
@@ -395,12 +422,40 @@ export class Controller extends EventEmitter {
     await this.start({ mode: { ...probePlanOf(profile, 'ping'), profile }, durationS: 0 });
     const ended = this.ending;
     if (ended === null) throw new StateError('ping: the probe ended before it ran');
-    return (await ended.promise).app;
+    const app = (await ended.promise).app;
+    // The next command finds the generator idle, as it was.
+    await this.settled();
+    return app;
   }
 
-  /** `trace start FILE` / `trace stop`: not built yet (the workers take a capture file at start: --pcap). */
-  trace(_action: 'start' | 'stop', _file?: string): never {
-    throw new NotBuiltError('trace: live capture is not built yet; give --pcap FILE when the generator starts');
+  /**
+   * `trace start FILE`: every frame the workers receive and send, from now
+   * on and across loads, until `trace stop`, which writes FILE (pcapng) and
+   * resolves with its frames (live_trace.ts).
+   */
+  async trace(action: 'start' | 'stop', file?: string): Promise<{ file: string; frames: number | null }> {
+    if (action === 'stop') {
+      const t = this.tracing;
+      if (t === null) throw new StateError('trace stop: no trace runs');
+      this.tracing = null;
+      return { file: t.file, frames: await t.finish(this.current?.workers ?? null) };
+    }
+    if (file === undefined || file === '') throw new InvalidOptionError('trace', 'give the capture file: trace start FILE.pcapng');
+    if (this.tracing !== null) throw new StateError(`trace start: already tracing to ${this.tracing.file}`);
+    if (this.opts.plan.pcapPath !== null) throw new StateError('trace start: the generator captures with --pcap already');
+    try {
+      closeSync(openSync(file, 'w'));
+    } catch (e) {
+      throw new FileAccessError('trace', `cannot write "${file}": ${(e as Error).message}`);
+    }
+    const t = new LiveTrace(file);
+    this.tracing = t;
+    const live = this.current;
+    if (live !== null) await t.attach(live.workers).catch((e: unknown) => {
+      this.tracing = null;
+      throw e;
+    });
+    return { file, frames: null };
   }
 
   /** `show ...`: what the generator holds, as plain JSON. */
@@ -467,6 +522,9 @@ export class Controller extends EventEmitter {
     this.closing = true;
     this.abort?.abort();
     await this.done;
+    // A trace still running is written, its sessions over.
+    await this.tracing?.finish(null);
+    this.tracing = null;
   }
 
   private setState(s: ControllerState): void {
@@ -547,6 +605,8 @@ export class Controller extends EventEmitter {
     if (this.closing) abort.abort();
     let view: LiveView | null = null;
     const flows = plan.mode.kind === 'client' ? (plan.mode.flows?.map((f) => f.name) ?? ['flow0']) : [];
+    const trace = this.tracing;
+    const traceParts = trace?.session(this.opts.workers) ?? [];
     try {
       const ran = await runSession(plan, this.opts.workers, {
         ...this.opts.session,
@@ -554,6 +614,8 @@ export class Controller extends EventEmitter {
         signal: abort.signal,
         signals: false,
         arp: this.arp,
+        // A trace goes on across sessions: their workers capture from their start.
+        ...(trace !== null ? { trace: (w: number) => traceParts[w] } : {}),
         onStart: (live) => {
           view = new LiveView(kind, live, flows);
           this.current = view;

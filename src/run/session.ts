@@ -46,6 +46,7 @@ import {
   CONNS_METRIC,
 } from './stack_pipeline.js';
 import { Histogram } from '../telemetry/histogram.js';
+import { logger } from '../telemetry/log.js';
 import { PH_CONNECT, PH_RESPONSE, phaseSlot, phaseSlots } from '../telemetry/phases.js';
 import { RunRecord } from './run_record.js';
 import { HdrLogOut, NdjsonOut } from './run_outputs.js';
@@ -94,6 +95,8 @@ export interface RunWorkersOptions {
   arp?: ArpCache;
   /** Stop on SIGINT/SIGTERM (default true); a controller handles the signals itself. */
   signals?: boolean;
+  /** Worker w's live trace part file (pcapng), captured from its first frame; none when absent. */
+  trace?: (worker: number) => string;
   /** Called once every worker runs, with what management may read and send while the run goes on. */
   onStart?: (live: LiveSession) => void;
 }
@@ -506,7 +509,14 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
   let set: WorkerSet;
   try {
     set = await WorkerSet.start({
-      workers: cpus.map((cpu, i) => ({ port: spec, queueId: i, cpu, config: config(apps[i]), ...(pcapPath === null ? {} : { pcap: pcapFiles[i] }) })),
+      workers: cpus.map((cpu, i) => ({
+        port: spec,
+        queueId: i,
+        cpu,
+        config: config(apps[i]),
+        ...(pcapPath === null ? {} : { pcap: pcapFiles[i] }),
+        ...(opts.trace === undefined ? {} : { trace: opts.trace(i) }),
+      })),
       pipeline: new URL('./stack_pipeline.js', import.meta.url),
       poolSlots: POOL_SLOTS,
       metrics: stackMetricNames(apps[0]),
@@ -514,6 +524,8 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
       ...(bounded ? { histogram: LATENCY_PARAMS, histogramSlots: phaseSlots(client === null ? 1 : flowsOf(client).length) } : {}),
       eal: plan.ealArgs,
       loop: opts.loop ?? {},
+      // What the workers print (a client's plan line) goes where the live lines go.
+      ...(opts.log !== undefined ? { output: opts.log } : {}),
     });
   } catch (e) {
     throw startError(e);
@@ -525,6 +537,7 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
       plan.addrs.map((a) => `${ipToString(a.lo)}-${ipToString(a.hi)}/${a.prefixLen}${a.vlan >= 0 ? ` vlan ${a.vlan}` : ''}`).join(', ') +
       `; ${workers} worker${workers > 1 ? 's' : ''} on CPU${workers > 1 ? 's' : ''} ${pinned.map((c) => (c < 0 ? 'any' : String(c))).join(',')} (management on ${cores.management.join(',')})`,
   );
+  logger().info({ event: 'start', driver, mode: plan.mode.kind, workers, addresses: owned, durationS: plan.durationS }, 'run started');
   const clientReport = client === null ? null : new ClientReport(set, client.expectSha256 !== null, client.tls !== null, flowsOf(client), new RateWatch(rateTargets(client)));
   const probeReport =
     kind === 'tcp_connect' || kind === 'udp_client' || kind === 'icmp_client'
@@ -623,6 +636,7 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
     },
   });
   let failedMsg = '';
+  let stopReason: string;
   const ticker = setInterval(() => {
     report();
     const failed = set.failed();
@@ -636,6 +650,8 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
     // (the client keeps its own time bound, and drains past it).
     const durationMs = !bounded && plan.durationS > 0 ? plan.durationS * 1000 : Infinity;
     await waitUntil(() => failedMsg !== '' || (bounded && allFinished()), durationMs, 0);
+    stopReason = failedMsg !== '' ? 'worker failed' : stops > 0 ? 'stop requested' : bounded ? 'load finished' : 'duration';
+    logger().info({ event: 'stopping', reason: stopReason, seconds: Number(seconds().toFixed(3)) }, 'run stopping');
     if (stops < 2 && failedMsg === '') {
       // Stopping: no new arrivals; what is in flight gets --drain seconds.
       const atStop = stops;
@@ -657,6 +673,7 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
   const results = await set.stop();
   const { total, per } = snapshot();
   const s = seconds();
+  logger().info({ event: 'stop', reason: stopReason, seconds: Number(s.toFixed(3)) }, 'run stopped');
   // No last live line: the summary below tells the end. The series' last entry runs to the end.
   sample(total, s);
   hdrLog?.close();

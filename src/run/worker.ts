@@ -3,7 +3,8 @@
  * workerData (a WorkerInit built by workers.ts) it pins its thread, opens the
  * port and its queue, creates its BufferPool, imports the pipeline module and
  * calls its `createPipeline(ctx)`, then runs the poll loop until management
- * stops it. With a capture file it taps its queue into its own pcap writer.
+ * stops it. Its queue is tapped: into its own pcap writer with a capture
+ * file, into a pcapng one while management traces (worker_trace.ts).
  * postMessage carries only start-up and shutdown news and the pipeline's
  * final report; everything in between goes through the IPC rings and the
  * metric slabs.
@@ -18,10 +19,11 @@ import { openPort } from '../port/spec.js';
 import { HdrRecorder, type HistogramShared } from '../telemetry/histogram.js';
 import { MetricsSlab, type MetricsShared } from '../telemetry/metrics.js';
 import { BufferPool } from '../core/buffer_pool.js';
-import { MgmtEnd, WorkerEnd, type IpcShared } from '../core/ipc.js';
+import { CMD_TRACE, MgmtEnd, WorkerEnd, type IpcShared } from '../core/ipc.js';
 import type { Pipeline } from '../core/pipeline.js';
 import { TxBatch } from '../port/tx_batch.js';
 import { CommandTable, WorkerLoop, type LoopOptions, type LoopStats } from './worker_loop.js';
+import { WorkerTrace } from './worker_trace.js';
 
 export const WORKER_KIND = 'vaigai-worker';
 
@@ -38,6 +40,8 @@ export interface WorkerInit {
   queueId: number;
   /** This worker's capture file (every frame its queue receives and sends), or null. */
   pcap: string | null;
+  /** A live trace's part file (pcapng) to capture into from the start, or null. */
+  trace: string | null;
   poolSlots: number;
   /** CPU to pin to, -1 for none. */
   cpu: number;
@@ -114,6 +118,7 @@ async function runWorker(init: WorkerInit): Promise<WorkerMessage> {
   let queue: PortQueue | null = null;
   let pipeline: Pipeline | null = null;
   let pcap: PcapWriter | null = null;
+  let trace: WorkerTrace | null = null;
   let flusher: NodeJS.Timeout | undefined;
   let looping = false;
   try {
@@ -122,14 +127,20 @@ async function runWorker(init: WorkerInit): Promise<WorkerMessage> {
     port = openWorkerPort(init);
     const pool = new BufferPool(init.poolSlots);
     const own = port.openQueue(init.queueId, pool);
-    queue = pcap === null ? own : tapQueue(own, pcap);
-    if (pcap !== null) {
-      const w = pcap;
-      flusher = setInterval(() => w.flush(), PCAP_FLUSH_MS);
-    }
+    const tap = tapQueue(own, pcap);
+    queue = tap;
+    const t = new WorkerTrace(tap, pcap !== null);
+    trace = t;
+    const w = pcap;
+    flusher = setInterval(() => {
+      w?.flush();
+      t.flush();
+    }, PCAP_FLUSH_MS);
     const tx = new TxBatch(queue);
     const metrics = new MetricsSlab(init.metrics, init.workerIdx);
     const commands = new CommandTable();
+    commands.on(CMD_TRACE, (payload) => t.command(payload));
+    if (init.trace !== null) t.open(init.trace);
     // Only wake() is used of these ends: a CAS on the peer's park word and a notify.
     const peers = init.peers.map((p) => new MgmtEnd(p));
     const mod = (await import(init.pipeline)) as { createPipeline?: PipelineFactory };
@@ -160,6 +171,7 @@ async function runWorker(init: WorkerInit): Promise<WorkerMessage> {
     port.close();
     clearInterval(flusher);
     pcap?.close();
+    trace.close();
     return { type: 'stopped', workerIdx: init.workerIdx, stats, pcapFrames: pcap?.frames ?? -1 };
   } catch (e) {
     clearInterval(flusher);
@@ -169,6 +181,7 @@ async function runWorker(init: WorkerInit): Promise<WorkerMessage> {
       if (!looping) queue?.close();
       port?.close();
       pcap?.close();
+      trace?.close();
     } catch {
       // Report the first failure, not the clean-up's.
     }

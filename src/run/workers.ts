@@ -4,6 +4,7 @@
  * reads the metric slabs and histograms, and stops every worker, waiting until
  * each thread has closed its queue and exited.
  */
+import { createInterface } from 'node:readline';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -13,7 +14,7 @@ import { NativePort } from '../port/native.js';
 import type { Port } from '../port/port.js';
 import type { ShmLink } from '../port/shm_ring.js';
 import { openPort, parsePortSpec } from '../port/spec.js';
-import { CMD_CONFIG, MgmtEnd, createIpc, encodeJson, type Ack } from '../core/ipc.js';
+import { CMD_CONFIG, CMD_TRACE, MgmtEnd, createIpc, encodeJson, type Ack } from '../core/ipc.js';
 import { WORKER_KIND, type WorkerInit, type WorkerMessage } from './worker.js';
 import { LOOP_METRICS, type LoopOptions, type LoopStats } from './worker_loop.js';
 
@@ -31,6 +32,8 @@ export interface WorkerSpec {
   config?: unknown;
   /** Capture file of this worker's queue (see worker.ts). */
   pcap?: string;
+  /** A live trace's part file (pcapng), open from the worker's first frame (see worker_trace.ts). */
+  trace?: string;
 }
 
 export interface WorkerSetOptions {
@@ -52,6 +55,8 @@ export interface WorkerSetOptions {
   /** Records per IPC ring. */
   ipcCapacity?: number;
   startTimeoutMs?: number;
+  /** Where the workers' own output lines go (what their code prints); absent: this process's stdout. */
+  output?: (line: string) => void;
 }
 
 /** How one worker ended: its loop stats, or the error that stopped it. */
@@ -125,6 +130,7 @@ export class WorkerSet {
         shm: w.shm ?? null,
         queueId: w.queueId ?? 0,
         pcap: w.pcap ?? null,
+        trace: w.trace ?? null,
         poolSlots: opts.poolSlots ?? 4096,
         cpu: w.cpu ?? -1,
         pipeline,
@@ -135,7 +141,9 @@ export class WorkerSet {
         histograms,
         loop: opts.loop ?? {},
       };
-      const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
+      const out = opts.output;
+      const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: init, stdout: out !== undefined });
+      if (out !== undefined) createInterface({ input: thread.stdout }).on('line', out);
       const h: Handle = {
         thread,
         mgmt: new MgmtEnd(ipc),
@@ -259,6 +267,16 @@ export class WorkerSet {
     const seqs = this.handles.map((h, w) => (given(w) ? h.mgmt.send(CMD_CONFIG, encodeJson(updates[w])) : -1));
     const acks = await this.collectAcks(seqs, timeoutMs);
     return acks.flatMap((a, w) => (given(w) ? [{ worker: w, rc: a?.rc ?? null }] : []));
+  }
+
+  /**
+   * Starts each worker capturing its queue to `paths[w]` (pcapng), or stops
+   * it (null); resolves with each worker's ack rc (on stop, the frames it
+   * wrote; RC_TRACE_BUSY: it captures with --pcap).
+   */
+  async trace(paths: readonly (string | null)[], timeoutMs = 1000): Promise<number[]> {
+    const seqs = this.handles.map((h, w) => h.mgmt.send(CMD_TRACE, encodeJson({ path: paths[w] ?? null })));
+    return (await this.waitAcks(seqs, timeoutMs)).map((a) => a.rc);
   }
 
   /** Waits for the ack of seqs[w] from each worker w (a seq < 0 is skipped and yields no ack). */

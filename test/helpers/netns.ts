@@ -223,10 +223,10 @@ export class NetnsLab {
     return r.stdout;
   }
 
-  /** Starts a command in a namespace; cleanup() kills it by PID if still running. */
-  spawn(ns: string | null, cmd: string, args: string[]): ChildProcess {
+  /** Starts a command in a namespace (its stdin a pipe when asked); cleanup() kills it by PID if still running. */
+  spawn(ns: string | null, cmd: string, args: string[], stdin: 'ignore' | 'pipe' = 'ignore'): ChildProcess {
     const [c, a] = this.argv(ns, cmd, args);
-    const child = spawn(c, a, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(c, a, { stdio: [stdin, 'pipe', 'pipe'] });
     this.children.push(child);
     return child;
   }

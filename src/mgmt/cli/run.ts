@@ -17,8 +17,14 @@ import { MAX_WORKERS, runSession, workerPcapPath } from '../../run/session.js';
 import { ealOperands, parseRunOptions, type RawRunOptions } from './stack_config.js';
 import { hdrLogOption, outOption } from './output_config.js';
 import { clientExitCode, type LoadSummary } from '../../engine/report.js';
-import { runGenerator, type RestFlags } from '../generator.js';
 import { DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_RESPONSE_TIMEOUT_S, DEFAULT_TLS_TIMEOUT_S } from './stack_config.js';
+import { attachConsole } from '../console/attach.js';
+import { consoleCommands } from '../console/commands.js';
+import { completer } from '../console/completion.js';
+import { defaultSocketPath } from '../console/socket_path.js';
+import { startFlags } from '../console/start_flags.js';
+import { runGenerator, type RestFlags } from '../generator.js';
+import { addConsoleOptions, historyOf, type ConsoleFlags } from './console_options.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -28,7 +34,7 @@ export function driversHelp(): string {
 }
 
 export function registerRun(program: Command): Command {
-  return program
+  const run = program
     .command('run', { isDefault: true })
     .description('run the stack on a port: ARP and ping for the owned addresses, and a server or client load on its TCP')
     .option('--port <spec>', 'port to use: DRIVER[:key=value,...], e.g. af_packet:iface=eth1 (drivers below)')
@@ -94,25 +100,37 @@ export function registerRun(program: Command): Command {
     .addOption(new Option('--workers <n>', 'poll-mode worker threads, one per port queue (adds queues=N to --port)').default('1'))
     .addOption(new Option('-R, --rest-port <port>', 'serve the REST API and Prometheus /metrics on this TCP port; without a load, the stack comes up and waits for one').argParser(restPort))
     .addOption(new Option('--rest-bind <address>', 'address the REST API listens on').default('127.0.0.1'))
-    .addOption(new Option('--rest-token <token>', 'require "Authorization: Bearer <token>" on every REST request').env('VAIGAI_REST_TOKEN'))
+    .addOption(new Option('--rest-token <token>', 'require "Authorization: Bearer <token>" on every REST request').env('VAIGAI_REST_TOKEN'));
+  addConsoleOptions(run)
     .argument('[eal...]', 'after --: EAL arguments of a dpdk port, e.g. -- --no-huge -m 512 --vdev net_af_packet0,iface=eth1')
     .usage('--port <spec> --src-ip <range> [options] [-- EAL arguments]')
     .addHelpText('after', `\n${driversHelp()}`)
-    .action(async (eal: string[], opts: RawRunOptions & { workers: string } & Partial<RestFlags>) => {
-      const plan = parseRunOptions(opts, ealOperands(eal, process.argv));
+    .action(async (eal: string[], opts: RawRunOptions & ConsoleFlags & { workers: string } & Partial<RestFlags>) => {
+      if (opts.attach !== undefined) {
+        const io = { input: process.stdin, output: process.stdout, errors: process.stderr, history: historyOf(opts), completer: completer(consoleCommands(startFlags(run, {}, []).flags)) };
+        process.exitCode = await attachConsole(opts.attach === true ? defaultSocketPath() : opts.attach, io);
+        return;
+      }
+      const ealArgs = ealOperands(eal, process.argv);
+      const plan = parseRunOptions(opts, ealArgs);
       const n = /^\d+$/.test(opts.workers) ? Number(opts.workers) : NaN;
       if (!(n >= 1 && n <= MAX_WORKERS)) throw new InvalidOptionError('--workers', `"${opts.workers}" is not an integer in 1..${MAX_WORKERS}`);
       checkFiles(plan, n);
       if (opts.saveConfig !== undefined) saveProfile(plan, opts.saveConfig);
-      if (opts.restPort === undefined) {
-        if (opts.restToken !== undefined && process.env.VAIGAI_REST_TOKEN !== opts.restToken) throw new InvalidOptionError('--rest-token', 'needs -R/--rest-port');
+      if (opts.restToken !== undefined && opts.restPort === undefined && process.env.VAIGAI_REST_TOKEN !== opts.restToken) throw new InvalidOptionError('--rest-token', 'needs -R/--rest-port');
+      if (opts.restToken !== undefined && opts.restPort !== undefined && opts.restToken.length < 8) throw new InvalidOptionError('--rest-token', 'give at least 8 characters');
+      const rest = opts.restPort === undefined ? null : { restPort: opts.restPort, restBind: opts.restBind ?? '127.0.0.1', ...(opts.restToken !== undefined ? { restToken: opts.restToken } : {}) };
+      // A console: asked for, or a terminal and nothing to run; its socket alone with --socket.
+      const local = opts.interactive === true || (plan.mode.kind === 'stack' && process.stdin.isTTY === true);
+      const consoles = local || opts.socket !== undefined ? { local, socket: opts.socket ?? null, history: historyOf(opts), run, eal: ealArgs } : null;
+      if (rest === null && consoles === null) {
         // A terminal gets a table redrawn in place; anything else the plain live lines (scripts parse them).
         exitFor(plan, (await runSession(plan, n, { view: process.stdout.isTTY ? 'table' : 'lines' })).client);
         return;
       }
-      if (opts.restToken !== undefined && opts.restToken.length < 8) throw new InvalidOptionError('--rest-token', 'give at least 8 characters');
-      await runGenerator(plan, n, opts, { restPort: opts.restPort, restBind: opts.restBind ?? '127.0.0.1', ...(opts.restToken !== undefined ? { restToken: opts.restToken } : {}) });
+      await runGenerator(plan, n, opts, { rest, consoles });
     });
+  return run;
 }
 
 /** -R PORT: a TCP port number. */
