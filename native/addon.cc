@@ -4,7 +4,12 @@
 //   attach(handle)                    the same port in another thread (worker_threads)
 //   port.openQueue(q, reg)            a Queue over the worker's pool; `reg` registers once
 //                                     { buffer, slotSize, dataOff, dataLen, freeStack, headroom,
-//                                       rxSlots, txSlots }
+//                                       rxSlots, txSlots, rxStamps?, txStamp?, clockOriginNs? }
+//                                     rxStamps (Float64Array, one per slot): each rx burst writes
+//                                     the kernel's receive time of the frame it put in a slot;
+//                                     txStamp[0]: each tx burst's hand-over time. Both in µs of
+//                                     CLOCK_MONOTONIC minus clockOriginNs (the caller's clock)
+//   queue.rxTimestamps                whether rx writes rxStamps (the driver has kernel stamps)
 //   queue.rx(n, top)                  one burst received into the pool's free slots
 //                                     freeStack[top-n..top); the k used ones are moved to the
 //                                     RX output array [0..k) and the stack closed up (JS
@@ -17,6 +22,7 @@
 #include <napi.h>
 
 #include <sched.h>
+#include <time.h>
 
 #include <map>
 #include <mutex>
@@ -84,7 +90,8 @@ class Queue : public Napi::ObjectWrap<Queue> {
                        {InstanceMethod<&Queue::Stats>("stats"), InstanceMethod<&Queue::Close>("close"),
                         InstanceMethod<&Queue::BenchTx>("benchTx"), InstanceMethod<&Queue::BenchRx>("benchRx"),
                         InstanceMethod<&Queue::SetRxOut>("setRxOut"),
-                        InstanceAccessor<&Queue::WaitFd>("waitFd")});
+                        InstanceAccessor<&Queue::WaitFd>("waitFd"),
+                        InstanceAccessor<&Queue::RxTimestamps>("rxTimestamps")});
   }
 
   // new Queue(handle, q, reg): only from Port.openQueue.
@@ -113,6 +120,16 @@ class Queue : public Napi::ObjectWrap<Queue> {
     rx_out_ = rx_slots_;
     rx_out_cap_ = rx_cap_;
     tx_cap_ = int(n_tx);
+    size_t n_stamps = 0, n_tx_stamp = 0;
+    if (reg.Has("rxStamps")) {
+      rx_us_ = typed_data<double>(reg, "rxStamps", napi_float64_array, "a Float64Array", n_stamps);
+      if (n_stamps < pool_.count) throw error(env, "openQueue: rxStamps needs one entry per slot");
+    }
+    if (reg.Has("txStamp")) {
+      tx_us_ = typed_data<double>(reg, "txStamp", napi_float64_array, "a Float64Array", n_tx_stamp);
+      if (n_tx_stamp < 1) throw error(env, "openQueue: txStamp needs one entry");
+    }
+    if (reg.Has("clockOriginNs")) origin_ns_ = int64_t(reg.Get("clockOriginNs").As<Napi::Number>().DoubleValue());
     // The registered arrays must outlive the queue: the driver keeps raw pointers into them.
     keep_ = Napi::Persistent(reg);
     PortDriver* drv = port_ref(h);
@@ -173,7 +190,32 @@ class Queue : public Napi::ObjectWrap<Queue> {
     if (n > tx_cap_) n = tx_cap_;
     if (n <= 0) return 0;
     if (!slots_valid(tx_slots_, n)) return -EINVAL;
+    // Before the call, not after: on a veth the call itself runs the peer's
+    // receive path, which may answer (and the answer reach our ring) before it returns.
+    if (tx_us_) tx_us_[0] = double(clock_ns(CLOCK_MONOTONIC) - origin_ns_) * 1e-3;
     return q_->tx(pool_, tx_slots_, n);
+  }
+
+  // The kernel's receive times (CLOCK_REALTIME) on the caller's clock: one
+  // REALTIME/MONOTONIC pair per burst converts them, so a step of the wall
+  // clock between bursts does not skew them. A frame without a time, or with
+  // one from the future, gets the time of this call.
+  void stamp_rx(const int32_t* slots, int k) {
+    const int64_t* ts = q_->rx_stamps();
+    if (!ts) return;
+    int64_t mono = clock_ns(CLOCK_MONOTONIC);
+    int64_t off = mono - clock_ns(CLOCK_REALTIME);
+    for (int i = 0; i < k; i++) {
+      int64_t t = ts[i] + off;
+      if (ts[i] == 0 || t > mono) t = mono;
+      rx_us_[slots[i]] = double(t - origin_ns_) * 1e-3;
+    }
+  }
+
+  static int64_t clock_ns(clockid_t id) {
+    timespec ts;
+    clock_gettime(id, &ts);
+    return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
   }
 
   // The top n free slots are the receive window; the driver fills them in
@@ -190,6 +232,7 @@ class Queue : public Napi::ObjectWrap<Queue> {
     if (!slots_valid(window, n)) return -EINVAL;
     int k = q_->rx(pool_, window, n);
     if (k <= 0) return k;
+    if (rx_us_) stamp_rx(window, k);
     memcpy(rx_out_, window, size_t(k) * sizeof(int32_t));
     memmove(window, window + k, size_t(n - k) * sizeof(int32_t));
     return k;
@@ -205,6 +248,10 @@ class Queue : public Napi::ObjectWrap<Queue> {
     rx_out_cap_ = int(ta.ElementLength());
     rx_out_keep_ = Napi::Persistent(ta.As<Napi::Object>());
     return env.Undefined();
+  }
+
+  Napi::Value RxTimestamps(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), q_ != nullptr && q_->rx_stamps() != nullptr);
   }
 
   Napi::Value WaitFd(const Napi::CallbackInfo& info) {
@@ -270,6 +317,9 @@ class Queue : public Napi::ObjectWrap<Queue> {
   int rx_cap_ = 0, tx_cap_ = 0;
   int32_t* rx_out_ = nullptr;
   int rx_out_cap_ = 0;
+  double* rx_us_ = nullptr;
+  double* tx_us_ = nullptr;
+  int64_t origin_ns_ = 0;
   Napi::ObjectReference rx_out_keep_;
   QueueStats last_;
   Napi::ObjectReference keep_;

@@ -45,6 +45,10 @@ class QueueDriver {
   // the driver sets data_off (lowered to re-insert a VLAN tag) and data_len of
   // the slots it used. Returns the number received (0 when none), or -errno.
   virtual int rx(const PoolRef& pool, const int32_t* slots, int n) = 0;
+  // When the kernel received each frame the last rx() returned, in the same
+  // order, as CLOCK_REALTIME nanoseconds (0: no time for that frame); nullptr
+  // when the driver has no receive timestamps (the caller then uses its own clock).
+  virtual const int64_t* rx_stamps() const { return nullptr; }
   // Transmits slots[0..n); returns how many were accepted (a prefix), or -errno.
   // Accepted frames are copied or queued; the caller frees their slots.
   virtual int tx(const PoolRef& pool, const int32_t* slots, int n) = 0;

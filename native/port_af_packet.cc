@@ -1,9 +1,11 @@
 // The af_packet driver: one AF_PACKET socket per queue, bound to an interface
 // (which needs no IP address). RX reads a TPACKET_V2 ring (no system call while
 // frames wait) or, with rx=mmsg, recvmmsg with PACKET_AUXDATA; TX is sendmmsg
-// with PACKET_QDISC_BYPASS. With queues=N the sockets join one PACKET_FANOUT_HASH
-// group: the kernel's flow hash is symmetric, so both directions of a flow land
-// on the same queue, like symmetric RSS. promisc=1 adds a PACKET_MR_PROMISC
+// with PACKET_QDISC_BYPASS. The ring's frames carry the kernel's receive time
+// (tp_sec/tp_nsec, CLOCK_REALTIME), handed on through rx_stamps(). With
+// queues=N the sockets join one PACKET_FANOUT_HASH group: the kernel's flow
+// hash is symmetric, so both directions of a flow land on the same queue, like
+// symmetric RSS. promisc=1 adds a PACKET_MR_PROMISC
 // membership per queue socket, for physical NICs that filter by MAC.
 //
 // What the kernel hands over is turned back into wire frames:
@@ -117,6 +119,9 @@ class AfPacketQueue : public QueueDriver {
 
   int wait_fd() const override { return fd_; }
 
+  // recvmmsg would need SO_TIMESTAMPNS and a control message per frame: only the ring has them.
+  const int64_t* rx_stamps() const override { return ring_ ? stamps_ : nullptr; }
+
   QueueStats stats() const override {
     // The kernel's drop counter (ring or socket buffer full) resets on read.
     tpacket_stats ks{};
@@ -152,6 +157,7 @@ class AfPacketQueue : public QueueDriver {
       if (h->tp_len == h->tp_snaplen && copy_in(pool, s, data, h->tp_len) &&
           finish_rx(pool, s, h->tp_len, status, h->tp_vlan_tci, h->tp_vlan_tpid)) {
         st_.rx_bytes += pool.data_len[s];
+        stamps_[got] = int64_t(h->tp_sec) * 1000000000 + int64_t(h->tp_nsec);
         got++;
       } else {
         st_.rx_dropped++;
@@ -203,6 +209,7 @@ class AfPacketQueue : public QueueDriver {
   size_t ring_size_;
   uint32_t frame_nr_;
   uint32_t head_ = 0;
+  int64_t stamps_[kMaxBurst] = {};
   mutable QueueStats st_;
   mmsghdr tx_msgs_[kMaxBurst];
   iovec tx_iov_[kMaxBurst];

@@ -464,7 +464,12 @@ class StackPipeline implements Pipeline {
   private takeSteered(nowUs: number): void {
     const steer = this.steer;
     if (steer === null) return;
-    for (let k = steer.take(); k > 0; k = steer.take()) this.stack.input(steer.slots, k, nowUs);
+    // A passed frame's slot holds no receive stamp of its own (the kernel's is in the other worker's clock): the poll's time stands in.
+    const stamps = this.ctx.queue.wire?.rxUs;
+    for (let k = steer.take(); k > 0; k = steer.take()) {
+      if (stamps !== undefined) for (let i = 0; i < k; i++) stamps[steer.slots[i]] = nowUs;
+      this.stack.input(steer.slots, k, nowUs);
+    }
   }
 
   /**
@@ -634,6 +639,9 @@ export function createPipeline(ctx: PipelineContext): Pipeline {
       const seed = app.kind === 'client' ? app.share?.seed : undefined;
       if (seed !== undefined) opts.portKey = Uint32Array.of(seed, Math.imul(seed, 0x9e3779b1) ^ 0x5bd1e995);
       tcp = new TcpLayer(stack, opts);
+      const wire = tcp.wire;
+      wire.attach(ctx.queue.wire);
+      ctx.tx.onFlush = () => wire.flushed();
       stack.registerL4(IPV4_PROTO_TCP, tcp);
       udp = new UdpLayer(stack);
       stack.registerL4(IPV4_PROTO_UDP, udp);

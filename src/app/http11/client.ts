@@ -31,7 +31,7 @@ import type { MessageHead } from './head.js';
 import { DEFAULT_PARSER_OPTIONS, Http1Parser, KIND_RESPONSE, type ParserOptions, type ParserSink } from './parser.js';
 import { buildRequest, type RequestSpec } from './request.js';
 import { TcpError } from '../../net/tcp/api.js';
-import type { StreamHandler, StreamTransport } from '../../net/tcp/stream.js';
+import type { StreamHandler, StreamTransport, WireTimes } from '../../net/tcp/stream.js';
 import { ipToString } from '../../wire/ipv4_addr.js';
 
 export interface ClientOptions {
@@ -65,6 +65,8 @@ export interface ClientOptions {
   /** Per response: status, body length, response time (µs), sha256 hex if the spec asked, body if kept, the request's index. */
   onResponse: ((status: number, bodyBytes: number, rttUs: number, sha256: string | null, body: Buffer | null, request: number) => void) | null;
   onDone: ((stats: ClientStats) => void) | null;
+  /** The wire split's times (µs): WIRE_RTT round trips and SERVER times (last request byte out -> first response byte in). */
+  onWire: ((what: number, us: number) => void) | null;
   /** Each response header field as strings: only when set (it costs two strings per field). */
   onHeader: ((name: string, value: string) => void) | null;
   /** A connection not usable (TCP and, below us, TLS) this long after connect() fails; 0 = no bound. */
@@ -94,6 +96,11 @@ export interface ClientOptions {
   thinkUs: number;
 }
 
+/** onWire's kinds: a TCP round trip on the wire (SYN or data to its ACK), a SYN's alone, the server's time. */
+export const WIRE_RTT = 0;
+export const WIRE_SYN = 1;
+export const WIRE_SERVER = 2;
+
 /** Connections open at once over several clients (the flows of a load), and the most allowed. */
 export interface ConnBudget {
   open: number;
@@ -115,6 +122,7 @@ export const DEFAULT_CLIENT_OPTIONS = {
   clock: monotonicClock,
   onResponse: null,
   onDone: null,
+  onWire: null,
   onHeader: null,
   connectTimeoutUs: 0,
   readTimeoutUs: 0,
@@ -185,6 +193,8 @@ class ClientConn implements ParserSink {
   connected = false;
   /** When connect() was called (clock µs). */
   openedAt = 0;
+  /** The oldest request's answer has begun (its server time is taken). */
+  answering = false;
   /** The failure the client itself found (a Fail code) before aborting, else -1. */
   fail = -1;
   /** What the client's own failure says (null: what the transport or the reason says). */
@@ -228,6 +238,7 @@ class ClientConn implements ParserSink {
     this.writeOff = 0;
     this.writeBytes = null;
     this.connected = false;
+    this.answering = false;
     this.fail = -1;
     this.failMsg = null;
     this.rx = 0;
@@ -267,6 +278,13 @@ export class Http1Client implements StreamHandler {
   readonly stats = new ClientStats();
   private readonly opt: ClientOptions;
   private readonly t: StreamTransport;
+  /**
+   * The transport's wire times, when they time a request alone (nothing
+   * pipelined): a response is then timed from its request's first byte on
+   * the wire to the receive time of its last byte (the kernel's, with
+   * af_packet's ring), not by the poll loop's clock.
+   */
+  private readonly w: WireTimes | null;
   /** Prebuilt request bytes: [i] keep-alive, [n + i] with Connection: close. */
   private readonly wire: Uint8Array[];
   private readonly isHead: boolean[];
@@ -319,6 +337,7 @@ export class Http1Client implements StreamHandler {
     if (!(o.pipeline >= 1 && o.pipeline <= 1024)) throw new RangeError('pipeline depth must be 1..1024');
     if (!(o.connections >= 1)) throw new RangeError('connections must be >= 1');
     this.t = o.transport;
+    this.w = o.pipeline === 1 ? (o.transport.wire ?? null) : null;
     this.wire = [
       ...o.requests.map((r) => buildRequest(r, o.host, false)),
       ...o.requests.map((r) => buildRequest(r, o.host, true)),
@@ -485,7 +504,21 @@ export class Http1Client implements StreamHandler {
     const c = this.conns[conn];
     if (!c) return;
     c.rx++;
+    const w = this.w;
+    if (w !== null && !c.answering && c.qCount > 0) {
+      // Its first byte: the server's time is from the request's last byte out.
+      c.answering = true;
+      const out = w.runLastTxUs(conn);
+      if (out >= 0 && this.opt.onWire !== null) this.opt.onWire(WIRE_SERVER, w.rxUs() - out);
+    }
     c.parser.feed(u8, off, len);
+  }
+
+  onWireRtt(conn: number, us: number, syn: boolean): void {
+    const on = this.opt.onWire;
+    if (on === null || !this.conns[conn]) return;
+    on(WIRE_RTT, us);
+    if (syn) on(WIRE_SYN, us);
   }
 
   onWritable(conn: number): void {
@@ -553,7 +586,8 @@ export class Http1Client implements StreamHandler {
   responseDone(c: ClientConn, h: MessageHead): void {
     const s = this.stats;
     const slot = c.qHead;
-    const rtt = this.opt.clock.nowUs() - c.sentAt[slot];
+    const rtt = this.responseTime(c, slot);
+    c.answering = false;
     const r = c.reqIdx[slot];
     c.qHead = (slot + 1) % c.sentAt.length;
     c.qCount--;
@@ -592,6 +626,14 @@ export class Http1Client implements StreamHandler {
   }
 
   // --- internals ---
+
+  /** From the request's start (its first byte on the wire, or the open model's intended time) to now, or to its last byte's receipt on the wire. */
+  private responseTime(c: ClientConn, slot: number): number {
+    const w = this.w;
+    if (w === null) return this.opt.clock.nowUs() - c.sentAt[slot];
+    const first = this.opt.open ? -1 : w.runFirstTxUs(c.id);
+    return w.rxUs() - (first >= 0 ? first : c.sentAt[slot]);
+  }
 
   /** The client's own verdict on a connection: it is aborted, and onClosed counts it under `code`, with `msg`. */
   private failConn(c: ClientConn, code: number, msg: string): void {

@@ -101,6 +101,7 @@ function initTcb(tcp: TcpLayer, c: number, handler: TcpHandler | null, iss: numb
   // Time the SYN (Karn: dropped if it is retransmitted).
   t.flags[c] |= F_RTT;
   t.rttStartMs[c] = tcp.nowUs;
+  tcp.wire.reset(c);
 }
 
 /** Candidate pairs looked at before the pool counts as exhausted towards a destination. */
@@ -349,10 +350,19 @@ export function synSentInput(tcp: TcpLayer, c: number): void {
   if (tcp.alive(c, g) && t.lastAckSent[c] !== t.rcvNxt[c]) ackNow(tcp, c);
 }
 
+/** SND.UNA of `c` moved to `ack`: the handler gets the wire round trip when the ACK covers the timed segment. */
+export function wireSample(tcp: TcpLayer, c: number, ack: number): void {
+  const us = tcp.wire.acked(c, ack);
+  if (us < 0) return;
+  const h = tcp.t.handler[c];
+  if (h !== null && h.onWireRtt !== undefined) h.onWireRtt(c, us, tcp.wire.wasSyn(c));
+}
+
 /** SYN acknowledged: ESTABLISHED (or FIN_WAIT_1 when shutdown() came first). False if the app closed it in onConnected. */
 export function establish(tcp: TcpLayer, c: number): boolean {
   const t = tcp.t;
   tcp.ccOf(c).init(c);
+  wireSample(tcp, c, t.sndUna[c]);
   let r = -1;
   if ((t.flags[c] & F_RTT) !== 0) {
     t.flags[c] &= ~F_RTT;

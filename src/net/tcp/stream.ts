@@ -6,6 +6,7 @@
  * indexed by them. Bytes passed to onData are valid only during the call.
  */
 import type { TcpHandler } from './api.js';
+import type { WireClock } from '../../port/wire_stamps.js';
 
 /** The callbacks of a connection: the TCP API's, so one handler serves every transport. */
 export type StreamHandler = TcpHandler;
@@ -22,6 +23,21 @@ export const TlsCloseReason = {
   TLS_ERROR: 18,
 } as const;
 
+/**
+ * Wire times a transport knows of its connections (the user-space TCP, see
+ * wire_rtt.ts): µs on the stack clock, -1 when unknown.
+ */
+export interface WireTimes {
+  /** Whether rxUs is the kernel's receive stamp ('kernel-rx') or the poll burst's time ('stack'). */
+  readonly clock: WireClock;
+  /** When the frame being processed now was received (inside onData: the frame that carried the bytes). */
+  rxUs(): number;
+  /** When the first data segment `conn` sent since it last received data left. */
+  runFirstTxUs(conn: number): number;
+  /** When the last data segment `conn` sent since it last received data left. */
+  runLastTxUs(conn: number): number;
+}
+
 export interface StreamTransport {
   /** Returns a connection id, or a negative error. IPv4 addresses are u32 numbers. */
   connect(srcIp: number, dstIp: number, dstPort: number, handler: StreamHandler, srcPort?: number): number;
@@ -34,6 +50,8 @@ export interface StreamTransport {
   shutdown(conn: number): void;
   close(conn: number): void;
   abort(conn: number): void;
+  /** Its wire times, when it has them (the user-space TCP). */
+  readonly wire?: WireTimes;
   /** Why `conn` closed, in words, when this layer knows more than the reason code: valid during its onClosed. */
   closeDetail?(conn: number): string;
 }

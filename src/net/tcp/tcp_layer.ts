@@ -33,6 +33,7 @@ import {
 } from './tcb.js';
 import { TimeWaitFifo, TimerWheel } from './timer.js';
 import { onTimer, refile } from './timers.js';
+import { WireRtt } from './wire_rtt.js';
 
 /** What TCP needs from the network layer (NetStack provides it). */
 export interface TcpStack {
@@ -89,6 +90,10 @@ export class TcpLayer implements L4Handler {
   dsackR = 0;
   nowUs = 0;
   nowMs = 0;
+  /** The slot of the frame input() is processing, -1 outside it (wire_rtt.ts reads its receive stamp). */
+  rxSlot = -1;
+  /** Wire-level timing: round trips and send runs on the driver's stamps. */
+  readonly wire: WireRtt;
   /** Last segment send time handed out by xmitTime(). */
   private lastXmitUs = 0;
   challengeSecond = -1;
@@ -133,6 +138,7 @@ export class TcpLayer implements L4Handler {
     this.tsKey = new IsnGenerator(opts.tsKey);
     this.oooMaxChunks = Math.min(65535, Math.ceil(this.cfg.rcvBuf / (CHUNK_SIZE / 4)));
     this.fire = (c: number) => onTimer(this, c);
+    this.wire = new WireRtt(max, this, () => stack.clock.nowUs());
   }
 
   /**
@@ -206,9 +212,12 @@ export class TcpLayer implements L4Handler {
     this.setNow(nowUs);
     this.bursting = true;
     this.inStack++;
+    const outer = this.rxSlot;
+    this.rxSlot = slot;
     try {
       this.segment(slot, l4Off, l4Len, srcIp, dstIp);
     } finally {
+      this.rxSlot = outer;
       this.inStack--;
     }
   }
