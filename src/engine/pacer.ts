@@ -94,6 +94,14 @@ export class PacedTransport implements StreamTransport {
     return this.lower.wire;
   }
 
+  connectUs(conn: number): number {
+    return this.lower.connectUs?.(conn) ?? -1;
+  }
+
+  handshakeUs(conn: number): number {
+    return this.lower.handshakeUs?.(conn) ?? -1;
+  }
+
   shutdown(conn: number): void {
     this.lower.shutdown(conn);
   }

@@ -41,8 +41,14 @@ import {
   type StackPipelineConfig,
   type StopOp,
   OPEN_CONNS_METRIC,
+  CONNS_METRIC,
 } from './stack_pipeline.js';
 import { Histogram } from '../telemetry/histogram.js';
+import { PH_CONNECT, PH_RESPONSE, phaseSlot, phaseSlots } from '../telemetry/phases.js';
+import { RunRecord } from './run_record.js';
+import { HdrLogOut, NdjsonOut } from './run_outputs.js';
+import { LiveTable, phaseReport } from './live_table.js';
+import type { RunResult, SeriesEntry } from './result_schema.js';
 import { loadNative } from '../port/native.js';
 import { parsePortSpec } from '../port/spec.js';
 import { ipToString } from '../wire/ipv4_addr.js';
@@ -72,6 +78,10 @@ export interface RunWorkersOptions {
   cpus?: readonly number[];
   /** Poll-loop tuning (burst, idle time before parking, ...); the loop's defaults otherwise. */
   loop?: Partial<LoopOptions>;
+  /** The command line, for the result's meta (default: this process's). */
+  argv?: string[];
+  /** Each second: a table refreshed in place (a terminal's), or a line per second (default). */
+  view?: 'table' | 'lines';
 }
 
 export interface WorkersRunResult {
@@ -87,6 +97,8 @@ export interface WorkersRunResult {
   client: ReturnType<typeof summarize> | null;
   /** Each worker's capture file, when --pcap was given. */
   pcapFiles: string[];
+  /** The run's result (what --json holds). */
+  result: RunResult;
 }
 
 
@@ -260,7 +272,6 @@ function clientSnapshot(a: Record<string, number>, us: number): LoadSnapshot {
  */
 class ClientReport {
   private prev: LoadSnapshot;
-  private prevHist: Histogram;
 
   constructor(
     private readonly set: WorkerSet,
@@ -270,16 +281,14 @@ class ClientReport {
     private readonly watch: RateWatch,
   ) {
     this.prev = clientSnapshot(groupStackMetrics(set.metrics(), 'client').app ?? {}, performance.now() * 1000);
-    this.prevHist = new Histogram(LATENCY_PARAMS);
   }
 
-  liveLine(s: number, total: StackMetricGroups, per: StackMetricGroups[]): string {
+  /** `interval`: the response times of the second (RunRecord's). */
+  liveLine(s: number, total: StackMetricGroups, per: StackMetricGroups[], interval: Histogram): string {
     const cur = clientSnapshot(total.app ?? {}, performance.now() * 1000);
-    const hist = this.set.histogram() ?? new Histogram(LATENCY_PARAMS);
-    const line = clientLiveLine(s, this.prev, cur, Histogram.difference(hist, this.prevHist));
+    const line = clientLiveLine(s, this.prev, cur, interval);
     const warning = this.watch.check(s, this.prev, cur);
     this.prev = cur;
-    this.prevHist = hist;
     const col = (k: string): string => per.map((w) => w.app?.[k] ?? 0).join('/');
     return `${line} | workers resp ${col('responses')} steered ${col('steeredOut')}${warning === null ? '' : `\n${warning}`}`;
   }
@@ -293,13 +302,13 @@ class ClientReport {
     per.forEach((w, i) => {
       if (reports[i]?.sha256 != null && (last < 0 || (w.app?.elapsedUs ?? 0) >= (per[last].app?.elapsedUs ?? 0))) last = i;
     });
-    const hist = this.set.histogram() ?? new Histogram(LATENCY_PARAMS);
+    const hist = this.set.histogram(PH_RESPONSE) ?? new Histogram(LATENCY_PARAMS);
     // Each reason's last message: the first worker's that has one.
     const lastFailure = CLIENT_FAIL_KEYS.map((_, i) => reports.map((r) => r?.lastFailure[i] ?? '').find((m) => m !== '') ?? '');
     return summarize(elapsedUs, clientSnapshot(total.app ?? {}, 0), hist, this.verify, last < 0 ? null : (reports[last]?.sha256 ?? null), lastFailure, this.flowSummaries(reports));
   }
 
-  /** Each flow's summary: its summed slab counters, its histograms merged from the workers' reports. */
+  /** Each flow's summary: its summed slab counters, its response phase, its entries' histograms merged from the workers' reports. */
   private flowSummaries(reports: (StackWorkerReport | undefined)[]): FlowSummary[] {
     const m = this.set.metrics();
     const merged = (pick: (r: StackWorkerReport) => string | undefined): Histogram => {
@@ -318,7 +327,8 @@ class ClientReport {
         entries: f.requests.map((_, j) => ({ requests: v(`entry${j}_requests`), responses: v(`entry${j}_responses`) })),
       };
     });
-    const flowLat = this.flows.map((_, i) => merged((r) => r.flowLatency[i]));
+    // A flow's response times are its response phase (one flow's: the total's).
+    const flowLat = this.flows.map((_, i) => this.set.histogram(phaseSlot(PH_RESPONSE, i, this.flows.length)) ?? new Histogram(LATENCY_PARAMS));
     const entryLat = this.flows.map((f, i) => f.requests.map((_, j) => merged((r) => r.entryLatency[i]?.[j])));
     return flowSummaries(snaps, flowLat, entryLat, this.flows);
   }
@@ -344,7 +354,8 @@ class ClientReport {
 class ProbeReport {
   private prev: Record<string, number>;
   private prevUs = performance.now() * 1000;
-  private prevHist: Histogram;
+  /** The phase its times are: a TCP connect's, or a datagram's round trip (response). */
+  readonly phase: number;
 
   constructor(
     private readonly set: WorkerSet,
@@ -354,24 +365,23 @@ class ProbeReport {
     private readonly connections: number,
   ) {
     this.prev = groupStackMetrics(set.metrics(), app).app ?? {};
-    this.prevHist = new Histogram(LATENCY_PARAMS);
+    this.phase = kind === 'tcp_connect' ? PH_CONNECT : PH_RESPONSE;
   }
 
-  liveLine(s: number, total: StackMetricGroups, per: StackMetricGroups[]): string {
+  /** `interval`: the second's times of its phase (RunRecord's). */
+  liveLine(s: number, total: StackMetricGroups, per: StackMetricGroups[], interval: Histogram): string {
     const cur = total.app ?? {};
     const now = performance.now() * 1000;
-    const hist = this.set.histogram() ?? new Histogram(LATENCY_PARAMS);
-    const line = probeLiveLine(this.kind, s, (now - this.prevUs) / 1e6, this.prev, cur, Histogram.difference(hist, this.prevHist));
+    const line = probeLiveLine(this.kind, s, (now - this.prevUs) / 1e6, this.prev, cur, interval);
     this.prev = cur;
     this.prevUs = now;
-    this.prevHist = hist;
     return per.length > 1 ? `${line} | steered ${per.map((w) => w.app?.steeredOut ?? 0).join('/')}` : line;
   }
 
   json(total: StackMetricGroups, per: StackMetricGroups[]): Record<string, unknown> {
     const a = total.app ?? {};
     const elapsedUs = Math.max(0, ...per.map((w) => w.app?.elapsedUs ?? 0));
-    const out = probeSummary(this.kind, a, elapsedUs, this.set.histogram() ?? new Histogram(LATENCY_PARAMS), this.connections);
+    const out = probeSummary(this.kind, a, elapsedUs, this.set.histogram(this.phase) ?? new Histogram(LATENCY_PARAMS), this.connections);
     out.steering = { out: a.steeredOut, in: a.steeredIn, drops: a.steerDrops };
     return out;
   }
@@ -389,9 +399,9 @@ function nonZero(r: Record<string, number> | null): string {
     .join(' ');
 }
 
-function writeJson(path: string, seconds: number, total: StackMetricGroups, per: StackMetricGroups[], app: unknown): void {
-  const out = { seconds: Number(seconds.toFixed(3)), workers: per.length, counters: total.net, port: total.port, tcp: total.tcp, udp: total.udp, app, loop: total.loop, perWorker: per };
-  writeFileSync(path, JSON.stringify(out, null, 1));
+/** The result's keys that the --json file always had. */
+function baseResult(seconds: number, total: StackMetricGroups, per: StackMetricGroups[], app: unknown): Omit<RunResult, 'meta' | 'profile' | 'phases' | 'flows' | 'series'> {
+  return { seconds: Number(seconds.toFixed(3)), workers: per.length, counters: total.net, port: total.port, tcp: total.tcp, udp: total.udp, app, loop: total.loop, perWorker: per };
 }
 
 /** A server's counters with its requests by target (--count-targets), summed over the workers' reports once they closed. */
@@ -466,7 +476,8 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
       pipeline: new URL('./stack_pipeline.js', import.meta.url),
       poolSlots: POOL_SLOTS,
       metrics: stackMetricNames(apps[0]),
-      ...(bounded ? { histogram: LATENCY_PARAMS } : {}),
+      // Each latency phase, for the whole load and per flow.
+      ...(bounded ? { histogram: LATENCY_PARAMS, histogramSlots: phaseSlots(client === null ? 1 : flowsOf(client).length) } : {}),
       eal: plan.ealArgs,
       loop: opts.loop ?? {},
     });
@@ -494,11 +505,42 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
   });
   const appJson = (total: StackMetricGroups, per: StackMetricGroups[]): unknown =>
     clientReport?.json(total, per) ?? probeReport?.json(total, per) ?? (listeners !== null ? listenJson(listeners, total.app ?? {}) : withTargets(total.app, set));
+  const conns = (): number => {
+    let n = 0;
+    for (let w = 0; w < workers; w++) n += set.metricsOf(w)[CONNS_METRIC];
+    return n;
+  };
+  const record = new RunRecord({
+    set,
+    flows: client === null ? [] : flowsOf(client).map((f) => f.name),
+    argv: opts.argv ?? process.argv.slice(2),
+    ...(client !== null ? { profile: client.profile } : {}),
+  });
+  const ndjson = plan.ndjsonPath === null ? null : new NdjsonOut(plan.ndjsonPath);
+  const hdrLog = plan.hdrLogPath === null ? null : new HdrLogOut(plan.hdrLogPath, record.startedAt);
+  ndjson?.meta(record.meta());
+  ndjson?.config({ mode: plan.mode.kind, durationS: plan.durationS, workers, ...(client !== null ? { profile: client.profile } : {}) });
+  ndjson?.start(record.startedAt);
+  const table = opts.view === 'table' ? new LiveTable(process.stdout) : null;
+  // The interval the live line's percentiles are of: the client's response times, or the probe's own phase.
+  const livePhase = probeReport?.phase ?? PH_RESPONSE;
+  let sampledS = 0;
+  /** Closes the series entry up to now (and its interval in the --hdr-log). */
+  const sample = (total: StackMetricGroups, s: number): SeriesEntry => {
+    const e = record.sample(s, total, conns());
+    hdrLog?.interval(sampledS, s, record.intervals);
+    sampledS = s;
+    return e;
+  };
   const report = (): void => {
     const { total, per } = snapshot();
     const s = seconds();
-    log(clientReport?.liveLine(s, total, per) ?? probeReport?.liveLine(s, total, per) ?? liveLine(s, total, per, listeners));
-    if (plan.jsonPath !== null) writeJson(plan.jsonPath, s, total, per, appJson(total, per));
+    const e = sample(total, s);
+    ndjson?.progress(e, appJson(total, per));
+    const interval = record.intervalOf(livePhase) ?? new Histogram(LATENCY_PARAMS);
+    const line = clientReport?.liveLine(s, total, per, interval) ?? probeReport?.liveLine(s, total, per, interval) ?? liveLine(s, total, per, listeners);
+    if (table === null) log(line);
+    else table.render(s, e, record.intervals, line.split('\n').slice(1));
   };
   const allFinished = (): boolean => {
     for (let w = 0; w < workers; w++) if (set.metricsOf(w).app_finished !== 1) return false;
@@ -570,14 +612,20 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
   const results = await set.stop();
   const { total, per } = snapshot();
   const s = seconds();
-  // No last live line: the summary below tells the end.
-  if (plan.jsonPath !== null) writeJson(plan.jsonPath, s, total, per, appJson(total, per));
+  // No last live line: the summary below tells the end. The series' last entry runs to the end.
+  sample(total, s);
+  hdrLog?.close();
+  table?.clear();
+  const result = record.result(baseResult(s, total, per, appJson(total, per)));
+  if (plan.jsonPath !== null) writeFileSync(plan.jsonPath, JSON.stringify(result, null, 1));
+  ndjson?.result(result);
   log(`summary: ${nonZero(total.net) || 'no traffic'}`);
   if (total.tcp !== null) log(`tcp: ${nonZero(total.tcp) || 'no traffic'}`);
   if (total.udp !== null && nonZero(total.udp) !== '') log(`udp: ${nonZero(total.udp)}`);
   const clientSummary = clientReport?.summary(total, per) ?? null;
   if (clientSummary !== null) log(summaryText('client', clientSummary));
   else if (probeReport !== null) log(probeReport.summary(total, per));
+  if (Object.keys(result.phases).length > 0) log(phaseReport(result.phases));
   else if (listeners !== null) for (const [name, r] of Object.entries(listenJson(listeners, total.app ?? {}))) log(`listen ${name}: ${nonZero(r) || 'no traffic'}`);
   else if (total.app !== null) log(`app: ${nonZero(total.app) || 'no traffic'}`);
   const targets = (withTargets(total.app, set) as { targets?: Record<string, number> } | null)?.targets;
@@ -595,8 +643,8 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
     log(`sslkeylog: ${lines} secrets to ${plan.keylog.path}`);
   }
   const errors = results.filter((r) => r.error !== null);
-  if (failedMsg !== '' || errors.length > 0) {
-    throw new WorkerFailedError(failedMsg || errors.map((r) => `worker ${r.workerIdx}: ${r.error}`).join('; '));
-  }
-  return { seconds: s, total, perWorker: per, results, cpus: pinned, client: clientSummary, pcapFiles };
+  const failure = failedMsg || errors.map((r) => `worker ${r.workerIdx}: ${r.error}`).join('; ');
+  ndjson?.end(new Date(), failure === '' ? null : failure);
+  if (failure !== '') throw new WorkerFailedError(failure);
+  return { seconds: s, total, perWorker: per, results, cpus: pinned, client: clientSummary, pcapFiles, result };
 }

@@ -11,6 +11,7 @@ import { Histogram, createSharedHistograms, type HdrParams, type HistogramShared
 import { MetricsLayout, MetricsReader, type MetricsShared, type MetricsSnapshot } from '../telemetry/metrics.js';
 import { NativePort } from '../port/native.js';
 import type { Port } from '../port/port.js';
+import type { WireClock } from '../port/wire_stamps.js';
 import type { ShmLink } from '../port/shm_ring.js';
 import { openPort, parsePortSpec } from '../port/spec.js';
 import { CMD_CONFIG, MgmtEnd, createIpc, encodeJson, type Ack } from '../core/ipc.js';
@@ -44,6 +45,8 @@ export interface WorkerSetOptions {
   metrics?: readonly string[];
   /** Latency histogram geometry, or absent for none. */
   histogram?: HdrParams;
+  /** Histograms of that geometry per worker (default 1). */
+  histogramSlots?: number;
   loop?: Partial<LoopOptions>;
   /** EAL arguments for a dpdk port management opens (the words after `--`). */
   eal?: string[];
@@ -68,6 +71,8 @@ interface Handle {
   thread: Worker;
   mgmt: MgmtEnd;
   pinnedCpu: number;
+  /** The receive clocks of the pipeline's wire times (null: none timed so). */
+  clocks: { tcp: WireClock | null; http: WireClock | null };
   result: WorkerResult | null;
   exited: Promise<void>;
   acks: Map<number, Ack>;
@@ -99,7 +104,7 @@ export class WorkerSet {
     if (n < 1) throw new RangeError('a worker set needs at least one worker');
     const layout = new MetricsLayout([...LOOP_METRICS, ...(opts.metrics ?? [])]);
     const metrics: MetricsShared = { sab: layout.allocate(n), names: layout.names };
-    const histograms = opts.histogram === undefined ? null : createSharedHistograms(opts.histogram, n);
+    const histograms = opts.histogram === undefined ? null : createSharedHistograms(opts.histogram, n, opts.histogramSlots ?? 1);
     const p = opts.pipeline;
     const pipeline = p instanceof URL ? p.href : p.startsWith('file:') ? p : pathToFileURL(resolve(p)).href;
     const ports = WorkerSet.openNativePorts(opts.workers, opts.eal ?? []);
@@ -129,6 +134,7 @@ export class WorkerSet {
         thread,
         mgmt: new MgmtEnd(ipc),
         pinnedCpu: -1,
+        clocks: { tcp: null, http: null },
         result: null,
         exited: new Promise((r) => thread.once('exit', () => r())),
         acks: new Map(),
@@ -188,6 +194,7 @@ export class WorkerSet {
       h.thread.on('message', (m: WorkerMessage) => {
         if (m.type === 'ready') {
           h.pinnedCpu = m.pinnedCpu;
+          h.clocks = m.clocks;
           done();
         } else if (m.type === 'stopped') {
           h.result = { workerIdx: i, stats: m.stats, error: null, ...(m.pcapFrames >= 0 ? { pcapFrames: m.pcapFrames } : {}) };
@@ -208,6 +215,17 @@ export class WorkerSet {
 
   get size(): number {
     return this.handles.length;
+  }
+
+  /**
+   * The clock of each phase timed on the wire: the TCP layer's (connect,
+   * wire_rtt) is its queue's receive clock; a client's responses (ttfb,
+   * response, server) use it only when they are timed on the wire at all.
+   */
+  wireClocks(): { tcp: WireClock; http: WireClock } {
+    const kernel = (cs: (WireClock | null)[]): WireClock => (cs.length > 0 && cs.every((c) => c === 'kernel-rx') ? 'kernel-rx' : 'stack');
+    const of = (k: 'tcp' | 'http'): (WireClock | null)[] => this.handles.map((h) => h.clocks[k]).filter((c) => c !== null);
+    return { tcp: kernel(of('tcp')), http: kernel(of('http')) };
   }
 
   /** The CPU each worker pinned itself to (-1: not pinned). */
@@ -279,9 +297,14 @@ export class WorkerSet {
     return this.reader.worker(w);
   }
 
-  /** The workers' latency histograms merged, or null when none was asked for. */
-  histogram(): Histogram | null {
-    return this.histograms === null ? null : Histogram.merged(this.histograms);
+  /** The workers' latency histograms (of `slot`) merged, or null when none was asked for. */
+  histogram(slot = 0): Histogram | null {
+    return this.histograms === null ? null : Histogram.merged(this.histograms, slot);
+  }
+
+  /** The shared histograms (to merge several slots), or null when none was asked for. */
+  get sharedHistograms(): HistogramShared | null {
+    return this.histograms;
   }
 
   /** Each worker's last report (what its pipeline posted; undefined for none). */

@@ -32,7 +32,9 @@ import { DEFAULT_PARSER_OPTIONS, Http1Parser, KIND_RESPONSE, type ParserOptions,
 import { buildRequest, type RequestSpec } from './request.js';
 import { TcpError } from '../../net/tcp/api.js';
 import type { StreamHandler, StreamTransport, WireTimes } from '../../net/tcp/stream.js';
+import type { WireClock } from '../../port/wire_stamps.js';
 import { ipToString } from '../../wire/ipv4_addr.js';
+import { PH_CONNECT, PH_RESPONSE, PH_SCHEDULE, PH_SERVER, PH_TLS, PH_TTFB, PH_WIRE_RTT, type PhaseSink } from '../../telemetry/phases.js';
 
 export interface ClientOptions {
   transport: StreamTransport;
@@ -65,8 +67,8 @@ export interface ClientOptions {
   /** Per response: status, body length, response time (µs), sha256 hex if the spec asked, body if kept, the request's index. */
   onResponse: ((status: number, bodyBytes: number, rttUs: number, sha256: string | null, body: Buffer | null, request: number) => void) | null;
   onDone: ((stats: ClientStats) => void) | null;
-  /** The wire split's times (µs): WIRE_RTT round trips and SERVER times (last request byte out -> first response byte in). */
-  onWire: ((what: number, us: number) => void) | null;
+  /** Where the phase times go (connect, TLS, first byte, response, schedule), µs; null: nowhere. */
+  phases: PhaseSink | null;
   /** Each response header field as strings: only when set (it costs two strings per field). */
   onHeader: ((name: string, value: string) => void) | null;
   /** A connection not usable (TCP and, below us, TLS) this long after connect() fails; 0 = no bound. */
@@ -96,11 +98,6 @@ export interface ClientOptions {
   thinkUs: number;
 }
 
-/** onWire's kinds: a TCP round trip on the wire (SYN or data to its ACK), a SYN's alone, the server's time. */
-export const WIRE_RTT = 0;
-export const WIRE_SYN = 1;
-export const WIRE_SERVER = 2;
-
 /** Connections open at once over several clients (the flows of a load), and the most allowed. */
 export interface ConnBudget {
   open: number;
@@ -122,7 +119,7 @@ export const DEFAULT_CLIENT_OPTIONS = {
   clock: monotonicClock,
   onResponse: null,
   onDone: null,
-  onWire: null,
+  phases: null,
   onHeader: null,
   connectTimeoutUs: 0,
   readTimeoutUs: 0,
@@ -195,6 +192,8 @@ class ClientConn implements ParserSink {
   openedAt = 0;
   /** The oldest request's answer has begun (its server time is taken). */
   answering = false;
+  /** The oldest request's time to its answer's first byte (µs), -1 until that byte came. */
+  ttfb = -1;
   /** The failure the client itself found (a Fail code) before aborting, else -1. */
   fail = -1;
   /** What the client's own failure says (null: what the transport or the reason says). */
@@ -239,6 +238,7 @@ class ClientConn implements ParserSink {
     this.writeBytes = null;
     this.connected = false;
     this.answering = false;
+    this.ttfb = -1;
     this.fail = -1;
     this.failMsg = null;
     this.rx = 0;
@@ -285,6 +285,8 @@ export class Http1Client implements StreamHandler {
    * af_packet's ring), not by the poll loop's clock.
    */
   private readonly w: WireTimes | null;
+  /** The receive clock its responses are timed with on the wire, or null (the poll loop's clock, no wire split). */
+  readonly wireClock: WireClock | null;
   /** Prebuilt request bytes: [i] keep-alive, [n + i] with Connection: close. */
   private readonly wire: Uint8Array[];
   private readonly isHead: boolean[];
@@ -338,6 +340,7 @@ export class Http1Client implements StreamHandler {
     if (!(o.connections >= 1)) throw new RangeError('connections must be >= 1');
     this.t = o.transport;
     this.w = o.pipeline === 1 ? (o.transport.wire ?? null) : null;
+    this.wireClock = this.w?.clock ?? null;
     this.wire = [
       ...o.requests.map((r) => buildRequest(r, o.host, false)),
       ...o.requests.map((r) => buildRequest(r, o.host, true)),
@@ -496,6 +499,13 @@ export class Http1Client implements StreamHandler {
     c.connected = true;
     this.openingN--;
     this.stats.connects++;
+    const ph = this.opt.phases;
+    if (ph !== null) {
+      const tcpUs = this.t.connectUs?.(conn) ?? -1;
+      if (tcpUs >= 0) ph.record(PH_CONNECT, tcpUs);
+      const tlsUs = this.t.handshakeUs?.(conn) ?? -1;
+      if (tlsUs >= 0) ph.record(PH_TLS, tlsUs);
+    }
     this.failsInRow = 0;
     this.pump(c);
   }
@@ -505,20 +515,21 @@ export class Http1Client implements StreamHandler {
     if (!c) return;
     c.rx++;
     const w = this.w;
-    if (w !== null && !c.answering && c.qCount > 0) {
+    const ph = this.opt.phases;
+    if (w !== null && ph !== null && !c.answering && c.qCount > 0) {
       // Its first byte: the server's time is from the request's last byte out.
       c.answering = true;
       const out = w.runLastTxUs(conn);
-      if (out >= 0 && this.opt.onWire !== null) this.opt.onWire(WIRE_SERVER, w.rxUs() - out);
+      if (out >= 0) ph.record(PH_SERVER, w.rxUs() - out);
     }
     c.parser.feed(u8, off, len);
+    // The first byte of the answer in progress came in this delivery (after the feed: with pipelining, the end
+    // of one answer and the start of the next can share one). An answer whole in it takes its response time.
+    if (c.ttfb < 0 && c.qCount > 0 && this.opt.phases !== null && !c.parser.idle() && c.sentAt[c.qHead] >= 0) c.ttfb = this.since(c, c.qHead);
   }
 
-  onWireRtt(conn: number, us: number, syn: boolean): void {
-    const on = this.opt.onWire;
-    if (on === null || !this.conns[conn]) return;
-    on(WIRE_RTT, us);
-    if (syn) on(WIRE_SYN, us);
+  onWireRtt(conn: number, us: number): void {
+    if (this.opt.phases !== null && this.conns[conn]) this.opt.phases.record(PH_WIRE_RTT, us);
   }
 
   onWritable(conn: number): void {
@@ -586,7 +597,7 @@ export class Http1Client implements StreamHandler {
   responseDone(c: ClientConn, h: MessageHead): void {
     const s = this.stats;
     const slot = c.qHead;
-    const rtt = this.responseTime(c, slot);
+    const rtt = this.since(c, slot);
     c.answering = false;
     const r = c.reqIdx[slot];
     c.qHead = (slot + 1) % c.sentAt.length;
@@ -596,6 +607,13 @@ export class Http1Client implements StreamHandler {
     s.entryResponses[r]++;
     s.statusClass[(h.status / 100) | 0]++;
     s.bodyBytes += c.parser.bodyBytes;
+    const ph = this.opt.phases;
+    if (ph !== null) {
+      // Counted with the response, so that both phases hold one value per answer.
+      ph.record(PH_TTFB, c.ttfb < 0 ? rtt : c.ttfb);
+      ph.record(PH_RESPONSE, rtt);
+    }
+    c.ttfb = -1;
     s.rttSumUs += rtt;
     if (rtt < s.rttMinUs) s.rttMinUs = rtt;
     if (rtt > s.rttMaxUs) s.rttMaxUs = rtt;
@@ -627,8 +645,12 @@ export class Http1Client implements StreamHandler {
 
   // --- internals ---
 
-  /** From the request's start (its first byte on the wire, or the open model's intended time) to now, or to its last byte's receipt on the wire. */
-  private responseTime(c: ClientConn, slot: number): number {
+  /**
+   * From the start of request `slot` (its first byte written, or on the wire;
+   * the open model's intended time) to now, or to the receipt on the wire of
+   * the bytes being delivered.
+   */
+  private since(c: ClientConn, slot: number): number {
     const w = this.w;
     if (w === null) return this.opt.clock.nowUs() - c.sentAt[slot];
     const first = this.opt.open ? -1 : w.runFirstTxUs(c.id);
@@ -741,7 +763,11 @@ export class Http1Client implements StreamHandler {
       const b = c.writeBytes as Uint8Array;
       const n = this.t.write(c.id, b, c.writeOff, b.length - c.writeOff);
       if (n < 0) return;
-      if (n > 0 && c.writeOff === 0 && c.sentAt[(c.qHead + c.qCount - 1) % depth] < 0) c.sentAt[(c.qHead + c.qCount - 1) % depth] = o.clock.nowUs();
+      if (n > 0 && c.writeOff === 0) {
+        const slot = (c.qHead + c.qCount - 1) % depth;
+        if (c.sentAt[slot] < 0) c.sentAt[slot] = o.clock.nowUs();
+        else if (o.phases !== null) o.phases.record(PH_SCHEDULE, o.clock.nowUs() - c.sentAt[slot]); // open model: from its intended start
+      }
       c.writeOff += n;
       if (c.writeOff < b.length) return; // onWritable resumes
       c.writing = -1;

@@ -14,6 +14,7 @@ import { DRIVERS, PORT_OPTIONS } from '../../port/spec.js';
 import type { RunPlan } from '../../run/plan.js';
 import { MAX_WORKERS, runSession, workerPcapPath } from '../../run/session.js';
 import { ealOperands, parseRunOptions, type RawRunOptions } from './stack_config.js';
+import { hdrLogOption, outOption } from './output_config.js';
 import { clientExitCode, type LoadSummary } from '../../engine/report.js';
 import { DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_RESPONSE_TIMEOUT_S, DEFAULT_TLS_TIMEOUT_S } from './stack_config.js';
 
@@ -36,7 +37,7 @@ export function registerRun(program: Command): Command {
     .option('--mac <mac>', "our MAC address (default: the port's)")
     .option('--duration <seconds>', 'stop after this long (default: on SIGINT/SIGTERM)')
     .option('--drain <seconds>', 'once the run stops, how long open requests may take to finish before every connection is closed', '2')
-    .option('--json <file>', 'write the result as JSON to this file (each second and at exit)')
+    .option('--json <file>', 'write the run\'s result as JSON to this file at the end (also on SIGINT or failure): counters, phases with HdrHistogram encodings, flows, the per-second series')
     .option('--tcp-window <bytes>', 'receive window and send buffer of every TCP connection, e.g. 4m (default 256k)')
     .option('--max-conns <n>', 'TCP connections (TCBs) held at once per worker, TIME_WAIT included', '65536')
     .option('--cc <algorithm>', 'TCP congestion control: cubic (the default, as Linux) or newreno')
@@ -84,6 +85,8 @@ export function registerRun(program: Command): Command {
     .option('--tls-engine <engine>', "TLS implementation: native (the addon's OpenSSL; the default when built) or node (node:tls)")
     .option('--pcap <file>', 'write every frame the port receives and sends to this pcap file (with --workers N > 1: FILE.wN.pcap per worker)')
     .option('--sslkeylog <file>', 'append the TLS secrets of every session to this file, for Wireshark (default: $SSLKEYLOGFILE)')
+    .addOption(outOption())
+    .addOption(hdrLogOption())
     .addOption(new Option('--workers <n>', 'poll-mode worker threads, one per port queue (adds queues=N to --port)').default('1'))
     .argument('[eal...]', 'after --: EAL arguments of a dpdk port, e.g. -- --no-huge -m 512 --vdev net_af_packet0,iface=eth1')
     .usage('--port <spec> --src-ip <range> [options] [-- EAL arguments]')
@@ -94,7 +97,8 @@ export function registerRun(program: Command): Command {
       if (!(n >= 1 && n <= MAX_WORKERS)) throw new InvalidOptionError('--workers', `"${opts.workers}" is not an integer in 1..${MAX_WORKERS}`);
       checkFiles(plan, n);
       if (opts.saveConfig !== undefined) saveProfile(plan, opts.saveConfig);
-      exitFor(plan, (await runSession(plan, n)).client);
+      // A terminal gets a table redrawn in place; anything else the plain live lines (scripts parse them).
+      exitFor(plan, (await runSession(plan, n, { view: process.stdout.isTTY ? 'table' : 'lines' })).client);
     });
 }
 
@@ -121,6 +125,8 @@ function checkFiles(plan: RunPlan, workers: number): void {
   }
   const writes: [string, string][] = [];
   if (plan.jsonPath !== null) writes.push(['--json', plan.jsonPath]);
+  if (plan.ndjsonPath !== null) writes.push(['--out', plan.ndjsonPath]);
+  if (plan.hdrLogPath !== null) writes.push(['--hdr-log', plan.hdrLogPath]);
   if (m.kind === 'client' && m.saveBody !== null) writes.push(['--save-body', m.saveBody]);
   const pcap = plan.pcapPath;
   if (pcap !== null) for (let w = 0; w < workers; w++) writes.push(['--pcap', workerPcapPath(pcap, w, workers)]);

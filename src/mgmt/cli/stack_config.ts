@@ -36,6 +36,7 @@ import { checkProfile, loadProfile, notUnicast, stagesOf } from '../../run/profi
 import { clientPlanOf, type ClientChecks } from '../../run/profile_plan.js';
 import type { ModePlan, RunPlan, ServerPlan } from '../../run/plan.js';
 import { parseListeners } from './listen_config.js';
+import { parseOutputs } from './output_config.js';
 import { parseProbeClient, PROBE_SCHEMES } from './probe_config.js';
 import { InvalidOptionError, InvalidProfileError, NoRouteError } from '../../common/errors.js';
 import { TLS_ENGINES, type TlsEngine } from '../../tls/engine.js';
@@ -55,6 +56,8 @@ export interface RawRunOptions {
   mac?: string;
   duration?: string;
   json?: string;
+  out?: string;
+  hdrLog?: string;
   // Server and bulk modes.
   server?: boolean;
   listen?: string[];
@@ -164,6 +167,7 @@ export function parseRunOptions(o: RawRunOptions, ealArgs: string[] = [], env: N
     durationS,
     drainS,
     jsonPath: o.json ?? null,
+    ...parseOutputs(o, mode),
     mode,
     maxConns,
     tcpWindow,

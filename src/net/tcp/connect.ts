@@ -102,6 +102,7 @@ function initTcb(tcp: TcpLayer, c: number, handler: TcpHandler | null, iss: numb
   t.flags[c] |= F_RTT;
   t.rttStartMs[c] = tcp.nowUs;
   tcp.wire.reset(c);
+  t.connectUs[c] = -1;
 }
 
 /** Candidate pairs looked at before the pool counts as exhausted towards a destination. */
@@ -218,6 +219,9 @@ export function connect(tcp: TcpLayer, srcIp: number, dstIp: number, dstPort: nu
   if (srcPort === 0) t.flags[c] |= F_EPHEMERAL;
   initTcb(tcp, c, handler, issAfter(tcp.isn.isn(ip, port, dstIp, dstPort, tcp.nowUs), oldSndNxt));
   t.state[c] = SYN_SENT;
+  // The connect time counts from this first SYN (a SYN moved to another port, or resent, does not restart it).
+  t.synAt[c] = tcp.nowUs;
+  tcp.wire.opening(c);
   tcp.counters.activeOpens++;
   transmit(tcp, c, t.iss[c], TCP_SYN, 0, 0);
   armRto(tcp, c);
@@ -355,7 +359,7 @@ export function wireSample(tcp: TcpLayer, c: number, ack: number): void {
   const us = tcp.wire.acked(c, ack);
   if (us < 0) return;
   const h = tcp.t.handler[c];
-  if (h !== null && h.onWireRtt !== undefined) h.onWireRtt(c, us, tcp.wire.wasSyn(c));
+  if (h !== null && h.onWireRtt !== undefined) h.onWireRtt(c, us);
 }
 
 /** SYN acknowledged: ESTABLISHED (or FIN_WAIT_1 when shutdown() came first). False if the app closed it in onConnected. */
@@ -371,6 +375,11 @@ export function establish(tcp: TcpLayer, c: number): boolean {
   }
   tcp.rack.init(c, r);
   tcp.undo.end(c);
+  if ((t.flags[c] & F_PASSIVE) === 0) {
+    // On the wire when the first SYN's TX stamp is known: the SYN-ACK's receipt minus it.
+    const syn = tcp.wire.synTxUs(c);
+    t.connectUs[c] = syn >= 0 ? tcp.wire.rxUs() - syn : tcp.nowUs - t.synAt[c];
+  }
   t.backoff[c] = 0;
   t.rtoAt[c] = 0;
   t.state[c] = (t.flags[c] & F_FIN_QUEUED) !== 0 ? FIN_WAIT_1 : ESTABLISHED;

@@ -88,7 +88,7 @@ export function transmit(tcp: TcpLayer, c: number, seq: number, flags: number, r
     if (again) k.retransSegs++;
   }
   // A SYN is resent with its timing flag cleared (Karn, rto.ts).
-  if (len > 0 || syn) tcp.wire.sent(c, seq, syn ? 1 : len, len > 0, syn, syn ? (t.flags[c] & F_RTT) === 0 : again);
+  if (len > 0 || syn) tcp.wire.sent(c, seq, syn ? 1 : len, len > 0, syn ? (t.flags[c] & F_RTT) === 0 : again);
   tcp.stack.outputIpv4(slot, src, dst, IPV4_PROTO_TCP, l4Len);
   return true;
 }

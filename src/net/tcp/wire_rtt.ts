@@ -9,6 +9,8 @@
  *   hand-over time of the TX burst that carried it to the receive time of the
  *   frame whose ACK covers it. A retransmission on the connection drops the
  *   timing (Karn). The handler's optional `onWireRtt` gets each sample.
+ * - Connect: the first SYN's TX time (a SYN resent or moved to another port
+ *   does not restart it), for the connect phase on the same clocks.
  * - Send runs, for request/response timing above: the wire times of the first
  *   and the last data segment a connection sent since it last received data
  *   (a request's first and last byte out, when nothing is pipelined).
@@ -30,6 +32,7 @@ const FLYING = 2;
 
 const RUN_FIRST = 1;
 const RUN_LAST = 2;
+const FIRST_SYN = 4;
 
 /** What the timing reads of the TCP layer. */
 export interface WireHost {
@@ -42,7 +45,7 @@ export class WireRtt implements WireTimes {
   clock: WireClock = 'stack';
   private stamps: WireStamps | null = null;
   private readonly state: Uint8Array;
-  private readonly syn: Uint8Array;
+  private readonly synTx: Float64Array;
   /** End of the timed segment's sequence space. */
   private readonly endSeq: Int32Array;
   private readonly txUs: Float64Array;
@@ -63,7 +66,7 @@ export class WireRtt implements WireTimes {
     private readonly now: () => number,
   ) {
     this.state = new Uint8Array(max);
-    this.syn = new Uint8Array(max);
+    this.synTx = new Float64Array(max).fill(-1);
     this.endSeq = new Int32Array(max);
     this.txUs = new Float64Array(max);
     this.runOpen = new Uint8Array(max);
@@ -83,6 +86,7 @@ export class WireRtt implements WireTimes {
   /** A new incarnation of `c`: nothing timed, no run. */
   reset(c: number): void {
     this.state[c] = IDLE;
+    this.owed[c] = 0;
     this.runOpen[c] = 0;
     this.runFirst[c] = -1;
     this.runLast[c] = -1;
@@ -95,6 +99,17 @@ export class WireRtt implements WireTimes {
     return s !== null && this.clock === 'kernel-rx' && slot >= 0 ? s.rxUs[slot] : this.host.nowUs;
   }
 
+  /** connect() is about to send `c`'s first SYN: the next flush stamps it. */
+  opening(c: number): void {
+    this.synTx[c] = -1;
+    this.owed[c] |= FIRST_SYN;
+  }
+
+  /** When `c`'s first SYN left, -1 unknown. */
+  synTxUs(c: number): number {
+    return this.synTx[c];
+  }
+
   runFirstTxUs(c: number): number {
     return this.runFirst[c];
   }
@@ -105,19 +120,16 @@ export class WireRtt implements WireTimes {
 
   /**
    * `c` emitted a segment: `n` sequence numbers from `seq` (a SYN counts one),
-   * `data` when it carries payload, `again` when it is a retransmission.
+   * `data` when it carries payload, `again` when it is a retransmission (a
+   * first SYN that opening() announced is listed all the same).
    */
-  sent(c: number, seq: number, n: number, data: boolean, synSeg: boolean, again: boolean): void {
-    if (again) {
-      this.state[c] = IDLE;
-      return;
-    }
-    if (this.state[c] === IDLE) {
+  sent(c: number, seq: number, n: number, data: boolean, again: boolean): void {
+    if (again) this.state[c] = IDLE;
+    else if (this.state[c] === IDLE) {
       this.state[c] = QUEUED;
-      this.syn[c] = synSeg ? 1 : 0;
       this.endSeq[c] = (seq + n) | 0;
     }
-    if (data) {
+    if (data && !again) {
       let owe = RUN_LAST;
       if (this.runOpen[c] === 0) {
         this.runOpen[c] = 1;
@@ -143,6 +155,7 @@ export class WireRtt implements WireTimes {
         this.txUs[c] = at;
       }
       const owe = this.owed[c];
+      if ((owe & FIRST_SYN) !== 0) this.synTx[c] = at;
       if ((owe & RUN_FIRST) !== 0) this.runFirst[c] = at;
       if ((owe & RUN_LAST) !== 0) this.runLast[c] = at;
       this.owed[c] = 0;
@@ -157,17 +170,12 @@ export class WireRtt implements WireTimes {
 
   /**
    * SND.UNA of `c` moved to `ack`: the RTT sample (µs) when it covers the
-   * timed segment, else -1. `syn` tells whether the sample timed a SYN.
+   * timed segment, else -1.
    */
   acked(c: number, ack: number): number {
     if (this.state[c] !== FLYING || !seqGeq(ack, this.endSeq[c])) return -1;
     this.state[c] = IDLE;
     const r = this.rxUs() - this.txUs[c];
     return r >= 0 ? r : 0;
-  }
-
-  /** Whether the sample `acked` just returned for `c` timed a SYN. */
-  wasSyn(c: number): boolean {
-    return this.syn[c] === 1;
   }
 }
