@@ -189,7 +189,7 @@ test('the run result: phases, series, --hdr-log, --out ndjson, a stall, the term
       assert.ok(Math.max(...iv.map((i) => i.maxValue)) <= p.max, name);
       for (const i of iv) assert.ok(i.start >= 0 && i.length > 0 && i.max * 1000 >= i.maxValue, JSON.stringify(i));
     }
-    assert.deepEqual([...new Set(hl.intervals.map((i) => i.tag))].sort(), ['connect', 'response', 'ttfb']);
+    assert.deepEqual([...new Set(hl.intervals.map((i) => i.tag))].sort(), ['connect', 'response', 'server', 'ttfb', 'wire_rtt']);
     // And HdrHistogram's own log reader takes it: the same intervals, absolute times from the base time.
     const reader = new hdr.HistogramLogReader(readFileSync(log, 'utf8'), 64, false);
     const read: { tag: string; count: number; start: number }[] = [];
