@@ -663,9 +663,6 @@ export function createPipeline(ctx: PipelineContext): Pipeline {
       const seed = app.kind === 'client' ? app.share?.seed : undefined;
       if (seed !== undefined) opts.portKey = Uint32Array.of(seed, Math.imul(seed, 0x9e3779b1) ^ 0x5bd1e995);
       tcp = new TcpLayer(stack, opts);
-      const wire = tcp.wire;
-      wire.attach(ctx.queue.wire);
-      ctx.tx.onFlush = () => wire.flushed();
       stack.registerL4(IPV4_PROTO_TCP, tcp);
       udp = new UdpLayer(stack);
       stack.registerL4(IPV4_PROTO_UDP, udp);

@@ -34,6 +34,8 @@ import {
 import { TimeWaitFifo, TimerWheel } from './timer.js';
 import { onTimer, refile } from './timers.js';
 import { WireRtt } from './wire_rtt.js';
+import type { TxBatch } from '../../port/tx_batch.js';
+import type { WireStamps } from '../../port/wire_stamps.js';
 
 /** What TCP needs from the network layer (NetStack provides it). */
 export interface TcpStack {
@@ -46,6 +48,9 @@ export interface TcpStack {
   readonly addrHi: Uint32Array;
   /** The state of `dstIp`'s next hop (HOP_*), starting its resolution when unknown. */
   nextHop(dstIp: number): number;
+  /** Where segments leave in bursts: each flush stamps the segments wire timing waits for. */
+  readonly tx: TxBatch;
+  readonly wire: WireStamps | undefined;
 }
 
 /** ICMP destination unreachable (type 3), as `type << 8 | code`. */
@@ -139,6 +144,9 @@ export class TcpLayer implements L4Handler {
     this.oooMaxChunks = Math.min(65535, Math.ceil(this.cfg.rcvBuf / (CHUNK_SIZE / 4)));
     this.fire = (c: number) => onTimer(this, c);
     this.wire = new WireRtt(max, this, () => stack.clock.nowUs());
+    this.wire.attach(stack.wire);
+    const wire = this.wire;
+    stack.tx.onFlush = () => wire.flushed();
   }
 
   /**
