@@ -5,7 +5,6 @@
  * of every phase, as wrk prints its own. Off a terminal the run prints its
  * plain live lines instead (scripts and tests parse those).
  */
-import { FAIL_KEYS } from '../app/http11/failures.js';
 import { fmtBytes, fmtRate, fmtUs } from '../engine/report.js';
 import { Histogram } from '../telemetry/histogram.js';
 import { PHASES } from '../telemetry/phases.js';
@@ -23,10 +22,10 @@ export class LiveTable {
   /** Redraws the table for the second ending at `s`; `notes` (warnings) go under it. */
   render(s: number, e: SeriesEntry, intervals: readonly Histogram[], notes: readonly string[]): void {
     for (const [k, n] of Object.entries(e.errors)) this.errors.set(k, (this.errors.get(k) ?? 0) + n);
-    const errs = FAIL_KEYS.filter((k) => (this.errors.get(k) ?? 0) > 0).map((k) => `${k} ${this.errors.get(k)}`);
+    const errs = [...this.errors].map(([k, n]) => `${k} ${n}`);
     const lines = [
-      `vaigai ${s.toFixed(0).padStart(5)}s | conns ${e.concurrency} open, ${fmtRate(e.cps)}/s new | req ${fmtRate(e.requests)}/s resp ${fmtRate(e.rps)}/s | in ${fmtBytes(e.bytesIn)}/s out ${fmtBytes(e.bytesOut)}/s`,
-      `errors ${errs.length === 0 ? 'none' : errs.join(', ')}`,
+      `vaigai ${s.toFixed(0).padStart(5)}s | last second: conns ${e.connects} new (${fmtRate(e.cps)}/s), ${e.concurrency} open | req ${e.requests} resp ${e.responses} (${fmtRate(e.rps)}/s) | in ${fmtBytes(e.bytesIn)} out ${fmtBytes(e.bytesOut)}`,
+      `errors so far: ${errs.length === 0 ? 'none' : errs.join(', ')}`,
       `${'phase'.padEnd(10)}${'count/s'.padStart(10)}${'p50'.padStart(10)}${'p99'.padStart(10)}${'max'.padStart(10)}`,
     ];
     intervals.forEach((h, i) => {
@@ -54,7 +53,7 @@ const REPORT_PERCENTILES = [50, 75, 90, 99, 99.9] as const;
 
 /** Each phase's latency distribution, as the last lines of the summary. */
 export function phaseReport(phases: PhaseMap): string {
-  const head = `${'  latency'.padEnd(12)}${'count'.padStart(10)}${REPORT_PERCENTILES.map((p) => `p${p}`.padStart(10)).join('')}${'max'.padStart(10)}`;
+  const head = `${'  by phase'.padEnd(12)}${'count'.padStart(10)}${REPORT_PERCENTILES.map((p) => `p${p}`.padStart(10)).join('')}${'max'.padStart(10)}`;
   const rows = Object.entries(phases).map(([name, st]) => {
     const h = Histogram.decode(st.hdr);
     return `${`    ${name}`.padEnd(12)}${String(st.count).padStart(10)}${REPORT_PERCENTILES.map((p) => fmtUs(h.valueAtPercentile(p)).padStart(10)).join('')}${fmtUs(st.max).padStart(10)}`;
