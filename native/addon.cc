@@ -4,7 +4,12 @@
 //   attach(handle)                    the same port in another thread (worker_threads)
 //   port.openQueue(q, reg)            a Queue over the worker's pool; `reg` registers once
 //                                     { buffer, slotSize, dataOff, dataLen, freeStack, headroom,
-//                                       rxSlots, txSlots }
+//                                       rxSlots, txSlots, rxStamps?, txStamp?, clockOriginNs? }
+//                                     rxStamps (Float64Array, one per slot): each rx burst writes
+//                                     the kernel's receive time of the frame it put in a slot;
+//                                     txStamp[0]: each tx burst's hand-over time. Both in µs of
+//                                     CLOCK_MONOTONIC minus clockOriginNs (the caller's clock)
+//   queue.rxTimestamps                whether rx writes rxStamps (the driver has kernel stamps)
 //   queue.rx(n, top)                  one burst received into the pool's free slots
 //                                     freeStack[top-n..top); the k used ones are moved to the
 //                                     RX output array [0..k) and the stack closed up (JS
@@ -17,6 +22,7 @@
 #include <napi.h>
 
 #include <sched.h>
+#include <time.h>
 
 #include <map>
 #include <mutex>
@@ -84,7 +90,8 @@ class Queue : public Napi::ObjectWrap<Queue> {
                        {InstanceMethod<&Queue::Stats>("stats"), InstanceMethod<&Queue::Close>("close"),
                         InstanceMethod<&Queue::BenchTx>("benchTx"), InstanceMethod<&Queue::BenchRx>("benchRx"),
                         InstanceMethod<&Queue::SetRxOut>("setRxOut"),
-                        InstanceAccessor<&Queue::WaitFd>("waitFd")});
+                        InstanceAccessor<&Queue::WaitFd>("waitFd"),
+                        InstanceAccessor<&Queue::RxTimestamps>("rxTimestamps")});
   }
 
   // new Queue(handle, q, reg): only from Port.openQueue.
@@ -113,6 +120,18 @@ class Queue : public Napi::ObjectWrap<Queue> {
     rx_out_ = rx_slots_;
     rx_out_cap_ = rx_cap_;
     tx_cap_ = int(n_tx);
+    size_t n_stamps = 0, n_tx_stamp = 0;
+    if (reg.Has("rxStamps")) {
+      rx_us_ = typed_data<double>(reg, "rxStamps", napi_float64_array, "a Float64Array", n_stamps);
+      if (n_stamps < pool_.count) throw error(env, "openQueue: rxStamps needs one entry per slot");
+    }
+    if (reg.Has("txStamp")) {
+      tx_us_ = typed_data<double>(reg, "txStamp", napi_float64_array, "a Float64Array", n_tx_stamp);
+      if (n_tx_stamp < 1) throw error(env, "openQueue: txStamp needs one entry");
+    }
+    if (reg.Has("clockOriginNs")) origin_ns_ = int64_t(reg.Get("clockOriginNs").As<Napi::Number>().DoubleValue());
+    pool_.rx_us = rx_us_;
+    pool_.clock_origin_ns = origin_ns_;
     // The registered arrays must outlive the queue: the driver keeps raw pointers into them.
     keep_ = Napi::Persistent(reg);
     PortDriver* drv = port_ref(h);
@@ -173,8 +192,12 @@ class Queue : public Napi::ObjectWrap<Queue> {
     if (n > tx_cap_) n = tx_cap_;
     if (n <= 0) return 0;
     if (!slots_valid(tx_slots_, n)) return -EINVAL;
+    // Before the call, not after: on a veth the call itself runs the peer's
+    // receive path, which may answer (and the answer reach our ring) before it returns.
+    if (tx_us_) tx_us_[0] = double(clock_ns(CLOCK_MONOTONIC) - origin_ns_) * 1e-3;
     return q_->tx(pool_, tx_slots_, n);
   }
+
 
   // The top n free slots are the receive window; the driver fills them in
   // order, so the k used are window[0..k): they go out through rx_slots_ and
@@ -205,6 +228,10 @@ class Queue : public Napi::ObjectWrap<Queue> {
     rx_out_cap_ = int(ta.ElementLength());
     rx_out_keep_ = Napi::Persistent(ta.As<Napi::Object>());
     return env.Undefined();
+  }
+
+  Napi::Value RxTimestamps(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), q_ != nullptr && q_->rx_timestamps());
   }
 
   Napi::Value WaitFd(const Napi::CallbackInfo& info) {
@@ -241,8 +268,11 @@ class Queue : public Napi::ObjectWrap<Queue> {
     int32_t* slots = tx ? tx_slots_ : rx_slots_;
     if (!q_) throw error(env, "bench: the queue is closed");
     if (burst <= 0 || burst > cap || !slots_valid(slots, burst)) throw error(env, "bench: bad burst");
-    BenchResult r = tx ? bench_tx(*q_, pool_, slots, burst, uint64_t(frames), uint64_t(ms * 1e6))
-                       : bench_rx(*q_, pool_, slots, burst, uint64_t(frames), uint64_t(ms * 1e6));
+    // The native loop is the reference without receive stamps: the JS path's ratio to it includes their cost.
+    PoolRef bare = pool_;
+    bare.rx_us = nullptr;
+    BenchResult r = tx ? bench_tx(*q_, bare, slots, burst, uint64_t(frames), uint64_t(ms * 1e6))
+                       : bench_rx(*q_, bare, slots, burst, uint64_t(frames), uint64_t(ms * 1e6));
     Napi::Object o = Napi::Object::New(env);
     o.Set("frames", double(r.frames));
     o.Set("calls", double(r.calls));
@@ -270,6 +300,9 @@ class Queue : public Napi::ObjectWrap<Queue> {
   int rx_cap_ = 0, tx_cap_ = 0;
   int32_t* rx_out_ = nullptr;
   int rx_out_cap_ = 0;
+  double* rx_us_ = nullptr;
+  double* tx_us_ = nullptr;
+  int64_t origin_ns_ = 0;
   Napi::ObjectReference rx_out_keep_;
   QueueStats last_;
   Napi::ObjectReference keep_;

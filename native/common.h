@@ -8,6 +8,7 @@
 #include <net/if.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -24,6 +25,31 @@ namespace vg {
 
 // Largest burst one rx/tx call moves (MAX_BURST in src/port/native.ts).
 constexpr int kMaxBurst = 256;
+
+inline int64_t clock_ns(clockid_t id) {
+  timespec ts;
+  clock_gettime(id, &ts);
+  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// Turns the kernel's CLOCK_REALTIME receive stamps of one burst into the
+// caller's clock (PoolRef::rx_us): one REALTIME/MONOTONIC read pair per burst,
+// at its first frame, so a step of the wall clock between bursts does not skew
+// them. A frame without a stamp, or with one from the future, gets the time of that read.
+struct RxStampClock {
+  int64_t mono = 0, off = 0;
+  bool ready = false;
+  double us(const PoolRef& pool, int64_t rt_ns) {
+    if (!ready) {
+      mono = clock_ns(CLOCK_MONOTONIC);
+      off = mono - clock_ns(CLOCK_REALTIME);
+      ready = true;
+    }
+    int64_t t = rt_ns + off;
+    if (rt_ns == 0 || t > mono) t = mono;
+    return double(t - pool.clock_origin_ns) * 1e-3;
+  }
+};
 
 // "what: strerror(e)".
 inline std::string errno_text(const std::string& what, int e) { return what + ": " + std::strerror(e); }

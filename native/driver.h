@@ -20,6 +20,11 @@ struct PoolRef {
   uint32_t headroom = 0;
   uint16_t* data_off = nullptr;
   uint16_t* data_len = nullptr;
+  // When set and the driver has receive timestamps, it writes each received
+  // frame's to rx_us[slot], in µs of CLOCK_MONOTONIC minus clock_origin_ns
+  // (the caller's clock; RxStampClock in common.h converts).
+  double* rx_us = nullptr;
+  int64_t clock_origin_ns = 0;
 };
 
 struct PortCaps {
@@ -45,6 +50,9 @@ class QueueDriver {
   // the driver sets data_off (lowered to re-insert a VLAN tag) and data_len of
   // the slots it used. Returns the number received (0 when none), or -errno.
   virtual int rx(const PoolRef& pool, const int32_t* slots, int n) = 0;
+  // Whether rx() writes the kernel's receive time of each frame to pool.rx_us
+  // (else the caller uses its own clock).
+  virtual bool rx_timestamps() const { return false; }
   // Transmits slots[0..n); returns how many were accepted (a prefix), or -errno.
   // Accepted frames are copied or queued; the caller frees their slots.
   virtual int tx(const PoolRef& pool, const int32_t* slots, int n) = 0;

@@ -1,9 +1,11 @@
 // The af_packet driver: one AF_PACKET socket per queue, bound to an interface
 // (which needs no IP address). RX reads a TPACKET_V2 ring (no system call while
 // frames wait) or, with rx=mmsg, recvmmsg with PACKET_AUXDATA; TX is sendmmsg
-// with PACKET_QDISC_BYPASS. With queues=N the sockets join one PACKET_FANOUT_HASH
-// group: the kernel's flow hash is symmetric, so both directions of a flow land
-// on the same queue, like symmetric RSS. promisc=1 adds a PACKET_MR_PROMISC
+// with PACKET_QDISC_BYPASS. The ring's frames carry the kernel's receive time
+// (tp_sec/tp_nsec, CLOCK_REALTIME), written to pool.rx_us per slot. With
+// queues=N the sockets join one PACKET_FANOUT_HASH group: the kernel's flow
+// hash is symmetric, so both directions of a flow land on the same queue, like
+// symmetric RSS. promisc=1 adds a PACKET_MR_PROMISC
 // membership per queue socket, for physical NICs that filter by MAC.
 //
 // What the kernel hands over is turned back into wire frames:
@@ -117,6 +119,9 @@ class AfPacketQueue : public QueueDriver {
 
   int wait_fd() const override { return fd_; }
 
+  // recvmmsg would need SO_TIMESTAMPNS and a control message per frame: only the ring has them.
+  bool rx_timestamps() const override { return ring_ != nullptr; }
+
   QueueStats stats() const override {
     // The kernel's drop counter (ring or socket buffer full) resets on read.
     tpacket_stats ks{};
@@ -135,6 +140,7 @@ class AfPacketQueue : public QueueDriver {
  private:
   int rx_ring(const PoolRef& pool, const int32_t* slots, int n) {
     int got = 0;
+    RxStampClock rc;
     while (got < n) {
       auto* h = reinterpret_cast<tpacket2_hdr*>(ring_ + size_t(head_) * kRingFrameSize);
       uint32_t status = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
@@ -152,6 +158,7 @@ class AfPacketQueue : public QueueDriver {
       if (h->tp_len == h->tp_snaplen && copy_in(pool, s, data, h->tp_len) &&
           finish_rx(pool, s, h->tp_len, status, h->tp_vlan_tci, h->tp_vlan_tpid)) {
         st_.rx_bytes += pool.data_len[s];
+        if (pool.rx_us) pool.rx_us[s] = rc.us(pool, int64_t(h->tp_sec) * 1000000000 + int64_t(h->tp_nsec));
         got++;
       } else {
         st_.rx_dropped++;

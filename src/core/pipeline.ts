@@ -17,5 +17,11 @@ export interface Pipeline {
    * when it arrives rather than up to a park later.
    */
   inFlight?(): boolean;
+  /**
+   * The receive clocks of its wire times ('kernel-rx': the driver's stamps):
+   * the TCP layer's (connect, wire_rtt), and its responses' (ttfb, response,
+   * server); null when it times nothing so.
+   */
+  wireClocks?(): { tcp: 'kernel-rx' | 'stack' | null; http: 'kernel-rx' | 'stack' | null };
   close(): void;
 }

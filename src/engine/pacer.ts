@@ -6,7 +6,7 @@
  * a token is due. Continuations of a request that already started pass freely.
  * With one request per connection this paces connections too.
  */
-import type { ConnectOptions, StreamHandler, StreamTransport } from '../net/tcp/stream.js';
+import type { ConnectOptions, StreamHandler, StreamTransport, WireTimes } from '../net/tcp/stream.js';
 
 /** Tokens held at most: bursts of 10 ms at the configured rate (at least one). */
 const BURST_S = 0.01;
@@ -88,6 +88,10 @@ export class PacedTransport implements StreamTransport {
 
   sendSpace(conn: number): number {
     return this.lower.sendSpace(conn);
+  }
+
+  get wire(): WireTimes | undefined {
+    return this.lower.wire;
   }
 
   shutdown(conn: number): void {

@@ -145,7 +145,9 @@ export class TcpConnectLoad implements StreamHandler {
   onConnected(id: number): void {
     this.established++;
     this.st[id] = UP;
-    this.cfg.connectTime?.record(Math.max(1, Math.round(this.cfg.stamp.nowUs() - this.synUs[id])));
+    // The TCP layer's own SYN -> SYN-ACK time is on the wire stamps; ours is the poll loop's.
+    const tcpUs = this.cfg.transport.connectUs?.(id) ?? -1;
+    this.cfg.connectTime?.record(Math.max(1, Math.round(tcpUs >= 0 ? tcpUs : this.cfg.stamp.nowUs() - this.synUs[id])));
     this.pump(id);
   }
 

@@ -76,7 +76,8 @@ export class FlowSteer {
   private readonly dv: DataView;
   private readonly addrLo: Uint32Array;
   private readonly addrHi: Uint32Array;
-  private readonly n: number;
+  /** Workers of the port. */
+  readonly n: number;
   private readonly drained: Int32Array;
   /** Workers handed frames during the current steer() call (a flag per worker). */
   private readonly handed: Uint8Array;

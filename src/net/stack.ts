@@ -9,6 +9,7 @@ import type { Clock } from '../common/clock.js';
 import type { BufferPool } from '../core/buffer_pool.js';
 import type { Pipeline } from '../core/pipeline.js';
 import { TxBatch } from '../port/tx_batch.js';
+import type { WireStamps } from '../port/wire_stamps.js';
 import type { PortQueue } from '../port/port.js';
 import { ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_VLAN, newEthernetRepr, parseEthernet } from '../wire/ethernet.js';
 import { IPV4_DST_OFF, IPV4_HDR_LEN, IPV4_PROTO_OFF, IPV4_PROTO_TCP, IPV4_PROTO_UDP, IPV4_SRC_OFF } from '../wire/ipv4.js';
@@ -68,6 +69,8 @@ export class NetStack implements Pipeline {
   readonly clock: Clock;
   readonly mac: number;
   readonly tx: TxBatch;
+  /** The queue's wire stamps (native queues), for the transport's wire-level timing. */
+  readonly wire: WireStamps | undefined;
   readonly counters = new NetCounters();
   readonly handlers: (L4Handler | null)[] = new Array<L4Handler | null>(256).fill(null);
   readonly addrLo: Uint32Array;
@@ -105,6 +108,7 @@ export class NetStack implements Pipeline {
     this.clock = cfg.clock;
     this.mac = cfg.mac;
     this.tx = cfg.tx ?? new TxBatch(cfg.queue);
+    this.wire = cfg.queue.wire;
     if (!Number.isInteger(cfg.mac) || cfg.mac <= 0 || cfg.mac > BROADCAST_MAC || isMulticastMac(cfg.mac)) {
       throw new NetConfigError(`MAC ${cfg.mac} is not a unicast address`);
     }

@@ -14,6 +14,7 @@
 import { createRequire } from 'node:module';
 import { HEADROOM, SLOT_SIZE, type BufferPool } from '../core/buffer_pool.js';
 import type { Port, PortCaps, PortQueue, QueueStats } from './port.js';
+import { WireStamps } from './wire_stamps.js';
 
 /** errno of a burst on a closed queue. */
 const EBADF = 9;
@@ -36,6 +37,8 @@ export interface NativeQueueHandle {
   setRxOut(out: Int32Array): void;
   tx(n: number): number;
   readonly waitFd: number;
+  /** Whether rx writes the kernel's receive time of each frame into rxStamps. */
+  readonly rxTimestamps: boolean;
   stats(): QueueStats;
   close(): void;
   benchTx(burst: number, frames: number, timeoutMs: number): NativeBenchResult;
@@ -60,6 +63,12 @@ interface QueueRegistration {
   headroom: number;
   rxSlots: Int32Array;
   txSlots: Int32Array;
+  /** Per slot: the kernel's receive time of its last frame (stack µs). */
+  rxStamps?: Float64Array;
+  /** [0]: the last TX burst's hand-over time (stack µs). */
+  txStamp?: Float64Array;
+  /** CLOCK_MONOTONIC ns at the stack clock's zero. */
+  clockOriginNs?: number;
 }
 
 /** The addon's port object. */
@@ -144,6 +153,7 @@ export class NativeQueue implements PortQueue {
     private readonly h: NativeQueueHandle,
     rxSlots: Int32Array,
     txSlots: Int32Array,
+    readonly wire: WireStamps,
   ) {
     this.rxSlots = rxSlots;
     this.txSlots = txSlots;
@@ -267,6 +277,7 @@ export class NativePort implements Port {
     }
     const rxSlots = new Int32Array(burst);
     const txSlots = new Int32Array(burst);
+    const wire = new WireStamps(pool.count);
     const h = this.h.openQueue(q, {
       buffer: pool.buffer,
       slotSize: SLOT_SIZE,
@@ -276,8 +287,12 @@ export class NativePort implements Port {
       headroom: HEADROOM,
       rxSlots,
       txSlots,
+      rxStamps: wire.rxUs,
+      txStamp: wire.txUs,
+      clockOriginNs: wire.originNs,
     });
-    return new NativeQueue(q, pool, h, rxSlots, txSlots);
+    if (h.rxTimestamps) wire.rxClock = 'kernel-rx';
+    return new NativeQueue(q, pool, h, rxSlots, txSlots, wire);
   }
 
   close(): void {

@@ -12,6 +12,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Clock } from '../common/clock.js';
 import type { BufferPool } from '../core/buffer_pool.js';
+import type { WireStamps } from './wire_stamps.js';
 import type { Port, PortCaps, PortQueue, QueueStats } from './port.js';
 
 export const PCAP_MAGIC_US = 0xa1b2c3d4;
@@ -241,6 +242,10 @@ export class PcapTapQueue implements PortQueue {
   }
   get pool(): BufferPool {
     return this.inner.pool;
+  }
+
+  get wire(): WireStamps | undefined {
+    return this.inner.wire;
   }
 
   rxBurst(out: Int32Array, max: number): number {

@@ -4,6 +4,7 @@
  * its BufferPool, as DPDK's rx/tx burst move mbufs.
  */
 import type { BufferPool } from '../core/buffer_pool.js';
+import type { WireStamps } from './wire_stamps.js';
 
 export interface PortCaps {
   /** The port's own MAC address (6 bytes). */
@@ -42,6 +43,8 @@ export interface PortQueue {
   txBurst(slots: Int32Array, n: number): number;
   stats(): QueueStats;
   close(): void;
+  /** The driver's wire times of received and sent frames (native queues); absent: the stack's clock is all there is. */
+  readonly wire?: WireStamps;
 }
 
 export interface Port {

@@ -10,6 +10,8 @@ export class TxBatch {
   private n = 0;
   /** Frames dropped because the batch was full. */
   dropped = 0;
+  /** Called after each burst the queue took (wire timing stamps what it carried). */
+  onFlush: (() => void) | null = null;
 
   constructor(
     private readonly queue: PortQueue,
@@ -38,6 +40,7 @@ export class TxBatch {
   flush(): void {
     if (this.n === 0) return;
     const sent = this.queue.txBurst(this.slots, this.n);
+    if (sent > 0 && this.onFlush !== null) this.onFlush();
     if (sent === this.n) {
       this.n = 0;
     } else if (sent > 0) {

@@ -159,7 +159,8 @@ export class RunRecord {
       phases: n > 1 ? phaseMap(this.merged(i)) : phases,
     }));
     const clocks: ResultMeta['clocks'] = {};
-    for (const k of Object.keys(phases)) clocks[k] = 'stack';
+    const wire = this.opts.set.wireClocks();
+    for (const k of Object.keys(phases)) clocks[k] = k === 'connect' || k === 'wire_rtt' ? wire.tcp : k === 'ttfb' || k === 'response' || k === 'server' ? wire.http : 'stack';
     const meta: ResultMeta = { ...this.meta(), endedAt: new Date().toISOString(), clocks };
     return { ...base, meta, ...(this.opts.profile !== undefined ? { profile: this.opts.profile } : {}), phases, flows, series: this.series };
   }

@@ -22,6 +22,7 @@ import { FAIL_KEYS } from '../app/http11/failures.js';
 import { BulkMode, ClientMode, HttpServerMode, type ClientPlan, type HttpServerModeConfig, type Mode } from '../engine/modes.js';
 import { KeyLog } from '../tls/keylog.js';
 import { emptyQueueStats } from '../port/port.js';
+import type { WireClock } from '../port/wire_stamps.js';
 import { IPV4_PROTO_TCP, IPV4_PROTO_UDP } from '../wire/ipv4.js';
 import { macFromBytes } from '../wire/mac.js';
 import { ArpCache } from '../net/arp_cache.js';
@@ -512,10 +513,26 @@ class StackPipeline implements Pipeline {
     return tcp !== null && tcp.t.active > tcp.tw.size;
   }
 
+  /**
+   * The TCP layer's receive clock, and a client load's responses' (every flow
+   * shares the transport). Frames other workers pass here carry no kernel
+   * stamp (takeSteered): with steering, both are the stack's.
+   */
+  wireClocks(): { tcp: WireClock | null; http: WireClock | null } {
+    const tcp = this.tcp === null ? null : this.steer !== null && this.steer.n > 1 ? 'stack' : this.tcp.wire.clock;
+    const http = this.mode instanceof ClientMode ? this.mode.load.client.wireClock : null;
+    return { tcp, http: http === null || tcp === null ? http : tcp };
+  }
+
   private takeSteered(nowUs: number): void {
     const steer = this.steer;
     if (steer === null) return;
-    for (let k = steer.take(); k > 0; k = steer.take()) this.stack.input(steer.slots, k, nowUs);
+    // A passed frame's slot holds no receive stamp of its own (the kernel's is in the other worker's clock): the poll's time stands in.
+    const stamps = this.ctx.queue.wire?.rxUs;
+    for (let k = steer.take(); k > 0; k = steer.take()) {
+      if (stamps !== undefined) for (let i = 0; i < k; i++) stamps[steer.slots[i]] = nowUs;
+      this.stack.input(steer.slots, k, nowUs);
+    }
   }
 
   /**

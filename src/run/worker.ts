@@ -13,6 +13,7 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { monotonicClock, type Clock } from '../common/clock.js';
 import { attachNativePort, loadNative } from '../port/native.js';
 import type { Port, PortQueue } from '../port/port.js';
+import type { WireClock } from '../port/wire_stamps.js';
 import { openShmPort, type ShmLink } from '../port/shm_ring.js';
 import { PcapWriter, tapQueue } from '../port/pcap.js';
 import { openPort } from '../port/spec.js';
@@ -85,7 +86,7 @@ export type PipelineFactory = (ctx: PipelineContext) => Pipeline | Promise<Pipel
 
 /** The only messages a worker posts. */
 export type WorkerMessage =
-  | { type: 'ready'; workerIdx: number; pinnedCpu: number }
+  | { type: 'ready'; workerIdx: number; pinnedCpu: number; clocks: { tcp: WireClock | null; http: WireClock | null } }
   | { type: 'stopped'; workerIdx: number; stats: LoopStats; pcapFrames: number }
   | { type: 'report'; workerIdx: number; report: unknown }
   | { type: 'error'; workerIdx: number; message: string };
@@ -165,7 +166,8 @@ async function runWorker(init: WorkerInit): Promise<WorkerMessage> {
     const addon = loadNative();
     const yieldCpu = addon !== null && typeof addon.yieldCpu === 'function' ? (): void => addon.yieldCpu() : null;
     const loop = new WorkerLoop({ queue, pipeline, tx, clock: monotonicClock, ipc, commands, metrics, yieldCpu }, init.loop);
-    parentPort?.postMessage({ type: 'ready', workerIdx: init.workerIdx, pinnedCpu } satisfies WorkerMessage);
+    const clocks = pipeline.wireClocks?.() ?? { tcp: null, http: null };
+    parentPort?.postMessage({ type: 'ready', workerIdx: init.workerIdx, pinnedCpu, clocks } satisfies WorkerMessage);
     looping = true;
     const stats = await loop.run();
     port.close();

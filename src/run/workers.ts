@@ -12,6 +12,7 @@ import { Histogram, createSharedHistograms, type HdrParams, type HistogramShared
 import { MetricsLayout, MetricsReader, type MetricsShared, type MetricsSnapshot } from '../telemetry/metrics.js';
 import { NativePort } from '../port/native.js';
 import type { Port } from '../port/port.js';
+import type { WireClock } from '../port/wire_stamps.js';
 import type { ShmLink } from '../port/shm_ring.js';
 import { openPort, parsePortSpec } from '../port/spec.js';
 import { CMD_CONFIG, CMD_TRACE, MgmtEnd, createIpc, encodeJson, type Ack } from '../core/ipc.js';
@@ -84,6 +85,8 @@ interface Handle {
   thread: Worker;
   mgmt: MgmtEnd;
   pinnedCpu: number;
+  /** The receive clocks of the pipeline's wire times (null: none timed so). */
+  clocks: { tcp: WireClock | null; http: WireClock | null };
   result: WorkerResult | null;
   exited: Promise<void>;
   acks: Map<number, Ack>;
@@ -148,6 +151,7 @@ export class WorkerSet {
         thread,
         mgmt: new MgmtEnd(ipc),
         pinnedCpu: -1,
+        clocks: { tcp: null, http: null },
         result: null,
         exited: new Promise((r) => thread.once('exit', () => r())),
         acks: new Map(),
@@ -207,6 +211,7 @@ export class WorkerSet {
       h.thread.on('message', (m: WorkerMessage) => {
         if (m.type === 'ready') {
           h.pinnedCpu = m.pinnedCpu;
+          h.clocks = m.clocks;
           done();
         } else if (m.type === 'stopped') {
           h.result = { workerIdx: i, stats: m.stats, error: null, ...(m.pcapFrames >= 0 ? { pcapFrames: m.pcapFrames } : {}) };
@@ -227,6 +232,17 @@ export class WorkerSet {
 
   get size(): number {
     return this.handles.length;
+  }
+
+  /**
+   * The clock of each phase timed on the wire: the TCP layer's (connect,
+   * wire_rtt) is its queue's receive clock; a client's responses (ttfb,
+   * response, server) use it only when they are timed on the wire at all.
+   */
+  wireClocks(): { tcp: WireClock; http: WireClock } {
+    const kernel = (cs: (WireClock | null)[]): WireClock => (cs.length > 0 && cs.every((c) => c === 'kernel-rx') ? 'kernel-rx' : 'stack');
+    const of = (k: 'tcp' | 'http'): (WireClock | null)[] => this.handles.map((h) => h.clocks[k]).filter((c) => c !== null);
+    return { tcp: kernel(of('tcp')), http: kernel(of('http')) };
   }
 
   /** The CPU each worker pinned itself to (-1: not pinned). */

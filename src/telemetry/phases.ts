@@ -12,7 +12,7 @@
 import { HdrRecorder, Histogram, type HistogramShared } from './histogram.js';
 
 /** Phase names, in slot order (the result's `phases` keys). */
-export const PHASES = ['connect', 'tls', 'ttfb', 'response', 'schedule'] as const;
+export const PHASES = ['connect', 'tls', 'ttfb', 'response', 'schedule', 'wire_rtt', 'server'] as const;
 export type PhaseName = (typeof PHASES)[number];
 
 /** SYN sent -> SYN-ACK received (the TCP layer's active open). */
@@ -25,6 +25,10 @@ export const PH_TTFB = 2;
 export const PH_RESPONSE = 3;
 /** Open model: a request's intended start -> its first byte written. */
 export const PH_SCHEDULE = 4;
+/** The network's round trip on the wire: a SYN or a data segment out -> the ACK covering it in (net/tcp/wire_rtt.ts). */
+export const PH_WIRE_RTT = 5;
+/** The server's time: the request's last byte out -> the response's first byte in, on the wire. */
+export const PH_SERVER = 6;
 
 /** Where a client records one flow's phase times (µs). */
 export interface PhaseSink {

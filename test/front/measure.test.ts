@@ -147,8 +147,8 @@ test('the run result: phases, series, --hdr-log, --out ndjson, a stall, the term
     assert.deepEqual([...Value.Errors(RunResult, res)].map((e) => `${e.path}: ${e.message}`), [], 'the result has the schema\'s shape');
     const app = res.app as { requests: number; responses: number; connections: { ok: number }; failedRequests: number };
     assert.ok(app.responses >= 20, r.out);
-    // The phases of a plain HTTP load: each connection's SYN -> SYN-ACK, each answer's first byte and last.
-    assert.deepEqual(Object.keys(res.phases).sort(), ['connect', 'response', 'ttfb']);
+    // The phases of a plain HTTP load: each connection's SYN -> SYN-ACK, each answer's first byte and last, and the wire split.
+    assert.deepEqual(Object.keys(res.phases).sort(), ['connect', 'response', 'server', 'ttfb', 'wire_rtt']);
     assert.equal(res.phases.response.count, app.responses);
     assert.equal((res.app as { latencyUs: { p99: number } }).latencyUs.p99, res.phases.response.p99, 'the summary\'s latency is the response phase');
     assert.equal(res.phases.ttfb.count, app.responses);
@@ -178,7 +178,8 @@ test('the run result: phases, series, --hdr-log, --out ndjson, a stall, the term
     assert.equal(res.series.reduce((n, e) => n + Object.values(e.errors).reduce((a, b) => a + b, 0), 0), app.failedRequests);
     assert.equal(res.meta.tool, 'vaigai');
     assert.ok(res.meta.argv.includes('--hdr-log'));
-    assert.deepEqual(res.meta.clocks, { connect: 'stack', ttfb: 'stack', response: 'stack' });
+    // Two workers pass each other replies, which carry no kernel stamp: the stack's clock.
+    assert.deepEqual(res.meta.clocks, { connect: 'stack', ttfb: 'stack', response: 'stack', wire_rtt: 'stack', server: 'stack' });
     assert.equal((res.profile as { flows: unknown[] }).flows.length, 1);
 
     // The interval log: every phase's intervals, consecutive, adding up to the result's counts.
@@ -191,7 +192,7 @@ test('the run result: phases, series, --hdr-log, --out ndjson, a stall, the term
       assert.ok(Math.max(...iv.map((i) => i.maxValue)) <= p.max, name);
       for (const i of iv) assert.ok(i.start >= 0 && i.length > 0 && i.max * 1000 >= i.maxValue, JSON.stringify(i));
     }
-    assert.deepEqual([...new Set(hl.intervals.map((i) => i.tag))].sort(), ['connect', 'response', 'ttfb']);
+    assert.deepEqual([...new Set(hl.intervals.map((i) => i.tag))].sort(), ['connect', 'response', 'server', 'ttfb', 'wire_rtt']);
     // And HdrHistogram's own log reader takes it: the same intervals, absolute times from the base time.
     const reader = new hdr.HistogramLogReader(readFileSync(log, 'utf8'), 64, false);
     const read: { tag: string; count: number; start: number }[] = [];

@@ -4,6 +4,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { monotonicClock } from '../../src/common/clock.js';
 import { BufferPool, HEADROOM } from '../../src/core/buffer_pool.js';
 import { nativeDrivers, nativeLoadError, openNativePort } from '../../src/port/native.js';
 import { assertFlowAffinity, assertTxToPeer, l4ChecksumOk, macHex, openTestQueue, probeFrame, rxAll } from '../helpers/frames.js';
@@ -57,15 +58,28 @@ for (const rx of ['ring', 'mmsg']) {
     // Freed slots keep the headroom of their last use: the receive must reset it.
     pool.dataOff.fill(7);
     const mac = macHex(port.caps.mac);
+    const sentFrom = monotonicClock.nowUs();
     lab.scapy(peer, `sendp([Ether(dst='${mac}', type=0x88b5)/Raw(bytes([i]) + bytes(59)) for i in range(5)], iface='vgnat-b')`);
     const out = new Int32Array(64);
     const got: number[] = [];
+    const seenBy: number[] = [];
     for (const deadline = Date.now() + 5000; got.length < 5 && Date.now() < deadline; ) {
       const n = q.rxBurst(out, 64);
       for (let i = 0; i < n; i++) got.push(out[i]);
+      for (let i = 0; i < n; i++) seenBy.push(monotonicClock.nowUs());
       if (n === 0) await new Promise((r) => setTimeout(r, 5));
     }
     assert.equal(got.length, 5, 'five frames');
+    // The ring carries the kernel's receive time of each frame, on the stack's clock: after the peer
+    // began sending, before the burst that took it returned, in order. recvmmsg carries none here.
+    assert.equal(q.wire.rxClock, rx === 'ring' ? 'kernel-rx' : 'stack');
+    if (rx === 'ring') {
+      got.forEach((s, i) => {
+        const at = q.wire.rxUs[s];
+        assert.ok(at >= sentFrom && at <= seenBy[i] + 1, `frame ${i} received at ${at}: sending from ${sentFrom}, taken by ${seenBy[i]}`);
+        if (i > 0) assert.ok(at >= q.wire.rxUs[got[i - 1]], 'stamps in arrival order');
+      });
+    }
     assert.equal(pool.available, 128 - 5, 'five slots taken, the other 59 of the window left on the stack');
     const onStack = [...pool.freeStack.subarray(0, pool.top)];
     assert.equal(new Set([...onStack, ...got]).size, 128, 'free and received slots are the whole pool, none twice');

@@ -31,9 +31,10 @@ import type { MessageHead } from './head.js';
 import { DEFAULT_PARSER_OPTIONS, Http1Parser, KIND_RESPONSE, type ParserOptions, type ParserSink } from './parser.js';
 import { buildRequest, type RequestSpec } from './request.js';
 import { DEFAULT_CONNECT, TcpError, type ConnectOptions } from '../../net/tcp/api.js';
-import type { StreamHandler, StreamTransport } from '../../net/tcp/stream.js';
+import type { StreamHandler, StreamTransport, WireTimes } from '../../net/tcp/stream.js';
+import type { WireClock } from '../../port/wire_stamps.js';
 import { ipToString } from '../../wire/ipv4_addr.js';
-import { PH_CONNECT, PH_RESPONSE, PH_SCHEDULE, PH_TLS, PH_TTFB, type PhaseSink } from '../../telemetry/phases.js';
+import { PH_CONNECT, PH_RESPONSE, PH_SCHEDULE, PH_SERVER, PH_TLS, PH_TTFB, PH_WIRE_RTT, type PhaseSink } from '../../telemetry/phases.js';
 
 export interface ClientOptions {
   transport: StreamTransport;
@@ -192,6 +193,8 @@ class ClientConn implements ParserSink {
   connected = false;
   /** When connect() was called (clock µs). */
   openedAt = 0;
+  /** The oldest request's answer has begun (its server time is taken). */
+  answering = false;
   /** The oldest request's time to its answer's first byte (µs), -1 until that byte came. */
   ttfb = -1;
   /** The failure the client itself found (a Fail code) before aborting, else -1. */
@@ -237,6 +240,7 @@ class ClientConn implements ParserSink {
     this.writeOff = 0;
     this.writeBytes = null;
     this.connected = false;
+    this.answering = false;
     this.ttfb = -1;
     this.fail = -1;
     this.failMsg = null;
@@ -277,6 +281,15 @@ export class Http1Client implements StreamHandler {
   readonly stats = new ClientStats();
   private readonly opt: ClientOptions;
   private readonly t: StreamTransport;
+  /**
+   * The transport's wire times, when they time a request alone (nothing
+   * pipelined): a response is then timed from its request's first byte on
+   * the wire to the receive time of its last byte (the kernel's, with
+   * af_packet's ring), not by the poll loop's clock.
+   */
+  private readonly w: WireTimes | null;
+  /** The receive clock its responses are timed with on the wire, or null (the poll loop's clock, no wire split). */
+  readonly wireClock: WireClock | null;
   /** Prebuilt request bytes: [i] keep-alive, [n + i] with Connection: close. */
   private readonly wire: Uint8Array[];
   private readonly isHead: boolean[];
@@ -329,6 +342,8 @@ export class Http1Client implements StreamHandler {
     if (!(o.pipeline >= 1 && o.pipeline <= 1024)) throw new RangeError('pipeline depth must be 1..1024');
     if (!(o.connections >= 1)) throw new RangeError('connections must be >= 1');
     this.t = o.transport;
+    this.w = o.pipeline === 1 ? (o.transport.wire ?? null) : null;
+    this.wireClock = this.w?.clock ?? null;
     this.wire = [
       ...o.requests.map((r) => buildRequest(r, o.host, false)),
       ...o.requests.map((r) => buildRequest(r, o.host, true)),
@@ -502,10 +517,22 @@ export class Http1Client implements StreamHandler {
     const c = this.conns[conn];
     if (!c) return;
     c.rx++;
+    const w = this.w;
+    const ph = this.opt.phases;
+    if (w !== null && ph !== null && !c.answering && c.qCount > 0) {
+      // Its first byte: the server's time is from the request's last byte out.
+      c.answering = true;
+      const out = w.runLastTxUs(conn);
+      if (out >= 0) ph.record(PH_SERVER, w.rxUs() - out);
+    }
     c.parser.feed(u8, off, len);
     // The first byte of the answer in progress came in this delivery (after the feed: with pipelining, the end
     // of one answer and the start of the next can share one). An answer whole in it takes its response time.
-    if (c.ttfb < 0 && c.qCount > 0 && this.opt.phases !== null && !c.parser.idle() && c.sentAt[c.qHead] >= 0) c.ttfb = this.opt.clock.nowUs() - c.sentAt[c.qHead];
+    if (c.ttfb < 0 && c.qCount > 0 && this.opt.phases !== null && !c.parser.idle() && c.sentAt[c.qHead] >= 0) c.ttfb = this.since(c, c.qHead);
+  }
+
+  onWireRtt(conn: number, us: number): void {
+    if (this.opt.phases !== null && this.conns[conn]) this.opt.phases.record(PH_WIRE_RTT, us);
   }
 
   onWritable(conn: number): void {
@@ -573,7 +600,8 @@ export class Http1Client implements StreamHandler {
   responseDone(c: ClientConn, h: MessageHead): void {
     const s = this.stats;
     const slot = c.qHead;
-    const rtt = this.opt.clock.nowUs() - c.sentAt[slot];
+    const rtt = this.since(c, slot);
+    c.answering = false;
     const r = c.reqIdx[slot];
     c.qHead = (slot + 1) % c.sentAt.length;
     c.qCount--;
@@ -619,6 +647,18 @@ export class Http1Client implements StreamHandler {
   }
 
   // --- internals ---
+
+  /**
+   * From the start of request `slot` (its first byte written, or on the wire;
+   * the open model's intended time) to now, or to the receipt on the wire of
+   * the bytes being delivered.
+   */
+  private since(c: ClientConn, slot: number): number {
+    const w = this.w;
+    if (w === null) return this.opt.clock.nowUs() - c.sentAt[slot];
+    const first = this.opt.open ? -1 : w.runFirstTxUs(c.id);
+    return w.rxUs() - (first >= 0 ? first : c.sentAt[slot]);
+  }
 
   /** The client's own verdict on a connection: it is aborted, and onClosed counts it under `code`, with `msg`. */
   private failConn(c: ClientConn, code: number, msg: string): void {

@@ -14,6 +14,8 @@ export interface TcpHandler {
   onPeerClosed(conn: number): void;
   /** The connection is gone; `reason` is a CloseReason. The id may be reused afterwards. */
   onClosed(conn: number, reason: number): void;
+  /** A wire-level round trip of `conn` in µs (wire_rtt.ts): its SYN's, or a data segment's to the ACK covering it. */
+  onWireRtt?(conn: number, us: number): void;
 }
 
 export const CloseReason = {

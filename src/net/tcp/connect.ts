@@ -106,6 +106,7 @@ function initTcb(tcp: TcpLayer, c: number, handler: TcpHandler | null, iss: numb
   // Time the SYN (Karn: dropped if it is retransmitted).
   t.flags[c] |= F_RTT;
   t.rttStartMs[c] = tcp.nowUs;
+  tcp.wire.reset(c);
   t.connectUs[c] = -1;
 }
 
@@ -230,6 +231,7 @@ export function connect(tcp: TcpLayer, srcIp: number, dstIp: number, dstPort: nu
   if (cc >= 0) t.ccAlgo[c] = cc;
   // The connect time counts from this first SYN (a SYN moved to another port, or resent, does not restart it).
   t.synAt[c] = tcp.nowUs;
+  tcp.wire.opening(c);
   tcp.counters.activeOpens++;
   transmit(tcp, c, t.iss[c], TCP_SYN, 0, 0);
   armRto(tcp, c);
@@ -364,10 +366,19 @@ export function synSentInput(tcp: TcpLayer, c: number): void {
   if (tcp.alive(c, g) && t.lastAckSent[c] !== t.rcvNxt[c]) ackNow(tcp, c);
 }
 
+/** SND.UNA of `c` moved to `ack`: the handler gets the wire round trip when the ACK covers the timed segment. */
+export function wireSample(tcp: TcpLayer, c: number, ack: number): void {
+  const us = tcp.wire.acked(c, ack);
+  if (us < 0) return;
+  const h = tcp.t.handler[c];
+  if (h !== null && h.onWireRtt !== undefined) h.onWireRtt(c, us);
+}
+
 /** SYN acknowledged: ESTABLISHED (or FIN_WAIT_1 when shutdown() came first). False if the app closed it in onConnected. */
 export function establish(tcp: TcpLayer, c: number): boolean {
   const t = tcp.t;
   tcp.ccOf(c).init(c);
+  wireSample(tcp, c, t.sndUna[c]);
   let r = -1;
   if ((t.flags[c] & F_RTT) !== 0) {
     t.flags[c] &= ~F_RTT;
@@ -376,7 +387,11 @@ export function establish(tcp: TcpLayer, c: number): boolean {
   }
   tcp.rack.init(c, r);
   tcp.undo.end(c);
-  if ((t.flags[c] & F_PASSIVE) === 0) t.connectUs[c] = tcp.nowUs - t.synAt[c];
+  if ((t.flags[c] & F_PASSIVE) === 0) {
+    // On the wire when the first SYN's TX stamp is known: the SYN-ACK's receipt minus it.
+    const syn = tcp.wire.synTxUs(c);
+    t.connectUs[c] = syn >= 0 ? tcp.wire.rxUs() - syn : tcp.nowUs - t.synAt[c];
+  }
   t.backoff[c] = 0;
   t.rtoAt[c] = 0;
   t.state[c] = (t.flags[c] & F_FIN_QUEUED) !== 0 ? FIN_WAIT_1 : ESTABLISHED;

@@ -8,7 +8,7 @@
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../wire/tcp.js';
 import { CloseReason } from './api.js';
 import { CHUNK_SIZE, copyBytes } from './chunk_pool.js';
-import { synSentInput, establish } from './connect.js';
+import { synSentInput, establish, wireSample } from './connect.js';
 import { challengeAck, rstArrives, sendResetFor } from './rst.js';
 import { rcvSpaceOnData } from './rcv_space.js';
 import { ecnOnAck, ecnOnData } from './ecn.js';
@@ -207,6 +207,7 @@ function newAck(tcp: TcpLayer, c: number, ack: number): boolean {
   tcp.sb.consume(c, finAcked ? bufLen : acked);
   t.sndUna[c] = ack;
   if (seqLt(t.sndNxt[c], ack)) t.sndNxt[c] = ack;
+  wireSample(tcp, c, ack);
   // The scoreboard's ring stays while more data waits to be sent (a bulk sender would take it again at once).
   rtx.cumAck(c, ack | 0, tcp.sb.len[c] > 0);
   tcp.counters.bytesAcked += finAcked ? bufLen : acked;
@@ -385,6 +386,7 @@ function processData(tcp: TcpLayer, c: number): void {
 }
 
 function deliver(tcp: TcpLayer, c: number, u8: Uint8Array, off: number, len: number): void {
+  tcp.wire.received(c);
   const h = tcp.t.handler[c];
   if (h !== null && (tcp.t.flags[c] & F_CLOSE) === 0) h.onData(c, u8, off, len);
 }

@@ -18,7 +18,7 @@ import { buildSackBlocks } from './sack.js';
 import { ecnFlags, ecnTos } from './ecn.js';
 import { seqGt, seqLeq, seqLt } from './seq.js';
 import {
-  CA_LOSS, CA_RECOVERY, CLOSE_WAIT, CLOSING, ESTABLISHED, F_ACK_NOW, F_DACK, F_DEFERRED, F_FIN_QUEUED, F_OOO_FIN, F_SACK, FIN_WAIT_1, LAST_ACK, SYN_SENT,
+  CA_LOSS, CA_RECOVERY, CLOSE_WAIT, CLOSING, ESTABLISHED, F_ACK_NOW, F_DACK, F_DEFERRED, F_FIN_QUEUED, F_OOO_FIN, F_RTT, F_SACK, FIN_WAIT_1, LAST_ACK, SYN_SENT,
 } from './tcb.js';
 import type { TcpLayer } from './tcp_layer.js';
 
@@ -86,10 +86,14 @@ export function transmit(tcp: TcpLayer, c: number, seq: number, flags: number, r
   }
   const k = tcp.counters;
   k.segsOut++;
+  let again = false;
   if (len > 0) {
     k.bytesOut += len;
-    if (seqLt(seq, t.sndMax[c])) k.retransSegs++;
+    again = !newData;
+    if (again) k.retransSegs++;
   }
+  // A SYN is resent with its timing flag cleared (Karn, rto.ts).
+  if (len > 0 || syn) tcp.wire.sent(c, seq, syn ? 1 : len, len > 0, syn ? (t.flags[c] & F_RTT) === 0 : again);
   tcp.stack.outputIpv4(slot, src, dst, IPV4_PROTO_TCP, l4Len, ecnTos(tcp, c, newData));
   return true;
 }

@@ -7,6 +7,7 @@
  */
 import type { ConnectOptions, TcpHandler } from './api.js';
 export type { ConnectOptions } from './api.js';
+import type { WireClock } from '../../port/wire_stamps.js';
 
 /** The callbacks of a connection: the TCP API's, so one handler serves every transport. */
 export type StreamHandler = TcpHandler;
@@ -22,6 +23,21 @@ export const TlsCloseReason = {
   TLS_VERIFY: 17,
   TLS_ERROR: 18,
 } as const;
+
+/**
+ * Wire times a transport knows of its connections (the user-space TCP, see
+ * wire_rtt.ts): µs on the stack clock, -1 when unknown.
+ */
+export interface WireTimes {
+  /** Whether rxUs is the kernel's receive stamp ('kernel-rx') or the poll burst's time ('stack'). */
+  readonly clock: WireClock;
+  /** When the frame being processed now was received (inside onData: the frame that carried the bytes). */
+  rxUs(): number;
+  /** When the first data segment `conn` sent since it last received data left. */
+  runFirstTxUs(conn: number): number;
+  /** When the last data segment `conn` sent since it last received data left. */
+  runLastTxUs(conn: number): number;
+}
 
 export interface StreamTransport {
   /**
@@ -42,6 +58,8 @@ export interface StreamTransport {
   connectUs?(conn: number): number;
   /** The TLS handshake's time in µs (-1 when none), from onConnected on. */
   handshakeUs?(conn: number): number;
+  /** Its wire times, when it has them (the user-space TCP). */
+  readonly wire?: WireTimes;
   /** Why `conn` closed, in words, when this layer knows more than the reason code: valid during its onClosed. */
   closeDetail?(conn: number): string;
 }

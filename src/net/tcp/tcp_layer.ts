@@ -34,6 +34,9 @@ import {
 } from './tcb.js';
 import { TimeWaitFifo, TimerWheel } from './timer.js';
 import { onTimer, refile } from './timers.js';
+import { WireRtt } from './wire_rtt.js';
+import type { TxBatch } from '../../port/tx_batch.js';
+import type { WireStamps } from '../../port/wire_stamps.js';
 
 /** What TCP needs from the network layer (NetStack provides it). */
 export interface TcpStack {
@@ -46,6 +49,9 @@ export interface TcpStack {
   readonly addrHi: Uint32Array;
   /** The state of `dstIp`'s next hop (HOP_*), starting its resolution when unknown. */
   nextHop(dstIp: number): number;
+  /** Where segments leave in bursts: each flush stamps the segments wire timing waits for. */
+  readonly tx: TxBatch;
+  readonly wire: WireStamps | undefined;
 }
 
 /** ICMP destination unreachable (type 3), as `type << 8 | code`. */
@@ -90,6 +96,10 @@ export class TcpLayer implements L4Handler {
   nowMs = 0;
   /** Whether the segment being processed arrived marked CE (RFC 3168). */
   rxCe = false;
+  /** The slot of the frame input() is processing, -1 outside it (wire_rtt.ts reads its receive stamp). */
+  rxSlot = -1;
+  /** Wire-level timing: round trips and send runs on the driver's stamps. */
+  readonly wire: WireRtt;
   /** Last segment send time handed out by xmitTime(). */
   private lastXmitUs = 0;
   challengeSecond = -1;
@@ -133,6 +143,10 @@ export class TcpLayer implements L4Handler {
     this.isn = new IsnGenerator(opts.isnKey);
     this.tsKey = new IsnGenerator(opts.tsKey);
     this.fire = (c: number) => onTimer(this, c);
+    this.wire = new WireRtt(max, this, () => stack.clock.nowUs());
+    this.wire.attach(stack.wire);
+    const wire = this.wire;
+    stack.tx.onFlush = () => wire.flushed();
   }
 
   /**
@@ -208,9 +222,12 @@ export class TcpLayer implements L4Handler {
     this.rxCe = isCe(this.pool.u8[l3Off + 1]);
     this.bursting = true;
     this.inStack++;
+    const outer = this.rxSlot;
+    this.rxSlot = slot;
     try {
       this.segment(slot, l4Off, l4Len, srcIp, dstIp);
     } finally {
+      this.rxSlot = outer;
       this.inStack--;
     }
   }
