@@ -10,6 +10,7 @@ import { exitCodeOf } from './common/errors.js';
 import { registerDemo } from './mgmt/cli/demo.js';
 import { registerImpair } from './mgmt/cli/impair.js';
 import { driversHelp, registerRun } from './mgmt/cli/run.js';
+import { registerReport } from './mgmt/cli/report.js';
 import { registerSchema } from './mgmt/cli/schema.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -23,11 +24,12 @@ const run = registerRun(program);
 registerImpair(program);
 registerDemo(program);
 registerSchema(program);
+registerReport(program);
 // `vaigai --help` is the default command's help (its options and the drivers), then the subcommands.
 program.helpInformation = (): string =>
   `${run.helpInformation().replace(/^Usage: vaigai run /, 'Usage: vaigai [run] ')}\n${driversHelp()}\n\nCommands:\n` +
   program.commands.map((c) => `  ${c.name().padEnd(8)} ${c.description()}`).join('\n') +
-  '\n\nExit codes: 0 success, 1 bad usage or configuration, 2 the run could not start, 3 the run completed with failures.\n';
+  '\n\nExit codes: 0 success, 1 bad usage or configuration, 2 the run could not start, 3 the run completed with failures, 4 a threshold failed.\n';
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`vaigai: ${err instanceof Error ? err.message : String(err)}`);

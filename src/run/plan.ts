@@ -11,6 +11,7 @@ import type { TlsEngine } from '../tls/engine.js';
 import type { AddrRange, RouteConfig } from '../net/stack.js';
 import type { Profile } from './profile.js';
 import type { CcName } from '../net/tcp/reno.js';
+import type { Threshold } from './threshold.js';
 
 /** The HTTP responder (--server). */
 export interface ServerPlan {
@@ -59,6 +60,10 @@ export interface RunPlan {
   drainS: number;
   /** Where to write the final counters as JSON, or null. */
   jsonPath: string | null;
+  /** Pass criteria of a client run (the profile's, then --threshold's), measured at the end. */
+  thresholds: Threshold[];
+  /** --abort-on-fail: stop once a threshold has failed for good. */
+  abortOnFail: boolean;
   mode: ModePlan;
   /** TCBs of the TCP layer. */
   maxConns: number;

@@ -54,6 +54,8 @@ import { createFrameRing } from '../core/frame_ring.js';
 import type { SteerConfig } from '../net/flow_steer.js';
 import type { LoopOptions } from './worker_loop.js';
 import { WorkerSet, type WorkerResult } from './workers.js';
+import { evaluateThresholds, failedForGoodOn, type ThresholdResult } from './threshold_eval.js';
+import { thresholdsText } from './threshold_text.js';
 
 /** Slots per worker pool (as the single-threaded run uses). */
 const POOL_SLOTS = 8192;
@@ -87,6 +89,10 @@ export interface WorkersRunResult {
   client: ReturnType<typeof summarize> | null;
   /** Each worker's capture file, when --pcap was given. */
   pcapFiles: string[];
+  /** The result as --json writes it (for --report). */
+  result: Record<string, unknown>;
+  /** Each threshold of the plan, measured at the end (empty without thresholds). */
+  thresholds: ThresholdResult[];
 }
 
 
@@ -389,9 +395,12 @@ function nonZero(r: Record<string, number> | null): string {
     .join(' ');
 }
 
-function writeJson(path: string, seconds: number, total: StackMetricGroups, per: StackMetricGroups[], app: unknown): void {
-  const out = { seconds: Number(seconds.toFixed(3)), workers: per.length, counters: total.net, port: total.port, tcp: total.tcp, udp: total.udp, app, loop: total.loop, perWorker: per };
-  writeFileSync(path, JSON.stringify(out, null, 1));
+function resultOf(seconds: number, total: StackMetricGroups, per: StackMetricGroups[], app: unknown): Record<string, unknown> {
+  return { seconds: Number(seconds.toFixed(3)), workers: per.length, counters: total.net, port: total.port, tcp: total.tcp, udp: total.udp, app, loop: total.loop, perWorker: per };
+}
+
+function writeJson(path: string, result: Record<string, unknown>): void {
+  writeFileSync(path, JSON.stringify(result, null, 1));
 }
 
 /** A server's counters with its requests by target (--count-targets), summed over the workers' reports once they closed. */
@@ -494,11 +503,21 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
   });
   const appJson = (total: StackMetricGroups, per: StackMetricGroups[]): unknown =>
     clientReport?.json(total, per) ?? probeReport?.json(total, per) ?? (listeners !== null ? listenJson(listeners, total.app ?? {}) : withTargets(total.app, set));
+  let aborted = false;
   const report = (): void => {
     const { total, per } = snapshot();
     const s = seconds();
     log(clientReport?.liveLine(s, total, per) ?? probeReport?.liveLine(s, total, per) ?? liveLine(s, total, per, listeners));
-    if (plan.jsonPath !== null) writeJson(plan.jsonPath, s, total, per, appJson(total, per));
+    const wanted = plan.jsonPath !== null || (plan.abortOnFail && !aborted);
+    const result = wanted ? resultOf(s, total, per, appJson(total, per)) : null;
+    if (plan.jsonPath !== null && result !== null) writeJson(plan.jsonPath, result);
+    // --abort-on-fail: a threshold failed for good on the totals so far stops the run as SIGINT would.
+    const bad = plan.abortOnFail && !aborted && result !== null ? failedForGoodOn(plan.thresholds, result) : null;
+    if (bad !== null) {
+      aborted = true;
+      log(`vaigai: threshold ${bad.expr} failed at ${s.toFixed(0)} s (--abort-on-fail): stopping the run`);
+      onStop();
+    }
   };
   const allFinished = (): boolean => {
     for (let w = 0; w < workers; w++) if (set.metricsOf(w).app_finished !== 1) return false;
@@ -570,13 +589,17 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
   const results = await set.stop();
   const { total, per } = snapshot();
   const s = seconds();
+  const result = resultOf(s, total, per, appJson(total, per));
+  const thresholds = evaluateThresholds(plan.thresholds, result);
+  if (thresholds.length > 0) result.thresholds = thresholds;
   // No last live line: the summary below tells the end.
-  if (plan.jsonPath !== null) writeJson(plan.jsonPath, s, total, per, appJson(total, per));
+  if (plan.jsonPath !== null) writeJson(plan.jsonPath, result);
   log(`summary: ${nonZero(total.net) || 'no traffic'}`);
   if (total.tcp !== null) log(`tcp: ${nonZero(total.tcp) || 'no traffic'}`);
   if (total.udp !== null && nonZero(total.udp) !== '') log(`udp: ${nonZero(total.udp)}`);
   const clientSummary = clientReport?.summary(total, per) ?? null;
   if (clientSummary !== null) log(summaryText('client', clientSummary));
+  if (thresholds.length > 0) log(thresholdsText(thresholds));
   else if (probeReport !== null) log(probeReport.summary(total, per));
   else if (listeners !== null) for (const [name, r] of Object.entries(listenJson(listeners, total.app ?? {}))) log(`listen ${name}: ${nonZero(r) || 'no traffic'}`);
   else if (total.app !== null) log(`app: ${nonZero(total.app) || 'no traffic'}`);
@@ -598,5 +621,5 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
   if (failedMsg !== '' || errors.length > 0) {
     throw new WorkerFailedError(failedMsg || errors.map((r) => `worker ${r.workerIdx}: ${r.error}`).join('; '));
   }
-  return { seconds: s, total, perWorker: per, results, cpus: pinned, client: clientSummary, pcapFiles };
+  return { seconds: s, total, perWorker: per, results, cpus: pinned, client: clientSummary, pcapFiles, result, thresholds };
 }

@@ -9,15 +9,18 @@
  */
 import { accessSync, closeSync, constants, existsSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { FileAccessError, InvalidOptionError } from '../../common/errors.js';
+import { EXIT_THRESHOLDS, FileAccessError, InvalidOptionError } from '../../common/errors.js';
 import { DRIVERS, PORT_OPTIONS } from '../../port/spec.js';
 import type { RunPlan } from '../../run/plan.js';
-import { MAX_WORKERS, runSession, workerPcapPath } from '../../run/session.js';
+import { MAX_WORKERS, runSession, workerPcapPath, type WorkersRunResult } from '../../run/session.js';
+import { fmtThresholdValue } from '../../run/threshold_text.js';
+import { renderReport } from '../report/render.js';
+import type { ReportResult } from '../report/result_view.js';
 import { ealOperands, parseRunOptions, type RawRunOptions } from './stack_config.js';
-import { clientExitCode, type LoadSummary } from '../../engine/report.js';
+import { clientExitCode } from '../../engine/report.js';
 import { DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_RESPONSE_TIMEOUT_S, DEFAULT_TLS_TIMEOUT_S } from './stack_config.js';
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 /** The drivers and their spec options, for --help. */
 export function driversHelp(): string {
@@ -37,6 +40,9 @@ export function registerRun(program: Command): Command {
     .option('--duration <seconds>', 'stop after this long (default: on SIGINT/SIGTERM)')
     .option('--drain <seconds>', 'once the run stops, how long open requests may take to finish before every connection is closed', '2')
     .option('--json <file>', 'write the result as JSON to this file (each second and at exit)')
+    .addOption(new Option('--report <file>', 'write an HTML report of the run to this file at the end (one self-contained page; `vaigai report` renders one from a --json file)'))
+    .addOption(new Option('--threshold <expr>', "client: a pass criterion, e.g. 'http.p99<5ms', 'errors<0.1%', 'rps>9000' (repeatable; README, Thresholds); a failed one exits 4").argParser(collect))
+    .addOption(new Option('--abort-on-fail', 'client: stop the run (drain, close) once a threshold has failed for good (a count or a maximum past its limit)'))
     .option('--tcp-window <bytes>', 'receive window and send buffer of every TCP connection, e.g. 4m (default 256k)')
     .option('--max-conns <n>', 'TCP connections (TCBs) held at once per worker, TIME_WAIT included', '65536')
     .option('--cc <algorithm>', 'TCP congestion control: cubic (the default, as Linux) or newreno')
@@ -88,22 +94,33 @@ export function registerRun(program: Command): Command {
     .argument('[eal...]', 'after --: EAL arguments of a dpdk port, e.g. -- --no-huge -m 512 --vdev net_af_packet0,iface=eth1')
     .usage('--port <spec> --src-ip <range> [options] [-- EAL arguments]')
     .addHelpText('after', `\n${driversHelp()}`)
-    .action(async (eal: string[], opts: RawRunOptions & { workers: string }) => {
+    .action(async (eal: string[], opts: RawRunOptions & { workers: string; report?: string }) => {
       const plan = parseRunOptions(opts, ealOperands(eal, process.argv));
       const n = /^\d+$/.test(opts.workers) ? Number(opts.workers) : NaN;
       if (!(n >= 1 && n <= MAX_WORKERS)) throw new InvalidOptionError('--workers', `"${opts.workers}" is not an integer in 1..${MAX_WORKERS}`);
       checkFiles(plan, n);
+      if (opts.report !== undefined) checkWritable('--report', opts.report);
       if (opts.saveConfig !== undefined) saveProfile(plan, opts.saveConfig);
-      exitFor(plan, (await runSession(plan, n)).client);
+      const run = await runSession(plan, n);
+      if (opts.report !== undefined) {
+        const path = opts.report;
+        refusedAs('--report', `cannot write "${path}": `, () => writeFileSync(path, renderReport(run.result as unknown as ReportResult)));
+      }
+      exitFor(plan, run);
     });
 }
 
-/** A client run that completed with failures exits 3, its reason printed last. */
-function exitFor(plan: RunPlan, client: LoadSummary | null): void {
-  if (client === null || plan.mode.kind !== 'client') return;
-  const v = clientExitCode(client, plan.mode.allowErrors);
+/** A client run that failed a threshold exits 4, one that completed with failures 3; the reason printed last. */
+function exitFor(plan: RunPlan, run: WorkersRunResult): void {
+  if (run.client === null || plan.mode.kind !== 'client') return;
+  const v = clientExitCode(run.client, plan.mode.allowErrors);
   if (v.reason !== '') console.error(`vaigai: ${v.reason}`);
   if (v.code !== 0) process.exitCode = v.code;
+  const failed = run.thresholds.filter((t) => !t.ok);
+  if (failed.length > 0) {
+    console.error(`vaigai: ${failed.length} of ${run.thresholds.length} thresholds failed: ${failed.map((t) => `${t.expr} (${fmtThresholdValue(t.metric, t.value)})`).join(', ')}`);
+    process.exitCode = EXIT_THRESHOLDS;
+  }
 }
 
 /**

@@ -28,13 +28,14 @@
  *                 --pipeline D --rate R --method M --body-file F --sni NAME --insecure|--ca F
  *                 --tls-version V --save-body FILE --sha256 --expect-sha256 HEX
  *                 --connect-timeout S --response-timeout S --max-response-time S --tls-timeout S
- *                 --allow-errors RATIO]
+ *                 --allow-errors RATIO --threshold EXPR... --abort-on-fail]  (src/run/threshold.ts)
  */
 import type { TlsVersion } from '../../engine/modes.js';
 import type { Profile } from '../../run/profile.js';
 import { checkProfile, loadProfile, notUnicast, stagesOf } from '../../run/profile_check.js';
 import { clientPlanOf, type ClientChecks } from '../../run/profile_plan.js';
 import type { ModePlan, RunPlan, ServerPlan } from '../../run/plan.js';
+import { parseThresholds, type Threshold } from '../../run/threshold.js';
 import { parseListeners } from './listen_config.js';
 import { parseProbeClient, PROBE_SCHEMES } from './probe_config.js';
 import { InvalidOptionError, InvalidProfileError, NoRouteError } from '../../common/errors.js';
@@ -55,6 +56,8 @@ export interface RawRunOptions {
   mac?: string;
   duration?: string;
   json?: string;
+  threshold?: string[];
+  abortOnFail?: boolean;
   // Server and bulk modes.
   server?: boolean;
   listen?: string[];
@@ -164,6 +167,8 @@ export function parseRunOptions(o: RawRunOptions, ealArgs: string[] = [], env: N
     durationS,
     drainS,
     jsonPath: o.json ?? null,
+    thresholds: runThresholds(o, mode),
+    abortOnFail: o.abortOnFail === true,
     mode,
     maxConns,
     tcpWindow,
@@ -172,6 +177,27 @@ export function parseRunOptions(o: RawRunOptions, ealArgs: string[] = [], env: N
     pcapPath: o.pcap ?? null,
     keylog: parseKeylog(o, mode, env),
   };
+}
+
+/**
+ * The run's thresholds: the profile's, then --threshold's, which join the
+ * profile (so that --save-config keeps them). Only an HTTP client run has
+ * the figures they read.
+ */
+function runThresholds(o: RawRunOptions, mode: ModePlan): Threshold[] {
+  const given = o.threshold ?? [];
+  if (mode.kind !== 'client') {
+    if (given.length > 0) throw new InvalidOptionError('--threshold', 'needs an HTTP client load (--client http[s]://... or --config)');
+    if (o.abortOnFail === true) throw new InvalidOptionError('--abort-on-fail', 'needs an HTTP client load with thresholds');
+    return [];
+  }
+  const source = o.config !== undefined ? `--config ${o.config}` : 'command line';
+  const own = parseThresholds(mode.profile.thresholds ?? [], (i) => `${source}: /thresholds/${i}`);
+  const added = parseThresholds(given, () => '--threshold');
+  if (added.length > 0) mode.profile.thresholds = [...(mode.profile.thresholds ?? []), ...added.map((t) => t.expr)];
+  const all = [...own, ...added];
+  if (o.abortOnFail === true && all.length === 0) throw new InvalidOptionError('--abort-on-fail', "needs a threshold (--threshold, or the profile's thresholds)");
+  return all;
 }
 
 /**
