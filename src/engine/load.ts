@@ -13,7 +13,8 @@ import { Http1Client, type ConnBudget } from '../app/http11/client.js';
 import { splitByWeight, WeightedPick } from '../common/weighted.js';
 import type { RequestSpec } from '../app/http11/request.js';
 import type { StreamTransport } from '../net/tcp/stream.js';
-import { Histogram, type HdrParams, type HdrRecorder } from '../telemetry/histogram.js';
+import { Histogram, type HdrParams } from '../telemetry/histogram.js';
+import type { PhaseRecorder } from '../telemetry/phases.js';
 import { Prng } from '../common/prng.js';
 import { PacedTransport } from './pacer.js';
 import { Arrivals, Schedule, type StageSpan } from './schedule.js';
@@ -77,6 +78,12 @@ export interface LoadConfig {
   flows?: LoadFlow[];
   /** Seeds the picks of flows and requests and the Poisson arrivals (default 1). */
   seed?: number;
+  /**
+   * Where each flow's phase times go: on workers, their region of the shared
+   * phase histograms, which management merges (for the whole run and, by
+   * difference, per interval); absent: nowhere.
+   */
+  phases?: PhaseRecorder;
 }
 
 /** A flow of the load: picked by `weight` (arrivals in the open model; a share of the connections and requests in the closed one). */
@@ -177,8 +184,6 @@ export class LoadRun {
     return this.budget.open;
   }
   private interval = new Histogram(LATENCY_PARAMS);
-  /** A worker's shared histogram that also gets every response time (see mirrorLatency). */
-  private mirror: HdrRecorder | null = null;
   private stopped = false;
   private readonly clock: Clock;
   private readonly durationUs: number;
@@ -247,10 +252,10 @@ export class LoadRun {
           this.interval.record(rttUs);
           flowHist?.record(rttUs);
           entryHist?.[entry].record(rttUs);
-          this.mirror?.record(rttUs);
           if (sha !== null) this.lastSha256 = sha;
           if (body !== null && onBody !== null) onBody(status, body);
         },
+        phases: cfg.phases?.sink(i) ?? null,
         onDone: () => {
           if (this.done) this.endUs = this.clock.nowUs();
         },
@@ -286,15 +291,6 @@ export class LoadRun {
   /** The first flow's client (a one-flow load's). */
   get client(): Http1Client {
     return this.clients[0];
-  }
-
-  /**
-   * Records every response time into `rec` too: on workers, each records into
-   * its own region of the shared HDR histograms and management merges them
-   * (the counts add), for the whole run and, by difference, per interval.
-   */
-  mirrorLatency(rec: HdrRecorder): void {
-    this.mirror = rec;
   }
 
   start(): void {

@@ -11,6 +11,7 @@ import { type StreamTransport } from '../net/tcp/stream.js';
 import { ipToString } from '../wire/ipv4_addr.js';
 import { CertManager } from '../tls/cert_manager.js';
 import type { KeyLog } from '../tls/keylog.js';
+import type { PhaseRecorder } from '../telemetry/phases.js';
 import { createTlsStream, type TlsEngine, type TlsTransport } from '../tls/engine.js';
 import { TcpLayer } from '../net/tcp/tcp_layer.js';
 import { HOP_PENDING } from '../net/l4.js';
@@ -226,6 +227,8 @@ export interface ClientModeConfig extends ClientPlan {
   maxConns: number;
   /** Where the TLS secrets of every session go (--sslkeylog), or null. */
   keylog?: KeyLog | null;
+  /** Where each flow's phase times go (the worker's shared histograms); absent: nowhere. */
+  phases?: PhaseRecorder;
 }
 
 export class ClientMode implements Mode {
@@ -292,6 +295,7 @@ export class ClientMode implements Mode {
       ...(cfg.flows !== undefined ? { flows: cfg.flows.map((f) => loadFlow(f, cfg.seed ?? 1)) } : {}),
       ...(cfg.seed !== undefined ? { seed: cfg.seed } : {}),
       ...(cfg.stages !== undefined ? { stages: cfg.stages } : {}),
+      ...(cfg.phases !== undefined ? { phases: cfg.phases } : {}),
     });
     console.log(
       `client: ${cfg.tls !== null ? 'https' : 'http'}://${ipToString(cfg.dstIp)}:${cfg.dstPort}${cfg.path}${(cfg.flows?.length ?? 1) > 1 ? ` and ${(cfg.flows?.length ?? 1) - 1} more flows` : ''} from ${cfg.srcIp === 0 ? 'every owned address' : ipToString(cfg.srcIp)},` +

@@ -58,12 +58,16 @@ export interface RunPlan {
   durationS: number;
   /** Seconds open requests may take to finish once the run stops (--drain). */
   drainS: number;
-  /** Where to write the final counters as JSON, or null. */
+  /** Where to write the run's result as JSON at the end (result_schema.ts), or null. */
   jsonPath: string | null;
   /** Pass criteria of a client run (the profile's, then --threshold's), measured at the end. */
   thresholds: Threshold[];
   /** --abort-on-fail: stop once a threshold has failed for good. */
   abortOnFail: boolean;
+  /** --out ndjson=FILE: the run's events as they happen, or null. */
+  ndjsonPath: string | null;
+  /** --hdr-log FILE: HdrHistogram's interval log of every phase, or null. */
+  hdrLogPath: string | null;
   mode: ModePlan;
   /** TCBs of the TCP layer. */
   maxConns: number;

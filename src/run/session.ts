@@ -41,8 +41,14 @@ import {
   type StackPipelineConfig,
   type StopOp,
   OPEN_CONNS_METRIC,
+  CONNS_METRIC,
 } from './stack_pipeline.js';
 import { Histogram } from '../telemetry/histogram.js';
+import { PH_CONNECT, PH_RESPONSE, phaseSlots } from '../telemetry/phases.js';
+import { RunRecord } from './run_record.js';
+import { HdrLogOut, NdjsonOut } from './run_outputs.js';
+import { LiveTable, phaseReport } from './live_table.js';
+import type { RunResult, SeriesEntry } from './result_schema.js';
 import { loadNative } from '../port/native.js';
 import { parsePortSpec } from '../port/spec.js';
 import { ipToString } from '../wire/ipv4_addr.js';
@@ -54,7 +60,7 @@ import { createFrameRing } from '../core/frame_ring.js';
 import type { SteerConfig } from '../net/flow_steer.js';
 import type { LoopOptions } from './worker_loop.js';
 import { WorkerSet, type WorkerResult } from './workers.js';
-import { evaluateThresholds, failedForGoodOn, type ThresholdResult } from './threshold_eval.js';
+import { evaluateThresholds, failedForGoodOn } from './threshold_eval.js';
 import { thresholdsText } from './threshold_text.js';
 
 /** Slots per worker pool (as the single-threaded run uses). */
@@ -74,6 +80,10 @@ export interface RunWorkersOptions {
   cpus?: readonly number[];
   /** Poll-loop tuning (burst, idle time before parking, ...); the loop's defaults otherwise. */
   loop?: Partial<LoopOptions>;
+  /** The command line, for the result's meta (default: this process's). */
+  argv?: string[];
+  /** Each second: a table refreshed in place (a terminal's), or a line per second (default). */
+  view?: 'table' | 'lines';
 }
 
 export interface WorkersRunResult {
@@ -89,10 +99,8 @@ export interface WorkersRunResult {
   client: ReturnType<typeof summarize> | null;
   /** Each worker's capture file, when --pcap was given. */
   pcapFiles: string[];
-  /** The result as --json writes it (for --report). */
-  result: Record<string, unknown>;
-  /** Each threshold of the plan, measured at the end (empty without thresholds). */
-  thresholds: ThresholdResult[];
+  /** The run's result (what --json holds). */
+  result: RunResult;
 }
 
 
@@ -266,7 +274,6 @@ function clientSnapshot(a: Record<string, number>, us: number): LoadSnapshot {
  */
 class ClientReport {
   private prev: LoadSnapshot;
-  private prevHist: Histogram;
 
   constructor(
     private readonly set: WorkerSet,
@@ -276,16 +283,14 @@ class ClientReport {
     private readonly watch: RateWatch,
   ) {
     this.prev = clientSnapshot(groupStackMetrics(set.metrics(), 'client').app ?? {}, performance.now() * 1000);
-    this.prevHist = new Histogram(LATENCY_PARAMS);
   }
 
-  liveLine(s: number, total: StackMetricGroups, per: StackMetricGroups[]): string {
+  /** `interval`: the response times of the second (RunRecord's). */
+  liveLine(s: number, total: StackMetricGroups, per: StackMetricGroups[], interval: Histogram): string {
     const cur = clientSnapshot(total.app ?? {}, performance.now() * 1000);
-    const hist = this.set.histogram() ?? new Histogram(LATENCY_PARAMS);
-    const line = clientLiveLine(s, this.prev, cur, Histogram.difference(hist, this.prevHist));
+    const line = clientLiveLine(s, this.prev, cur, interval);
     const warning = this.watch.check(s, this.prev, cur);
     this.prev = cur;
-    this.prevHist = hist;
     const col = (k: string): string => per.map((w) => w.app?.[k] ?? 0).join('/');
     return `${line} | workers resp ${col('responses')} steered ${col('steeredOut')}${warning === null ? '' : `\n${warning}`}`;
   }
@@ -299,7 +304,7 @@ class ClientReport {
     per.forEach((w, i) => {
       if (reports[i]?.sha256 != null && (last < 0 || (w.app?.elapsedUs ?? 0) >= (per[last].app?.elapsedUs ?? 0))) last = i;
     });
-    const hist = this.set.histogram() ?? new Histogram(LATENCY_PARAMS);
+    const hist = this.set.histogram(PH_RESPONSE) ?? new Histogram(LATENCY_PARAMS);
     // Each reason's last message: the first worker's that has one.
     const lastFailure = CLIENT_FAIL_KEYS.map((_, i) => reports.map((r) => r?.lastFailure[i] ?? '').find((m) => m !== '') ?? '');
     return summarize(elapsedUs, clientSnapshot(total.app ?? {}, 0), hist, this.verify, last < 0 ? null : (reports[last]?.sha256 ?? null), lastFailure, this.flowSummaries(reports));
@@ -350,7 +355,8 @@ class ClientReport {
 class ProbeReport {
   private prev: Record<string, number>;
   private prevUs = performance.now() * 1000;
-  private prevHist: Histogram;
+  /** The phase its times are: a TCP connect's, or a datagram's round trip (response). */
+  readonly phase: number;
 
   constructor(
     private readonly set: WorkerSet,
@@ -360,24 +366,23 @@ class ProbeReport {
     private readonly connections: number,
   ) {
     this.prev = groupStackMetrics(set.metrics(), app).app ?? {};
-    this.prevHist = new Histogram(LATENCY_PARAMS);
+    this.phase = kind === 'tcp_connect' ? PH_CONNECT : PH_RESPONSE;
   }
 
-  liveLine(s: number, total: StackMetricGroups, per: StackMetricGroups[]): string {
+  /** `interval`: the second's times of its phase (RunRecord's). */
+  liveLine(s: number, total: StackMetricGroups, per: StackMetricGroups[], interval: Histogram): string {
     const cur = total.app ?? {};
     const now = performance.now() * 1000;
-    const hist = this.set.histogram() ?? new Histogram(LATENCY_PARAMS);
-    const line = probeLiveLine(this.kind, s, (now - this.prevUs) / 1e6, this.prev, cur, Histogram.difference(hist, this.prevHist));
+    const line = probeLiveLine(this.kind, s, (now - this.prevUs) / 1e6, this.prev, cur, interval);
     this.prev = cur;
     this.prevUs = now;
-    this.prevHist = hist;
     return per.length > 1 ? `${line} | steered ${per.map((w) => w.app?.steeredOut ?? 0).join('/')}` : line;
   }
 
   json(total: StackMetricGroups, per: StackMetricGroups[]): Record<string, unknown> {
     const a = total.app ?? {};
     const elapsedUs = Math.max(0, ...per.map((w) => w.app?.elapsedUs ?? 0));
-    const out = probeSummary(this.kind, a, elapsedUs, this.set.histogram() ?? new Histogram(LATENCY_PARAMS), this.connections);
+    const out = probeSummary(this.kind, a, elapsedUs, this.set.histogram(this.phase) ?? new Histogram(LATENCY_PARAMS), this.connections);
     out.steering = { out: a.steeredOut, in: a.steeredIn, drops: a.steerDrops };
     return out;
   }
@@ -395,12 +400,9 @@ function nonZero(r: Record<string, number> | null): string {
     .join(' ');
 }
 
-function resultOf(seconds: number, total: StackMetricGroups, per: StackMetricGroups[], app: unknown): Record<string, unknown> {
+/** The result's keys that the --json file always had. */
+function baseResult(seconds: number, total: StackMetricGroups, per: StackMetricGroups[], app: unknown): Omit<RunResult, 'meta' | 'profile' | 'phases' | 'flows' | 'series'> {
   return { seconds: Number(seconds.toFixed(3)), workers: per.length, counters: total.net, port: total.port, tcp: total.tcp, udp: total.udp, app, loop: total.loop, perWorker: per };
-}
-
-function writeJson(path: string, result: Record<string, unknown>): void {
-  writeFileSync(path, JSON.stringify(result, null, 1));
 }
 
 /** A server's counters with its requests by target (--count-targets), summed over the workers' reports once they closed. */
@@ -475,7 +477,8 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
       pipeline: new URL('./stack_pipeline.js', import.meta.url),
       poolSlots: POOL_SLOTS,
       metrics: stackMetricNames(apps[0]),
-      ...(bounded ? { histogram: LATENCY_PARAMS } : {}),
+      // Each latency phase, for the whole load and per flow.
+      ...(bounded ? { histogram: LATENCY_PARAMS, histogramSlots: phaseSlots(client === null ? 1 : flowsOf(client).length) } : {}),
       eal: plan.ealArgs,
       loop: opts.loop ?? {},
     });
@@ -503,16 +506,43 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
   });
   const appJson = (total: StackMetricGroups, per: StackMetricGroups[]): unknown =>
     clientReport?.json(total, per) ?? probeReport?.json(total, per) ?? (listeners !== null ? listenJson(listeners, total.app ?? {}) : withTargets(total.app, set));
+  const conns = (): number => {
+    let n = 0;
+    for (let w = 0; w < workers; w++) n += set.metricsOf(w)[CONNS_METRIC];
+    return n;
+  };
+  const record = new RunRecord(
+    { set, flows: client === null ? [] : flowsOf(client).map((f) => f.name), argv: opts.argv ?? process.argv.slice(2), ...(client !== null ? { profile: client.profile } : {}) },
+    snapshot().total,
+  );
+  const ndjson = plan.ndjsonPath === null ? null : new NdjsonOut(plan.ndjsonPath);
+  const hdrLog = plan.hdrLogPath === null ? null : new HdrLogOut(plan.hdrLogPath, record.startedAt);
+  ndjson?.meta(record.meta());
+  ndjson?.config({ mode: plan.mode.kind, durationS: plan.durationS, workers, ...(client !== null ? { profile: client.profile } : {}) });
+  ndjson?.start(record.startedAt);
+  const table = opts.view === 'table' ? new LiveTable(process.stdout) : null;
+  // The interval the live line's percentiles are of: the client's response times, or the probe's own phase.
+  const livePhase = probeReport?.phase ?? PH_RESPONSE;
+  let sampledS = 0;
+  /** Closes the series entry up to now (and its interval in the --hdr-log). */
+  const sample = (total: StackMetricGroups, s: number): SeriesEntry => {
+    const e = record.sample(s, total, conns());
+    hdrLog?.interval(sampledS, s, record.intervals);
+    sampledS = s;
+    return e;
+  };
   let aborted = false;
   const report = (): void => {
     const { total, per } = snapshot();
     const s = seconds();
-    log(clientReport?.liveLine(s, total, per) ?? probeReport?.liveLine(s, total, per) ?? liveLine(s, total, per, listeners));
-    const wanted = plan.jsonPath !== null || (plan.abortOnFail && !aborted);
-    const result = wanted ? resultOf(s, total, per, appJson(total, per)) : null;
-    if (plan.jsonPath !== null && result !== null) writeJson(plan.jsonPath, result);
+    const e = sample(total, s);
+    ndjson?.progress(e, appJson(total, per));
+    const interval = record.intervalOf(livePhase) ?? new Histogram(LATENCY_PARAMS);
+    const line = clientReport?.liveLine(s, total, per, interval) ?? probeReport?.liveLine(s, total, per, interval) ?? liveLine(s, total, per, listeners);
+    if (table === null) log(line);
+    else table.render(s, e, record.intervals, line.split('\n').slice(1));
     // --abort-on-fail: a threshold failed for good on the totals so far stops the run as SIGINT would.
-    const bad = plan.abortOnFail && !aborted && result !== null ? failedForGoodOn(plan.thresholds, result) : null;
+    const bad = plan.abortOnFail && !aborted ? failedForGoodOn(plan.thresholds, record.result(baseResult(s, total, per, appJson(total, per)))) : null;
     if (bad !== null) {
       aborted = true;
       log(`vaigai: threshold ${bad.expr} failed at ${s.toFixed(0)} s (--abort-on-fail): stopping the run`);
@@ -589,20 +619,25 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
   const results = await set.stop();
   const { total, per } = snapshot();
   const s = seconds();
-  const result = resultOf(s, total, per, appJson(total, per));
+  // No last live line: the summary below tells the end. The series' last entry runs to the end.
+  sample(total, s);
+  hdrLog?.close();
+  table?.clear();
+  const result = record.result(baseResult(s, total, per, appJson(total, per)));
   const thresholds = evaluateThresholds(plan.thresholds, result);
   if (thresholds.length > 0) result.thresholds = thresholds;
-  // No last live line: the summary below tells the end.
-  if (plan.jsonPath !== null) writeJson(plan.jsonPath, result);
+  if (plan.jsonPath !== null) writeFileSync(plan.jsonPath, JSON.stringify(result, null, 1));
+  ndjson?.result(result);
   log(`summary: ${nonZero(total.net) || 'no traffic'}`);
   if (total.tcp !== null) log(`tcp: ${nonZero(total.tcp) || 'no traffic'}`);
   if (total.udp !== null && nonZero(total.udp) !== '') log(`udp: ${nonZero(total.udp)}`);
   const clientSummary = clientReport?.summary(total, per) ?? null;
   if (clientSummary !== null) log(summaryText('client', clientSummary));
-  if (thresholds.length > 0) log(thresholdsText(thresholds));
   else if (probeReport !== null) log(probeReport.summary(total, per));
+  if (Object.keys(result.phases).length > 0) log(phaseReport(result.phases));
   else if (listeners !== null) for (const [name, r] of Object.entries(listenJson(listeners, total.app ?? {}))) log(`listen ${name}: ${nonZero(r) || 'no traffic'}`);
   else if (total.app !== null) log(`app: ${nonZero(total.app) || 'no traffic'}`);
+  if (thresholds.length > 0) log(thresholdsText(thresholds));
   const targets = (withTargets(total.app, set) as { targets?: Record<string, number> } | null)?.targets;
   if (targets !== undefined) log(`targets: ${Object.entries(targets).map(([k, n]) => `${k} ${n}`).join(', ')}`);
   for (const r of results) {
@@ -618,8 +653,8 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
     log(`sslkeylog: ${lines} secrets to ${plan.keylog.path}`);
   }
   const errors = results.filter((r) => r.error !== null);
-  if (failedMsg !== '' || errors.length > 0) {
-    throw new WorkerFailedError(failedMsg || errors.map((r) => `worker ${r.workerIdx}: ${r.error}`).join('; '));
-  }
-  return { seconds: s, total, perWorker: per, results, cpus: pinned, client: clientSummary, pcapFiles, result, thresholds };
+  const failure = failedMsg || errors.map((r) => `worker ${r.workerIdx}: ${r.error}`).join('; ');
+  ndjson?.end(new Date(), failure === '' ? null : failure);
+  if (failure !== '') throw new WorkerFailedError(failure);
+  return { seconds: s, total, perWorker: per, results, cpus: pinned, client: clientSummary, pcapFiles, result };
 }

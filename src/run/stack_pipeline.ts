@@ -34,6 +34,8 @@ import { PROBE_KEYS, type ProbePlan } from '../engine/probe.js';
 import { TCP_CONNECT_KEYS, TcpConnectLoad, type TcpConnectPlan } from '../engine/tcp_connect.js';
 import { UdpProbe } from '../engine/udp_probe.js';
 import { stackClock } from '../engine/load.js';
+import { HdrRecorder } from '../telemetry/histogram.js';
+import { PH_CONNECT, PH_RESPONSE, PhaseRecorder } from '../telemetry/phases.js';
 import { HOP_READY } from '../net/l4.js';
 import { NetStack, type AddrRange, type RouteConfig } from '../net/stack.js';
 import { TcpCounters } from '../net/tcp/counters.js';
@@ -109,6 +111,9 @@ export interface StackPipelineConfig {
 export const MAC_METRIC = 'stack_mac';
 /** Connections still open (not closed, not in TIME_WAIT) once the run closes them; -1 before. */
 export const OPEN_CONNS_METRIC = 'run_open_conns';
+
+/** Connections open now (TIME_WAIT aside), published every tick: the series' concurrency. */
+export const CONNS_METRIC = 'run_conns';
 
 /** The run's stop, in the order management sends it (CMD_CONFIG `{ op }`). */
 export type StopOp = 'stop' | 'close';
@@ -196,6 +201,7 @@ export function stackMetricNames(app: StackAppKind | StackAppConfig): string[] {
   return [
     MAC_METRIC,
     OPEN_CONNS_METRIC,
+    CONNS_METRIC,
     ...NET_KEYS.map((k) => `net_${snake(k)}`),
     ...PORT_KEYS.map((k) => `port_${snake(k)}`),
     ...(none ? [] : TCP_KEYS.map((k) => `tcp_${snake(k)}`)),
@@ -289,9 +295,9 @@ function startApp(app: StackAppConfig, tcp: TcpLayer, ctx: PipelineContext, maxC
         drainUs: app.drainUs,
         maxConns,
         keylog,
+        // Phase times go to the worker's region of the shared histograms, which management merges.
+        ...(ctx.histograms !== null ? { phases: new PhaseRecorder(ctx.histograms, ctx.workerIdx, app.flowShape.length) } : {}),
       });
-      // Response times also go to the worker's shared histogram, which management merges.
-      if (ctx.latency !== null) mode.load.mirrorLatency(ctx.latency);
       return mode;
     }
     default:
@@ -314,14 +320,17 @@ function startLoad(app: StackAppConfig, stack: NetStack, tcp: TcpLayer, udp: Udp
   const workers = app.steer.rings.length;
   if (app.kind === 'tcp_connect') {
     // Every owned address: the TCP layer's source pool picks the address and port.
-    return new TcpConnectLoad({ ...app.share, transport: tcp, clock: ctx.clock, stamp: stackClock(tcp), srcIp: 0, durationUs: app.durationUs, maxConns, connectTime: ctx.latency });
+    const connectTime = ctx.histograms === null ? null : new HdrRecorder(ctx.histograms, ctx.workerIdx, PH_CONNECT);
+    return new TcpConnectLoad({ ...app.share, transport: tcp, clock: ctx.clock, stamp: stackClock(tcp), srcIp: 0, durationUs: app.durationUs, maxConns, connectTime });
   }
   // Datagrams leave from the first owned address: their answers come back to one port of this worker's share.
   const srcIp = app.steer.addrs[0].lo;
   const dstIp = app.share.dstIp;
   const nextHopReady = (): boolean => stack.nextHop(dstIp) === HOP_READY;
   // Each worker tags its own datagrams: an answer another worker's port got by mistake is not counted as this one's.
-  const cfg = { ...app.share, clock: ctx.clock, srcIp, durationUs: app.durationUs, drainUs: app.drainUs, rtt: ctx.latency, tag: (app.tag + ctx.workerIdx) >>> 0, nextHopReady };
+  // A datagram's round trip is its response time.
+  const rtt = ctx.histograms === null ? null : new HdrRecorder(ctx.histograms, ctx.workerIdx, PH_RESPONSE);
+  const cfg = { ...app.share, clock: ctx.clock, srcIp, durationUs: app.durationUs, drainUs: app.drainUs, rtt, tag: (app.tag + ctx.workerIdx) >>> 0, nextHopReady };
   if (app.kind === 'icmp_client') return new IcmpProbe(cfg, stack, echoIdent(app.tag & 0xffff, ctx.workerIdx, workers));
   // One source port of this worker's share, so that fanout/RSS steering brings the answers here.
   const { lo, hi } = portShare(ctx.workerIdx, workers);
@@ -354,6 +363,7 @@ class StackPipeline implements Pipeline {
   private readonly net: Record<string, number>;
   private readonly tcpCounters: Record<string, number> | null;
   private readonly openId: number;
+  private readonly connsId: number;
   /** The run asked every connection to close: count what is still open each tick. */
   private closing = false;
   private readonly kind: StackAppKind;
@@ -387,6 +397,7 @@ class StackPipeline implements Pipeline {
     this.tcpCounters = tcp === null ? null : (tcp.counters as unknown as Record<string, number>);
     this.c[m.id(MAC_METRIC)] = stack.mac;
     this.openId = m.id(OPEN_CONNS_METRIC);
+    this.connsId = m.id(CONNS_METRIC);
     this.c[this.openId] = -1;
     ctx.ipc.onConfig((u) => this.command(u));
   }
@@ -500,6 +511,9 @@ class StackPipeline implements Pipeline {
   private publish(): void {
     const c = this.c;
     if (this.closing) c[this.openId] = countOpen(this.tcp);
+    // A client knows its connections; a TCP's TIME_WAIT list may still hold recycled entries, hence the floor.
+    const tcp = this.tcp;
+    c[this.connsId] = this.mode instanceof ClientMode ? this.mode.load.openConns : tcp === null ? 0 : Math.max(0, tcp.t.active - tcp.tw.size);
     copy(c, this.netIds, this.net, NET_KEYS);
     copy(c, this.portIds, this.ctx.queue.stats() as unknown as Record<string, number>, PORT_KEYS);
     if (this.tcpCounters !== null) copy(c, this.tcpIds, this.tcpCounters, TCP_KEYS);

@@ -5,33 +5,11 @@
  * HdrHistogram (any percentile, not only those the result lists).
  */
 import { Histogram } from '../telemetry/histogram.js';
-import { failedForGood, meets, type Op, type Threshold } from './threshold.js';
+import type { RunResult, ThresholdResult } from './result_schema.js';
+import { failedForGood, meets, type Threshold } from './threshold.js';
 
-/** A phase's statistics as the result holds them (µs). */
-interface PhaseView {
-  count: number;
-  min: number;
-  mean: number;
-  max: number;
-  hdr: string;
-}
-
-/** What thresholds read of a result. */
-export interface ResultView {
-  phases?: Record<string, PhaseView>;
-  app?: unknown;
-}
-
-/** One entry of the result's `thresholds`. */
-export interface ThresholdResult {
-  expr: string;
-  metric: string;
-  op: Op;
-  limit: number;
-  /** The measured value (µs, a fraction, a rate or a count); null when the run has none (no such phase, no requests). */
-  value: number | null;
-  ok: boolean;
-}
+/** What thresholds read of a result: the phases and the client's summary. */
+export type ResultView = Pick<RunResult, 'phases' | 'app'>;
 
 /** The HTTP client's summary fields thresholds read (src/engine/report.ts, LoadSummary). */
 interface ClientView {
@@ -40,21 +18,11 @@ interface ClientView {
   responses: number;
   failedRequests: number;
   connections: { attempted: number; ok: number; failed: number };
-  latencyUs: { min: number; mean: number; p50: number; p90: number; p99: number; p999: number; max: number };
 }
 
 function clientOf(r: ResultView): ClientView | null {
   const a = r.app as Partial<ClientView> | null | undefined;
   return a?.connections !== undefined && typeof a.responses === 'number' ? (a as ClientView) : null;
-}
-
-/** A response-time statistic from the client summary's percentiles (a result without `phases`), or null. */
-function fromSummary(c: ClientView, stat: 'avg' | 'min' | 'max' | 'count' | number): number | null {
-  if (stat === 'count') return c.responses;
-  if (c.responses === 0) return null;
-  const l = c.latencyUs;
-  const known: Record<string, number> = { avg: l.mean, min: l.min, max: l.max, 50: l.p50, 90: l.p90, 99: l.p99, 99.9: l.p999, 100: l.max, 0: l.min };
-  return known[String(stat)] ?? null;
 }
 
 /** Measures thresholds on one result, decoding each phase's histogram once. */
@@ -68,7 +36,6 @@ class Measurer {
     const c = clientOf(this.r);
     switch (m.kind) {
       case 'phase': {
-        if (this.r.phases === undefined) return c === null || m.phase !== 'response' ? null : fromSummary(c, m.stat);
         const ph = this.r.phases[m.phase];
         if (ph === undefined || ph.count === 0) return null;
         if (m.stat === 'count') return ph.count;
@@ -101,7 +68,7 @@ class Measurer {
   }
 }
 
-/** Each threshold measured on `r`, in order. */
+/** Each threshold measured on `r`, in order: the result's `thresholds`. */
 export function evaluateThresholds(list: readonly Threshold[], r: ResultView): ThresholdResult[] {
   const m = new Measurer(r);
   return list.map((t) => {

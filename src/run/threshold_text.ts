@@ -3,7 +3,7 @@
  * or FAIL and the value measured, in the unit of its metric.
  */
 import { fmtUs } from '../engine/report.js';
-import type { ThresholdResult } from './threshold_eval.js';
+import type { ThresholdResult } from './result_schema.js';
 
 /** A threshold's value (or limit) in its metric's unit: µs as us/ms/s, ratios as %, rates per second. */
 export function fmtThresholdValue(metric: string, v: number | null): string {

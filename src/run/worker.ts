@@ -63,8 +63,10 @@ export interface PipelineContext {
   readonly clock: Clock;
   /** The worker's counter slab (LOOP_METRICS first, then the names management registered). */
   readonly metrics: MetricsSlab;
-  /** The worker's latency histogram, or null when management asked for none. */
+  /** The worker's latency histogram (slot 0), or null when management asked for none. */
   readonly latency: HdrRecorder | null;
+  /** Every slot of the shared histograms (a worker writes only its own region), or null. */
+  readonly histograms: HistogramShared | null;
   /** Where the pipeline registers its command handlers (CMD_CONFIG via onConfig). */
   readonly ipc: CommandTable;
   /** The pipeline's configuration, as management passed it. */
@@ -141,6 +143,7 @@ async function runWorker(init: WorkerInit): Promise<WorkerMessage> {
       clock: monotonicClock,
       metrics,
       latency: init.histograms === null ? null : new HdrRecorder(init.histograms, init.workerIdx),
+      histograms: init.histograms,
       ipc: commands,
       config: init.config,
       wakeWorker: (w) => peers[w]?.wake(),

@@ -44,6 +44,8 @@ export interface WorkerSetOptions {
   metrics?: readonly string[];
   /** Latency histogram geometry, or absent for none. */
   histogram?: HdrParams;
+  /** Histograms of that geometry per worker (default 1). */
+  histogramSlots?: number;
   loop?: Partial<LoopOptions>;
   /** EAL arguments for a dpdk port management opens (the words after `--`). */
   eal?: string[];
@@ -99,7 +101,7 @@ export class WorkerSet {
     if (n < 1) throw new RangeError('a worker set needs at least one worker');
     const layout = new MetricsLayout([...LOOP_METRICS, ...(opts.metrics ?? [])]);
     const metrics: MetricsShared = { sab: layout.allocate(n), names: layout.names };
-    const histograms = opts.histogram === undefined ? null : createSharedHistograms(opts.histogram, n);
+    const histograms = opts.histogram === undefined ? null : createSharedHistograms(opts.histogram, n, opts.histogramSlots ?? 1);
     const p = opts.pipeline;
     const pipeline = p instanceof URL ? p.href : p.startsWith('file:') ? p : pathToFileURL(resolve(p)).href;
     const ports = WorkerSet.openNativePorts(opts.workers, opts.eal ?? []);
@@ -279,9 +281,14 @@ export class WorkerSet {
     return this.reader.worker(w);
   }
 
-  /** The workers' latency histograms merged, or null when none was asked for. */
-  histogram(): Histogram | null {
-    return this.histograms === null ? null : Histogram.merged(this.histograms);
+  /** The workers' latency histograms (of `slot`) merged, or null when none was asked for. */
+  histogram(slot = 0): Histogram | null {
+    return this.histograms === null ? null : Histogram.merged(this.histograms, slot);
+  }
+
+  /** The shared histograms (to merge several slots), or null when none was asked for. */
+  get sharedHistograms(): HistogramShared | null {
+    return this.histograms;
   }
 
   /** Each worker's last report (what its pipeline posted; undefined for none). */

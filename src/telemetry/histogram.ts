@@ -25,6 +25,13 @@ export interface HdrParams {
 const TWO32 = 2 ** 32;
 const POW2 = Float64Array.from({ length: 64 }, (_, i) => 2 ** i);
 
+/** The gap from |x| to the next larger double. */
+function ulp(x: number): number {
+  const a = Math.abs(x);
+  if (a === 0) return Number.MIN_VALUE;
+  return 2 ** (Math.floor(Math.log2(a)) - 52);
+}
+
 /** Index of the highest set bit of a non-negative number < 2^53, -1 for 0 (fractions are truncated). */
 function msb(v: number): number {
   if (v < TWO32) return 31 - Math.clz32(v);
@@ -122,12 +129,21 @@ export interface HistogramShared {
   readonly sab: SharedArrayBuffer;
   readonly params: HdrParams;
   readonly workers: number;
+  /** Histograms per worker (e.g. one per latency phase), each its own region of the worker's. */
+  readonly slots: number;
 }
 
-export function createSharedHistograms(params: HdrParams, workers: number): HistogramShared {
+export function createSharedHistograms(params: HdrParams, workers: number, slots = 1): HistogramShared {
   const layout = new HdrLayout(params);
   if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`worker count must be >= 1, got ${workers}`);
-  return { sab: new SharedArrayBuffer(workers * layout.stride * 8), params: { ...layout.params }, workers };
+  if (!Number.isInteger(slots) || slots < 1) throw new RangeError(`histogram slots must be >= 1, got ${slots}`);
+  return { sab: new SharedArrayBuffer(workers * slots * layout.stride * 8), params: { ...layout.params }, workers, slots };
+}
+
+/** Offset in Float64 cells of worker w's histogram `slot`. */
+function regionOf(shared: HistogramShared, stride: number, w: number, slot: number): number {
+  if (!Number.isInteger(slot) || slot < 0 || slot >= shared.slots) throw new RangeError(`no histogram slot ${slot}`);
+  return (w * shared.slots + slot) * stride;
 }
 
 /** Counts one value into a Float64 region laid out as HEADER + counts. */
@@ -151,12 +167,12 @@ export class HdrRecorder {
   readonly layout: HdrLayout;
   private readonly a: Float64Array;
 
-  constructor(shared: HistogramShared, workerIdx: number) {
+  constructor(shared: HistogramShared, workerIdx: number, slot = 0) {
     if (!Number.isInteger(workerIdx) || workerIdx < 0 || workerIdx >= shared.workers) {
       throw new RangeError(`no histogram region for worker ${workerIdx}`);
     }
     this.layout = new HdrLayout(shared.params);
-    this.a = new Float64Array(shared.sab, workerIdx * this.layout.stride * 8, this.layout.stride);
+    this.a = new Float64Array(shared.sab, regionOf(shared, this.layout.stride, workerIdx, slot) * 8, this.layout.stride);
   }
 
   record(v: number): void {
@@ -192,12 +208,12 @@ export class Histogram {
     this.a = new Float64Array(HdrLayout.HEADER + this.layout.countsLen);
   }
 
-  /** Sums every worker's region. */
-  static merged(shared: HistogramShared): Histogram {
+  /** Sums every worker's region of histogram `slot`. */
+  static merged(shared: HistogramShared, slot = 0): Histogram {
     const h = new Histogram(shared.params);
     const { stride } = h.layout;
     const all = new Float64Array(shared.sab);
-    for (let w = 0; w < shared.workers; w++) h.addRegion(all, w * stride);
+    for (let w = 0; w < shared.workers; w++) h.addRegion(all, regionOf(shared, stride, w, slot));
     return h;
   }
 
@@ -306,7 +322,9 @@ export class Histogram {
     const total = this.a[TOTAL];
     if (total === 0) return 0;
     const q = Math.min(Math.max(p, 0), 100);
-    const want = Math.max(1, Math.floor((q / 100) * total + 0.5));
+    // As HdrHistogram: the count at the percentile rounded up, less one ulp of the float product's error.
+    const fp = (q / 100) * total;
+    const want = Math.max(1, Math.ceil(fp - ulp(fp)));
     let seen = 0;
     for (let i = 0; i < l.countsLen; i++) {
       seen += this.a[HdrLayout.HEADER + i];

@@ -62,6 +62,8 @@ export abstract class TlsStreamBase implements StreamTransport {
   private readonly verifies: number[] = [];
   /** When each connection's handshake started (performance.now() ms), or -1 once it ended either way. */
   private readonly handshakeStart: number[] = [];
+  /** Each connection's handshake time in µs once it completed (-1 before). */
+  private readonly handshakeTook: number[] = [];
   /** Handshakes under way, and the sweep that times them out while there are any. */
   private handshaking = 0;
   private sweep: NodeJS.Timeout | null = null;
@@ -118,6 +120,7 @@ export abstract class TlsStreamBase implements StreamTransport {
     const st = this.stats;
     st.handshakes++;
     this.secure[conn] = 1;
+    this.handshakeTook[conn] = Math.round((performance.now() - (this.handshakeStart[conn] ?? 0)) * 1000);
     this.handshakeEnded(conn);
     if (reused) st.resumed++;
     else st.full++;
@@ -138,6 +141,14 @@ export abstract class TlsStreamBase implements StreamTransport {
     // verify result it was told to ignore, in front of the error that ended the connection.
     this.failKind[conn] = kind === TlsCloseReason.TLS_VERIFY && (this.secure[conn] === 1 || this.verifies[conn] !== 1) ? TlsCloseReason.TLS_ERROR : kind;
     this.failText[conn] = reason;
+  }
+
+  connectUs(conn: number): number {
+    return this.lower.connectUs?.(conn) ?? -1;
+  }
+
+  handshakeUs(conn: number): number {
+    return this.secure[conn] === 1 ? (this.handshakeTook[conn] ?? -1) : -1;
   }
 
   closeDetail(conn: number): string {

@@ -30,9 +30,14 @@ function generatorSockets(f: FrontLab, ns: string): string[] {
     .filter((l) => l.includes(GEN_IP));
 }
 
-/** Every key path of a JSON value (array elements by index), sorted. */
+/**
+ * Every key path of a JSON value, sorted; an array's elements as one `[]`
+ * (the union of theirs): runs differ in how many seconds their series holds
+ * and how many words their command line has, not in the shape of either.
+ */
 function keyPaths(v: unknown, at = ''): string[] {
   if (v === null || typeof v !== 'object') return [at];
+  if (Array.isArray(v)) return [...new Set(v.flatMap((x) => keyPaths(x, `${at}/[]`)))].sort();
   return Object.entries(v as Record<string, unknown>)
     .flatMap(([k, x]) => keyPaths(x, `${at}/${k}`))
     .sort();

@@ -17,23 +17,25 @@ import { FrontLab, frontSkipReason, type Proc } from './lab.js';
 const PEER_IP = '198.18.48.1';
 const GEN_IP = '198.18.48.2';
 
-/** The server's counters from the --json file vaigai rewrites every second. */
+/** The server's counters from the --json file vaigai writes at exit. */
 function app(path: string): Record<string, number> {
   return (JSON.parse(readFileSync(path, 'utf8')) as { app: Record<string, number> }).app;
 }
 
-/** Polls the --json file until `ok` holds (bounded); returns the last counters. */
+/** The server's counters of the last progress event of the --out ndjson stream (one a second), or null before the first. */
+function liveApp(path: string): Record<string, number> | null {
+  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.startsWith('{"type":"progress"'));
+  return lines.length === 0 ? null : (JSON.parse(lines[lines.length - 1]) as { app: Record<string, number> }).app;
+}
+
+/** Polls the --out ndjson stream until `ok` holds (bounded); returns the last counters. */
 async function until(path: string, ok: (a: Record<string, number>) => boolean, ms: number): Promise<Record<string, number>> {
   const end = Date.now() + ms;
   let a: Record<string, number> = {};
   while (Date.now() < end) {
     if (existsSync(path)) {
-      try {
-        a = app(path);
-        if (ok(a)) return a;
-      } catch {
-        // Read while being rewritten: try again.
-      }
+      a = liveApp(path) ?? a;
+      if (ok(a)) return a;
     }
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -53,14 +55,15 @@ test('vaigai --server: timeouts, accounting under abuse, memory after 2,000 idle
   t.after(() => f.cleanup());
   const { gen, peer, genIf } = f.pair(PEER_IP);
   let runs = 0;
-  /** A fresh --json file per run, so no run reads another's counters. */
-  const args = (): { json: string; base: string[] } => {
-    const json = join(f.dir, `server${runs++}.json`);
-    return { json, base: ['--port', `af_packet:iface=${genIf}`, '--src-ip', GEN_IP, '--duration', '200', '--server', '--json', json] };
+  /** A fresh --json file and event stream per run, so no run reads another's counters. */
+  const args = (): { json: string; nd: string; base: string[] } => {
+    const json = join(f.dir, `server${runs}.json`);
+    const nd = join(f.dir, `server${runs++}.ndjson`);
+    return { json, nd, base: ['--port', `af_packet:iface=${genIf}`, '--src-ip', GEN_IP, '--duration', '200', '--server', '--json', json, '--out', `ndjson=${nd}`] };
   };
 
   await t.test('slowloris heads are closed at --header-timeout, idle keep-alive connections at --idle-timeout', async () => {
-    const { json, base } = args();
+    const { json, nd, base } = args();
     const v = await f.startVaigai(gen, [...base, '--header-timeout', '1', '--idle-timeout', '1']);
     let out: { slow: (number | null)[]; sent: number[]; idle: (number | null)[]; answers: number; headLen: number; estab: number; closeWait: number };
     try {
@@ -121,7 +124,7 @@ for s in slow + idle:
     s.close()
 print(json.dumps({'slow': eof_slow, 'sent': sent, 'idle': eof_idle, 'answers': answers, 'headLen': len(HEAD), 'estab': estab, 'closeWait': close_wait}))
 `]));
-      await until(json, (a) => a.closedHeaderTimeout + a.closedIdleTimeout === 10, 5_000);
+      await until(nd, (a) => a.closedHeaderTimeout + a.closedIdleTimeout === 10, 5_000);
     } finally {
       assert.equal(await v.stop(), 0, v.out);
     }
@@ -145,7 +148,7 @@ print(json.dumps({'slow': eof_slow, 'sent': sent, 'idle': eof_idle, 'answers': a
   });
 
   await t.test('pipelining abuse: shed, garbage and cut requests; every request and connection accounted for', async () => {
-    const { json, base } = args();
+    const { json, nd, base } = args();
     const v = await f.startVaigai(gen, base);
     let out: { garbage: number; cut: number; shedReset: boolean };
     try {
@@ -189,7 +192,7 @@ while time.monotonic() < end:
     time.sleep(0.1)
 print(json.dumps({'garbage': garbage, 'cut': cut, 'shedReset': shed_reset}))
 `]));
-      const done = await until(json, (a) => a.accepted === 3 && a.open === 0, 5_000);
+      const done = await until(nd, (a) => a.accepted === 3 && a.open === 0, 5_000);
       assert.deepEqual(
         [done.accepted, done.closedShed, done.closedServer, done.closedPeer, done.droppedShed, done.errors, done.inProgress],
         [3, 1, 1, 1, 257, 2, 0],
@@ -205,7 +208,7 @@ for s in ss:
     s.recv(4096)
 time.sleep(60)
 `]);
-      await until(json, (a) => a.open === 2, 10_000);
+      await until(nd, (a) => a.open === 2, 10_000);
       assert.equal(holder.exitCode, null);
     } finally {
       assert.equal(await v.stop(), 0, v.out);
@@ -220,9 +223,9 @@ time.sleep(60)
   });
 
   await t.test('2,000 idle connections, then closed: no connection left open, the free list back to empty', async () => {
-    const { json, base } = args();
+    const { nd, base } = args();
     const v = await f.startVaigai(gen, base);
-    const a0 = await until(json, (a) => a.open === 0, 5_000);
+    const a0 = await until(nd, (a) => a.open === 0, 5_000);
     assert.equal(a0.pooled, 0, 'the free list starts empty');
     const rss0 = rssKb(v);
     const go = join(f.dir, 'close-now');
@@ -259,12 +262,12 @@ print('closed', flush=True)
     let figures: string;
     try {
       await waitPeer('open');
-      const a1 = await until(json, (a) => a.open === 2000, 10_000);
+      const a1 = await until(nd, (a) => a.open === 2000, 10_000);
       assert.deepEqual([a1.accepted, a1.requests, a1.responses], [2000, 2000, 2000]);
       const rss1 = rssKb(v);
       writeFileSync(go, '');
       await waitPeer('closed');
-      const a2 = await until(json, (a) => a.open === 0 && a.pooled === 0, 15_000);
+      const a2 = await until(nd, (a) => a.open === 0 && a.pooled === 0, 15_000);
       assert.deepEqual([a2.accepted, a2.closedPeer, a2.open, a2.pooled], [2000, 2000, 0, 0]);
       assertReconciled(a2);
       // The heap gives freed pages back after a collection or two: let the idle server run a little.

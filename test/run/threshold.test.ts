@@ -85,7 +85,7 @@ function result(values: number[], client: { seconds: number; requests: number; r
   const h = new Histogram({ lowest: 1, highest: 60e6, digits: 3 });
   for (const v of values) h.record(v);
   return {
-    phases: { response: { count: h.totalCount, min: h.min, mean: h.mean, max: h.max, hdr: h.encode() } },
+    phases: { response: { unit: 'us', count: h.totalCount, min: h.min, mean: h.mean, p50: 0, p90: 0, p99: 0, p999: 0, max: h.max, hdr: h.encode() } },
     app: { ...client, connections: { attempted: client.attempted, ok: client.ok, failed: client.failed } },
   };
 }

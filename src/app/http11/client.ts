@@ -33,6 +33,7 @@ import { buildRequest, type RequestSpec } from './request.js';
 import { TcpError } from '../../net/tcp/api.js';
 import type { StreamHandler, StreamTransport } from '../../net/tcp/stream.js';
 import { ipToString } from '../../wire/ipv4_addr.js';
+import { PH_CONNECT, PH_RESPONSE, PH_SCHEDULE, PH_TLS, PH_TTFB, type PhaseSink } from '../../telemetry/phases.js';
 
 export interface ClientOptions {
   transport: StreamTransport;
@@ -65,6 +66,8 @@ export interface ClientOptions {
   /** Per response: status, body length, response time (µs), sha256 hex if the spec asked, body if kept, the request's index. */
   onResponse: ((status: number, bodyBytes: number, rttUs: number, sha256: string | null, body: Buffer | null, request: number) => void) | null;
   onDone: ((stats: ClientStats) => void) | null;
+  /** Where the phase times go (connect, TLS, first byte, response, schedule), µs; null: nowhere. */
+  phases: PhaseSink | null;
   /** Each response header field as strings: only when set (it costs two strings per field). */
   onHeader: ((name: string, value: string) => void) | null;
   /** A connection not usable (TCP and, below us, TLS) this long after connect() fails; 0 = no bound. */
@@ -115,6 +118,7 @@ export const DEFAULT_CLIENT_OPTIONS = {
   clock: monotonicClock,
   onResponse: null,
   onDone: null,
+  phases: null,
   onHeader: null,
   connectTimeoutUs: 0,
   readTimeoutUs: 0,
@@ -185,6 +189,8 @@ class ClientConn implements ParserSink {
   connected = false;
   /** When connect() was called (clock µs). */
   openedAt = 0;
+  /** The oldest request's time to its answer's first byte (µs), -1 until that byte came. */
+  ttfb = -1;
   /** The failure the client itself found (a Fail code) before aborting, else -1. */
   fail = -1;
   /** What the client's own failure says (null: what the transport or the reason says). */
@@ -228,6 +234,7 @@ class ClientConn implements ParserSink {
     this.writeOff = 0;
     this.writeBytes = null;
     this.connected = false;
+    this.ttfb = -1;
     this.fail = -1;
     this.failMsg = null;
     this.rx = 0;
@@ -477,6 +484,13 @@ export class Http1Client implements StreamHandler {
     c.connected = true;
     this.openingN--;
     this.stats.connects++;
+    const ph = this.opt.phases;
+    if (ph !== null) {
+      const tcpUs = this.t.connectUs?.(conn) ?? -1;
+      if (tcpUs >= 0) ph.record(PH_CONNECT, tcpUs);
+      const tlsUs = this.t.handshakeUs?.(conn) ?? -1;
+      if (tlsUs >= 0) ph.record(PH_TLS, tlsUs);
+    }
     this.failsInRow = 0;
     this.pump(c);
   }
@@ -485,6 +499,8 @@ export class Http1Client implements StreamHandler {
     const c = this.conns[conn];
     if (!c) return;
     c.rx++;
+    // The first byte of the oldest request's answer (a written one: a paced request may still wait).
+    if (c.ttfb < 0 && c.qCount > 0 && this.opt.phases !== null && c.sentAt[c.qHead] >= 0) c.ttfb = this.opt.clock.nowUs() - c.sentAt[c.qHead];
     c.parser.feed(u8, off, len);
   }
 
@@ -562,6 +578,13 @@ export class Http1Client implements StreamHandler {
     s.entryResponses[r]++;
     s.statusClass[(h.status / 100) | 0]++;
     s.bodyBytes += c.parser.bodyBytes;
+    const ph = this.opt.phases;
+    if (ph !== null) {
+      // Counted with the response, so that both phases hold one value per answer.
+      ph.record(PH_TTFB, c.ttfb < 0 ? rtt : c.ttfb);
+      ph.record(PH_RESPONSE, rtt);
+    }
+    c.ttfb = -1;
     s.rttSumUs += rtt;
     if (rtt < s.rttMinUs) s.rttMinUs = rtt;
     if (rtt > s.rttMaxUs) s.rttMaxUs = rtt;
@@ -699,7 +722,11 @@ export class Http1Client implements StreamHandler {
       const b = c.writeBytes as Uint8Array;
       const n = this.t.write(c.id, b, c.writeOff, b.length - c.writeOff);
       if (n < 0) return;
-      if (n > 0 && c.writeOff === 0 && c.sentAt[(c.qHead + c.qCount - 1) % depth] < 0) c.sentAt[(c.qHead + c.qCount - 1) % depth] = o.clock.nowUs();
+      if (n > 0 && c.writeOff === 0) {
+        const slot = (c.qHead + c.qCount - 1) % depth;
+        if (c.sentAt[slot] < 0) c.sentAt[slot] = o.clock.nowUs();
+        else if (o.phases !== null) o.phases.record(PH_SCHEDULE, o.clock.nowUs() - c.sentAt[slot]); // open model: from its intended start
+      }
       c.writeOff += n;
       if (c.writeOff < b.length) return; // onWritable resumes
       c.writing = -1;

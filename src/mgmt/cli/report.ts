@@ -6,7 +6,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { FileAccessError, InvalidOptionError } from '../../common/errors.js';
 import { renderReport } from '../report/render.js';
-import { notAResult, type ReportResult } from '../report/result_view.js';
+import type { RunResult } from '../../run/result_schema.js';
+import { notAResult } from '../report/result_view.js';
 
 /** result.json -> result.html (the extension replaced, or appended). */
 export function defaultReportPath(input: string): string {
@@ -35,7 +36,7 @@ export function registerReport(program: Command): void {
       const why = notAResult(parsed);
       if (why !== null) throw new InvalidOptionError('<result>', `"${input}": ${why}`);
       const out = opts.output ?? defaultReportPath(input);
-      const html = renderReport(parsed as ReportResult);
+      const html = renderReport(parsed as RunResult);
       try {
         writeFileSync(out, html);
       } catch (e) {

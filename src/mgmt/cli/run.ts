@@ -15,8 +15,8 @@ import type { RunPlan } from '../../run/plan.js';
 import { MAX_WORKERS, runSession, workerPcapPath, type WorkersRunResult } from '../../run/session.js';
 import { fmtThresholdValue } from '../../run/threshold_text.js';
 import { renderReport } from '../report/render.js';
-import type { ReportResult } from '../report/result_view.js';
 import { ealOperands, parseRunOptions, type RawRunOptions } from './stack_config.js';
+import { hdrLogOption, outOption } from './output_config.js';
 import { clientExitCode } from '../../engine/report.js';
 import { DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_RESPONSE_TIMEOUT_S, DEFAULT_TLS_TIMEOUT_S } from './stack_config.js';
 
@@ -39,7 +39,7 @@ export function registerRun(program: Command): Command {
     .option('--mac <mac>', "our MAC address (default: the port's)")
     .option('--duration <seconds>', 'stop after this long (default: on SIGINT/SIGTERM)')
     .option('--drain <seconds>', 'once the run stops, how long open requests may take to finish before every connection is closed', '2')
-    .option('--json <file>', 'write the result as JSON to this file (each second and at exit)')
+    .option('--json <file>', 'write the run\'s result as JSON to this file at the end (also on SIGINT or failure): counters, phases with HdrHistogram encodings, flows, the per-second series')
     .addOption(new Option('--report <file>', 'write an HTML report of the run to this file at the end (one self-contained page; `vaigai report` renders one from a --json file)'))
     .addOption(new Option('--threshold <expr>', "client: a pass criterion, e.g. 'http.p99<5ms', 'errors<0.1%', 'rps>9000' (repeatable; README, Thresholds); a failed one exits 4").argParser(collect))
     .addOption(new Option('--abort-on-fail', 'client: stop the run (drain, close) once a threshold has failed for good (a count or a maximum past its limit)'))
@@ -90,6 +90,8 @@ export function registerRun(program: Command): Command {
     .option('--tls-engine <engine>', "TLS implementation: native (the addon's OpenSSL; the default when built) or node (node:tls)")
     .option('--pcap <file>', 'write every frame the port receives and sends to this pcap file (with --workers N > 1: FILE.wN.pcap per worker)')
     .option('--sslkeylog <file>', 'append the TLS secrets of every session to this file, for Wireshark (default: $SSLKEYLOGFILE)')
+    .addOption(outOption())
+    .addOption(hdrLogOption())
     .addOption(new Option('--workers <n>', 'poll-mode worker threads, one per port queue (adds queues=N to --port)').default('1'))
     .argument('[eal...]', 'after --: EAL arguments of a dpdk port, e.g. -- --no-huge -m 512 --vdev net_af_packet0,iface=eth1')
     .usage('--port <spec> --src-ip <range> [options] [-- EAL arguments]')
@@ -101,10 +103,11 @@ export function registerRun(program: Command): Command {
       checkFiles(plan, n);
       if (opts.report !== undefined) checkWritable('--report', opts.report);
       if (opts.saveConfig !== undefined) saveProfile(plan, opts.saveConfig);
-      const run = await runSession(plan, n);
+      // A terminal gets a table redrawn in place; anything else the plain live lines (scripts parse them).
+      const run = await runSession(plan, n, { view: process.stdout.isTTY ? 'table' : 'lines' });
       if (opts.report !== undefined) {
         const path = opts.report;
-        refusedAs('--report', `cannot write "${path}": `, () => writeFileSync(path, renderReport(run.result as unknown as ReportResult)));
+        refusedAs('--report', `cannot write "${path}": `, () => writeFileSync(path, renderReport(run.result)));
       }
       exitFor(plan, run);
     });
@@ -116,9 +119,10 @@ function exitFor(plan: RunPlan, run: WorkersRunResult): void {
   const v = clientExitCode(run.client, plan.mode.allowErrors);
   if (v.reason !== '') console.error(`vaigai: ${v.reason}`);
   if (v.code !== 0) process.exitCode = v.code;
-  const failed = run.thresholds.filter((t) => !t.ok);
+  const thresholds = run.result.thresholds ?? [];
+  const failed = thresholds.filter((t) => !t.ok);
   if (failed.length > 0) {
-    console.error(`vaigai: ${failed.length} of ${run.thresholds.length} thresholds failed: ${failed.map((t) => `${t.expr} (${fmtThresholdValue(t.metric, t.value)})`).join(', ')}`);
+    console.error(`vaigai: ${failed.length} of ${thresholds.length} thresholds failed: ${failed.map((t) => `${t.expr} (${fmtThresholdValue(t.metric, t.value)})`).join(', ')}`);
     process.exitCode = EXIT_THRESHOLDS;
   }
 }
@@ -138,6 +142,8 @@ function checkFiles(plan: RunPlan, workers: number): void {
   }
   const writes: [string, string][] = [];
   if (plan.jsonPath !== null) writes.push(['--json', plan.jsonPath]);
+  if (plan.ndjsonPath !== null) writes.push(['--out', plan.ndjsonPath]);
+  if (plan.hdrLogPath !== null) writes.push(['--hdr-log', plan.hdrLogPath]);
   if (m.kind === 'client' && m.saveBody !== null) writes.push(['--save-body', m.saveBody]);
   const pcap = plan.pcapPath;
   if (pcap !== null) for (let w = 0; w < workers; w++) writes.push(['--pcap', workerPcapPath(pcap, w, workers)]);

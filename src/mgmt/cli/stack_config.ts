@@ -37,6 +37,7 @@ import { clientPlanOf, type ClientChecks } from '../../run/profile_plan.js';
 import type { ModePlan, RunPlan, ServerPlan } from '../../run/plan.js';
 import { parseThresholds, type Threshold } from '../../run/threshold.js';
 import { parseListeners } from './listen_config.js';
+import { parseOutputs } from './output_config.js';
 import { parseProbeClient, PROBE_SCHEMES } from './probe_config.js';
 import { InvalidOptionError, InvalidProfileError, NoRouteError } from '../../common/errors.js';
 import { TLS_ENGINES, type TlsEngine } from '../../tls/engine.js';
@@ -58,6 +59,8 @@ export interface RawRunOptions {
   json?: string;
   threshold?: string[];
   abortOnFail?: boolean;
+  out?: string;
+  hdrLog?: string;
   // Server and bulk modes.
   server?: boolean;
   listen?: string[];
@@ -169,6 +172,7 @@ export function parseRunOptions(o: RawRunOptions, ealArgs: string[] = [], env: N
     jsonPath: o.json ?? null,
     thresholds: runThresholds(o, mode),
     abortOnFail: o.abortOnFail === true,
+    ...parseOutputs(o, mode),
     mode,
     maxConns,
     tcpWindow,

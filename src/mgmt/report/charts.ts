@@ -6,7 +6,7 @@
  * uPlot (page_script.ts).
  */
 import { Histogram } from '../../telemetry/histogram.js';
-import type { ReportResult } from './result_view.js';
+import type { RunResult } from '../../run/result_schema.js';
 
 /** How the page formats a chart's values. */
 export type Unit = 'us' | 'per_s' | 'count';
@@ -32,9 +32,9 @@ const DIST_STEPS = 40;
 const DIST_DECADES = 5;
 
 /** Every chart the result has data for. */
-export function chartsOf(r: ReportResult): Chart[] {
+export function chartsOf(r: RunResult): Chart[] {
   const charts: Chart[] = [];
-  const series = r.series ?? [];
+  const series = r.series;
   if (series.length > 0) {
     const t = series.map((p) => p.t);
     charts.push({ id: 'rates', title: 'Rates', x: 'time', xs: t, unit: 'per_s', lines: [{ label: 'responses/s', values: series.map((p) => p.rps) }, { label: 'connections/s', values: series.map((p) => p.cps) }] });
@@ -57,12 +57,12 @@ export function chartsOf(r: ReportResult): Chart[] {
 }
 
 /** The latency distribution of every phase: its value at each percentile, from its histogram. */
-function distribution(r: ReportResult): Chart | null {
-  const phases = phaseOrder(Object.keys(r.phases ?? {})).filter((p) => (r.phases?.[p].count ?? 0) > 0);
+function distribution(r: RunResult): Chart | null {
+  const phases = phaseOrder(Object.keys(r.phases)).filter((p) => r.phases[p].count > 0);
   if (phases.length === 0) return null;
   const xs = Array.from({ length: DIST_STEPS + 1 }, (_, i) => (i * DIST_DECADES) / DIST_STEPS);
   const lines = phases.map((p) => {
-    const h = Histogram.decode(r.phases?.[p].hdr ?? '');
+    const h = Histogram.decode(r.phases[p].hdr);
     return { label: p, values: xs.map((x) => h.valueAtPercentile(100 * (1 - 10 ** -x))) };
   });
   return { id: 'distribution', title: 'Latency distribution by phase', x: 'percentile', xs, unit: 'us', lines };

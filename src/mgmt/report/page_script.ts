@@ -24,6 +24,8 @@ export const PAGE_SCRIPT = String.raw`
   function fmtCount(v) { return v == null ? '-' : String(Math.round(v)); }
   function fmtPct(x) { return Number((100 * (1 - Math.pow(10, -x))).toPrecision(6)) + '%'; }
   var FORMAT = { us: fmtUs, per_s: fmtRate, count: fmtCount };
+  // Whole seconds between the time axis' ticks.
+  var SECONDS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600];
 
   var drawn = [];
   data.charts.forEach(function (c) {
@@ -41,7 +43,7 @@ export const PAGE_SCRIPT = String.raw`
         })
       ),
       axes: [
-        pct ? { label: 'percentile', splits: function () { return [0, 1, 2, 3, 4, 5]; }, values: function (u, s) { return s.map(fmtPct); } } : { label: 'seconds' },
+        pct ? { label: 'percentile', splits: function () { return [0, 1, 2, 3, 4, 5]; }, values: function (u, s) { return s.map(fmtPct); } } : { label: 'seconds', incrs: SECONDS },
         { size: 70, values: function (u, s) { return s.map(fmt); } },
       ],
     };

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { chartsOf, type Chart } from './charts.js';
 import { PAGE_SCRIPT } from './page_script.js';
-import type { ReportResult } from './result_view.js';
+import type { RunResult } from '../../run/result_schema.js';
 import { countersTable, environmentTable, esc, phasesTable, profileBlock, thresholdsTable } from './tables.js';
 
 const require = createRequire(import.meta.url);
@@ -39,7 +39,7 @@ function chartDivs(charts: Chart[]): string {
   return charts.map((c) => `<div class="chart" id="chart-${esc(c.id)}"></div>`).join('\n');
 }
 
-function verdict(r: ReportResult): string {
+function verdict(r: RunResult): string {
   const list = r.thresholds ?? [];
   if (list.length === 0) return '';
   const failed = list.filter((t) => !t.ok).length;
@@ -47,12 +47,12 @@ function verdict(r: ReportResult): string {
 }
 
 /** The page for result `r` (a parsed --json result). */
-export function renderReport(r: ReportResult): string {
+export function renderReport(r: RunResult): string {
   const { js, css } = uplotAssets();
   const charts = chartsOf(r);
   const overTime = charts.filter((c) => c.x === 'time');
   const dist = charts.filter((c) => c.x === 'percentile');
-  const started = r.meta === undefined ? '' : `, started ${r.meta.startedAt} on ${r.meta.host.hostname}`;
+  const started = `, started ${r.meta.startedAt} on ${r.meta.host.hostname}`;
   // Embedded as JSON in a script element: `<` escaped so that no text inside can close it.
   const data = JSON.stringify({ charts }).replace(/</g, '\\u003c');
   return `<!doctype html>

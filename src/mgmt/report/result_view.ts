@@ -1,64 +1,18 @@
 /**
- * The parts of a run's result (the --json object) the report reads, and the
- * check that a parsed file is one. Every part but `seconds` is optional: a
- * server run has no client summary, a run without thresholds no list.
+ * Whether a parsed file is a run result (src/run/result_schema.ts), as
+ * `vaigai report` needs one: the first field that does not fit, by its JSON
+ * pointer.
  */
-import type { ThresholdResult } from '../../run/threshold_eval.js';
+import { FormatRegistry } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { RunResult } from '../../run/result_schema.js';
 
-export interface PhaseStatsView {
-  unit: 'us';
-  count: number;
-  min: number;
-  mean: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  p999: number;
-  max: number;
-  hdr: string;
-}
-
-export interface SeriesPointView {
-  t: number;
-  requests: number;
-  responses: number;
-  connects: number;
-  rps: number;
-  cps: number;
-  concurrency: number;
-  bytesIn: number;
-  bytesOut: number;
-  errors: Record<string, number>;
-  latency: Record<string, { count: number; p50: number; p90: number; p99: number; max: number }>;
-}
-
-export interface ReportResult {
-  seconds: number;
-  meta?: {
-    tool: string;
-    version: string;
-    startedAt: string;
-    endedAt: string;
-    argv: string[];
-    host: { hostname: string; cpus: number; node: string; kernel: string };
-    clocks: Record<string, string>;
-  };
-  profile?: unknown;
-  phases?: Record<string, PhaseStatsView>;
-  flows?: { name: string; counters: Record<string, number>; phases: Record<string, PhaseStatsView> }[];
-  series?: SeriesPointView[];
-  thresholds?: ThresholdResult[];
-  app?: unknown;
-  counters?: Record<string, number>;
-  tcp?: Record<string, number> | null;
-}
+// TypeBox checks a format only once it is registered: the meta's times are ISO 8601.
+if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', (v) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(v) && !Number.isNaN(Date.parse(v)));
 
 /** Why `v` is not a run result, or null when it is one. */
 export function notAResult(v: unknown): string | null {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return 'not a JSON object';
-  const r = v as Record<string, unknown>;
-  if (typeof r.seconds !== 'number') return 'no "seconds": not a vaigai --json result';
-  if (r.series !== undefined && !Array.isArray(r.series)) return '"series" is not a list';
-  if (r.phases !== undefined && (r.phases === null || typeof r.phases !== 'object')) return '"phases" is not an object';
-  return null;
+  const e = Value.Errors(RunResult, v).First();
+  return e === undefined ? null : `not a vaigai --json result: ${e.path === '' ? '/' : e.path}: ${e.message.charAt(0).toLowerCase()}${e.message.slice(1)}`;
 }

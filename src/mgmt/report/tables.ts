@@ -6,7 +6,7 @@
 import { fmtUs } from '../../engine/report.js';
 import { fmtThresholdValue } from '../../run/threshold_text.js';
 import { phaseOrder } from './charts.js';
-import type { ReportResult } from './result_view.js';
+import type { RunResult } from '../../run/result_schema.js';
 
 export function esc(v: unknown): string {
   return String(v).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -19,7 +19,7 @@ function table(head: string[], rows: string[][], cls = ''): string {
   return `<table${cls === '' ? '' : ` class="${cls}"`}><thead><tr>${th}</tr></thead><tbody>\n${tr}\n</tbody></table>`;
 }
 
-export function thresholdsTable(r: ReportResult): string {
+export function thresholdsTable(r: RunResult): string {
   const list = r.thresholds ?? [];
   if (list.length === 0) return '<p class="none">No thresholds were given for this run.</p>';
   const rows = list.map((t) => [
@@ -31,35 +31,32 @@ export function thresholdsTable(r: ReportResult): string {
   return table(['', 'threshold', 'measured', 'limit'], rows, 'thresholds');
 }
 
-export function phasesTable(r: ReportResult): string {
-  const phases = r.phases ?? {};
+export function phasesTable(r: RunResult): string {
+  const phases = r.phases;
   const names = phaseOrder(Object.keys(phases));
   if (names.length === 0) return '<p class="none">This result has no latency by phase.</p>';
   const rows = names.map((n) => {
     const p = phases[n];
-    const clock = r.meta?.clocks[n];
-    return [esc(n), esc(p.count), ...[p.min, p.mean, p.p50, p.p90, p.p99, p.p999, p.max].map((v) => esc(fmtUs(v))), esc(clock ?? '')];
+    return [esc(n), esc(p.count), ...[p.min, p.mean, p.p50, p.p90, p.p99, p.p999, p.max].map((v) => esc(fmtUs(v))), esc(r.meta.clocks[n] ?? '')];
   });
   return table(['phase', 'count', 'min', 'mean', 'p50', 'p90', 'p99', 'p99.9', 'max', 'clock'], rows, 'num');
 }
 
-export function environmentTable(r: ReportResult): string {
+export function environmentTable(r: RunResult): string {
   const m = r.meta;
-  const rows: [string, string][] = [['run length', `${r.seconds} s`]];
-  if (m !== undefined) {
-    rows.push(
-      ['tool', `${m.tool} ${m.version}`],
-      ['started', m.startedAt],
-      ['ended', m.endedAt],
-      ['command', m.argv.join(' ')],
-      ['host', `${m.host.hostname}: ${m.host.cpus} CPUs, kernel ${m.host.kernel}, Node ${m.host.node}`],
-    );
-  }
+  const rows: [string, string][] = [
+    ['run length', `${r.seconds} s`],
+    ['tool', `${m.tool} ${m.version}`],
+    ['started', m.startedAt],
+    ['ended', m.endedAt],
+    ['command', m.argv.join(' ')],
+    ['host', `${m.host.hostname}: ${m.host.cpus} CPUs, kernel ${m.host.kernel}, Node ${m.host.node}`],
+  ];
   return table(['', ''], rows.map(([k, v]) => [esc(k), esc(v)]), 'kv');
 }
 
 /** Every number of the result's counters, nested keys joined with dots; zero counters left out. */
-export function countersTable(r: ReportResult): string {
+export function countersTable(r: RunResult): string {
   const rows: string[][] = [];
   const walk = (prefix: string, v: unknown): void => {
     if (typeof v === 'number') {
@@ -71,12 +68,12 @@ export function countersTable(r: ReportResult): string {
   walk('client', r.app);
   walk('tcp', r.tcp);
   walk('net', r.counters);
-  for (const f of r.flows ?? []) walk(`flow ${f.name}`, f.counters);
+  for (const f of r.flows) walk(`flow ${f.name}`, f.counters);
   if (rows.length === 0) return '<p class="none">No counters.</p>';
   return table(['counter', 'value'], rows, 'kv num');
 }
 
-export function profileBlock(r: ReportResult): string {
+export function profileBlock(r: RunResult): string {
   if (r.profile === undefined) return '<p class="none">This run had no traffic profile (a server or listener run).</p>';
   return `<pre class="profile">${esc(JSON.stringify(r.profile, null, 2))}</pre>`;
 }

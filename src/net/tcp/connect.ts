@@ -101,6 +101,7 @@ function initTcb(tcp: TcpLayer, c: number, handler: TcpHandler | null, iss: numb
   // Time the SYN (Karn: dropped if it is retransmitted).
   t.flags[c] |= F_RTT;
   t.rttStartMs[c] = tcp.nowUs;
+  t.connectUs[c] = -1;
 }
 
 /** Candidate pairs looked at before the pool counts as exhausted towards a destination. */
@@ -217,6 +218,8 @@ export function connect(tcp: TcpLayer, srcIp: number, dstIp: number, dstPort: nu
   if (srcPort === 0) t.flags[c] |= F_EPHEMERAL;
   initTcb(tcp, c, handler, issAfter(tcp.isn.isn(ip, port, dstIp, dstPort, tcp.nowUs), oldSndNxt));
   t.state[c] = SYN_SENT;
+  // The connect time counts from this first SYN (a SYN moved to another port, or resent, does not restart it).
+  t.synAt[c] = tcp.nowUs;
   tcp.counters.activeOpens++;
   transmit(tcp, c, t.iss[c], TCP_SYN, 0, 0);
   armRto(tcp, c);
@@ -361,6 +364,7 @@ export function establish(tcp: TcpLayer, c: number): boolean {
   }
   tcp.rack.init(c, r);
   tcp.undo.end(c);
+  if ((t.flags[c] & F_PASSIVE) === 0) t.connectUs[c] = tcp.nowUs - t.synAt[c];
   t.backoff[c] = 0;
   t.rtoAt[c] = 0;
   t.state[c] = (t.flags[c] & F_FIN_QUEUED) !== 0 ? FIN_WAIT_1 : ESTABLISHED;

@@ -34,6 +34,10 @@ export interface StreamTransport {
   shutdown(conn: number): void;
   close(conn: number): void;
   abort(conn: number): void;
+  /** An active open's SYN -> SYN-ACK time in µs (-1 when unknown), from onConnected on. */
+  connectUs?(conn: number): number;
+  /** The TLS handshake's time in µs (-1 when none), from onConnected on. */
+  handshakeUs?(conn: number): number;
   /** Why `conn` closed, in words, when this layer knows more than the reason code: valid during its onClosed. */
   closeDetail?(conn: number): string;
 }

@@ -84,6 +84,9 @@ export class TcbStore {
   /** Consecutive RTO expiries (exponential backoff exponent and retry count). */
   readonly backoff: Uint8Array;
   readonly rttStartMs: Float64Array;
+  /** Active open: when connect() sent the first SYN (µs), and SYN -> SYN-ACK once established (-1: passive or not yet). */
+  readonly synAt: Float64Array;
+  readonly connectUs: Float64Array;
   /** Congestion state (RFC 5681/6582). */
   readonly cwnd: Uint32Array;
   readonly ssthresh: Uint32Array;
@@ -156,6 +159,8 @@ export class TcbStore {
     this.rto = new Int32Array(max);
     this.backoff = new Uint8Array(max);
     this.rttStartMs = new Float64Array(max);
+    this.synAt = new Float64Array(max);
+    this.connectUs = new Float64Array(max).fill(-1);
     this.cwnd = new Uint32Array(max);
     this.ssthresh = new Uint32Array(max);
     this.caAcked = new Uint32Array(max);

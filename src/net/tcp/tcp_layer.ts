@@ -380,6 +380,11 @@ export class TcpLayer implements L4Handler {
     return connect(this, srcIp >>> 0, dstIp >>> 0, dstPort, handler, srcPort);
   }
 
+  /** An active open's SYN -> SYN-ACK time in µs, from onConnected until the connection is released; -1 otherwise. */
+  connectUs(c: number): number {
+    return this.usable(c) ? this.t.connectUs[c] : -1;
+  }
+
   /** Accepts connections on `port` of `ip` (0 = any owned address); returns a listener id or a negative TcpError. */
   listen(ip: number, port: number, handler: TcpHandler, backlog = this.cfg.backlog): number {
     return listen(this, ip, port, handler, backlog);

@@ -1,0 +1,166 @@
+/**
+ * What management keeps of a run as it goes (src/run/result_schema.ts): once
+ * a second a series entry (the counters' change over the second, the wire
+ * bytes, the connections open, and each phase's interval histogram, the
+ * difference of two merges of the workers' shared phase histograms), and at
+ * the end the result (the phases of the whole run and of each flow, with
+ * their HdrHistogram encodings). The last series entry runs from the last
+ * tick to the end, so the series sums to the totals.
+ */
+import { readFileSync } from 'node:fs';
+import { cpus, hostname, release } from 'node:os';
+import { FAIL_KEYS } from '../app/http11/failures.js';
+import { Histogram } from '../telemetry/histogram.js';
+import { mergedPhases, PHASES } from '../telemetry/phases.js';
+import type { IntervalLatency, PhaseMap, PhaseStats, ResultMeta, RunResult, SeriesEntry } from './result_schema.js';
+import { CLIENT_FAIL_KEYS, camel, FLOW_KEYS, type StackMetricGroups } from './stack_pipeline.js';
+import type { WorkerSet } from './workers.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** A phase's figures; null when it holds no value. */
+export function phaseStats(h: Histogram): PhaseStats | null {
+  if (h.totalCount === 0) return null;
+  const p = (q: number): number => h.valueAtPercentile(q);
+  return { unit: 'us', count: h.totalCount, min: h.min, mean: Math.round(h.mean), p50: p(50), p90: p(90), p99: p(99), p999: p(99.9), max: h.max, hdr: h.encode() };
+}
+
+function phaseMap(hs: Histogram[]): PhaseMap {
+  const out: PhaseMap = {};
+  hs.forEach((h, i) => {
+    const s = phaseStats(h);
+    if (s !== null) out[PHASES[i]] = s;
+  });
+  return out;
+}
+
+/** The counters a series entry takes the change of, from a summed slab. */
+interface Totals {
+  requests: number;
+  responses: number;
+  connects: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Client failures by reason (FAIL_KEYS order). */
+  errors: number[];
+}
+
+function totalsOf(g: StackMetricGroups): Totals {
+  const a = g.app ?? {};
+  return {
+    requests: a.requests ?? 0,
+    responses: a.responses ?? 0,
+    // A server's connections are the ones it accepted.
+    connects: a.connects ?? g.tcp?.passiveOpens ?? 0,
+    bytesIn: g.port.rxBytes ?? 0,
+    bytesOut: g.port.txBytes ?? 0,
+    errors: CLIENT_FAIL_KEYS.map((k) => a[camel(k)] ?? 0),
+  };
+}
+
+export interface RunRecordOptions {
+  set: WorkerSet;
+  /** The client's flow names (none for other runs). */
+  flows: string[];
+  argv: string[];
+  /** The run's profile, for the result (client runs). */
+  profile?: unknown;
+}
+
+export class RunRecord {
+  readonly series: SeriesEntry[] = [];
+  readonly startedAt = new Date();
+  /** Each phase's histogram at the last sample (merged over the workers), and its interval since the one before. */
+  private prevPhases: Histogram[];
+  private interval: Histogram[];
+  private prev: Totals;
+  private prevS = 0;
+
+  constructor(
+    private readonly opts: RunRecordOptions,
+    first: StackMetricGroups,
+  ) {
+    this.prevPhases = this.merged();
+    this.interval = this.prevPhases.map((h) => Histogram.difference(h, h));
+    this.prev = totalsOf(first);
+  }
+
+  /** Every phase of the whole run so far (empty histograms without shared ones). */
+  private merged(flow = -1): Histogram[] {
+    const shared = this.opts.set.sharedHistograms;
+    if (shared === null) return [];
+    return mergedPhases(shared, this.opts.flows.length, flow);
+  }
+
+  /** The last sample's interval histogram of phase `p` (empty before the first). */
+  intervalOf(p: number): Histogram | null {
+    return this.interval[p] ?? null;
+  }
+
+  /** The phases' interval histograms of the last sample, by phase index. */
+  get intervals(): readonly Histogram[] {
+    return this.interval;
+  }
+
+  /** Closes the series entry ending at `s` seconds since the start, with the summed counters `g` and `concurrency`. */
+  sample(s: number, g: StackMetricGroups, concurrency: number): SeriesEntry {
+    const cur = this.merged();
+    this.interval = cur.map((h, i) => Histogram.difference(h, this.prevPhases[i]));
+    this.prevPhases = cur;
+    const now = totalsOf(g);
+    const p = this.prev;
+    const dt = Math.max(1e-3, s - this.prevS);
+    const errors: Record<string, number> = {};
+    now.errors.forEach((n, i) => {
+      if (n - p.errors[i] > 0) errors[FAIL_KEYS[i]] = n - p.errors[i];
+    });
+    const latency: Record<string, IntervalLatency> = {};
+    this.interval.forEach((h, i) => {
+      if (h.totalCount > 0) latency[PHASES[i]] = { count: h.totalCount, p50: h.valueAtPercentile(50), p90: h.valueAtPercentile(90), p99: h.valueAtPercentile(99), max: h.max };
+    });
+    const e: SeriesEntry = {
+      t: this.series.length + 1,
+      requests: now.requests - p.requests,
+      responses: now.responses - p.responses,
+      connects: now.connects - p.connects,
+      rps: Math.round((now.responses - p.responses) / dt),
+      cps: Math.round((now.connects - p.connects) / dt),
+      concurrency,
+      bytesIn: now.bytesIn - p.bytesIn,
+      bytesOut: now.bytesOut - p.bytesOut,
+      errors,
+      latency,
+    };
+    this.series.push(e);
+    this.prev = now;
+    this.prevS = s;
+    return e;
+  }
+
+  /** What is known of the run at its start. */
+  meta(): Omit<ResultMeta, 'endedAt' | 'clocks'> {
+    return {
+      tool: 'vaigai',
+      version: VERSION,
+      startedAt: this.startedAt.toISOString(),
+      argv: this.opts.argv,
+      host: { hostname: hostname(), cpus: cpus().length, node: process.version, kernel: release() },
+    };
+  }
+
+  /** The result: today's --json keys (`base`), then meta, profile, phases, flows and series. */
+  result(base: Omit<RunResult, 'meta' | 'profile' | 'phases' | 'flows' | 'series'>): RunResult {
+    const phases = phaseMap(this.merged());
+    const m = this.opts.set.metrics();
+    const n = this.opts.flows.length;
+    const flows = this.opts.flows.map((name, i) => ({
+      name,
+      counters: Object.fromEntries(FLOW_KEYS.map((k) => [camel(k), m[`app_flow${i}_${k}`] ?? 0])),
+      phases: n > 1 ? phaseMap(this.merged(i)) : phases,
+    }));
+    const clocks: ResultMeta['clocks'] = {};
+    for (const k of Object.keys(phases)) clocks[k] = 'stack';
+    const meta: ResultMeta = { ...this.meta(), endedAt: new Date().toISOString(), clocks };
+    return { ...base, meta, ...(this.opts.profile !== undefined ? { profile: this.opts.profile } : {}), phases, flows, series: this.series };
+  }
+}
