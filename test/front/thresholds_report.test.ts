@@ -35,6 +35,7 @@ interface Result {
   thresholds?: Entry[];
   series?: { t: number; rps: number; cps: number; concurrency: number; latency: Record<string, { count: number }> }[];
   phases?: Record<string, { count: number }>;
+  flows: { name: string }[];
 }
 
 const readResult = (path: string): Result => JSON.parse(readFileSync(path, 'utf8')) as Result;
@@ -77,6 +78,8 @@ async function checkReport(html: string, r: Result, shot: string): Promise<void>
     }
     assert.deepEqual(drawn.find((d) => d.id === 'rates')?.first, series.map((s) => s.rps), 'the rates chart holds the series');
     assert.equal(drawn.find((d) => d.id === 'distribution')?.lines, phases.length, 'a distribution line per phase');
+    const flows = (await p.page.evaluate(`[...document.querySelectorAll('h3 + table tbody tr td:first-child')].map((td) => td.textContent)`)) as string[];
+    assert.deepEqual(flows, r.flows.length > 1 ? r.flows.map((fl) => fl.name) : [], 'the table by flow');
     const rows = (await p.page.evaluate(`[...document.querySelectorAll('table.thresholds tbody tr')].map((tr) => tr.textContent)`)) as string[];
     assert.equal(rows.length, r.thresholds?.length ?? 0);
     rows.forEach((row, i) => {
@@ -122,10 +125,15 @@ test('thresholds pass (exit 0) and fail (exit 4), --abort-on-fail, refusals befo
     assert.match(r.out, /thresholds +pass http\.p99<2s/);
   });
 
-  await t.test('a failing threshold: exit 4, the entry not ok, the passing one still ok', async () => {
-    const r = await f.vaigai(gen, [...base, '--duration', '2', '--threshold', 'http.p50<1us', '--threshold', 'rps>1', '--json', failJson], 60_000);
+  await t.test("a failing threshold (the profile's) beside a passing one (--threshold): exit 4, each entry as it went", async () => {
+    // Two flows, for the report's table by flow below.
+    const profile = join(f.dir, 'two-flows.json');
+    const flow = (name: string) => ({ name, dst_ip: NGINX_IP, dst_port: 8080, requests: [{ url: `/small.bin?${name}` }] });
+    writeFileSync(profile, JSON.stringify({ flows: [flow('a'), flow('b')], load: { connections: 4, duration_secs: 2 }, thresholds: ['http.p50<1us'] }));
+    const r = await f.vaigai(gen, ['--port', `af_packet:iface=${genIf}`, '--src-ip', `${SRC_IP}/24`, '--config', profile, '--threshold', 'rps>1', '--json', failJson], 60_000);
     assert.equal(r.code, 4, r.out);
     const [p50, rps] = readResult(failJson).thresholds ?? [];
+    assert.deepEqual([p50.expr, rps.expr], ['http.p50<1us', 'rps>1']);
     assert.equal(p50.ok, false);
     assert.ok((p50.value ?? 0) >= 1, `p50 ${p50.value}`);
     assert.equal(rps.ok, true);

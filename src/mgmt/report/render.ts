@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { chartsOf, type Chart } from './charts.js';
 import { PAGE_SCRIPT } from './page_script.js';
 import type { RunResult } from '../../run/result_schema.js';
-import { countersTable, environmentTable, esc, phasesTable, profileBlock, thresholdsTable } from './tables.js';
+import { countersTable, environmentTable, esc, flowsTable, phasesTable, profileBlock, thresholdsTable } from './tables.js';
 
 const require = createRequire(import.meta.url);
 
@@ -24,7 +24,7 @@ function uplotAssets(): { js: string; css: string } {
 
 const STYLE = `
 body { font: 14px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 1280px; padding: 16px 24px; color: #222; }
-h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; border-bottom: 1px solid #ddd; padding-bottom: 4px; margin-top: 28px; }
+h1 { font-size: 22px; margin: 0 0 4px; } h3 { font-size: 15px; } h2 { font-size: 17px; border-bottom: 1px solid #ddd; padding-bottom: 4px; margin-top: 28px; }
 .sub { color: #555; margin: 0; }
 .verdict { font-weight: 600; margin: 8px 0 0; }
 .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 12px; }
@@ -80,6 +80,7 @@ ${overTime.length > 0 ? `<div class="charts">\n${chartDivs(overTime)}\n</div>` :
 <section><h2>Latency by phase</h2>
 ${phasesTable(r)}
 ${chartDivs(dist)}
+${flowsTable(r)}
 </section>
 <section><h2>Environment</h2>
 ${environmentTable(r)}

@@ -42,6 +42,18 @@ export function phasesTable(r: RunResult): string {
   return table(['phase', 'count', 'min', 'mean', 'p50', 'p90', 'p99', 'p99.9', 'max', 'clock'], rows, 'num');
 }
 
+/** Each flow's requests and its phases' p50 and p99, when the run had more than one. */
+export function flowsTable(r: RunResult): string {
+  if (r.flows.length < 2) return '';
+  const names = phaseOrder([...new Set(r.flows.flatMap((f) => Object.keys(f.phases)))]);
+  const rows = r.flows.map((f) => [
+    esc(f.name),
+    ...['connects', 'requests', 'responses', 'failedRequests'].map((k) => esc(f.counters[k] ?? 0)),
+    ...names.map((n) => (f.phases[n] === undefined ? '' : esc(`${fmtUs(f.phases[n].p50)} / ${fmtUs(f.phases[n].p99)}`))),
+  ]);
+  return `<h3>By flow</h3>\n${table(['flow', 'connections', 'requests', 'responses', 'failed', ...names.map((n) => `${n} p50 / p99`)], rows, 'num')}`;
+}
+
 export function environmentTable(r: RunResult): string {
   const m = r.meta;
   const rows: [string, string][] = [
