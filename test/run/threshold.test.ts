@@ -3,11 +3,13 @@
  * units), refusals coded VG_ERR_INVALID_THRESHOLD with the option or profile
  * pointer and the offending part, and their measure on a result: phase
  * percentiles from the HdrHistogram, rates and ratios from the client
- * summary, and which failures --abort-on-fail may stop on.
+ * summary, and which failures --abort-on-fail may stop on; --threshold on
+ * the command line joins the profile's.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InvalidThresholdError } from '../../src/common/errors.js';
+import { InvalidOptionError, InvalidThresholdError } from '../../src/common/errors.js';
+import { parseRunOptions } from '../../src/mgmt/cli/stack_config.js';
 import { checkProfile } from '../../src/run/profile_check.js';
 import { failedForGood, parseThreshold } from '../../src/run/threshold.js';
 import { evaluateThresholds, failedForGoodOn, type ResultView } from '../../src/run/threshold_eval.js';
@@ -117,4 +119,20 @@ test('--abort-on-fail stops only on failures that cannot recover: counts and max
   const r = result([100, 5000], { seconds: 1, requests: 2, responses: 2, failedRequests: 0, attempted: 1, ok: 1, failed: 0 });
   assert.equal(failedForGoodOn([p('http.p50<1ms'), p('rps>100')], r), null);
   assert.equal(failedForGoodOn([p('http.p50<1ms'), p('http.max<1ms')], r)?.expr, 'http.max<1ms');
+});
+
+test("--threshold joins the profile's thresholds (so --save-config keeps them); it needs an HTTP client, --abort-on-fail a threshold", () => {
+  const base = { port: 'af_packet:iface=x', srcIp: ['198.18.0.10'], client: 'http://198.18.0.1/', duration: '1' };
+  const p = parseRunOptions({ ...base, threshold: ['http.p99<5ms', 'rps>10'], abortOnFail: true });
+  assert.deepEqual(p.thresholds.map((t) => t.metric), ['response.p99', 'rps']);
+  assert.equal(p.abortOnFail, true);
+  assert.ok(p.mode.kind === 'client');
+  assert.deepEqual(p.mode.profile.thresholds, ['http.p99<5ms', 'rps>10']);
+  const refused = (o: Record<string, unknown>, option: string): void => {
+    assert.throws(() => parseRunOptions({ ...base, ...o }), (e: unknown) => e instanceof InvalidOptionError && e.option === option, option);
+  };
+  refused({ client: undefined, server: true, threshold: ['rps>1'] }, '--threshold');
+  refused({ client: 'tcp://198.18.0.1:80', threshold: ['cps>1'] }, '--threshold');
+  refused({ abortOnFail: true }, '--abort-on-fail');
+  assert.throws(() => parseRunOptions({ ...base, threshold: ['rps>1', 'rps'] }), (e: unknown) => e instanceof InvalidThresholdError && e.where === '--threshold' && e.part === 'rps');
 });
