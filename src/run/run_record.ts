@@ -70,20 +70,14 @@ export interface RunRecordOptions {
 export class RunRecord {
   readonly series: SeriesEntry[] = [];
   readonly startedAt = new Date();
-  /** Each phase's histogram at the last sample (merged over the workers), and its interval since the one before. */
-  private prevPhases: Histogram[];
-  private interval: Histogram[];
-  private prev: Totals;
+  /** Each phase's histogram at the last sample (merged over the workers; none before the first), and its interval since the one before. */
+  private prevPhases: Histogram[] | null = null;
+  private interval: Histogram[] = [];
+  /** The counters at the last sample: from 0, as the workers may have started their load before this was made. */
+  private prev: Totals = { requests: 0, responses: 0, connects: 0, bytesIn: 0, bytesOut: 0, errors: CLIENT_FAIL_KEYS.map(() => 0) };
   private prevS = 0;
 
-  constructor(
-    private readonly opts: RunRecordOptions,
-    first: StackMetricGroups,
-  ) {
-    this.prevPhases = this.merged();
-    this.interval = this.prevPhases.map((h) => Histogram.difference(h, h));
-    this.prev = totalsOf(first);
-  }
+  constructor(private readonly opts: RunRecordOptions) {}
 
   /** Every phase of the whole run so far (empty histograms without shared ones). */
   private merged(flow = -1): Histogram[] {
@@ -92,7 +86,7 @@ export class RunRecord {
     return mergedPhases(shared, this.opts.flows.length, flow);
   }
 
-  /** The last sample's interval histogram of phase `p` (empty before the first). */
+  /** The last sample's interval histogram of phase `p` (null before the first, or without histograms). */
   intervalOf(p: number): Histogram | null {
     return this.interval[p] ?? null;
   }
@@ -105,7 +99,8 @@ export class RunRecord {
   /** Closes the series entry ending at `s` seconds since the start, with the summed counters `g` and `concurrency`. */
   sample(s: number, g: StackMetricGroups, concurrency: number): SeriesEntry {
     const cur = this.merged();
-    this.interval = cur.map((h, i) => Histogram.difference(h, this.prevPhases[i]));
+    const prev = this.prevPhases;
+    this.interval = prev === null ? cur.map((h) => h.clone()) : cur.map((h, i) => Histogram.difference(h, prev[i]));
     this.prevPhases = cur;
     const now = totalsOf(g);
     const p = this.prev;

@@ -44,7 +44,7 @@ import {
   CONNS_METRIC,
 } from './stack_pipeline.js';
 import { Histogram } from '../telemetry/histogram.js';
-import { PH_CONNECT, PH_RESPONSE, phaseSlots } from '../telemetry/phases.js';
+import { PH_CONNECT, PH_RESPONSE, phaseSlot, phaseSlots } from '../telemetry/phases.js';
 import { RunRecord } from './run_record.js';
 import { HdrLogOut, NdjsonOut } from './run_outputs.js';
 import { LiveTable, phaseReport } from './live_table.js';
@@ -310,7 +310,7 @@ class ClientReport {
     return summarize(elapsedUs, clientSnapshot(total.app ?? {}, 0), hist, this.verify, last < 0 ? null : (reports[last]?.sha256 ?? null), lastFailure, this.flowSummaries(reports));
   }
 
-  /** Each flow's summary: its summed slab counters, its histograms merged from the workers' reports. */
+  /** Each flow's summary: its summed slab counters, its response phase, its entries' histograms merged from the workers' reports. */
   private flowSummaries(reports: (StackWorkerReport | undefined)[]): FlowSummary[] {
     const m = this.set.metrics();
     const merged = (pick: (r: StackWorkerReport) => string | undefined): Histogram => {
@@ -329,7 +329,8 @@ class ClientReport {
         entries: f.requests.map((_, j) => ({ requests: v(`entry${j}_requests`), responses: v(`entry${j}_responses`) })),
       };
     });
-    const flowLat = this.flows.map((_, i) => merged((r) => r.flowLatency[i]));
+    // A flow's response times are its response phase (one flow's: the total's).
+    const flowLat = this.flows.map((_, i) => this.set.histogram(phaseSlot(PH_RESPONSE, i, this.flows.length)) ?? new Histogram(LATENCY_PARAMS));
     const entryLat = this.flows.map((f, i) => f.requests.map((_, j) => merged((r) => r.entryLatency[i]?.[j])));
     return flowSummaries(snaps, flowLat, entryLat, this.flows);
   }
@@ -511,10 +512,12 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
     for (let w = 0; w < workers; w++) n += set.metricsOf(w)[CONNS_METRIC];
     return n;
   };
-  const record = new RunRecord(
-    { set, flows: client === null ? [] : flowsOf(client).map((f) => f.name), argv: opts.argv ?? process.argv.slice(2), ...(client !== null ? { profile: client.profile } : {}) },
-    snapshot().total,
-  );
+  const record = new RunRecord({
+    set,
+    flows: client === null ? [] : flowsOf(client).map((f) => f.name),
+    argv: opts.argv ?? process.argv.slice(2),
+    ...(client !== null ? { profile: client.profile } : {}),
+  });
   const ndjson = plan.ndjsonPath === null ? null : new NdjsonOut(plan.ndjsonPath);
   const hdrLog = plan.hdrLogPath === null ? null : new HdrLogOut(plan.hdrLogPath, record.startedAt);
   ndjson?.meta(record.meta());

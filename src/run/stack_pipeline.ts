@@ -345,8 +345,7 @@ export interface StackWorkerReport {
   lastFailure: string[];
   /** Secrets this worker appended to the --sslkeylog file. */
   keylogLines: number;
-  /** Response times per flow and per request entry (encoded HDR histograms), for management to merge. */
-  flowLatency: string[];
+  /** Response times per request entry (encoded HDR histograms), for management to merge (a flow's are its response phase). */
   entryLatency: string[][];
   /** A server's requests by target (--count-targets), else null. */
   targets: Record<string, number> | null;
@@ -498,7 +497,6 @@ class StackPipeline implements Pipeline {
         tlsLastError: client?.tls?.stats.lastError ?? null,
         lastFailure: client?.load.lastFailure() ?? [],
         keylogLines: this.keylog?.lines ?? 0,
-        flowLatency: client?.load.flowLatency.map((h) => h.encode()) ?? [],
         entryLatency: client?.load.entryLatency.map((hs) => hs.map((h) => h.encode())) ?? [],
         targets,
       };

@@ -1,11 +1,13 @@
 /**
  * What a run tells, checked from the files it writes, against nginx in
- * namespaces this file creates (prefix vgms-, 198.18.100.0/24): the --json
- * result's phase histograms decode with hdr-histogram-js to the same
- * percentiles vaigAI printed; the --hdr-log file, read back by a parser
- * written here from the interval log format, holds every phase's intervals and
- * their counts add up to the result's; the per-second series sums to the
- * totals; a server stalled (its worker stopped ~2 s) shows in the series at
+ * namespaces this file creates (prefix vgms-, 198.18.100.0/24): on two
+ * workers, the --json result's phase histograms decode with hdr-histogram-js
+ * to the same percentiles vaigAI computed; the --hdr-log file, read back by a
+ * parser written here from the interval log format (and by hdr-histogram-js's
+ * log reader), holds every phase's intervals and their counts add up to the
+ * result's; the per-second series sums to the totals; two HTTPS flows in the
+ * open model have TLS and schedule phases, each flow's histograms merging into
+ * the total's; a server stalled (its worker stopped ~2 s) shows in the series at
  * the seconds it was stopped and in the response p99 of the second after; the
  * --out ndjson stream has its events in order; and a run on a terminal
  * redraws a table in place.
@@ -134,11 +136,11 @@ test('the run result: phases, series, --hdr-log, --out ndjson, a stall, the term
   const nginx = await f.nginx(peer, NGINX_IP, f.cert('vgms.test'));
   const base = ['--port', `af_packet:iface=${genIf}`, '--src-ip', GEN_IP, '--client', `http://${NGINX_IP}:8080/small.bin`];
 
-  await t.test('--json phases decode with hdr-histogram-js to the same percentiles; the series and the --hdr-log add up to the totals', async () => {
+  await t.test('on two workers: --json phases decode with hdr-histogram-js to the same percentiles; the series and the --hdr-log add up to the totals', async () => {
     const json = join(f.dir, 'r.json');
     const log = join(f.dir, 'r.hlog');
     const nd = join(f.dir, 'r.ndjson');
-    const r = await f.vaigai(gen, [...base, '--conn-per-request', '--connections', '4', '--duration', '3', '--json', json, '--hdr-log', log, '--out', `ndjson=${nd}`], 60_000);
+    const r = await f.vaigai(gen, [...base, '--workers', '2', '--conn-per-request', '--connections', '4', '--duration', '3', '--json', json, '--hdr-log', log, '--out', `ndjson=${nd}`], 60_000);
     assert.equal(r.code, 0, r.out);
     const res = JSON.parse(readFileSync(json, 'utf8')) as RunResult;
     const app = res.app as { requests: number; responses: number; connections: { ok: number }; failedRequests: number };
@@ -187,6 +189,12 @@ test('the run result: phases, series, --hdr-log, --out ndjson, a stall, the term
       for (const i of iv) assert.ok(i.start >= 0 && i.length > 0 && i.max * 1000 >= i.maxValue, JSON.stringify(i));
     }
     assert.deepEqual([...new Set(hl.intervals.map((i) => i.tag))].sort(), ['connect', 'response', 'ttfb']);
+    // And HdrHistogram's own log reader takes it: the same intervals, absolute times from the base time.
+    const reader = new hdr.HistogramLogReader(readFileSync(log, 'utf8'), 64, false);
+    const read: { tag: string; count: number; start: number }[] = [];
+    for (let h = reader.nextIntervalHistogram(); h !== null; h = reader.nextIntervalHistogram()) read.push({ tag: h.tag ?? '', count: h.totalCount, start: h.startTimeStampMsec });
+    assert.deepEqual(read.map((i) => [i.tag, i.count]), hl.intervals.map((i) => [i.tag, i.total]));
+    assert.ok(Math.abs(read[0].start - (hl.baseTime + hl.intervals[0].start) * 1000) < 1, `${read[0].start}`);
 
     // The event stream: meta, config, start, a progress event per series entry, result, end.
     const ev = ndjsonEvents(nd);

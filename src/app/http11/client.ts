@@ -499,9 +499,10 @@ export class Http1Client implements StreamHandler {
     const c = this.conns[conn];
     if (!c) return;
     c.rx++;
-    // The first byte of the oldest request's answer (a written one: a paced request may still wait).
-    if (c.ttfb < 0 && c.qCount > 0 && this.opt.phases !== null && c.sentAt[c.qHead] >= 0) c.ttfb = this.opt.clock.nowUs() - c.sentAt[c.qHead];
     c.parser.feed(u8, off, len);
+    // The first byte of the answer in progress came in this delivery (after the feed: with pipelining, the end
+    // of one answer and the start of the next can share one). An answer whole in it takes its response time.
+    if (c.ttfb < 0 && c.qCount > 0 && this.opt.phases !== null && !c.parser.idle() && c.sentAt[c.qHead] >= 0) c.ttfb = this.opt.clock.nowUs() - c.sentAt[c.qHead];
   }
 
   onWritable(conn: number): void {
