@@ -8,6 +8,7 @@
  *   stat      := pN (N in 0..100: p50, p95, p99.9 ...) | avg | min | max | count
  *   rate      := rps | cps                      (per second over the run; plain number)
  *   ratio     := errors (failed requests / requests) | connect_errors (failed / attempted connections)
+ *              | dropped (open model: arrivals dropped at the concurrency cap / arrivals)
  *                with ".count": how many (plain integer)
  *   op        := < | <= | > | >= | ==
  *   value     := number [us | ms | s]  for a latency statistic (a unit is required)
@@ -23,11 +24,15 @@ export const PHASES = ['connect', 'tls', 'ttfb', 'response', 'schedule', 'wire_r
 export type Op = '<' | '<=' | '>' | '>=' | '==';
 
 /** What a threshold reads: a phase's statistic (µs, or a count), a rate, a ratio or a count of failures. */
+/** The ratios, each with its count (`errors.count`). */
+export const RATIOS = ['errors', 'connect_errors', 'dropped'] as const;
+export type RatioName = (typeof RATIOS)[number];
+
 export type Measure =
   | { kind: 'phase'; phase: string; stat: 'avg' | 'min' | 'max' | 'count' | number }
   | { kind: 'rate'; name: 'rps' | 'cps' }
-  | { kind: 'ratio'; name: 'errors' | 'connect_errors' }
-  | { kind: 'failures'; name: 'errors' | 'connect_errors' };
+  | { kind: 'ratio'; name: RatioName }
+  | { kind: 'failures'; name: RatioName };
 
 export interface Threshold {
   /** As the user wrote it (trimmed). */
@@ -78,14 +83,15 @@ function measureOf(name: string, stat: string | undefined, refuse: (part: string
     if (stat !== undefined) refuse(`${name}.${stat}`, `${name} is a rate over the run: it takes no statistic`);
     return { kind: 'rate', name };
   }
-  if (name === 'errors' || name === 'connect_errors') {
-    if (stat === undefined) return { kind: 'ratio', name };
-    if (stat === 'count') return { kind: 'failures', name };
+  if ((RATIOS as readonly string[]).includes(name)) {
+    const ratio = name as RatioName;
+    if (stat === undefined) return { kind: 'ratio', name: ratio };
+    if (stat === 'count') return { kind: 'failures', name: ratio };
     return refuse(`${name}.${stat}`, `${name} is a ratio; its only statistic is count`);
   }
   const phase = name === 'http' ? 'response' : name;
   if (!(PHASES as readonly string[]).includes(phase)) {
-    return refuse(name, `no such metric: give a phase (${PHASES.join(', ')}, http) with a statistic, or rps, cps, errors, connect_errors`);
+    return refuse(name, `no such metric: give a phase (${PHASES.join(', ')}, http) with a statistic, or rps, cps, ${RATIOS.join(', ')}`);
   }
   if (stat === undefined) return refuse(name, `give a statistic: ${name}.p99, ${name}.avg, ${name}.max ...`);
   if (stat === 'avg' || stat === 'min' || stat === 'max' || stat === 'count') return { kind: 'phase', phase, stat };

@@ -6,7 +6,7 @@
  */
 import { Histogram } from '../telemetry/histogram.js';
 import type { RunResult, ThresholdResult } from './result_schema.js';
-import { failedForGood, meets, type Threshold } from './threshold.js';
+import { failedForGood, meets, type RatioName, type Threshold } from './threshold.js';
 
 /** What thresholds read of a result: the phases and the client's summary. */
 export type ResultView = Pick<RunResult, 'phases' | 'app'>;
@@ -17,12 +17,22 @@ interface ClientView {
   requests: number;
   responses: number;
   failedRequests: number;
+  /** Open model: arrivals on the schedule, and those dropped at the concurrency cap. */
+  arrivals: number;
+  dropped: number;
   connections: { attempted: number; ok: number; failed: number };
 }
 
 function clientOf(r: ResultView): ClientView | null {
   const a = r.app as Partial<ClientView> | null | undefined;
   return a?.connections !== undefined && typeof a.responses === 'number' ? (a as ClientView) : null;
+}
+
+/** A ratio's numerator and denominator. */
+function ratioOf(c: ClientView, name: RatioName): [number, number] {
+  if (name === 'errors') return [c.failedRequests, c.requests];
+  if (name === 'connect_errors') return [c.connections.failed, c.connections.attempted];
+  return [c.dropped, c.arrivals];
 }
 
 /** Measures thresholds on one result, decoding each phase's histogram once. */
@@ -49,12 +59,11 @@ class Measurer {
         return (m.name === 'rps' ? c.responses : c.connections.ok) / c.seconds;
       case 'ratio': {
         if (c === null) return null;
-        const [bad, all] = m.name === 'errors' ? [c.failedRequests, c.requests] : [c.connections.failed, c.connections.attempted];
+        const [bad, all] = ratioOf(c, m.name);
         return all > 0 ? bad / all : null;
       }
       case 'failures':
-        if (c === null) return null;
-        return m.name === 'errors' ? c.failedRequests : c.connections.failed;
+        return c === null ? null : ratioOf(c, m.name)[0];
     }
   }
 

@@ -4,12 +4,13 @@
  */
 import { fmtUs } from '../engine/report.js';
 import type { ThresholdResult } from './result_schema.js';
+import { RATIOS } from './threshold.js';
 
 /** A threshold's value (or limit) in its metric's unit: µs as us/ms/s, ratios as %, rates per second. */
 export function fmtThresholdValue(metric: string, v: number | null): string {
   if (v === null) return 'no data';
   if (metric.endsWith('.count')) return String(v);
-  if (metric === 'errors' || metric === 'connect_errors') return `${Number((v * 100).toPrecision(4))}%`;
+  if ((RATIOS as readonly string[]).includes(metric)) return `${Number((v * 100).toPrecision(4))}%`;
   if (metric === 'rps' || metric === 'cps') return `${v.toFixed(1)}/s`;
   return fmtUs(v);
 }

@@ -27,6 +27,7 @@ test('thresholds parse to a metric, an operator and a limit in the base unit', (
     ['errors<=0.001', 'errors', '<=', 0.001],
     ['connect_errors==0', 'connect_errors', '==', 0],
     ['errors.count<10', 'errors.count', '<', 10],
+    ['dropped<5%', 'dropped', '<', 0.05],
     ['rps>9000', 'rps', '>', 9000],
     ['cps > 1e3', 'cps', '>', 1000],
   ];
@@ -83,7 +84,7 @@ test("a profile's thresholds are checked with the profile, refused by their JSON
 });
 
 /** A result whose response phase holds `values` (µs), with the client counts given. */
-function result(values: number[], client: { seconds: number; requests: number; responses: number; failedRequests: number; attempted: number; ok: number; failed: number }): ResultView {
+function result(values: number[], client: { seconds: number; requests: number; responses: number; failedRequests: number; attempted: number; ok: number; failed: number; arrivals?: number; dropped?: number }): ResultView {
   const h = new Histogram({ lowest: 1, highest: 60e6, digits: 3 });
   for (const v of values) h.record(v);
   return {
@@ -94,10 +95,11 @@ function result(values: number[], client: { seconds: number; requests: number; r
 
 test('thresholds are measured on a result: percentiles from the histogram, rates and ratios from the counts', () => {
   // 1..1000 µs: p95 is 950, p50 500.
-  const r = result(Array.from({ length: 1000 }, (_, i) => i + 1), { seconds: 2, requests: 1010, responses: 1000, failedRequests: 10, attempted: 5, ok: 4, failed: 1 });
-  const list = ['http.p95<951us', 'http.p50>500us', 'http.max<=1ms', 'rps>=500', 'cps==2', 'errors<1%', 'connect_errors<=20%', 'errors.count==10', 'tls.p99<1s'].map((s) => parseThreshold(s, '--threshold'));
-  const out = evaluateThresholds(list, r);
-  assert.deepEqual(out.map((x) => x.ok), [true, false, true, true, true, true, true, true, false]);
+  const r = result(Array.from({ length: 1000 }, (_, i) => i + 1), { seconds: 2, requests: 1010, responses: 1000, failedRequests: 10, attempted: 5, ok: 4, failed: 1, arrivals: 200, dropped: 3 });
+  const list = ['http.p95<951us', 'http.p50>500us', 'http.max<=1ms', 'rps>=500', 'cps==2', 'errors<1%', 'connect_errors<=20%', 'errors.count==10', 'tls.p99<1s', 'dropped<2%', 'dropped.count<3'];
+  const out = evaluateThresholds(list.map((s) => parseThreshold(s, '--threshold')), r);
+  assert.deepEqual(out.map((x) => x.ok), [true, false, true, true, true, true, true, true, false, true, false]);
+  assert.equal(out[9].value, 0.015);
   assert.equal(out[0].value, 950);
   assert.equal(out[1].value, 500);
   assert.equal(out[3].value, 500);
