@@ -167,8 +167,9 @@ export class LoadRun {
   /** One HTTP client per flow. */
   readonly clients: Http1Client[];
   readonly flows: LoadFlow[];
+  /** Response times of the whole load (empty with `phases`: the shared response phase holds them). */
   readonly latency = new Histogram(LATENCY_PARAMS);
-  /** Response times per flow, and per request entry of each flow. */
+  /** Response times per flow (empty with `phases`: each flow's response phase holds them), and per request entry of each flow. */
   readonly flowLatency: Histogram[];
   readonly entryLatency: Histogram[][];
   readonly pacer: PacedTransport | null;
@@ -227,6 +228,7 @@ export class LoadRun {
     const onBody = cfg.onBody;
     // Both targets: a connection's requests are scheduled too, evenly within at most 1 s, so the request rate holds second by second.
     const gapUs = open !== null && open.cps > 0 && cfg.rate > 0 ? Math.min(1e6 / open.cps, 1e6 / open.perConn) : 0;
+    const shared = cfg.phases !== undefined;
     this.clients = flows.map((f, i) => {
       const flowHist = perFlow ? this.flowLatency[i] : null;
       const entryHist = f.requests.length > 1 ? this.entryLatency[i] : null;
@@ -248,9 +250,12 @@ export class LoadRun {
         totalRequests: conns[i] === 0 ? 0 : totals[i],
         keepBodies: cfg.keepBodies,
         onResponse: (status, _bytes, rttUs, sha, body, entry) => {
-          this.latency.record(rttUs);
-          this.interval.record(rttUs);
-          flowHist?.record(rttUs);
+          // With shared phases (workers), those hold the load's and each flow's response times: not recorded twice.
+          if (!shared) {
+            this.latency.record(rttUs);
+            this.interval.record(rttUs);
+            flowHist?.record(rttUs);
+          }
           entryHist?.[entry].record(rttUs);
           if (sha !== null) this.lastSha256 = sha;
           if (body !== null && onBody !== null) onBody(status, body);

@@ -5,7 +5,6 @@
  * of every phase, as wrk prints its own. Off a terminal the run prints its
  * plain live lines instead (scripts and tests parse those).
  */
-import { FAIL_KEYS } from '../app/http11/failures.js';
 import { fmtBytes, fmtRate, fmtUs } from '../engine/report.js';
 import { Histogram } from '../telemetry/histogram.js';
 import { PHASES } from '../telemetry/phases.js';
@@ -23,7 +22,7 @@ export class LiveTable {
   /** Redraws the table for the second ending at `s`; `notes` (warnings) go under it. */
   render(s: number, e: SeriesEntry, intervals: readonly Histogram[], notes: readonly string[]): void {
     for (const [k, n] of Object.entries(e.errors)) this.errors.set(k, (this.errors.get(k) ?? 0) + n);
-    const errs = FAIL_KEYS.filter((k) => (this.errors.get(k) ?? 0) > 0).map((k) => `${k} ${this.errors.get(k)}`);
+    const errs = [...this.errors].map(([k, n]) => `${k} ${n}`);
     const lines = [
       `vaigai ${s.toFixed(0).padStart(5)}s | conns ${e.concurrency} open, ${fmtRate(e.cps)}/s new | req ${fmtRate(e.requests)}/s resp ${fmtRate(e.rps)}/s | in ${fmtBytes(e.bytesIn)}/s out ${fmtBytes(e.bytesOut)}/s`,
       `errors ${errs.length === 0 ? 'none' : errs.join(', ')}`,

@@ -41,20 +41,27 @@ interface Totals {
   connects: number;
   bytesIn: number;
   bytesOut: number;
-  /** Client failures by reason (FAIL_KEYS order). */
-  errors: number[];
+  /** Failures so far by reason. */
+  errors: Record<string, number>;
 }
+
+/** The failure counters of the tcp://, udp:// and icmp:// loads, by the names they count them under. */
+const PROBE_ERROR_KEYS = ['refused', 'timeout', 'reset', 'unreachable'];
 
 function totalsOf(g: StackMetricGroups): Totals {
   const a = g.app ?? {};
+  const errors: Record<string, number> = {};
+  if (a.requests !== undefined && a.attempts !== undefined) CLIENT_FAIL_KEYS.forEach((k, i) => (errors[FAIL_KEYS[i]] = a[camel(k)] ?? 0));
+  else for (const k of PROBE_ERROR_KEYS) if (a[k] !== undefined) errors[k] = a[k];
   return {
-    requests: a.requests ?? 0,
-    responses: a.responses ?? 0,
-    // A server's connections are the ones it accepted.
-    connects: a.connects ?? g.tcp?.passiveOpens ?? 0,
+    // HTTP loads and servers count requests and responses; udp:// and icmp:// datagrams sent and answered.
+    requests: a.requests ?? a.sent ?? 0,
+    responses: a.responses ?? a.received ?? 0,
+    // tcp:// counts its connections established; a server's are the ones it accepted.
+    connects: a.connects ?? a.established ?? g.tcp?.passiveOpens ?? 0,
     bytesIn: g.port.rxBytes ?? 0,
     bytesOut: g.port.txBytes ?? 0,
-    errors: CLIENT_FAIL_KEYS.map((k) => a[camel(k)] ?? 0),
+    errors,
   };
 }
 
@@ -74,7 +81,7 @@ export class RunRecord {
   private prevPhases: Histogram[] | null = null;
   private interval: Histogram[] = [];
   /** The counters at the last sample: from 0, as the workers may have started their load before this was made. */
-  private prev: Totals = { requests: 0, responses: 0, connects: 0, bytesIn: 0, bytesOut: 0, errors: CLIENT_FAIL_KEYS.map(() => 0) };
+  private prev: Totals = { requests: 0, responses: 0, connects: 0, bytesIn: 0, bytesOut: 0, errors: {} };
   private prevS = 0;
 
   constructor(private readonly opts: RunRecordOptions) {}
@@ -106,9 +113,7 @@ export class RunRecord {
     const p = this.prev;
     const dt = Math.max(1e-3, s - this.prevS);
     const errors: Record<string, number> = {};
-    now.errors.forEach((n, i) => {
-      if (n - p.errors[i] > 0) errors[FAIL_KEYS[i]] = n - p.errors[i];
-    });
+    for (const [k, n] of Object.entries(now.errors)) if (n - (p.errors[k] ?? 0) > 0) errors[k] = n - (p.errors[k] ?? 0);
     const latency: Record<string, IntervalLatency> = {};
     this.interval.forEach((h, i) => {
       if (h.totalCount > 0) latency[PHASES[i]] = { count: h.totalCount, p50: h.valueAtPercentile(50), p90: h.valueAtPercentile(90), p99: h.valueAtPercentile(99), max: h.max };

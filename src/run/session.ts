@@ -331,7 +331,8 @@ class ClientReport {
     });
     // A flow's response times are its response phase (one flow's: the total's).
     const flowLat = this.flows.map((_, i) => this.set.histogram(phaseSlot(PH_RESPONSE, i, this.flows.length)) ?? new Histogram(LATENCY_PARAMS));
-    const entryLat = this.flows.map((f, i) => f.requests.map((_, j) => merged((r) => r.entryLatency[i]?.[j])));
+    // A flow of one request entry: the entry's are the flow's.
+    const entryLat = this.flows.map((f, i) => (f.requests.length > 1 ? f.requests.map((_, j) => merged((r) => r.entryLatency[i]?.[j])) : [flowLat[i]]));
     return flowSummaries(snaps, flowLat, entryLat, this.flows);
   }
 

@@ -345,7 +345,7 @@ export interface StackWorkerReport {
   lastFailure: string[];
   /** Secrets this worker appended to the --sslkeylog file. */
   keylogLines: number;
-  /** Response times per request entry (encoded HDR histograms), for management to merge (a flow's are its response phase). */
+  /** Response times per request entry of flows of several (encoded HDR histograms), for management to merge (a flow's are its response phase). */
   entryLatency: string[][];
   /** A server's requests by target (--count-targets), else null. */
   targets: Record<string, number> | null;
@@ -497,7 +497,7 @@ class StackPipeline implements Pipeline {
         tlsLastError: client?.tls?.stats.lastError ?? null,
         lastFailure: client?.load.lastFailure() ?? [],
         keylogLines: this.keylog?.lines ?? 0,
-        entryLatency: client?.load.entryLatency.map((hs) => hs.map((h) => h.encode())) ?? [],
+        entryLatency: client?.load.entryLatency.map((hs) => (hs.length > 1 ? hs.map((h) => h.encode()) : [])) ?? [],
         targets,
       };
       this.ctx.post(r);

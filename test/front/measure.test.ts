@@ -7,7 +7,7 @@
  * log reader), holds every phase's intervals and their counts add up to the
  * result's; the per-second series sums to the totals; two HTTPS flows in the
  * open model have TLS and schedule phases, each flow's histograms merging into
- * the total's; a server stalled (its worker stopped ~2 s) shows in the series at
+ * the total's; a tcp:// load's connect phase and series count its connections; a server stalled (its worker stopped ~2 s) shows in the series at
  * the seconds it was stopped and in the response p99 of the second after; the
  * --out ndjson stream has its events in order; and a run on a terminal
  * redraws a table in place.
@@ -148,6 +148,7 @@ test('the run result: phases, series, --hdr-log, --out ndjson, a stall, the term
     // The phases of a plain HTTP load: each connection's SYN -> SYN-ACK, each answer's first byte and last.
     assert.deepEqual(Object.keys(res.phases).sort(), ['connect', 'response', 'ttfb']);
     assert.equal(res.phases.response.count, app.responses);
+    assert.equal((res.app as { latencyUs: { p99: number } }).latencyUs.p99, res.phases.response.p99, 'the summary\'s latency is the response phase');
     assert.equal(res.phases.ttfb.count, app.responses);
     assert.equal(res.phases.connect.count, app.connections.ok);
     assert.ok(res.phases.ttfb.p50 <= res.phases.response.p50, JSON.stringify(res.phases));
@@ -237,9 +238,28 @@ test('the run result: phases, series, --hdr-log, --out ndjson, a stall, the term
       assert.equal(merged.getValueAtPercentile(99), p.p99, `${name}: the flows' histograms merge into the total's`);
     }
     assert.equal(res.flows.reduce((n, fl) => n + fl.counters.responses, 0), app.responses);
+    // The summary's flows (app.flows) tell the same latencies: a flow's and its one request entry's are its response phase.
+    const summary = (res.app as { flows: { latencyUs: { p50: number; p99: number }; entries: { latencyUs: { p99: number } }[] }[] }).flows;
+    for (const [i, fl] of res.flows.entries()) {
+      assert.deepEqual([summary[i].latencyUs.p50, summary[i].latencyUs.p99, summary[i].entries[0].latencyUs.p99], [fl.phases.response.p50, fl.phases.response.p99, fl.phases.response.p99]);
+    }
     assert.ok(res.flows[0].counters.responses > res.flows[1].counters.responses, 'flow a has 3 times the weight of b');
     assert.match(r.out, /^ {4}tls +\d+ /m, 'the final report lists the TLS phase');
     assert.match(r.out, /^ {4}schedule +\d+ /m, 'and the schedule phase');
+  });
+
+  await t.test('tcp:// connects: the connect phase and the series of connections', async () => {
+    const json = join(f.dir, 't.json');
+    const r = await f.vaigai(gen, ['--port', `af_packet:iface=${genIf}`, '--src-ip', GEN_IP, '--client', `tcp://${NGINX_IP}:8080`, '--rate', '300', '--requests', '600', '--connections', '8', '--json', json], 60_000);
+    assert.equal(r.code, 0, r.out);
+    const res = JSON.parse(readFileSync(json, 'utf8')) as RunResult;
+    const app = res.app as { established: number };
+    assert.equal(app.established, 600, r.out);
+    assert.deepEqual(Object.keys(res.phases), ['connect']);
+    assert.equal(res.phases.connect.count, 600);
+    assert.equal(sum(res, 'connects'), 600);
+    assert.equal(res.series.reduce((n, e) => n + (e.latency.connect?.count ?? 0), 0), 600);
+    assert.deepEqual(res.flows, []);
   });
 
   await t.test('a server stall shows in the series at the seconds it lasted, and in the p99 of the second after', async (st) => {
