@@ -10,13 +10,13 @@ import assert from 'node:assert/strict';
 import { renderReport } from '../../src/mgmt/report/render.js';
 import { notAResult } from '../../src/mgmt/report/result_view.js';
 import type { PhaseStats, RunResult } from '../../src/run/result_schema.js';
+import { phaseStats } from '../../src/run/run_record.js';
 import { Histogram } from '../../src/telemetry/histogram.js';
 
 function phase(values: number[]): PhaseStats {
   const h = new Histogram({ lowest: 1, highest: 60e6, digits: 3 });
   for (const v of values) h.record(v);
-  const p = (q: number): number => h.valueAtPercentile(q);
-  return { unit: 'us', count: h.totalCount, min: h.min, mean: h.mean, p50: p(50), p90: p(90), p99: p(99), p999: p(99.9), max: h.max, hdr: h.encode() };
+  return phaseStats(h) as PhaseStats;
 }
 
 const HOSTILE = '</script><script>window.pwned = 1</script>';
