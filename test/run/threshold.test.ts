@@ -14,6 +14,8 @@ import { checkProfile } from '../../src/run/profile_check.js';
 import { failedForGood, parseThreshold } from '../../src/run/threshold.js';
 import { evaluateThresholds, failedForGoodOn, type ResultView } from '../../src/run/threshold_eval.js';
 import { Histogram } from '../../src/telemetry/histogram.js';
+import type { PhaseStats } from '../../src/run/result_schema.js';
+import { phaseStats } from '../../src/run/run_record.js';
 
 test('thresholds parse to a metric, an operator and a limit in the base unit', () => {
   const cases: [string, string, string, number][] = [
@@ -88,7 +90,7 @@ function result(values: number[], client: { seconds: number; requests: number; r
   const h = new Histogram({ lowest: 1, highest: 60e6, digits: 3 });
   for (const v of values) h.record(v);
   return {
-    phases: { response: { unit: 'us', count: h.totalCount, min: h.min, mean: h.mean, p50: 0, p90: 0, p99: 0, p999: 0, max: h.max, hdr: h.encode() } },
+    phases: { response: phaseStats(h) as PhaseStats },
     app: { ...client, connections: { attempted: client.attempted, ok: client.ok, failed: client.failed } },
   };
 }
