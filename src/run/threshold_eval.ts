@@ -11,27 +11,41 @@ import { failedForGood, meets, type RatioName, type Threshold } from './threshol
 /** What thresholds read of a result: the phases and the client's summary. */
 export type ResultView = Pick<RunResult, 'phases' | 'app'>;
 
-/** The HTTP client's summary fields thresholds read (src/engine/report.ts, LoadSummary). */
-interface ClientView {
+/**
+ * The counts thresholds read, whichever load ran: the HTTP client's summary
+ * (src/engine/report.ts), tcp://'s connections, udp:// and icmp://'s
+ * datagrams as requests (sent), responses (answered) and failures (lost).
+ * A count the load does not keep is absent.
+ */
+interface Counts {
   seconds: number;
-  requests: number;
-  responses: number;
-  failedRequests: number;
+  requests?: number;
+  responses?: number;
+  failedRequests?: number;
+  attempted?: number;
+  connected?: number;
+  connectFailed?: number;
   /** Open model: arrivals on the schedule, and those dropped at the concurrency cap. */
-  arrivals: number;
-  dropped: number;
-  connections: { attempted: number; ok: number; failed: number };
+  arrivals?: number;
+  dropped?: number;
 }
 
-function clientOf(r: ResultView): ClientView | null {
-  const a = r.app as Partial<ClientView> | null | undefined;
-  return a?.connections !== undefined && typeof a.responses === 'number' ? (a as ClientView) : null;
+function countsOf(app: unknown): Counts | null {
+  if (app === null || typeof app !== 'object') return null;
+  const a = app as Record<string, number> & { connections?: Record<string, number>; failed?: Record<string, number> };
+  if (typeof a.seconds !== 'number') return null;
+  const c = a.connections;
+  if (c !== undefined) {
+    return { seconds: a.seconds, requests: a.requests, responses: a.responses, failedRequests: a.failedRequests, attempted: c.attempted, connected: c.ok, connectFailed: c.failed, arrivals: a.arrivals, dropped: a.dropped };
+  }
+  if (a.failed !== undefined) return { seconds: a.seconds, attempted: a.attempts, connected: a.established, connectFailed: Object.values(a.failed).reduce((x, y) => x + y, 0) };
+  return { seconds: a.seconds, requests: a.sent, responses: a.received, failedRequests: a.lost };
 }
 
-/** A ratio's numerator and denominator. */
-function ratioOf(c: ClientView, name: RatioName): [number, number] {
+/** A ratio's numerator and denominator, undefined where the load does not count them. */
+function ratioOf(c: Counts, name: RatioName): [number | undefined, number | undefined] {
   if (name === 'errors') return [c.failedRequests, c.requests];
-  if (name === 'connect_errors') return [c.connections.failed, c.connections.attempted];
+  if (name === 'connect_errors') return [c.connectFailed, c.attempted];
   return [c.dropped, c.arrivals];
 }
 
@@ -43,7 +57,7 @@ class Measurer {
 
   value(t: Threshold): number | null {
     const m = t.measure;
-    const c = clientOf(this.r);
+    const c = countsOf(this.r.app);
     switch (m.kind) {
       case 'phase': {
         const ph = this.r.phases[m.phase];
@@ -54,16 +68,16 @@ class Measurer {
         if (m.stat === 'max') return ph.max;
         return this.histogram(m.phase, ph.hdr).valueAtPercentile(m.stat);
       }
-      case 'rate':
-        if (c === null || !(c.seconds > 0)) return null;
-        return (m.name === 'rps' ? c.responses : c.connections.ok) / c.seconds;
+      case 'rate': {
+        const n = m.name === 'rps' ? c?.responses : c?.connected;
+        return c === null || n === undefined || !(c.seconds > 0) ? null : n / c.seconds;
+      }
       case 'ratio': {
-        if (c === null) return null;
-        const [bad, all] = ratioOf(c, m.name);
-        return all > 0 ? bad / all : null;
+        const [bad, all] = c === null ? [] : ratioOf(c, m.name);
+        return bad === undefined || all === undefined || all === 0 ? null : bad / all;
       }
       case 'failures':
-        return c === null ? null : ratioOf(c, m.name)[0];
+        return (c === null ? undefined : ratioOf(c, m.name)[0]) ?? null;
     }
   }
 

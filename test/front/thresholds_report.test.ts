@@ -2,8 +2,9 @@
  * Thresholds and the HTML report (issue 22 §5, §6) on real runs against
  * nginx in a namespace this file creates (prefix vgrp-, 198.18.110.0/24):
  * a run whose thresholds pass exits 0, one that fails one exits 4, with the
- * `thresholds` entries of --json; --abort-on-fail ends a run early; bad
- * expressions are refused before any request reaches nginx. The reports
+ * `thresholds` entries of --json (a tcp:// load's too); --abort-on-fail ends
+ * a run early; bad expressions are refused before any request reaches
+ * nginx. The reports
  * (--report at the end of a run, `vaigai report` from a saved --json) open
  * in headless Chromium with no console error and no request but their own
  * file, each chart holding the result's points; screenshots go to
@@ -152,6 +153,18 @@ test('thresholds pass (exit 0) and fail (exit 4), --abort-on-fail, refusals befo
     assert.equal(j.thresholds?.[0].ok, false);
   });
 
+  await t.test('a tcp:// connect-rate load: thresholds on its connect phase, rate and ratio', async () => {
+    const json = join(f.dir, 'tcp.json');
+    const r = await f.vaigai(gen, [
+      '--port', `af_packet:iface=${genIf}`, '--src-ip', `${SRC_IP}/24`, '--client', `tcp://${NGINX_IP}:8080`, '--connections', '4', '--rate', '100', '--duration', '2',
+      '--threshold', 'connect.p99<1s', '--threshold', 'cps>10', '--threshold', 'connect_errors==0', '--json', json,
+    ], 60_000);
+    assert.equal(r.code, 0, r.out);
+    const entries = readResult(json).thresholds ?? [];
+    assert.deepEqual(entries.map((e) => [e.metric, e.ok]), [['connect.p99', true], ['cps', true], ['connect_errors', true]]);
+    assert.ok((entries[0].value ?? 0) > 0 && (entries[1].value ?? 0) > 10, JSON.stringify(entries));
+  });
+
   await t.test('bad expressions are refused before any traffic, by the option or the profile pointer', async () => {
     const before = logged();
     // The grammar's refusals are test/run/threshold.test.ts's; here, that the command refuses before sending.
@@ -168,7 +181,7 @@ test('thresholds pass (exit 0) and fail (exit 4), --abort-on-fail, refusals befo
     assert.match(r.out, /--config \S+bad\.json: \/thresholds\/1: "http\.p99<"/);
     const server = await f.vaigai(gen, ['--port', `af_packet:iface=${genIf}`, '--src-ip', `${SRC_IP}/24`, '--server', '--duration', '1', '--threshold', 'rps>1'], 30_000);
     assert.equal(server.code, 1, server.out);
-    assert.match(server.out, /--threshold: needs an HTTP client load/);
+    assert.match(server.out, /--threshold: needs a client load/);
     assert.equal(logged(), before, 'no request reached nginx');
   });
 

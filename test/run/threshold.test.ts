@@ -110,6 +110,15 @@ test('thresholds are measured on a result: percentiles from the histogram, rates
   assert.deepEqual(Object.keys(out[0]), ['expr', 'metric', 'op', 'limit', 'value', 'ok']);
 });
 
+test('tcp:// counts connections, udp:// and icmp:// datagrams: sent, answered and lost as requests, responses and failures', () => {
+  const list = ['cps==4', 'connect_errors==20%', 'connect_errors.count==2', 'rps>1', 'errors<5%'].map((s) => parseThreshold(s, '--threshold'));
+  const tcp = evaluateThresholds(list, { phases: {}, app: { seconds: 2, attempts: 10, established: 8, failed: { refused: 1, timeout: 1, reset: 0, unreachable: 0 } } });
+  assert.deepEqual(tcp.map((x) => x.value), [4, 0.2, 2, null, null]);
+  const udp = evaluateThresholds(list, { phases: {}, app: { seconds: 2, sent: 100, received: 98, lost: 2 } });
+  assert.deepEqual(udp.map((x) => x.value), [null, null, null, 49, 0.02]);
+  assert.deepEqual(udp.map((x) => x.ok), [false, false, false, true, true]);
+});
+
 test('--abort-on-fail stops only on failures that cannot recover: counts and maxima past a ceiling, minima under a floor', () => {
   const p = (s: string) => parseThreshold(s, '--threshold');
   assert.equal(failedForGood(p('http.max<1ms'), 2000), true);
@@ -125,7 +134,7 @@ test('--abort-on-fail stops only on failures that cannot recover: counts and max
   assert.equal(failedForGoodOn([p('http.p50<1ms'), p('http.max<1ms')], r)?.expr, 'http.max<1ms');
 });
 
-test("--threshold joins the profile's thresholds (so --save-config keeps them); it needs an HTTP client, --abort-on-fail a threshold", () => {
+test("--threshold joins the profile's thresholds (so --save-config keeps them); it needs a client load, --abort-on-fail a threshold", () => {
   const base = { port: 'af_packet:iface=x', srcIp: ['198.18.0.10'], client: 'http://198.18.0.1/', duration: '1' };
   const p = parseRunOptions({ ...base, threshold: ['http.p99<5ms', 'rps>10'], abortOnFail: true });
   assert.deepEqual(p.thresholds.map((t) => t.metric), ['response.p99', 'rps']);
@@ -136,7 +145,16 @@ test("--threshold joins the profile's thresholds (so --save-config keeps them); 
     assert.throws(() => parseRunOptions({ ...base, ...o }), (e: unknown) => e instanceof InvalidOptionError && e.option === option, option);
   };
   refused({ client: undefined, server: true, threshold: ['rps>1'] }, '--threshold');
-  refused({ client: 'tcp://198.18.0.1:80', threshold: ['cps>1'] }, '--threshold');
   refused({ abortOnFail: true }, '--abort-on-fail');
+  // tcp://, udp:// and icmp:// loads: their phases, and the rates and ratios they count.
+  const tcp = parseRunOptions({ ...base, client: 'tcp://198.18.0.1:80', threshold: ['connect.p99<1ms', 'cps>1', 'connect_errors<1%'] });
+  assert.deepEqual(tcp.thresholds.map((t) => t.metric), ['connect.p99', 'cps', 'connect_errors']);
+  for (const [client, metric] of [['tcp://198.18.0.1:80', 'rps'], ['udp://198.18.0.1:7', 'cps'], ['icmp://198.18.0.1', 'connect_errors']]) {
+    assert.throws(
+      () => parseRunOptions({ ...base, client, threshold: [`${metric}>1`] }),
+      (e: unknown) => e instanceof InvalidThresholdError && e.code === 'VG_ERR_INVALID_THRESHOLD' && e.part === metric,
+      `${client} ${metric}`,
+    );
+  }
   assert.throws(() => parseRunOptions({ ...base, threshold: ['rps>1', 'rps'] }), (e: unknown) => e instanceof InvalidThresholdError && e.where === '--threshold' && e.part === 'rps');
 });

@@ -41,8 +41,8 @@ export function registerRun(program: Command): Command {
     .option('--drain <seconds>', 'once the run stops, how long open requests may take to finish before every connection is closed', '2')
     .option('--json <file>', 'write the run\'s result as JSON to this file at the end (also on SIGINT or failure): counters, phases with HdrHistogram encodings, flows, the per-second series')
     .addOption(new Option('--report <file>', 'write an HTML report of the run to this file at the end (one self-contained page; `vaigai report` renders one from a --json file)'))
-    .addOption(new Option('--threshold <expr>', "client: a pass criterion, e.g. 'http.p99<5ms', 'errors<0.1%', 'rps>9000' (repeatable; README, Thresholds); a failed one exits 4").argParser(collect))
-    .addOption(new Option('--abort-on-fail', 'client: stop the run (drain, close) once a threshold has failed for good (a count or a maximum past its limit)'))
+    .addOption(new Option('--threshold <expr>', "client loads: a pass criterion, e.g. 'http.p99<5ms', 'errors<0.1%', 'rps>9000' (repeatable; README, Thresholds); a failed one exits 4").argParser(collect))
+    .addOption(new Option('--abort-on-fail', 'client loads: stop the run (drain, close) once a threshold has failed for good (a count or a maximum past its limit)'))
     .option('--tcp-window <bytes>', 'receive window and send buffer of every TCP connection, e.g. 4m (default 256k)')
     .option('--max-conns <n>', 'TCP connections (TCBs) held at once per worker, TIME_WAIT included', '65536')
     .option('--cc <algorithm>', 'TCP congestion control: cubic (the default, as Linux) or newreno')
@@ -113,12 +113,13 @@ export function registerRun(program: Command): Command {
     });
 }
 
-/** A client run that failed a threshold exits 4, one that completed with failures 3; the reason printed last. */
+/** A run that failed a threshold exits 4, an HTTP client run that completed with failures 3; the reason printed last. */
 function exitFor(plan: RunPlan, run: WorkersRunResult): void {
-  if (run.client === null || plan.mode.kind !== 'client') return;
-  const v = clientExitCode(run.client, plan.mode.allowErrors);
-  if (v.reason !== '') console.error(`vaigai: ${v.reason}`);
-  if (v.code !== 0) process.exitCode = v.code;
+  if (run.client !== null && plan.mode.kind === 'client') {
+    const v = clientExitCode(run.client, plan.mode.allowErrors);
+    if (v.reason !== '') console.error(`vaigai: ${v.reason}`);
+    if (v.code !== 0) process.exitCode = v.code;
+  }
   const thresholds = run.result.thresholds ?? [];
   const failed = thresholds.filter((t) => !t.ok);
   if (failed.length > 0) {

@@ -39,7 +39,7 @@ import { parseThresholds, type Threshold } from '../../run/threshold.js';
 import { parseListeners } from './listen_config.js';
 import { parseOutputs } from './output_config.js';
 import { parseProbeClient, PROBE_SCHEMES } from './probe_config.js';
-import { InvalidOptionError, InvalidProfileError, NoRouteError } from '../../common/errors.js';
+import { InvalidOptionError, InvalidProfileError, InvalidThresholdError, NoRouteError } from '../../common/errors.js';
 import { TLS_ENGINES, type TlsEngine } from '../../tls/engine.js';
 import { loadNativeTls, nativeTlsError } from '../../tls/native_engine.js';
 import type { AddrRange, RouteConfig } from '../../net/stack.js';
@@ -183,22 +183,36 @@ export function parseRunOptions(o: RawRunOptions, ealArgs: string[] = [], env: N
   };
 }
 
+/** The rates and ratios a tcp://, udp:// or icmp:// load does not count: a threshold on them is refused. */
+const UNCOUNTED: Partial<Record<ModePlan['kind'], string[]>> = {
+  tcp_connect: ['rps', 'errors', 'dropped'],
+  udp_client: ['cps', 'connect_errors', 'dropped'],
+  icmp_client: ['cps', 'connect_errors', 'dropped'],
+};
+
 /**
  * The run's thresholds: the profile's, then --threshold's, which join the
- * profile (so that --save-config keeps them). Only an HTTP client run has
- * the figures they read.
+ * profile (so that --save-config keeps them). Only a client load has the
+ * figures they read.
  */
 function runThresholds(o: RawRunOptions, mode: ModePlan): Threshold[] {
   const given = o.threshold ?? [];
-  if (mode.kind !== 'client') {
-    if (given.length > 0) throw new InvalidOptionError('--threshold', 'needs an HTTP client load (--client http[s]://... or --config)');
-    if (o.abortOnFail === true) throw new InvalidOptionError('--abort-on-fail', 'needs an HTTP client load with thresholds');
+  if (mode.kind !== 'client' && mode.kind !== 'tcp_connect' && mode.kind !== 'udp_client' && mode.kind !== 'icmp_client') {
+    if (given.length > 0) throw new InvalidOptionError('--threshold', 'needs a client load (--client or --config)');
+    if (o.abortOnFail === true) throw new InvalidOptionError('--abort-on-fail', 'needs a client load with thresholds');
     return [];
   }
-  const source = o.config !== undefined ? `--config ${o.config}` : 'command line';
-  const own = parseThresholds(mode.profile.thresholds ?? [], (i) => `${source}: /thresholds/${i}`);
   const added = parseThresholds(given, () => '--threshold');
-  if (added.length > 0) mode.profile.thresholds = [...(mode.profile.thresholds ?? []), ...added.map((t) => t.expr)];
+  for (const t of added) {
+    const name = t.metric.split('.')[0];
+    if (t.measure.kind !== 'phase' && UNCOUNTED[mode.kind]?.includes(name)) throw new InvalidThresholdError('--threshold', t.expr, name, `a ${o.client} load does not count ${name}`);
+  }
+  let own: Threshold[] = [];
+  if (mode.kind === 'client') {
+    const source = o.config !== undefined ? `--config ${o.config}` : 'command line';
+    own = parseThresholds(mode.profile.thresholds ?? [], (i) => `${source}: /thresholds/${i}`);
+    if (added.length > 0) mode.profile.thresholds = [...(mode.profile.thresholds ?? []), ...added.map((t) => t.expr)];
+  }
   const all = [...own, ...added];
   if (o.abortOnFail === true && all.length === 0) throw new InvalidOptionError('--abort-on-fail', "needs a threshold (--threshold, or the profile's thresholds)");
   return all;
