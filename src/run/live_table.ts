@@ -24,8 +24,8 @@ export class LiveTable {
     for (const [k, n] of Object.entries(e.errors)) this.errors.set(k, (this.errors.get(k) ?? 0) + n);
     const errs = [...this.errors].map(([k, n]) => `${k} ${n}`);
     const lines = [
-      `vaigai ${s.toFixed(0).padStart(5)}s | conns ${e.concurrency} open, ${fmtRate(e.cps)}/s new | req ${fmtRate(e.requests)}/s resp ${fmtRate(e.rps)}/s | in ${fmtBytes(e.bytesIn)}/s out ${fmtBytes(e.bytesOut)}/s`,
-      `errors ${errs.length === 0 ? 'none' : errs.join(', ')}`,
+      `vaigai ${s.toFixed(0).padStart(5)}s | last second: conns ${e.connects} new (${fmtRate(e.cps)}/s), ${e.concurrency} open | req ${e.requests} resp ${e.responses} (${fmtRate(e.rps)}/s) | in ${fmtBytes(e.bytesIn)} out ${fmtBytes(e.bytesOut)}`,
+      `errors so far: ${errs.length === 0 ? 'none' : errs.join(', ')}`,
       `${'phase'.padEnd(10)}${'count/s'.padStart(10)}${'p50'.padStart(10)}${'p99'.padStart(10)}${'max'.padStart(10)}`,
     ];
     intervals.forEach((h, i) => {
@@ -53,7 +53,7 @@ const REPORT_PERCENTILES = [50, 75, 90, 99, 99.9] as const;
 
 /** Each phase's latency distribution, as the last lines of the summary. */
 export function phaseReport(phases: PhaseMap): string {
-  const head = `${'  latency'.padEnd(12)}${'count'.padStart(10)}${REPORT_PERCENTILES.map((p) => `p${p}`.padStart(10)).join('')}${'max'.padStart(10)}`;
+  const head = `${'  by phase'.padEnd(12)}${'count'.padStart(10)}${REPORT_PERCENTILES.map((p) => `p${p}`.padStart(10)).join('')}${'max'.padStart(10)}`;
   const rows = Object.entries(phases).map(([name, st]) => {
     const h = Histogram.decode(st.hdr);
     return `${`    ${name}`.padEnd(12)}${String(st.count).padStart(10)}${REPORT_PERCENTILES.map((p) => fmtUs(h.valueAtPercentile(p)).padStart(10)).join('')}${fmtUs(st.max).padStart(10)}`;

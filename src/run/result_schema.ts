@@ -33,8 +33,8 @@ export const ClockKind = Type.Union([Type.Literal('stack'), Type.Literal('kernel
 export const ResultMeta = Type.Object({
   tool: Type.Literal('vaigai'),
   version: Type.String(),
-  startedAt: Type.String({ format: 'date-time' }),
-  endedAt: Type.String({ format: 'date-time' }),
+  startedAt: Type.String({ description: 'ISO 8601' }),
+  endedAt: Type.String({ description: 'ISO 8601' }),
   argv: Type.Array(Type.String()),
   host: Type.Object({ hostname: Type.String(), cpus: Type.Number(), node: Type.String(), kernel: Type.String() }),
   /** Which clock each phase was measured with. */

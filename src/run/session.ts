@@ -4,8 +4,10 @@
  * and dpdk queues); each worker thread owns queue i on the CPU core_assign
  * gives it and runs the network stack (src/run/stack_pipeline.ts) on it, all
  * of them sharing one ARP table. The main thread is the management side: once
- * a second it sums the workers' metric slabs into one live line (and the
- * --json file).
+ * a second it sums the workers' metric slabs and merges their phase
+ * histograms into one live line (a table on a terminal) and a series entry
+ * (run_record.ts; --out ndjson, --hdr-log), and at the end into the result
+ * (--json) and the summary.
  *
  * Stop: SIGINT, SIGTERM, the abort signal or the time bound stop new
  * arrivals; open requests get --drain seconds to finish; then every
@@ -638,9 +640,9 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
   const clientSummary = clientReport?.summary(total, per) ?? null;
   if (clientSummary !== null) log(summaryText('client', clientSummary));
   else if (probeReport !== null) log(probeReport.summary(total, per));
-  if (Object.keys(result.phases).length > 0) log(phaseReport(result.phases));
   else if (listeners !== null) for (const [name, r] of Object.entries(listenJson(listeners, total.app ?? {}))) log(`listen ${name}: ${nonZero(r) || 'no traffic'}`);
   else if (total.app !== null) log(`app: ${nonZero(total.app) || 'no traffic'}`);
+  if (Object.keys(result.phases).length > 0) log(phaseReport(result.phases));
   if (thresholds.length > 0) log(thresholdsText(thresholds));
   const targets = (withTargets(total.app, set) as { targets?: Record<string, number> } | null)?.targets;
   if (targets !== undefined) log(`targets: ${Object.entries(targets).map(([k, n]) => `${k} ${n}`).join(', ')}`);

@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import * as hdr from 'hdr-histogram-js';
 import { FrontLab, MAIN, frontSkipReason, type Proc } from './lab.js';
-import type { RunResult } from '../../src/run/result_schema.js';
+import { Value } from '@sinclair/typebox/value';
+import { RunResult } from '../../src/run/result_schema.js';
 
 const NGINX_IP = '198.18.100.1';
 const GEN_IP = '198.18.100.10';
@@ -143,6 +144,7 @@ test('the run result: phases, series, --hdr-log, --out ndjson, a stall, the term
     const r = await f.vaigai(gen, [...base, '--workers', '2', '--conn-per-request', '--connections', '4', '--duration', '3', '--json', json, '--hdr-log', log, '--out', `ndjson=${nd}`], 60_000);
     assert.equal(r.code, 0, r.out);
     const res = JSON.parse(readFileSync(json, 'utf8')) as RunResult;
+    assert.deepEqual([...Value.Errors(RunResult, res)].map((e) => `${e.path}: ${e.message}`), [], 'the result has the schema\'s shape');
     const app = res.app as { requests: number; responses: number; connections: { ok: number }; failedRequests: number };
     assert.ok(app.responses > 100, r.out);
     // The phases of a plain HTTP load: each connection's SYN -> SYN-ACK, each answer's first byte and last.
@@ -306,7 +308,9 @@ test('the run result: phases, series, --hdr-log, --out ndjson, a stall, the term
     const esc = String.fromCharCode(27);
     assert.match(out, new RegExp(`${esc}\\[\\d+A\r${esc}\\[J`), 'moved back over the last table and cleared it');
     assert.doesNotMatch(out, /^\[\s+1s\] conn/m, 'no plain live lines on a terminal');
-    assert.match(out, /^ {2}latency +count +p50 +p75 +p90 +p99 +p99\.9 +max\r?$/m, out);
+    assert.match(out, /^ {2}by phase +count +p50 +p75 +p90 +p99 +p99\.9 +max\r?$/m, out);
+    assert.match(out, /vaigai +2s \| last second: conns \d+ new .* \| req \d+ resp \d+ /m, out);
+    assert.match(out, /^errors so far: none\r?$/m, out);
     assert.match(out, /^ {4}response +\d+ /m, out);
     assert.match(out, /^ {4}connect +\d+ /m, out);
   });

@@ -3,12 +3,8 @@
  * `vaigai report` needs one: the first field that does not fit, by its JSON
  * pointer.
  */
-import { FormatRegistry } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { RunResult } from '../../run/result_schema.js';
-
-// TypeBox checks a format only once it is registered: the meta's times are ISO 8601.
-if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', (v) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(v) && !Number.isNaN(Date.parse(v)));
 
 /** Why `v` is not a run result, or null when it is one. */
 export function notAResult(v: unknown): string | null {
