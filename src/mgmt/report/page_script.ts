@@ -52,5 +52,12 @@ export const PAGE_SCRIPT = String.raw`
     drawn.push({ id: c.id, points: plot.data[0].length, lines: plot.data.length - 1, plot: plot });
   });
   window.vaigaiReport = { charts: drawn };
+  // A narrower or wider window: each chart takes its box's new width.
+  window.addEventListener('resize', function () {
+    drawn.forEach(function (d) {
+      var el = document.getElementById('chart-' + d.id);
+      d.plot.setSize({ width: Math.max(320, el.clientWidth - 8), height: 240 });
+    });
+  });
 })();
 `;
