@@ -6,7 +6,7 @@
  *   metric    := phase "." stat | rate | ratio ["." "count"]
  *   phase     := connect | tls | ttfb | response | schedule | wire_rtt | server | http (= response)
  *   stat      := pN (N in 0..100: p50, p95, p99.9 ...) | avg | min | max | count
- *   rate      := rps | cps                      (per second over the run; plain number)
+ *   rate      := rps | cps                      (per second over the load; plain number)
  *   ratio     := errors (failed requests / requests) | connect_errors (failed / attempted connections)
  *              | dropped (open model: arrivals dropped at the concurrency cap / arrivals)
  *                with ".count": how many (plain integer)
@@ -23,11 +23,11 @@ import { InvalidThresholdError } from '../common/errors.js';
 export const PHASES = ['connect', 'tls', 'ttfb', 'response', 'schedule', 'wire_rtt', 'server'] as const;
 export type Op = '<' | '<=' | '>' | '>=' | '==';
 
-/** What a threshold reads: a phase's statistic (µs, or a count), a rate, a ratio or a count of failures. */
 /** The ratios, each with its count (`errors.count`). */
 export const RATIOS = ['errors', 'connect_errors', 'dropped'] as const;
 export type RatioName = (typeof RATIOS)[number];
 
+/** What a threshold reads: a phase's statistic (µs, or a count), a rate, a ratio or a count of failures. */
 export type Measure =
   | { kind: 'phase'; phase: string; stat: 'avg' | 'min' | 'max' | 'count' | number }
   | { kind: 'rate'; name: 'rps' | 'cps' }
@@ -80,7 +80,7 @@ export function parseThreshold(text: string, where: string): Threshold {
 
 function measureOf(name: string, stat: string | undefined, refuse: (part: string, why: string) => never): Measure {
   if (name === 'rps' || name === 'cps') {
-    if (stat !== undefined) refuse(`${name}.${stat}`, `${name} is a rate over the run: it takes no statistic`);
+    if (stat !== undefined) refuse(`${name}.${stat}`, `${name} is a rate over the load: it takes no statistic`);
     return { kind: 'rate', name };
   }
   if ((RATIOS as readonly string[]).includes(name)) {
