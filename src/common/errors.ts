@@ -60,7 +60,7 @@ export class InvalidThresholdError extends VaigaiError {
     readonly part: string,
     detail: string,
   ) {
-    super(`${where}: "${expr}": ${detail}`);
+    super(`${where}: "${expr}"${part === expr ? '' : ` at "${part}"`}: ${detail}`);
   }
 }
 
