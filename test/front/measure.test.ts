@@ -146,7 +146,7 @@ test('the run result: phases, series, --hdr-log, --out ndjson, a stall, the term
     const res = JSON.parse(readFileSync(json, 'utf8')) as RunResult;
     assert.deepEqual([...Value.Errors(RunResult, res)].map((e) => `${e.path}: ${e.message}`), [], 'the result has the schema\'s shape');
     const app = res.app as { requests: number; responses: number; connections: { ok: number }; failedRequests: number };
-    assert.ok(app.responses > 100, r.out);
+    assert.ok(app.responses >= 20, r.out);
     // The phases of a plain HTTP load: each connection's SYN -> SYN-ACK, each answer's first byte and last.
     assert.deepEqual(Object.keys(res.phases).sort(), ['connect', 'response', 'ttfb']);
     assert.equal(res.phases.response.count, app.responses);
@@ -223,7 +223,7 @@ test('the run result: phases, series, --hdr-log, --out ndjson, a stall, the term
     assert.equal(r.code, 0, r.out);
     const res = JSON.parse(readFileSync(json, 'utf8')) as RunResult;
     const app = res.app as { requests: number; responses: number; connections: { ok: number }; tls: { handshakes: number } };
-    assert.ok(app.responses > 300, r.out);
+    assert.ok(app.responses >= 50, r.out);
     assert.deepEqual(Object.keys(res.phases).sort(), ['connect', 'response', 'schedule', 'tls', 'ttfb']);
     assert.equal(res.phases.tls.count, app.tls.handshakes);
     assert.equal(res.phases.connect.count, app.connections.ok);
