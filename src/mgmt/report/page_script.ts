@@ -24,8 +24,10 @@ export const PAGE_SCRIPT = String.raw`
   function fmtCount(v) { return v == null ? '-' : String(Math.round(v)); }
   function fmtPct(x) { return Number((100 * (1 - Math.pow(10, -x))).toPrecision(6)) + '%'; }
   var FORMAT = { us: fmtUs, per_s: fmtRate, count: fmtCount };
-  // Whole seconds between the time axis' ticks.
+  // Whole seconds between the time axis' ticks, whole numbers between a count's.
   var SECONDS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600];
+  var WHOLE = [];
+  for (var d = 1; d <= 1e9; d *= 10) WHOLE.push(d, 2 * d, 5 * d);
 
   var drawn = [];
   data.charts.forEach(function (c) {
@@ -44,7 +46,7 @@ export const PAGE_SCRIPT = String.raw`
       ),
       axes: [
         pct ? { label: 'percentile', splits: function () { return [0, 1, 2, 3, 4, 5]; }, values: function (u, s) { return s.map(fmtPct); } } : { label: 'seconds', incrs: SECONDS },
-        { size: 70, values: function (u, s) { return s.map(fmt); } },
+        c.unit === 'count' ? { size: 70, incrs: WHOLE, values: function (u, s) { return s.map(fmt); } } : { size: 70, values: function (u, s) { return s.map(fmt); } },
       ],
     };
     var plot = new uPlot(opts, [c.xs].concat(c.lines.map(function (l) { return l.values; })), el);
