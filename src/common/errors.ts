@@ -13,6 +13,8 @@ export const EXIT_USAGE = 1;
 export const EXIT_START = 2;
 /** The run completed with failures (beyond --allow-errors). */
 export const EXIT_FAILURES = 3;
+/** A threshold (--threshold, the profile's thresholds) failed; it wins over EXIT_FAILURES. */
+export const EXIT_THRESHOLDS = 4;
 
 export class VaigaiError extends Error {
   code = 'VG_ERR';
@@ -42,6 +44,23 @@ export class InvalidProfileError extends VaigaiError {
     readonly source = 'profile',
   ) {
     super(`${source}: ${pointer === '' ? '/' : pointer}: ${detail}`);
+  }
+}
+
+/**
+ * A threshold expression that cannot be used: `where` names the option or the
+ * profile's field (`--config FILE: /thresholds/1`), `part` the offending part.
+ */
+export class InvalidThresholdError extends VaigaiError {
+  override code = 'VG_ERR_INVALID_THRESHOLD';
+  override exitCode = EXIT_USAGE;
+  constructor(
+    readonly where: string,
+    readonly expr: string,
+    readonly part: string,
+    detail: string,
+  ) {
+    super(`${where}: "${expr}"${part === expr ? '' : ` at "${part}"`}: ${detail}`);
   }
 }
 

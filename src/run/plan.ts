@@ -12,6 +12,7 @@ import type { AddrRange, RouteConfig } from '../net/stack.js';
 import type { Profile } from './profile.js';
 import type { CcName } from '../net/tcp/reno.js';
 import type { EcnMode } from '../net/tcp/ecn.js';
+import type { Threshold } from './threshold.js';
 
 /** The HTTP responder (--server). */
 export interface ServerPlan {
@@ -60,6 +61,10 @@ export interface RunPlan {
   drainS: number;
   /** Where to write the run's result as JSON at the end (result_schema.ts), or null. */
   jsonPath: string | null;
+  /** Pass criteria of a client run (the profile's, then --threshold's), measured at the end. */
+  thresholds: Threshold[];
+  /** --abort-on-fail: stop once a threshold has failed for good. */
+  abortOnFail: boolean;
   /** --out ndjson=FILE: the run's events as they happen, or null. */
   ndjsonPath: string | null;
   /** --hdr-log FILE: HdrHistogram's interval log of every phase, or null. */

@@ -99,6 +99,9 @@ export const Profile = Type.Object(
     seed: Type.Optional(
       Type.Integer({ minimum: 0, maximum: 2 ** 32 - 1, description: 'the same seed repeats the run: flows, URLs, source addresses and ports, arrivals, payloads (without: picks from seed 1, source ports from a random start per run)' }),
     ),
+    thresholds: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 200, description: 'a pass criterion checked at the end of the run, e.g. "http.p99<5ms", "errors<0.1%", "rps>9000" (README, Thresholds)' }), { maxItems: 64 }),
+    ),
   },
   { additionalProperties: false, title: 'vaigAI traffic profile' },
 );

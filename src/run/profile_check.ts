@@ -3,8 +3,9 @@
  * first (unknown fields, types, ranges; defaults filled in), then what a
  * schema cannot say (a source range that ends before it starts or spans
  * subnets, addresses a host cannot use, a request rate below the connection
- * rate, a run with no end...). A profile is refused whole, before any
- * traffic, with the JSON pointer (RFC 6901) of the field at fault.
+ * rate, a run with no end, a threshold that does not parse...). A profile is
+ * refused whole, before any traffic, with the JSON pointer (RFC 6901) of the
+ * field at fault.
  */
 import { readFileSync } from 'node:fs';
 import { Value } from '@sinclair/typebox/value';
@@ -12,6 +13,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { InvalidProfileError } from '../common/errors.js';
 import { ipToString, parseIp, prefixMask } from '../wire/ipv4_addr.js';
 import { Flow, Profile, type Stage } from './profile.js';
+import { parseThresholds } from './threshold.js';
 
 /** Errors listed in one refusal, at most. */
 const MAX_ERRORS = 8;
@@ -54,6 +56,7 @@ export function checkProfile(raw: unknown, source = 'profile'): Profile {
   const p = value as Profile;
   checkFlows(p, raw as Record<string, unknown>, source);
   checkLoad(p, source);
+  parseThresholds(p.thresholds ?? [], (i) => `${source}: /thresholds/${i}`);
   return p;
 }
 

@@ -69,6 +69,8 @@ import { mergeTcpSenders, tcpSendersText } from './tcp_senders.js';
 export function newArpCache(): ArpCache {
   return new ArpCache(ARP_CACHE_SIZE);
 }
+import { evaluateThresholds, failedForGoodOn } from './threshold_eval.js';
+import { thresholdsText } from './threshold_text.js';
 
 /** Slots per worker pool (as the single-threaded run uses). */
 const POOL_SLOTS = 8192;
@@ -579,6 +581,7 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
     sampledS = s;
     return e;
   };
+  let aborted = false;
   const report = (): void => {
     const { total, per } = snapshot();
     const s = seconds();
@@ -588,6 +591,13 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
     const line = clientReport?.liveLine(s, total, per, interval) ?? probeReport?.liveLine(s, total, per, interval) ?? liveLine(s, total, per, listeners);
     if (table === null) log(line);
     else table.render(s, e, record.intervals, line.split('\n').slice(1));
+    // --abort-on-fail: a threshold failed for good on the totals so far stops the run as SIGINT would.
+    const bad = plan.abortOnFail && !aborted ? failedForGoodOn(plan.thresholds, record.result(baseResult(s, total, per, appJson(total, per)))) : null;
+    if (bad !== null) {
+      aborted = true;
+      log(`vaigai: threshold ${bad.expr} failed at ${s.toFixed(0)} s (--abort-on-fail): stopping the run`);
+      onStop();
+    }
   };
   const allFinished = (): boolean => {
     for (let w = 0; w < workers; w++) if (set.metricsOf(w).app_finished !== 1) return false;
@@ -681,6 +691,8 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
   const result = record.result(baseResult(s, total, per, appJson(total, per)));
   const senders = mergeTcpSenders((set.reports() as (StackWorkerReport | undefined)[]).map((r) => r?.tcpStats));
   if (senders !== null) result.tcpSenders = senders;
+  const thresholds = evaluateThresholds(plan.thresholds, result);
+  if (thresholds.length > 0) result.thresholds = thresholds;
   if (plan.jsonPath !== null) writeFileSync(plan.jsonPath, JSON.stringify(result, null, 1));
   ndjson?.result(result);
   log(`summary: ${nonZero(total.net) || 'no traffic'}`);
@@ -693,6 +705,7 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
   else if (listeners !== null) for (const [name, r] of Object.entries(listenJson(listeners, total.app ?? {}))) log(`listen ${name}: ${nonZero(r) || 'no traffic'}`);
   else if (total.app !== null) log(`app: ${nonZero(total.app) || 'no traffic'}`);
   if (Object.keys(result.phases).length > 0) log(phaseReport(result.phases));
+  if (thresholds.length > 0) log(thresholdsText(thresholds));
   const targets = (withTargets(total.app, set) as { targets?: Record<string, number> } | null)?.targets;
   if (targets !== undefined) log(`targets: ${Object.entries(targets).map(([k, n]) => `${k} ${n}`).join(', ')}`);
   for (const r of results) {

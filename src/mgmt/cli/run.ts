@@ -9,14 +9,16 @@
  */
 import { accessSync, closeSync, constants, existsSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { FileAccessError, InvalidOptionError } from '../../common/errors.js';
+import { EXIT_THRESHOLDS, FileAccessError, InvalidOptionError } from '../../common/errors.js';
 import { DRIVERS, PORT_OPTIONS } from '../../port/spec.js';
 import { ECN_MODES } from '../../net/tcp/ecn.js';
 import type { RunPlan } from '../../run/plan.js';
-import { MAX_WORKERS, runSession, workerPcapPath } from '../../run/session.js';
+import { MAX_WORKERS, runSession, workerPcapPath, type WorkersRunResult } from '../../run/session.js';
+import { fmtThresholdValue } from '../../run/threshold_text.js';
+import { renderReport } from '../report/render.js';
 import { ealOperands, parseRunOptions, type RawRunOptions } from './stack_config.js';
 import { hdrLogOption, outOption } from './output_config.js';
-import { clientExitCode, type LoadSummary } from '../../engine/report.js';
+import { clientExitCode } from '../../engine/report.js';
 import { DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_RESPONSE_TIMEOUT_S, DEFAULT_TLS_TIMEOUT_S } from './stack_config.js';
 import { attachConsole } from '../console/attach.js';
 import { consoleCommands } from '../console/commands.js';
@@ -26,7 +28,7 @@ import { startFlags } from '../console/start_flags.js';
 import { runGenerator, type RestFlags } from '../generator.js';
 import { addConsoleOptions, historyOf, type ConsoleFlags } from './console_options.js';
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 /** The drivers and their spec options, for --help. */
 export function driversHelp(): string {
@@ -46,6 +48,9 @@ export function registerRun(program: Command): Command {
     .option('--duration <seconds>', 'stop after this long (default: on SIGINT/SIGTERM)')
     .option('--drain <seconds>', 'once the run stops, how long open requests may take to finish before every connection is closed', '2')
     .option('--json <file>', 'write the run\'s result as JSON to this file at the end (also on SIGINT or failure): counters, phases with HdrHistogram encodings, flows, the per-second series')
+    .addOption(new Option('--report <file>', 'write an HTML report of the run to this file at the end (one self-contained page; `vaigai report` renders one from a --json file)'))
+    .addOption(new Option('--threshold <expr>', "client loads: a pass criterion, e.g. 'http.p99<5ms', 'errors<0.1%', 'rps>9000' (repeatable; README, Thresholds); a failed one exits 4").argParser(collect))
+    .addOption(new Option('--abort-on-fail', 'client loads: stop the run (drain, close) once a threshold has failed for good (a count or a maximum past its limit)'))
     .option('--tcp-window <bytes>', 'fixes the receive window and send buffer of every TCP connection, e.g. 4m (default: 256k send buffer, receive window autotuned from 256k to 4m)')
     .option('--max-conns <n>', 'TCP connections (TCBs) held at once per worker, TIME_WAIT included', '65536')
     .option('--cc <algorithm>', 'TCP congestion control: cubic (the default, as Linux) or newreno')
@@ -105,7 +110,7 @@ export function registerRun(program: Command): Command {
     .argument('[eal...]', 'after --: EAL arguments of a dpdk port, e.g. -- --no-huge -m 512 --vdev net_af_packet0,iface=eth1')
     .usage('--port <spec> --src-ip <range> [options] [-- EAL arguments]')
     .addHelpText('after', `\n${driversHelp()}`)
-    .action(async (eal: string[], opts: RawRunOptions & ConsoleFlags & { workers: string } & Partial<RestFlags>) => {
+    .action(async (eal: string[], opts: RawRunOptions & ConsoleFlags & { workers: string; report?: string } & Partial<RestFlags>) => {
       if (opts.attach !== undefined) {
         const io = { input: process.stdin, output: process.stdout, errors: process.stderr, history: historyOf(opts), completer: completer(consoleCommands(startFlags(run, {}, []).flags)) };
         process.exitCode = await attachConsole(opts.attach === true ? defaultSocketPath() : opts.attach, io);
@@ -116,6 +121,7 @@ export function registerRun(program: Command): Command {
       const n = /^\d+$/.test(opts.workers) ? Number(opts.workers) : NaN;
       if (!(n >= 1 && n <= MAX_WORKERS)) throw new InvalidOptionError('--workers', `"${opts.workers}" is not an integer in 1..${MAX_WORKERS}`);
       checkFiles(plan, n);
+      if (opts.report !== undefined) checkWritable('--report', opts.report);
       if (opts.saveConfig !== undefined) saveProfile(plan, opts.saveConfig);
       if (opts.restToken !== undefined && opts.restPort === undefined && process.env.VAIGAI_REST_TOKEN !== opts.restToken) throw new InvalidOptionError('--rest-token', 'needs -R/--rest-port');
       if (opts.restToken !== undefined && opts.restPort !== undefined && opts.restToken.length < 8) throw new InvalidOptionError('--rest-token', 'give at least 8 characters');
@@ -125,9 +131,15 @@ export function registerRun(program: Command): Command {
       const consoles = local || opts.socket !== undefined ? { local, socket: opts.socket ?? null, history: historyOf(opts), run, eal: ealArgs } : null;
       if (rest === null && consoles === null) {
         // A terminal gets a table redrawn in place; anything else the plain live lines (scripts parse them).
-        exitFor(plan, (await runSession(plan, n, { view: process.stdout.isTTY ? 'table' : 'lines' })).client);
+        const done = await runSession(plan, n, { view: process.stdout.isTTY ? 'table' : 'lines' });
+        if (opts.report !== undefined) {
+          const path = opts.report;
+          refusedAs('--report', `cannot write "${path}": `, () => writeFileSync(path, renderReport(done.result)));
+        }
+        exitFor(plan, done);
         return;
       }
+      if (opts.report !== undefined) throw new InvalidOptionError('--report', 'not with -R or a console in this version: save the result with --json (or GET /api/v1/stats) and render it with `vaigai report`');
       await runGenerator(plan, n, opts, { rest, consoles });
     });
   return run;
@@ -140,12 +152,19 @@ function restPort(text: string): number {
   return n;
 }
 
-/** A client run that completed with failures exits 3, its reason printed last. */
-function exitFor(plan: RunPlan, client: LoadSummary | null): void {
-  if (client === null || plan.mode.kind !== 'client') return;
-  const v = clientExitCode(client, plan.mode.allowErrors);
-  if (v.reason !== '') console.error(`vaigai: ${v.reason}`);
-  if (v.code !== 0) process.exitCode = v.code;
+/** A run that failed a threshold exits 4, an HTTP client run that completed with failures 3; the reason printed last. */
+function exitFor(plan: RunPlan, run: WorkersRunResult): void {
+  if (run.client !== null && plan.mode.kind === 'client') {
+    const v = clientExitCode(run.client, plan.mode.allowErrors);
+    if (v.reason !== '') console.error(`vaigai: ${v.reason}`);
+    if (v.code !== 0) process.exitCode = v.code;
+  }
+  const thresholds = run.result.thresholds ?? [];
+  const failed = thresholds.filter((t) => !t.ok);
+  if (failed.length > 0) {
+    console.error(`vaigai: ${failed.length} of ${thresholds.length} thresholds failed: ${failed.map((t) => `${t.expr} (${fmtThresholdValue(t.metric, t.value)})`).join(', ')}`);
+    process.exitCode = EXIT_THRESHOLDS;
+  }
 }
 
 /**

@@ -29,7 +29,7 @@
  *                 --pipeline D --rate R --method M --body-file F --sni NAME --insecure|--ca F
  *                 --tls-version V --save-body FILE --sha256 --expect-sha256 HEX
  *                 --connect-timeout S --response-timeout S --max-response-time S --tls-timeout S
- *                 --allow-errors RATIO]
+ *                 --allow-errors RATIO --threshold EXPR... --abort-on-fail]  (src/run/threshold.ts)
  */
 import type { TlsVersion } from '../../engine/modes.js';
 import type { Profile } from '../../run/profile.js';
@@ -37,11 +37,12 @@ import { checkProfile, loadProfile, notUnicast, profileSeconds } from '../../run
 import { clientPlanOf, type ClientChecks } from '../../run/profile_plan.js';
 import type { ModePlan, RunPlan, ServerPlan } from '../../run/plan.js';
 import type { LoadPlan } from '../../run/controller.js';
+import { parseThresholds, type Threshold } from '../../run/threshold.js';
 import { parseListeners } from './listen_config.js';
 import { parseOutputs } from './output_config.js';
 import { parseProbeClient, PROBE_SCHEMES } from './probe_config.js';
 import { probePlanOf, probeProtoOf } from '../../run/probe_profile.js';
-import { InvalidOptionError, InvalidProfileError, NoRouteError } from '../../common/errors.js';
+import { InvalidOptionError, InvalidProfileError, InvalidThresholdError, NoRouteError } from '../../common/errors.js';
 import { TLS_ENGINES, type TlsEngine } from '../../tls/engine.js';
 import { loadNativeTls, nativeTlsError } from '../../tls/native_engine.js';
 import type { AddrRange, RouteConfig } from '../../net/stack.js';
@@ -60,6 +61,8 @@ export interface RawRunOptions {
   mac?: string;
   duration?: string;
   json?: string;
+  threshold?: string[];
+  abortOnFail?: boolean;
   out?: string;
   hdrLog?: string;
   // Server and bulk modes.
@@ -173,6 +176,8 @@ export function parseRunOptions(o: RawRunOptions, ealArgs: string[] = [], env: N
     durationS,
     drainS,
     jsonPath: o.json ?? null,
+    thresholds: runThresholds(o, mode),
+    abortOnFail: o.abortOnFail === true,
     ...parseOutputs(o, mode),
     mode,
     maxConns,
@@ -183,6 +188,40 @@ export function parseRunOptions(o: RawRunOptions, ealArgs: string[] = [], env: N
     pcapPath: o.pcap ?? null,
     keylog: parseKeylog(o, mode, env),
   };
+}
+
+/** The rates and ratios a tcp, udp or icmp load does not count: a threshold on them is refused. */
+const UNCOUNTED: Partial<Record<ModePlan['kind'], string[]>> = {
+  tcp_connect: ['rps', 'errors', 'dropped'],
+  udp_client: ['cps', 'connect_errors', 'dropped'],
+  icmp_client: ['cps', 'connect_errors', 'dropped'],
+};
+
+/**
+ * The run's thresholds: the profile's, then --threshold's, which join the
+ * profile (so that --save-config keeps them). Only a client load has the
+ * figures they read.
+ */
+function runThresholds(o: RawRunOptions, mode: ModePlan): Threshold[] {
+  const given = o.threshold ?? [];
+  if (mode.kind !== 'client' && mode.kind !== 'tcp_connect' && mode.kind !== 'udp_client' && mode.kind !== 'icmp_client') {
+    if (given.length > 0) throw new InvalidOptionError('--threshold', 'needs a client load (--client or --config)');
+    if (o.abortOnFail === true) throw new InvalidOptionError('--abort-on-fail', 'needs a client load with thresholds');
+    return [];
+  }
+  const source = o.config !== undefined ? `--config ${o.config}` : 'command line';
+  const own = parseThresholds(mode.profile.thresholds ?? [], (i) => `${source}: /thresholds/${i}`);
+  const added = parseThresholds(given, () => '--threshold');
+  const what = mode.kind === 'client' ? 'client' : (mode.profile.flows[0]?.proto ?? mode.kind);
+  [...own, ...added].forEach((t, i) => {
+    const name = t.metric.split('.')[0];
+    const where = i < own.length ? `${source}: /thresholds/${i}` : '--threshold';
+    if (t.measure.kind !== 'phase' && UNCOUNTED[mode.kind]?.includes(name)) throw new InvalidThresholdError(where, t.expr, name, `a ${what} load does not count ${name}`);
+  });
+  if (added.length > 0) mode.profile.thresholds = [...(mode.profile.thresholds ?? []), ...added.map((t) => t.expr)];
+  const all = [...own, ...added];
+  if (o.abortOnFail === true && all.length === 0) throw new InvalidOptionError('--abort-on-fail', "needs a threshold (--threshold, or the profile's thresholds)");
+  return all;
 }
 
 /**
