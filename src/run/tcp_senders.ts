@@ -7,6 +7,7 @@
 import { Histogram } from '../telemetry/histogram.js';
 import { CWND_PARAMS, SRTT_PARAMS } from '../net/tcp/tcp_stats.js';
 import type { TcpSenders, TcpDistribution } from './result_schema.js';
+import { phaseStats } from './run_record.js';
 
 /** One worker's TcpStats, encoded (HdrHistogram V2). */
 export interface EncodedTcpStats {
@@ -14,10 +15,10 @@ export interface EncodedTcpStats {
   srttUs: string;
 }
 
+/** A histogram's figures as the phases give them (run_record.ts), the ones a sender's distribution keeps. */
 function distribution(h: Histogram): TcpDistribution {
-  const n = h.totalCount;
-  const at = (p: number): number => (n === 0 ? 0 : h.valueAtPercentile(p));
-  return { count: n, p50: at(50), p90: at(90), p99: at(99), max: n === 0 ? 0 : h.max, hdr: h.encode() };
+  const { count, p50, p90, p99, max, hdr } = phaseStats(h) ?? { count: 0, p50: 0, p90: 0, p99: 0, max: 0, hdr: h.encode() };
+  return { count, p50, p90, p99, max, hdr };
 }
 
 /** The workers' cwnd and SRTT merged, or null when no worker sampled any (no TCP sender ran). */
