@@ -104,8 +104,8 @@ function checkFlows(p: Profile, raw: Record<string, unknown>, source: string): v
       if (r.body_size > 0 && (r.method === 'GET' || r.method === 'HEAD')) fail(`${at}/requests/${j}/body_size`, `a ${r.method} request has no body`);
       if (r.body_size > 0 && r.body_file !== undefined) fail(`${at}/requests/${j}/body_file`, 'give body_size or body_file, not both');
     });
-    // 0 is the default a saved profile carries (--save-config, `save`): as good as left out.
-    if (p.load.target_cps !== undefined && p.load.target_rps !== undefined && rf.requests_per_conn !== undefined && rf.requests_per_conn !== 0) {
+    // The default a saved profile carries (--save-config, `save`) is as good as left out.
+    if (p.load.target_cps !== undefined && p.load.target_rps !== undefined && given('requests_per_conn')) {
       fail(`${at}/requests_per_conn`, 'with load.target_cps and load.target_rps both set, connections carry target_rps / target_cps requests: leave requests_per_conn out');
     }
   });
