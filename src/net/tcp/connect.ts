@@ -388,9 +388,11 @@ export function establish(tcp: TcpLayer, c: number): boolean {
   tcp.rack.init(c, r);
   tcp.undo.end(c);
   if ((t.flags[c] & F_PASSIVE) === 0) {
-    // On the wire when the first SYN's TX stamp is known: the SYN-ACK's receipt minus it.
+    // On the wire when the first SYN's TX stamp is known: the SYN-ACK's receipt minus it. Every connection
+    // gets its figure: the stack's clock when the wire's is unknown or disagrees with the order of events.
     const syn = tcp.wire.synTxUs(c);
-    t.connectUs[c] = syn >= 0 ? tcp.wire.rxUs() - syn : tcp.nowUs - t.synAt[c];
+    const onWire = syn >= 0 ? tcp.wire.rxUs() - syn : -1;
+    t.connectUs[c] = onWire >= 0 ? onWire : Math.max(0, tcp.nowUs - t.synAt[c]);
   }
   t.backoff[c] = 0;
   t.rtoAt[c] = 0;
