@@ -256,15 +256,26 @@ export class Histogram {
     this.addRegion(other.a, 0);
   }
 
+  /**
+   * Adds a region that its worker may be recording into meanwhile: the total
+   * is the sum of the cells as read, not the header's, which a record between
+   * the two reads would leave one short of them (and an interval taken from
+   * this copy one short of the run's).
+   */
   private addRegion(src: Float64Array, base: number): void {
     const a = this.a;
-    const t = src[base + TOTAL];
-    if (t === 0) return;
+    if (src[base + TOTAL] === 0) return;
     if (a[TOTAL] === 0 || src[base + MIN] < a[MIN]) a[MIN] = src[base + MIN];
     if (src[base + MAX] > a[MAX]) a[MAX] = src[base + MAX];
-    a[TOTAL] += t;
     a[CLAMPED] += src[base + CLAMPED];
-    for (let i = 0; i < this.layout.countsLen; i++) a[HdrLayout.HEADER + i] += src[base + HdrLayout.HEADER + i];
+    const H = HdrLayout.HEADER;
+    let t = 0;
+    for (let i = 0; i < this.layout.countsLen; i++) {
+      const n = src[base + H + i];
+      a[H + i] += n;
+      t += n;
+    }
+    a[TOTAL] += t;
   }
 
   record(v: number, n = 1): void {

@@ -79,6 +79,25 @@ test('worker regions merge on the management side; out-of-range values are clamp
   assert.throws(() => new HdrRecorder(shared, 3), /no histogram region/);
 });
 
+
+test('a merge read while its worker records: the total is the cells\' as read, so the intervals add up to the run', () => {
+  const shared = createSharedHistograms({ lowest: 1, highest: 1_000_000, digits: 2 }, 2);
+  const r1 = new HdrRecorder(shared, 1);
+  r1.recordN(40, 3);
+  // A record caught between its cell and its region's header (the worker's total is the region's first cell).
+  const total = new Float64Array(shared.sab, new HdrLayout(shared.params).stride * 8, 1);
+  r1.record(70);
+  total[0] -= 1;
+  const first = Histogram.merged(shared);
+  assert.equal(first.totalCount, 4);
+  total[0] += 1;
+  r1.record(90);
+  const second = Histogram.merged(shared);
+  const interval = Histogram.difference(second, first);
+  assert.equal(first.clone().totalCount + interval.totalCount, second.totalCount);
+  assert.equal(interval.totalCount, 1);
+  assert.equal(interval.countAt(90), 1);
+});
 test('encode/decode round-trips a histogram with long zero runs and large counts', () => {
   const h = new Histogram({ lowest: 1, highest: 60_000_000, digits: 3 });
   h.record(1, 2 ** 40);
