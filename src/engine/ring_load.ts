@@ -5,6 +5,7 @@
  */
 import type { Clock } from '../common/clock.js';
 import { Http1Server } from '../app/http11/server.js';
+import type { PhaseRecorder } from '../telemetry/phases.js';
 import { LoadRun, stackClock } from './load.js';
 import { RingPair } from './ring_pair.js';
 
@@ -21,6 +22,8 @@ export interface RingLoadOptions {
   durationUs: number;
   /** TCBs per host. */
   maxConns: number;
+  /** Where the client records its phase times, as on a worker; absent: nowhere. */
+  phases?: PhaseRecorder;
 }
 
 export interface RingLoadResult {
@@ -31,7 +34,8 @@ export interface RingLoadResult {
   cpuUs: number;
 }
 
-export function runRingLoad(o: RingLoadOptions): RingLoadResult {
+/** The two hosts of a ring load, an Http1Server listening on the server's port 80. */
+export function ringServerPair(o: Pick<RingLoadOptions, 'clock' | 'clientIp' | 'serverIp' | 'maxConns' | 'bodySize'>): { pair: RingPair; server: Http1Server } {
   const pair = new RingPair({
     clock: o.clock,
     clientIp: o.clientIp,
@@ -41,6 +45,11 @@ export function runRingLoad(o: RingLoadOptions): RingLoadResult {
   });
   const server = new Http1Server({ transport: pair.server.tcp, port: 80, bodySize: o.bodySize });
   if (server.listen() < 0) throw new Error('ring load: listen failed');
+  return { pair, server };
+}
+
+export function runRingLoad(o: RingLoadOptions): RingLoadResult {
+  const { pair, server } = ringServerPair(o);
   const load = new LoadRun({
     transport: pair.client.tcp,
     clock: o.clock,
@@ -61,6 +70,7 @@ export function runRingLoad(o: RingLoadOptions): RingLoadResult {
     expectSha256: null,
     keepBodies: false,
     onBody: null,
+    ...(o.phases !== undefined ? { phases: o.phases } : {}),
   });
   const cpu0 = process.cpuUsage();
   load.start();
