@@ -276,17 +276,21 @@ export class LoadRun {
         requestsPerConnection: f.requestsPerConnection,
         totalRequests: conns[i] === 0 ? 0 : totals[i],
         keepBodies: cfg.keepBodies,
-        onResponse: (status, _bytes, rttUs, sha, body, entry) => {
-          // With shared phases (workers), those hold the load's and each flow's response times: not recorded twice.
-          if (!shared) {
-            this.latency.record(rttUs);
-            this.interval.record(rttUs);
-            flowHist?.record(rttUs);
-          }
-          entryHist?.[entry].record(rttUs);
-          if (sha !== null) this.lastSha256 = sha;
-          if (body !== null && onBody !== null) onBody(status, body);
-        },
+        // With shared phases (workers), those hold the load's and each flow's response times: not recorded twice,
+        // and with one request entry, no digest and no bodies kept, nothing is left to do per response.
+        onResponse:
+          shared && entryHist === null && !cfg.sha256 && cfg.expectSha256 === null && !cfg.keepBodies
+            ? null
+            : (status, _bytes, rttUs, sha, body, entry) => {
+                if (!shared) {
+                  this.latency.record(rttUs);
+                  this.interval.record(rttUs);
+                  flowHist?.record(rttUs);
+                }
+                entryHist?.[entry].record(rttUs);
+                if (sha !== null) this.lastSha256 = sha;
+                if (body !== null && onBody !== null) onBody(status, body);
+              },
         phases: cfg.phases?.sink(i) ?? null,
         onDone: () => {
           if (this.done) this.endUs = this.clock.nowUs();

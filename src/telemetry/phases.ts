@@ -69,6 +69,10 @@ export class PhaseRecorder {
 
   /** A flow's sink (made once per flow, not per value). */
   sink(flow: number): PhaseSink {
+    if (this.perFlow.length === 0) {
+      const total = this.total;
+      return { record: (phase, us) => total[phase].record(us) };
+    }
     return { record: (phase, us) => this.record(phase, flow, us) };
   }
 }
