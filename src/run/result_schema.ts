@@ -49,6 +49,23 @@ export type FlowResult = Static<typeof FlowResult>;
 export const IntervalLatency = Type.Object({ count: Type.Number(), p50: Type.Number(), p90: Type.Number(), p99: Type.Number(), max: Type.Number() });
 export type IntervalLatency = Static<typeof IntervalLatency>;
 
+/** A flow's part of a series entry (loads of several flows): its counters' change over the second and its phases' interval. */
+export const FlowSeriesEntry = Type.Object({
+  name: Type.String(),
+  requests: Type.Number(),
+  responses: Type.Number(),
+  connects: Type.Number(),
+  connectFailures: Type.Number(),
+  failedRequests: Type.Number(),
+  /** Open model: arrivals dropped at the concurrency cap. */
+  dropped: Type.Number(),
+  /** Its responses and connects per second over the entry's span. */
+  rps: Type.Number(),
+  cps: Type.Number(),
+  latency: Type.Record(Type.String(), IntervalLatency),
+});
+export type FlowSeriesEntry = Static<typeof FlowSeriesEntry>;
+
 /** One elapsed second (the last entry may be shorter: up to the end of the run); the counts sum to the run's totals. */
 export const SeriesEntry = Type.Object({
   /** Seconds since the start: 1, 2, ... */
@@ -67,6 +84,8 @@ export const SeriesEntry = Type.Object({
   /** Failures by reason in that second (non-zero ones). */
   errors: Counts,
   latency: Type.Record(Type.String(), IntervalLatency),
+  /** Each flow's part, in the profile's order, when the load has several (they sum to the entry's counts). */
+  flows: Type.Optional(Type.Array(FlowSeriesEntry)),
 });
 export type SeriesEntry = Static<typeof SeriesEntry>;
 

@@ -69,19 +69,26 @@ export class HdrLogOut {
       '#[Histogram log format version 1.3]\n' +
         `#[StartTime: ${t} (seconds since epoch), ${start.toUTCString()}]\n` +
         `#[BaseTime: ${t} (seconds since epoch)]\n` +
-        `#[vaigai phases (values in us, Interval_Max in ms): ${PHASES.join(' ')}]\n` +
+        `#[vaigai phases (values in us, Interval_Max in ms): ${PHASES.join(' ')}; a load of several flows adds each flow's, tagged FLOW/PHASE]\n` +
         '"StartTimestamp","Interval_Length","Interval_Max","Interval_Compressed_Histogram"\n',
     );
   }
 
-  /** The interval [fromS, toS) (seconds since the start): each phase that counted values, by phase index. */
-  interval(fromS: number, toS: number, hs: readonly Histogram[]): void {
+  /**
+   * The interval [fromS, toS) (seconds since the start): each phase that
+   * counted values, by phase index, tagged with its name; with several flows,
+   * each flow's too, tagged FLOW/PHASE.
+   */
+  interval(fromS: number, toS: number, hs: readonly Histogram[], flows: readonly string[] = [], perFlow: readonly (readonly Histogram[])[] = []): void {
     if (this.fd < 0) return;
+    const span = `${fromS.toFixed(3)},${(toS - fromS).toFixed(3)}`;
     let out = '';
-    hs.forEach((h, i) => {
-      if (h.totalCount === 0) return;
-      out += `Tag=${PHASES[i]},${fromS.toFixed(3)},${(toS - fromS).toFixed(3)},${(h.max / MAX_VALUE_UNIT_RATIO).toFixed(3)},${h.encode()}\n`;
-    });
+    const lines = (prefix: string, phases: readonly Histogram[]): void =>
+      phases.forEach((h, i) => {
+        if (h.totalCount > 0) out += `Tag=${prefix}${PHASES[i]},${span},${(h.max / MAX_VALUE_UNIT_RATIO).toFixed(3)},${h.encode()}\n`;
+      });
+    lines('', hs);
+    perFlow.forEach((phases, f) => lines(`${flows[f]}/`, phases));
     if (out !== '') writeSync(this.fd, out);
   }
 

@@ -12,7 +12,7 @@ import { cpus, hostname, release } from 'node:os';
 import { FAIL_KEYS } from '../app/http11/failures.js';
 import { Histogram } from '../telemetry/histogram.js';
 import { mergedPhases, PHASES } from '../telemetry/phases.js';
-import type { IntervalLatency, PhaseMap, PhaseStats, ResultMeta, RunResult, SeriesEntry } from './result_schema.js';
+import type { FlowSeriesEntry, IntervalLatency, PhaseMap, PhaseStats, ResultMeta, RunResult, SeriesEntry } from './result_schema.js';
 import { CLIENT_FAIL_KEYS, camel, FLOW_KEYS, type StackMetricGroups } from './stack_pipeline.js';
 import type { WorkerSet } from './workers.js';
 
@@ -65,6 +65,29 @@ function totalsOf(g: StackMetricGroups): Totals {
   };
 }
 
+/** A phase interval's figures, by phase name, for the phases that counted values. */
+function intervalLatency(hs: readonly Histogram[]): Record<string, IntervalLatency> {
+  const out: Record<string, IntervalLatency> = {};
+  hs.forEach((h, i) => {
+    if (h.totalCount > 0) out[PHASES[i]] = { count: h.totalCount, p50: h.valueAtPercentile(50), p90: h.valueAtPercentile(90), p99: h.valueAtPercentile(99), max: h.max };
+  });
+  return out;
+}
+
+/** Each phase's interval: the difference of two merges (the first merge is its own). */
+function intervalsOf(cur: Histogram[], prev: Histogram[] | null): Histogram[] {
+  return prev === null ? cur.map((h) => h.clone()) : cur.map((h, i) => Histogram.difference(h, prev[i]));
+}
+
+/** The flow counters (of FLOW_KEYS) a series entry takes the change of. */
+const FLOW_SERIES_KEYS = ['requests', 'responses', 'connects', 'connect_failures', 'failed_requests', 'dropped'] as const satisfies readonly (typeof FLOW_KEYS)[number][];
+type FlowTotals = Record<(typeof FLOW_SERIES_KEYS)[number], number>;
+
+/** Flow `i`'s counter `key` (a FLOW_KEYS name) in a summed slab. */
+function flowMetric(m: Record<string, number>, i: number, key: (typeof FLOW_KEYS)[number]): number {
+  return m[`app_flow${i}_${key}`] ?? 0;
+}
+
 export interface RunRecordOptions {
   set: WorkerSet;
   /** The client's flow names (none for other runs). */
@@ -83,6 +106,10 @@ export class RunRecord {
   /** The counters at the last sample: from 0, as the workers may have started their load before this was made. */
   private prev: Totals = { requests: 0, responses: 0, connects: 0, bytesIn: 0, bytesOut: 0, errors: {} };
   private prevS = 0;
+  /** With several flows: each flow's phases and counters at the last sample. */
+  private prevFlowPhases: Histogram[][] | null = null;
+  private prevFlows: FlowTotals[] | null = null;
+  private flowInterval: Histogram[][] = [];
 
   constructor(private readonly opts: RunRecordOptions) {}
 
@@ -103,21 +130,22 @@ export class RunRecord {
     return this.interval;
   }
 
+  /** With several flows, each flow's phase interval histograms of the last sample (by flow, then phase index); else none. */
+  get flowIntervals(): readonly (readonly Histogram[])[] {
+    return this.flowInterval;
+  }
+
   /** Closes the series entry ending at `s` seconds since the start, with the summed counters `g` and `concurrency`. */
   sample(s: number, g: StackMetricGroups, concurrency: number): SeriesEntry {
     const cur = this.merged();
-    const prev = this.prevPhases;
-    this.interval = prev === null ? cur.map((h) => h.clone()) : cur.map((h, i) => Histogram.difference(h, prev[i]));
+    this.interval = intervalsOf(cur, this.prevPhases);
     this.prevPhases = cur;
     const now = totalsOf(g);
     const p = this.prev;
     const dt = Math.max(1e-3, s - this.prevS);
     const errors: Record<string, number> = {};
     for (const [k, n] of Object.entries(now.errors)) if (n - (p.errors[k] ?? 0) > 0) errors[k] = n - (p.errors[k] ?? 0);
-    const latency: Record<string, IntervalLatency> = {};
-    this.interval.forEach((h, i) => {
-      if (h.totalCount > 0) latency[PHASES[i]] = { count: h.totalCount, p50: h.valueAtPercentile(50), p90: h.valueAtPercentile(90), p99: h.valueAtPercentile(99), max: h.max };
-    });
+    const latency = intervalLatency(this.interval);
     const e: SeriesEntry = {
       t: this.series.length + 1,
       requests: now.requests - p.requests,
@@ -131,10 +159,39 @@ export class RunRecord {
       errors,
       latency,
     };
+    if (this.opts.flows.length > 1) e.flows = this.flowsSample(dt);
     this.series.push(e);
     this.prev = now;
     this.prevS = s;
     return e;
+  }
+
+  /** Each flow's part of the entry being closed: its counters' change and its phases' interval. */
+  private flowsSample(dt: number): FlowSeriesEntry[] {
+    const m = this.opts.set.metrics();
+    const cur = this.opts.flows.map((_, i) => this.merged(i));
+    const now = this.opts.flows.map((_, i) => Object.fromEntries(FLOW_SERIES_KEYS.map((k) => [k, flowMetric(m, i, k)])) as FlowTotals);
+    const prevPhases = this.prevFlowPhases;
+    const prev = this.prevFlows;
+    this.flowInterval = cur.map((hs, i) => intervalsOf(hs, prevPhases?.[i] ?? null));
+    const out = this.opts.flows.map((name, i): FlowSeriesEntry => {
+      const d = (k: (typeof FLOW_SERIES_KEYS)[number]): number => now[i][k] - (prev?.[i][k] ?? 0);
+      return {
+        name,
+        requests: d('requests'),
+        responses: d('responses'),
+        connects: d('connects'),
+        connectFailures: d('connect_failures'),
+        failedRequests: d('failed_requests'),
+        dropped: d('dropped'),
+        rps: Math.round(d('responses') / dt),
+        cps: Math.round(d('connects') / dt),
+        latency: intervalLatency(this.flowInterval[i]),
+      };
+    });
+    this.prevFlowPhases = cur;
+    this.prevFlows = now;
+    return out;
   }
 
   /** What is known of the run at its start. */
@@ -155,7 +212,7 @@ export class RunRecord {
     const n = this.opts.flows.length;
     const flows = this.opts.flows.map((name, i) => ({
       name,
-      counters: Object.fromEntries(FLOW_KEYS.map((k) => [camel(k), m[`app_flow${i}_${k}`] ?? 0])),
+      counters: Object.fromEntries(FLOW_KEYS.map((k) => [camel(k), flowMetric(m, i, k)])),
       phases: n > 1 ? phaseMap(this.merged(i)) : phases,
     }));
     const clocks: ResultMeta['clocks'] = {};

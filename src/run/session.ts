@@ -559,9 +559,10 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
     for (let w = 0; w < workers; w++) n += set.metricsOf(w)[CONNS_METRIC];
     return n;
   };
+  const flowNames = client === null ? [] : flowsOf(client).map((f) => f.name);
   const record = new RunRecord({
     set,
-    flows: client === null ? [] : flowsOf(client).map((f) => f.name),
+    flows: flowNames,
     argv: opts.argv ?? process.argv.slice(2),
     ...(client !== null ? { profile: client.profile } : {}),
   });
@@ -577,7 +578,7 @@ export async function runSession(plan: RunPlan, workers = 1, opts: RunWorkersOpt
   /** Closes the series entry up to now (and its interval in the --hdr-log). */
   const sample = (total: StackMetricGroups, s: number): SeriesEntry => {
     const e = record.sample(s, total, conns());
-    hdrLog?.interval(sampledS, s, record.intervals);
+    hdrLog?.interval(sampledS, s, record.intervals, flowNames, record.flowIntervals);
     sampledS = s;
     return e;
   };

@@ -169,6 +169,7 @@ test('the run result: phases, series, --hdr-log, --out ndjson, a stall, the term
     assert.equal(res.flows[0].phases.response.hdr, res.phases.response.hdr);
     // The series: one entry a second, in order, whose counts add up to the totals.
     assert.deepEqual(res.series.map((e) => e.t), res.series.map((_, i) => i + 1));
+    assert.ok(res.series.every((e) => e.flows === undefined), 'one flow: the entries are the flow\'s');
     assert.ok(res.series.length >= 3, `${res.series.length} entries`);
     assert.equal(sum(res, 'requests'), app.requests);
     assert.equal(sum(res, 'responses'), app.responses);
@@ -220,9 +221,11 @@ test('the run result: phases, series, --hdr-log, --out ndjson, a stall, the term
       load: { model: 'open', target_rps: 200, max_concurrent: 50, duration_secs: 3 },
       tls: { verify: false },
     }));
-    const r = await f.vaigai(gen, ['--port', `af_packet:iface=${genIf}`, '--src-ip', GEN_IP, '--config', profile, '--json', json], 60_000);
+    const log = join(f.dir, 'o.hlog');
+    const r = await f.vaigai(gen, ['--port', `af_packet:iface=${genIf}`, '--src-ip', GEN_IP, '--config', profile, '--json', json, '--hdr-log', log], 60_000);
     assert.equal(r.code, 0, r.out);
     const res = JSON.parse(readFileSync(json, 'utf8')) as RunResult;
+    assert.deepEqual([...Value.Errors(RunResult, res)].map((e) => `${e.path}: ${e.message}`), [], 'the result has the schema\'s shape');
     const app = res.app as { requests: number; responses: number; connections: { ok: number }; tls: { handshakes: number } };
     assert.ok(app.responses >= 50, r.out);
     assert.deepEqual(Object.keys(res.phases).sort(), ['connect', 'response', 'schedule', 'tls', 'ttfb']);
@@ -247,6 +250,20 @@ test('the run result: phases, series, --hdr-log, --out ndjson, a stall, the term
       assert.deepEqual([summary[i].latencyUs.p50, summary[i].latencyUs.p99, summary[i].entries[0].latencyUs.p99], [fl.phases.response.p50, fl.phases.response.p99, fl.phases.response.p99]);
     }
     assert.ok(res.flows[0].counters.responses > res.flows[1].counters.responses, 'flow a has 3 times the weight of b');
+    // Each second's entry has each flow's part: over the series, a flow's counts add up to its counters and its
+    // interval latencies to its phases; the interval log holds the same, tagged FLOW/PHASE.
+    const hl = readIntervalLog(readFileSync(log, 'utf8'));
+    for (const [i, fl] of res.flows.entries()) {
+      const parts = res.series.map((e) => e.flows?.[i]);
+      assert.ok(parts.every((p) => p?.name === fl.name), JSON.stringify(res.series[0]));
+      for (const k of ['requests', 'responses', 'connects', 'failedRequests', 'dropped'] as const) {
+        assert.equal(parts.reduce((n, p) => n + (p?.[k] ?? 0), 0), fl.counters[k], `flow ${fl.name}: ${k} over the series`);
+      }
+      for (const [name, p] of Object.entries(fl.phases)) {
+        assert.equal(parts.reduce((n, e) => n + (e?.latency[name]?.count ?? 0), 0), p.count, `flow ${fl.name}: ${name} over the series`);
+        assert.equal(hl.intervals.filter((iv) => iv.tag === `${fl.name}/${name}`).reduce((n, iv) => n + iv.total, 0), p.count, `flow ${fl.name}: ${name} in the log`);
+      }
+    }
     assert.match(r.out, /^ {4}tls +\d+ /m, 'the final report lists the TLS phase');
     assert.match(r.out, /^ {4}schedule +\d+ /m, 'and the schedule phase');
   });

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderReport } from '../../src/mgmt/report/render.js';
 import { notAResult } from '../../src/mgmt/report/result_view.js';
-import type { PhaseStats, RunResult } from '../../src/run/result_schema.js';
+import type { PhaseStats, RunResult, SeriesEntry } from '../../src/run/result_schema.js';
 import { phaseStats } from '../../src/run/run_record.js';
 import { Histogram } from '../../src/telemetry/histogram.js';
 
@@ -60,6 +60,23 @@ test('the report page is self-contained, escapes the result, and embeds each cha
   assert.equal(response[0], r.phases.response.min, 'the distribution starts at the minimum');
   assert.equal(response[response.length - 1], r.phases.response.max, 'and ends at the maximum');
   assert.ok(response.every((v, i) => i === 0 || (v ?? 0) >= (response[i - 1] ?? 0)), 'rising');
+});
+
+test('a load of several flows: each flow\'s rate and response p99 over time, a chart each', () => {
+  const r = result();
+  r.flows = ['a', 'b'].map((name) => ({ name, counters: {}, phases: {} }));
+  r.series = r.series.map((e, k) => ({
+    ...e,
+    flows: [
+      { name: 'a', requests: 7, responses: 7, connects: 0, connectFailures: 0, failedRequests: 0, dropped: 0, rps: 7, cps: 0, latency: { response: { count: 7, p50: 90, p90: 95, p99: 100 + k, max: 120 } } },
+      { name: 'b', requests: 3, responses: k === 1 ? 0 : 3, connects: 0, connectFailures: 0, failedRequests: 0, dropped: 0, rps: k === 1 ? 0 : 3, cps: 0, latency: (k === 1 ? {} : { response: { count: 3, p50: 190, p90: 195, p99: 200, max: 220 } }) as SeriesEntry['latency'] },
+    ],
+  }));
+  assert.equal(notAResult(r), null);
+  const json = /<script type="application\/json" id="report-data">(.*?)<\/script>/s.exec(renderReport(r))?.[1] ?? '';
+  const byId = new Map((JSON.parse(json) as { charts: { id: string; lines: { label: string; values: (number | null)[] }[] }[] }).charts.map((c) => [c.id, c]));
+  assert.deepEqual(byId.get('flow-rates')?.lines, [{ label: 'a', values: [7, 7, 7] }, { label: 'b', values: [3, 0, 3] }]);
+  assert.deepEqual(byId.get('flow-latency')?.lines, [{ label: 'a', values: [100, 101, 102] }, { label: 'b', values: [200, null, 200] }], 'a second without answers breaks the line');
 });
 
 test('a file that is not a run result is refused with the field at fault', () => {

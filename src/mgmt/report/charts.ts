@@ -50,10 +50,24 @@ export function chartsOf(r: RunResult): Chart[] {
         lines: [{ label: 'p50', values: stat('p50') }, { label: 'p90', values: stat('p90') }, { label: 'p99', values: stat('p99') }, { label: 'max', values: stat('max') }],
       });
     }
+    charts.push(...flowCharts(r, t));
   }
   const dist = distribution(r);
   if (dist !== null) charts.push(dist);
   return charts;
+}
+
+/** A load of several flows: each flow's responses per second, and its response p99, second by second. */
+function flowCharts(r: RunResult, t: number[]): Chart[] {
+  const names = r.flows.map((f) => f.name);
+  if (names.length < 2 || !r.series.every((p) => p.flows?.length === names.length)) return [];
+  const part = (i: number) => r.series.map((p) => (p.flows ?? [])[i]);
+  const rate = names.map((label, i) => ({ label, values: part(i).map((f) => f.rps) }));
+  const p99 = names.map((label, i) => ({ label, values: part(i).map((f) => (f.latency.response?.count ? f.latency.response.p99 : null)) }));
+  return [
+    { id: 'flow-rates', title: 'Responses per second, by flow', x: 'time', xs: t, unit: 'per_s', lines: rate },
+    { id: 'flow-latency', title: 'Response p99, by flow', x: 'time', xs: t, unit: 'us', lines: p99 },
+  ];
 }
 
 /** The latency distribution of every phase: its value at each percentile, from its histogram. */
