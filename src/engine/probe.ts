@@ -13,6 +13,7 @@
 import type { Clock } from '../common/clock.js';
 import type { HdrRecorder } from '../telemetry/histogram.js';
 import { RateBudget } from './rate_budget.js';
+import { Schedule, type StageSpan } from './schedule.js';
 
 /** Bytes of the probe header in the data: the smallest --payload-size. */
 export const PROBE_HDR = 16;
@@ -31,6 +32,8 @@ export interface ProbePlan {
   rate: number;
   /** Bytes of data per datagram, PROBE_HDR or more. */
   payloadSize: number;
+  /** Stages scaling the rate over the run; absent or empty: the rate throughout. */
+  stages?: StageSpan[];
 }
 
 /** The probe counters as the worker's slab names them (app_<key>), after which the pipeline adds the steering ones. */
@@ -68,7 +71,7 @@ export abstract class ProbeLoad {
   private readonly tdv: DataView;
 
   constructor(protected readonly cfg: ProbeConfig) {
-    this.budget = new RateBudget(cfg.rate);
+    this.budget = new RateBudget(cfg.rate, cfg.stages?.length ? new Schedule(cfg.stages) : null);
     this.template = new Uint8Array(cfg.payloadSize);
     for (let i = PROBE_HDR; i < cfg.payloadSize; i++) this.template[i] = 0x21 + (i % 94);
     this.tdv = new DataView(this.template.buffer);

@@ -5,20 +5,30 @@
  * 100 ms worth; beyond that the schedule moves on rather than flood after a
  * stall.
  */
+import type { Schedule } from './schedule.js';
+
 const CATCH_UP_S = 0.1;
 
 export class RateBudget {
   private originUs = -1;
+  /** The schedule's zero: the first due() (a live change does not move it). */
+  private startUs = -1;
+  private lastUs = 0;
+  /** Sends owed since the origin: the integral of the (scaled) rate. */
+  private owed = 0;
   /** Sends taken since the origin. */
   private issued = 0;
   private burst: number;
 
-  /** `rate` per second; 0 = no limit. */
-  constructor(private rate: number) {
+  /** `rate` per second (0 = no limit), scaled over time by `schedule`'s stages when given. */
+  constructor(
+    private rate: number,
+    private readonly schedule: Schedule | null = null,
+  ) {
     this.burst = Math.max(1, Math.floor(rate * CATCH_UP_S));
   }
 
-  /** A new rate from the next due() on (a live change): the schedule starts again there, owing nothing at the new rate for the time before. */
+  /** A new rate from the next due() on (a live change): the pacing starts again there, owing nothing at the new rate for the time before. */
   setRate(rate: number): void {
     this.rate = rate;
     this.burst = Math.max(1, Math.floor(rate * CATCH_UP_S));
@@ -29,8 +39,24 @@ export class RateBudget {
   /** Sends due now, at most `max`; the caller takes them with `spend`. */
   due(nowUs: number, max: number): number {
     if (this.rate <= 0) return max;
-    if (this.originUs < 0) this.originUs = nowUs;
-    let n = Math.floor(((nowUs - this.originUs) * this.rate) / 1e6) + 1 - this.issued;
+    if (this.startUs < 0) this.startUs = nowUs;
+    if (this.originUs < 0) {
+      this.originUs = nowUs;
+      this.lastUs = nowUs;
+      this.owed = 0;
+    }
+    const sch = this.schedule;
+    if (sch === null) this.owed = ((nowUs - this.originUs) * this.rate) / 1e6;
+    else if (nowUs > this.lastUs) {
+      // The rate's integral over the stages, by the trapezoid over each call's span (a stage's ramp is linear).
+      const s0 = sch.scaleAt(this.lastUs - this.startUs);
+      const s1 = sch.scaleAt(nowUs - this.startUs);
+      this.owed += (((s0 + s1) / 2) * this.rate * (nowUs - this.lastUs)) / 1e6;
+    }
+    this.lastUs = nowUs;
+    // The first send is due at the origin, unless the stage starts the rate at 0.
+    const first = sch === null || sch.scaleAt(this.originUs - this.startUs) > 0 ? 1 : 0;
+    let n = Math.floor(this.owed) + first - this.issued;
     if (n > this.burst) {
       this.issued += n - this.burst;
       n = this.burst;

@@ -13,6 +13,7 @@ import { CloseReason, type StreamHandler, type StreamTransport } from '../net/tc
 import type { HdrRecorder } from '../telemetry/histogram.js';
 import { DEFAULT_PATTERN } from '../app/http11/server.js';
 import { RateBudget } from './rate_budget.js';
+import { Schedule, type StageSpan } from './schedule.js';
 
 export interface TcpConnectPlan {
   dstIp: number;
@@ -26,6 +27,8 @@ export interface TcpConnectPlan {
   close: 'fin' | 'rst';
   /** Bytes written on each connection before it closes. */
   payloadSize: number;
+  /** Stages scaling the rate over the run; absent or empty: the rate throughout. */
+  stages?: StageSpan[];
 }
 
 /** The counters as the worker's slab names them (app_<key>); the steering ones follow. */
@@ -73,7 +76,7 @@ export class TcpConnectLoad implements StreamHandler {
   private readonly src: Uint8Array;
 
   constructor(private readonly cfg: TcpConnectConfig) {
-    this.budget = new RateBudget(cfg.rate);
+    this.budget = new RateBudget(cfg.rate, cfg.stages?.length ? new Schedule(cfg.stages) : null);
     this.synUs = new Float64Array(cfg.maxConns);
     this.left = new Float64Array(cfg.maxConns);
     this.st = new Uint8Array(cfg.maxConns);

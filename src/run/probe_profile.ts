@@ -11,7 +11,7 @@ import type { TcpConnectPlan } from '../engine/tcp_connect.js';
 import { UDP_MAX_PAYLOAD } from '../net/udp.js';
 import { parseIp } from '../wire/ipv4_addr.js';
 import type { Profile } from './profile.js';
-import { stagesOf } from './profile_check.js';
+import { stageSpans } from './profile_plan.js';
 
 export type ProbeProto = 'tcp' | 'udp' | 'icmp';
 
@@ -37,9 +37,11 @@ export function probePlanOf(p: Profile, source: string): ProbeModePlan {
   const proto = f.proto as ProbeProto;
   if (p.flows.length > 1) refuse(`/flows/${i}/proto`, `a ${proto} flow is its profile's only flow in this version (http and https flows may be many)`);
   const l = p.load;
-  const stages = stagesOf(p);
-  if (stages.length > 1 || stages.some((s) => (s.from !== undefined && s.from !== s.target) || s.target !== 1)) {
-    refuse(l.stages !== undefined ? '/load/stages' : '/load/ramp_up_secs', `a ${proto} flow holds one rate for the run in this version: give load.duration_secs`);
+  // Stages scale the rate: target_cps of the open model's connections, target_rps of datagrams.
+  const stages = stageSpans(p);
+  const held = stages.every((s) => s.from === 1 && s.to === 1);
+  if (!held && proto === 'tcp' && l.model !== 'open') {
+    refuse(l.stages !== undefined ? '/load/stages' : '/load/ramp_up_secs', 'stages scale a tcp flow\'s load.target_cps: give load.model "open"');
   }
   if (f.src_ip_lo !== undefined) refuse('/flows/0/src_ip_lo', `a ${proto} flow sends from the owned addresses' pool in this version: leave the source range out`);
   if (f.dscp !== 0) refuse('/flows/0/dscp', `DSCP marks http and https flows in this version, not ${proto}`);
@@ -58,6 +60,7 @@ export function probePlanOf(p: Profile, source: string): ProbeModePlan {
       rate: open ? (l.target_cps ?? 0) : 0,
       close: f.close,
       payloadSize: f.payload_size,
+      ...(held ? {} : { stages }),
     };
   }
   if (l.target_cps !== undefined) refuse('/load/target_cps', `a ${proto} flow sends datagrams: its rate is load.target_rps`);
@@ -70,5 +73,6 @@ export function probePlanOf(p: Profile, source: string): ProbeModePlan {
     requests: l.requests,
     rate: l.target_rps ?? 0,
     payloadSize,
+    ...(held ? {} : { stages }),
   };
 }

@@ -112,7 +112,7 @@ function flowPlanOf(f: Flow, tls: boolean): FlowPlan {
 }
 
 /** The stages in µs: a stage without `from` starts at the previous one's target (the first holds its own). */
-function stageSpans(p: Profile): StageSpan[] {
+export function stageSpans(p: Profile): StageSpan[] {
   let prev = -1;
   return stagesOf(p).map((s) => {
     const from = s.from ?? (prev < 0 ? s.target : prev);

@@ -84,6 +84,29 @@ test('RateBudget: a new rate mid-run (a live change) paces from the next call, o
   assert.ok(Math.abs(after - 2000) <= 1, `${after} in the second at 2000/s`);
 });
 
+test('RateBudget on stages: a ramp from 0 sends the integral of its rate, a held stage its rate; a live change keeps the stages\' clock', () => {
+  // 0 -> 1000/s over 1 s, then 1000/s for 1 s, then scaled 0.5 for 1 s.
+  const stages = [{ durationUs: 1e6, from: 0, to: 1 }, { durationUs: 1e6, from: 1, to: 1 }, { durationUs: 1e6, from: 0.5, to: 0.5 }];
+  const b = new RateBudget(1000, new Schedule(stages));
+  const perSecond = [0, 0, 0];
+  for (let t = 0; t < 3e6; t += 1000) {
+    const n = b.due(t, 1000);
+    b.spend(n);
+    perSecond[Math.floor(t / 1e6)] += n;
+  }
+  assert.ok(Math.abs(perSecond[0] - 500) <= 2 && Math.abs(perSecond[1] - 1000) <= 2 && Math.abs(perSecond[2] - 500) <= 2, JSON.stringify(perSecond));
+  // A live change to 2000/s at 1 s: the ramp is over, so the held stage sends 2000 in its second.
+  const c = new RateBudget(1000, new Schedule(stages));
+  let second = 0;
+  for (let t = 0; t < 2e6; t += 1000) {
+    if (t === 1e6) c.setRate(2000);
+    const n = c.due(t, 10_000);
+    c.spend(n);
+    if (t >= 1e6) second += n;
+  }
+  assert.ok(Math.abs(second - 2000) <= 2, `${second}`);
+});
+
 test('Arrivals: Poisson arrivals hold the rate on average and repeat with the seed', () => {
   const run = (seed: number): number[] => {
     const times: number[] = [];

@@ -74,12 +74,25 @@ test('tcp, udp and icmp flows in a profile file: the plans the flags give, the p
     const cases2: [unknown, string][] = [
       [{ flows: [http, tcp], load: { requests: 10 } }, '/flows/1/proto'],
       [{ flows: [tcp], load: { model: 'open', target_cps: 10, target_rps: 20, duration_secs: 1 } }, '/load/target_rps'],
-      [{ flows: [tcp], load: { model: 'open', target_cps: 10, ramp_up_secs: 2, duration_secs: 1 } }, '/load/ramp_up_secs'],
+      [{ flows: [tcp], load: { connections: 2, ramp_up_secs: 2, duration_secs: 1 } }, '/load/ramp_up_secs'],
       [{ flows: [{ ...tcp, dscp: 8 }], load: { requests: 10 } }, '/flows/0/dscp'],
       [{ flows: [{ ...tcp, proto: 'udp', payload_size: 8 }], load: { target_rps: 10, requests: 10 } }, '/flows/0/payload_size'],
       [{ flows: [{ ...tcp, proto: 'udp' }], load: { model: 'open', target_cps: 10, target_rps: 10, requests: 10 } }, '/load/target_cps'],
     ];
     for (const [p, pointer] of cases2) assert.deepEqual(refused(p), { code: 'VG_ERR_INVALID_PROFILE', pointer }, JSON.stringify(p));
+    // Stages scale the open model's target_cps and a datagram flow's target_rps; a held rate carries none.
+    const staged = (profile: unknown): { plan: unknown; durationS: number } => {
+      const file = join(dir, 'staged.json');
+      writeFileSync(file, JSON.stringify(profile));
+      const o = parseRunOptions({ ...base, config: file });
+      return { plan: planOf({ ...base, config: file }), durationS: o.durationS };
+    };
+    const ramp = staged({ flows: [tcp], load: { model: 'open', target_cps: 100, ramp_up_secs: 2, duration_secs: 3, ramp_down_secs: 1 } });
+    assert.equal(ramp.durationS, 6);
+    assert.deepEqual((ramp.plan as { stages: unknown }).stages, [{ durationUs: 2e6, from: 0, to: 1 }, { durationUs: 3e6, from: 1, to: 1 }, { durationUs: 1e6, from: 1, to: 0 }]);
+    const udp = staged({ flows: [{ ...tcp, proto: 'udp' }], load: { target_rps: 50, stages: [{ duration_secs: 2, target: 0.5 }, { duration_secs: 2, target: 2 }] } });
+    assert.deepEqual((udp.plan as { stages: unknown }).stages, [{ durationUs: 2e6, from: 0.5, to: 0.5 }, { durationUs: 2e6, from: 0.5, to: 2 }]);
+    assert.equal('stages' in (staged({ flows: [{ ...tcp, proto: 'icmp', dst_port: undefined }], load: { target_rps: 5, duration_secs: 2 } }).plan as object), false);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
