@@ -34,6 +34,8 @@ export interface ProbePlan {
   payloadSize: number;
   /** Stages scaling the rate over the run; absent or empty: the rate throughout. */
   stages?: StageSpan[];
+  /** DSCP of its datagrams (RFC 2474), 0..63; absent: 0. */
+  dscp?: number;
 }
 
 /** The probe counters as the worker's slab names them (app_<key>), after which the pipeline adds the steering ones. */

@@ -9,6 +9,7 @@
  * streams, as iperf runs them. Every attempt ends under one reason.
  */
 import type { Clock } from '../common/clock.js';
+import type { ConnectOptions } from '../net/tcp/api.js';
 import { CloseReason, type StreamHandler, type StreamTransport } from '../net/tcp/stream.js';
 import type { HdrRecorder } from '../telemetry/histogram.js';
 import { DEFAULT_PATTERN } from '../app/http11/server.js';
@@ -29,6 +30,8 @@ export interface TcpConnectPlan {
   payloadSize: number;
   /** Stages scaling the rate over the run; absent or empty: the rate throughout. */
   stages?: StageSpan[];
+  /** DSCP of its segments (RFC 2474), 0..63; absent: 0. */
+  dscp?: number;
 }
 
 /** The counters as the worker's slab names them (app_<key>); the steering ones follow. */
@@ -75,7 +78,11 @@ export class TcpConnectLoad implements StreamHandler {
   private readonly st: Uint8Array;
   private readonly src: Uint8Array;
 
+  /** Its connections' TOS byte; the layer's controller. */
+  private readonly marks: ConnectOptions;
+
   constructor(private readonly cfg: TcpConnectConfig) {
+    this.marks = { tos: (cfg.dscp ?? 0) << 2, cc: -1 };
     this.budget = new RateBudget(cfg.rate, cfg.stages?.length ? new Schedule(cfg.stages) : null);
     this.synUs = new Float64Array(cfg.maxConns);
     this.left = new Float64Array(cfg.maxConns);
@@ -113,7 +120,7 @@ export class TcpConnectLoad implements StreamHandler {
     const n = this.budget.due(nowUs, room);
     let k = 0;
     for (; k < n; k++) {
-      const id = c.transport.connect(c.srcIp, c.dstIp, c.dstPort, this);
+      const id = c.transport.connect(c.srcIp, c.dstIp, c.dstPort, this, 0, this.marks);
       if (id < 0) break;
       this.attempts++;
       this.open++;

@@ -42,7 +42,7 @@ export interface IcmpHost {
   readonly handlers: (L4Handler | null)[];
   ownsAddress(ip: number): boolean;
   transmit(slot: number): void;
-  outputIpv4(slot: number, srcIp: number, dstIp: number, proto: number, l4Len: number): void;
+  outputIpv4(slot: number, srcIp: number, dstIp: number, proto: number, l4Len: number, tos?: number): void;
 }
 
 /** Who gets the echo replies addressed to us (the ICMP probe of a client run). */
@@ -144,9 +144,9 @@ export class Icmp {
 
   /**
    * Sends an echo request (RFC 792) whose `len` bytes of data are already at
-   * the slot's L4 offset + 8; takes ownership of `slot`.
+   * the slot's L4 offset + 8, with IPv4 TOS byte `tos`; takes ownership of `slot`.
    */
-  sendEcho(slot: number, srcIp: number, dstIp: number, ident: number, seq: number, len: number): void {
+  sendEcho(slot: number, srcIp: number, dstIp: number, ident: number, seq: number, len: number, tos = 0): void {
     const m = this.icmp;
     m.type = ICMP_ECHO_REQUEST;
     m.code = 0;
@@ -155,7 +155,7 @@ export class Icmp {
     m.payloadLen = len;
     emitIcmp(m, this.host.pool.dv, this.host.pool.base(slot) + L4_OFF);
     this.host.counters.icmpTxEchoRequests++;
-    this.host.outputIpv4(slot, srcIp, dstIp, IPV4_PROTO_ICMP, ICMP_HDR_LEN + len);
+    this.host.outputIpv4(slot, srcIp, dstIp, IPV4_PROTO_ICMP, ICMP_HDR_LEN + len, tos);
   }
 
   /** Refills the error token bucket. */

@@ -171,8 +171,8 @@ export class NetStack implements Pipeline {
   }
 
   /** An echo request with `len` bytes of data already at the slot's L4 offset + 8; takes ownership of `slot`. */
-  sendEcho(slot: number, srcIp: number, dstIp: number, ident: number, seq: number, len: number): void {
-    this.icmp.sendEcho(slot, srcIp, dstIp, ident, seq, len);
+  sendEcho(slot: number, srcIp: number, dstIp: number, ident: number, seq: number, len: number, tos = 0): void {
+    this.icmp.sendEcho(slot, srcIp, dstIp, ident, seq, len, tos);
   }
 
   /** Where echo replies addressed to us go (one prober per worker). */

@@ -26,7 +26,7 @@ export interface UdpHandler {
 export interface UdpStack {
   readonly pool: BufferPool;
   readonly clock: Clock;
-  outputIpv4(slot: number, srcIp: number, dstIp: number, proto: number, l4Len: number): void;
+  outputIpv4(slot: number, srcIp: number, dstIp: number, proto: number, l4Len: number, tos?: number): void;
   /** Destination unreachable `code` about the datagram at `l3Off` of `slot`; frees `slot`. */
   sendUnreachable(slot: number, l3Off: number, code: number, srcIp: number, dstIp: number): void;
 }
@@ -83,8 +83,8 @@ export class UdpLayer implements L4Handler {
     return this.pool.base(slot) + L4_OFF + UDP_HDR_LEN;
   }
 
-  /** Sends the `len` bytes of data already at payloadOff(slot); takes ownership of `slot`. */
-  sendSlot(slot: number, srcIp: number, srcPort: number, dstIp: number, dstPort: number, len: number): void {
+  /** Sends the `len` bytes of data already at payloadOff(slot), with IPv4 TOS byte `tos`; takes ownership of `slot`. */
+  sendSlot(slot: number, srcIp: number, srcPort: number, dstIp: number, dstPort: number, len: number, tos = 0): void {
     const t = this.tx;
     t.srcPort = srcPort;
     t.dstPort = dstPort;
@@ -93,7 +93,7 @@ export class UdpLayer implements L4Handler {
     const c = this.counters;
     c.datagramsOut++;
     c.bytesOut += len;
-    this.stack.outputIpv4(slot, srcIp, dstIp, IPV4_PROTO_UDP, UDP_HDR_LEN + len);
+    this.stack.outputIpv4(slot, srcIp, dstIp, IPV4_PROTO_UDP, UDP_HDR_LEN + len, tos);
   }
 
   /** Copies `u8[off, off+len)` into a datagram and sends it; false when no slot was free. */

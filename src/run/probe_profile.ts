@@ -44,7 +44,6 @@ export function probePlanOf(p: Profile, source: string): ProbeModePlan {
     refuse(l.stages !== undefined ? '/load/stages' : '/load/ramp_up_secs', 'stages scale a tcp flow\'s load.target_cps: give load.model "open"');
   }
   if (f.src_ip_lo !== undefined) refuse('/flows/0/src_ip_lo', `a ${proto} flow sends from the owned addresses' pool in this version: leave the source range out`);
-  if (f.dscp !== 0) refuse('/flows/0/dscp', `DSCP marks http and https flows in this version, not ${proto}`);
   if (f.enable_tls) refuse('/flows/0/enable_tls', 'TLS runs on http(s) flows in this version');
   const dstIp = parseIp(f.dst_ip);
   if (proto === 'tcp') {
@@ -61,6 +60,7 @@ export function probePlanOf(p: Profile, source: string): ProbeModePlan {
       close: f.close,
       payloadSize: f.payload_size,
       ...(held ? {} : { stages }),
+      ...(f.dscp !== 0 ? { dscp: f.dscp } : {}),
     };
   }
   if (l.target_cps !== undefined) refuse('/load/target_cps', `a ${proto} flow sends datagrams: its rate is load.target_rps`);
@@ -74,5 +74,6 @@ export function probePlanOf(p: Profile, source: string): ProbeModePlan {
     rate: l.target_rps ?? 0,
     payloadSize,
     ...(held ? {} : { stages }),
+    ...(f.dscp !== 0 ? { dscp: f.dscp } : {}),
   };
 }

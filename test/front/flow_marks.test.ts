@@ -5,7 +5,8 @@
  * (this kernel has no 802.1Q module, so no kernel peer terminates the tag);
  * tshark on the servers' interface sees every packet of each flow with its
  * flow's marks, both servers answer every request, and a flow whose VLAN is
- * not its source range's is refused before any traffic. Namespaces this file
+ * not its source range's is refused before any traffic; --dscp marks tcp://
+ * connections and icmp:// echoes as well. Namespaces this file
  * creates: prefix vgmk-, 198.18.150.0/24 untagged and 198.18.151.0/24 on VLAN 10.
  */
 import { test } from 'node:test';
@@ -68,6 +69,9 @@ test('per-flow DSCP and VLAN: every packet of each flow carries its marks, as ts
     assert.equal(app.responses, 80, r.out);
     const count = (display: string): number =>
       f.lab.run(null, 'tshark', ['-r', cap, '-Y', display, '-T', 'fields', '-e', 'frame.number']).split('\n').filter((l) => l.trim() !== '').length;
+    // Connections, not SYNs: a busy machine may resend one.
+    const streams = (display: string): number =>
+      new Set(f.lab.run(null, 'tshark', ['-r', cap, '-Y', display, '-T', 'fields', '-e', 'tcp.stream']).split('\n').filter((l) => l.trim() !== '')).size;
     const fromEf = 'ip.src >= 198.18.150.10 && ip.src <= 198.18.150.11';
     const fromV10 = 'ip.src >= 198.18.151.10 && ip.src <= 198.18.151.11';
     const ef = count(fromEf);
@@ -76,8 +80,8 @@ test('per-flow DSCP and VLAN: every packet of each flow carries its marks, as ts
     assert.ok(ef >= 100 && v10 >= 100, `packets seen: ef ${ef}, v10 ${v10}`);
     assert.equal(count(`${fromEf} && ip.dsfield.dscp == 46 && !vlan`), ef, 'every packet of flow ef: DSCP 46, untagged');
     assert.equal(count(`${fromV10} && ip.dsfield.dscp == 10 && vlan.id == ${VLAN}`), v10, 'every packet of flow v10: DSCP 10 on VLAN 10');
-    assert.equal(count(`${fromEf} && tcp.flags.syn == 1`), 20, 'flow ef: 20 connections of 2 requests');
-    assert.equal(count(`${fromV10} && tcp.flags.syn == 1`), 20, 'flow v10: 20 connections of 2 requests');
+    assert.equal(streams(`${fromEf} && tcp.flags.syn == 1`), 20, 'flow ef: 20 connections of 2 requests');
+    assert.equal(streams(`${fromV10} && tcp.flags.syn == 1`), 20, 'flow v10: 20 connections of 2 requests');
     assert.equal(count(`ip.dst >= 198.18.151.10 && ip.dst <= 198.18.151.11 && !vlan`), 0, 'the VLAN server answers on its VLAN only');
     // The lab's readiness probe asked for / before the run.
     const lines = readFileSync(log, 'utf8').trim().split('\n').filter((l) => l !== '/');
@@ -85,5 +89,27 @@ test('per-flow DSCP and VLAN: every packet of each flow carries its marks, as ts
     assert.equal(await srv.stop(), 0, srv.out);
     const targets = (JSON.parse(readFileSync(srvJson, 'utf8')) as { app: { targets: Record<string, number> } }).app.targets;
     assert.deepEqual(targets, { '/small.bin?v10': 40 }, 'the VLAN server served flow v10, and only it');
+  });
+
+  await t.test('--dscp on tcp:// and icmp://: every SYN, ACK and FIN, and every echo request, carries it', async () => {
+    const cap = join(f.dir, 'probes.pcap');
+    const shark = new Proc(f.lab.spawn(peer, 'tshark', ['-q', '-B', '64', '-i', peerIf, '-f', 'tcp port 8080 or icmp', '-w', cap]));
+    t.after(() => shark.stop());
+    await shark.waitFor(/Capturing on/, 20_000);
+    const tcp = await f.vaigai(gen, ['--port', `af_packet:iface=${genIf}`, '--src-ip', '198.18.150.10', '--client', `tcp://${PEER_IP}:8080`, '--requests', '10', '--dscp', '34'], 30_000);
+    const icmp = await f.vaigai(gen, ['--port', `af_packet:iface=${genIf}`, '--src-ip', '198.18.150.10', '--client', `icmp://${PEER_IP}`, '--rate', '100', '--requests', '10', '--dscp', '46'], 30_000);
+    await new Promise((res) => setTimeout(res, 1000));
+    shark.child.kill('SIGINT');
+    await exited(shark.child, 20_000, 'tshark');
+    assert.equal(tcp.code, 0, tcp.out);
+    assert.equal(icmp.code, 0, icmp.out);
+    const fields = (display: string, field: string): string[] =>
+      f.lab.run(null, 'tshark', ['-r', cap, '-Y', display, '-T', 'fields', '-e', field]).split('\n').filter((l) => l.trim() !== '');
+    const count = (display: string): number => fields(display, 'frame.number').length;
+    const out = 'ip.src == 198.18.150.10';
+    assert.equal(new Set(fields(`${out} && tcp.flags.syn == 1 && ip.dsfield.dscp == 34`, 'tcp.stream')).size, 10, 'ten connections, each SYN marked');
+    assert.equal(count(`${out} && tcp`), count(`${out} && tcp && ip.dsfield.dscp == 34`), 'every segment of them');
+    assert.equal(count(`${out} && icmp.type == 8 && ip.dsfield.dscp == 46`), 10, 'ten echo requests, each marked');
+    assert.equal(count(`${out} && icmp`), 10);
   });
 });

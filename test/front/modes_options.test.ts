@@ -75,7 +75,6 @@ test('tcp, udp and icmp flows in a profile file: the plans the flags give, the p
       [{ flows: [http, tcp], load: { requests: 10 } }, '/flows/1/proto'],
       [{ flows: [tcp], load: { model: 'open', target_cps: 10, target_rps: 20, duration_secs: 1 } }, '/load/target_rps'],
       [{ flows: [tcp], load: { connections: 2, ramp_up_secs: 2, duration_secs: 1 } }, '/load/ramp_up_secs'],
-      [{ flows: [{ ...tcp, dscp: 8 }], load: { requests: 10 } }, '/flows/0/dscp'],
       [{ flows: [{ ...tcp, proto: 'udp', payload_size: 8 }], load: { target_rps: 10, requests: 10 } }, '/flows/0/payload_size'],
       [{ flows: [{ ...tcp, proto: 'udp' }], load: { model: 'open', target_cps: 10, target_rps: 10, requests: 10 } }, '/load/target_cps'],
     ];

@@ -18,7 +18,7 @@ export const PROBE_SCHEMES = /^(tcp|udp|icmp):\/\//;
 
 /** HTTP client options, by the RawRunOptions field and the flag's name. */
 const HTTP_ONLY: [keyof RawRunOptions, string][] = [
-  ['keepalive', '--keepalive'], ['connPerRequest', '--conn-per-request'], ['requestsPerConn', '--requests-per-conn'], ['pipeline', '--pipeline'], ['dscp', '--dscp'],
+  ['keepalive', '--keepalive'], ['connPerRequest', '--conn-per-request'], ['requestsPerConn', '--requests-per-conn'], ['pipeline', '--pipeline'],
   ['method', '--method'], ['bodyFile', '--body-file'], ['saveBody', '--save-body'], ['sha256', '--sha256'], ['expectSha256', '--expect-sha256'],
   ['sni', '--sni'], ['insecure', '--insecure'], ['ca', '--ca'], ['tlsVersion', '--tls-version'], ['tlsEngine', '--tls-engine'],
 ];
@@ -56,6 +56,7 @@ export function parseProbeClient(o: RawRunOptions, durationS: number): ModePlan 
   // Without a count or a duration, one connection or datagram (as ab and ping -c 1 do).
   const requests = o.requests !== undefined ? int('--requests', o.requests, 1, 2 ** 50) : durationS > 0 ? 0 : 1;
   const flow: Record<string, unknown> = { name: 'flow0', dst_ip: m[2], proto: scheme, ...(dstPort !== undefined ? { dst_port: dstPort } : {}) };
+  if (o.dscp !== undefined) flow.dscp = int('--dscp', o.dscp, 0, 63);
   const load: Record<string, unknown> = { requests, duration_secs: durationS };
   if (scheme === 'tcp') {
     const close = o.close ?? 'fin';

@@ -77,7 +77,7 @@ export function registerRun(program: Command): Command {
     .option('--conn-per-request', 'one request per connection')
     .option('--requests-per-conn <n>', 'requests per connection before it is closed and replaced')
     .option('--pipeline <depth>', 'requests in flight per connection (default 1)')
-    .option('--dscp <n>', 'DSCP (0..63) of every packet of the client\'s connections (default 0)')
+    .option('--dscp <n>', 'DSCP (0..63) of every packet the client sends: its connections\' segments, or its udp:// and icmp:// datagrams (default 0)')
     .option('--rate <n>', 'requests per second at most (connections per second with --conn-per-request or tcp://, datagrams per second with udp:// and icmp://, default 1)')
     .option('--method <m>', 'request method (GET; POST with --body-file)')
     .option('--body-file <file>', 'request body (sent with Content-Length)')
