@@ -36,6 +36,9 @@ export interface ProbePlan {
   stages?: StageSpan[];
   /** DSCP of its datagrams (RFC 2474), 0..63; absent: 0. */
   dscp?: number;
+  /** Source addresses srcLo..srcHi (owned), used in turn; absent: the first owned address. */
+  srcLo?: number;
+  srcHi?: number;
 }
 
 /** The probe counters as the worker's slab names them (app_<key>), after which the pipeline adds the steering ones. */
@@ -43,6 +46,7 @@ export const PROBE_KEYS = ['sent', 'received', 'duplicates', 'unreachable', 'byt
 
 export interface ProbeConfig extends ProbePlan {
   clock: Clock;
+  /** The source address without a range (srcLo..srcHi). */
   srcIp: number;
   durationUs: number;
   drainUs: number;
@@ -81,7 +85,17 @@ export abstract class ProbeLoad {
     this.startUs = cfg.clock.nowUs();
   }
 
-  /** Builds and sends datagram `seq` with the stamped template; false when no buffer was free. */
+  /** The next datagram's source: the range's addresses in turn, else srcIp. */
+  private srcAt = 0;
+  protected nextSrc(): number {
+    const c = this.cfg;
+    if (c.srcLo === undefined || c.srcHi === undefined) return c.srcIp;
+    const ip = c.srcLo + this.srcAt;
+    this.srcAt = ip >= c.srcHi ? 0 : this.srcAt + 1;
+    return ip;
+  }
+
+  /** Builds and sends datagram `seq` with the stamped template (from nextSrc()); false when no buffer was free. */
   protected abstract emit(seq: number): boolean;
 
   /** Sends what the rate allows, and stops at the count or the time bound. */

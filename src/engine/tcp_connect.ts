@@ -32,6 +32,9 @@ export interface TcpConnectPlan {
   stages?: StageSpan[];
   /** DSCP of its segments (RFC 2474), 0..63; absent: 0. */
   dscp?: number;
+  /** Source addresses srcLo..srcHi (owned), used in turn; absent: the owned addresses' pool. */
+  srcLo?: number;
+  srcHi?: number;
 }
 
 /** The counters as the worker's slab names them (app_<key>); the steering ones follow. */
@@ -78,6 +81,8 @@ export class TcpConnectLoad implements StreamHandler {
   private readonly st: Uint8Array;
   private readonly src: Uint8Array;
 
+  /** The next source's place in srcLo..srcHi. */
+  private srcAt = 0;
   /** Its connections' TOS byte; the layer's controller. */
   private readonly marks: ConnectOptions;
 
@@ -120,7 +125,12 @@ export class TcpConnectLoad implements StreamHandler {
     const n = this.budget.due(nowUs, room);
     let k = 0;
     for (; k < n; k++) {
-      const id = c.transport.connect(c.srcIp, c.dstIp, c.dstPort, this, 0, this.marks);
+      let src = c.srcIp;
+      if (c.srcLo !== undefined && c.srcHi !== undefined) {
+        src = c.srcLo + this.srcAt;
+        this.srcAt = src >= c.srcHi ? 0 : this.srcAt + 1;
+      }
+      const id = c.transport.connect(src, c.dstIp, c.dstPort, this, 0, this.marks);
       if (id < 0) break;
       this.attempts++;
       this.open++;

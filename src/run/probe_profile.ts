@@ -43,7 +43,8 @@ export function probePlanOf(p: Profile, source: string): ProbeModePlan {
   if (!held && proto === 'tcp' && l.model !== 'open') {
     refuse(l.stages !== undefined ? '/load/stages' : '/load/ramp_up_secs', 'stages scale a tcp flow\'s load.target_cps: give load.model "open"');
   }
-  if (f.src_ip_lo !== undefined) refuse('/flows/0/src_ip_lo', `a ${proto} flow sends from the owned addresses' pool in this version: leave the source range out`);
+  // A source range is checked as owned, on the flow's VLAN, where the run knows its addresses (checkSources).
+  const src = f.src_ip_lo !== undefined && f.src_ip_hi !== undefined ? { srcLo: parseIp(f.src_ip_lo), srcHi: parseIp(f.src_ip_hi) } : {};
   if (f.enable_tls) refuse('/flows/0/enable_tls', 'TLS runs on http(s) flows in this version');
   const dstIp = parseIp(f.dst_ip);
   if (proto === 'tcp') {
@@ -61,6 +62,7 @@ export function probePlanOf(p: Profile, source: string): ProbeModePlan {
       payloadSize: f.payload_size,
       ...(held ? {} : { stages }),
       ...(f.dscp !== 0 ? { dscp: f.dscp } : {}),
+      ...src,
     };
   }
   if (l.target_cps !== undefined) refuse('/load/target_cps', `a ${proto} flow sends datagrams: its rate is load.target_rps`);
@@ -75,5 +77,6 @@ export function probePlanOf(p: Profile, source: string): ProbeModePlan {
     payloadSize,
     ...(held ? {} : { stages }),
     ...(f.dscp !== 0 ? { dscp: f.dscp } : {}),
+    ...src,
   };
 }

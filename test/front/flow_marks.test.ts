@@ -6,7 +6,7 @@
  * tshark on the servers' interface sees every packet of each flow with its
  * flow's marks, both servers answer every request, and a flow whose VLAN is
  * not its source range's is refused before any traffic; --dscp marks tcp://
- * connections and icmp:// echoes as well. Namespaces this file
+ * connections, and an icmp flow's dscp and source range its echoes. Namespaces this file
  * creates: prefix vgmk-, 198.18.150.0/24 untagged and 198.18.151.0/24 on VLAN 10.
  */
 import { test } from 'node:test';
@@ -91,13 +91,18 @@ test('per-flow DSCP and VLAN: every packet of each flow carries its marks, as ts
     assert.deepEqual(targets, { '/small.bin?v10': 40 }, 'the VLAN server served flow v10, and only it');
   });
 
-  await t.test('--dscp on tcp:// and icmp://: every SYN, ACK and FIN, and every echo request, carries it', async () => {
+  await t.test('--dscp on tcp://, and an icmp flow\'s dscp and source range: every segment and echo request carries its mark, the echoes come from the range in turn', async () => {
     const cap = join(f.dir, 'probes.pcap');
     const shark = new Proc(f.lab.spawn(peer, 'tshark', ['-q', '-B', '64', '-i', peerIf, '-f', 'tcp port 8080 or icmp', '-w', cap]));
     t.after(() => shark.stop());
     await shark.waitFor(/Capturing on/, 20_000);
     const tcp = await f.vaigai(gen, ['--port', `af_packet:iface=${genIf}`, '--src-ip', '198.18.150.10', '--client', `tcp://${PEER_IP}:8080`, '--requests', '10', '--dscp', '34'], 30_000);
-    const icmp = await f.vaigai(gen, ['--port', `af_packet:iface=${genIf}`, '--src-ip', '198.18.150.10', '--client', `icmp://${PEER_IP}`, '--rate', '100', '--requests', '10', '--dscp', '46'], 30_000);
+    const ping = join(f.dir, 'ping.json');
+    writeFileSync(ping, JSON.stringify({
+      flows: [{ name: 'ping', proto: 'icmp', src_ip_lo: '198.18.150.11', src_ip_hi: '198.18.150.12', dst_ip: PEER_IP, dscp: 46 }],
+      load: { target_rps: 100, requests: 10 },
+    }));
+    const icmp = await f.vaigai(gen, ['--port', `af_packet:iface=${genIf}`, '--src-ip', '198.18.150.10-198.18.150.12', '--config', ping], 30_000);
     await new Promise((res) => setTimeout(res, 1000));
     shark.child.kill('SIGINT');
     await exited(shark.child, 20_000, 'tshark');
@@ -109,7 +114,9 @@ test('per-flow DSCP and VLAN: every packet of each flow carries its marks, as ts
     const out = 'ip.src == 198.18.150.10';
     assert.equal(new Set(fields(`${out} && tcp.flags.syn == 1 && ip.dsfield.dscp == 34`, 'tcp.stream')).size, 10, 'ten connections, each SYN marked');
     assert.equal(count(`${out} && tcp`), count(`${out} && tcp && ip.dsfield.dscp == 34`), 'every segment of them');
-    assert.equal(count(`${out} && icmp.type == 8 && ip.dsfield.dscp == 46`), 10, 'ten echo requests, each marked');
-    assert.equal(count(`${out} && icmp`), 10);
+    const echoes = fields('icmp.type == 8 && ip.dsfield.dscp == 46', 'ip.src');
+    assert.deepEqual(echoes, Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? '198.18.150.11' : '198.18.150.12')), 'ten echo requests, each marked, from the range in turn');
+    assert.equal(count('icmp.type == 8'), 10);
+    assert.equal(count(`icmp.type == 0 && ip.dst >= 198.18.150.11 && ip.dst <= 198.18.150.12`), 10, 'each answered');
   });
 });

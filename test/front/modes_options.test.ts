@@ -92,6 +92,12 @@ test('tcp, udp and icmp flows in a profile file: the plans the flags give, the p
     const udp = staged({ flows: [{ ...tcp, proto: 'udp' }], load: { target_rps: 50, stages: [{ duration_secs: 2, target: 0.5 }, { duration_secs: 2, target: 2 }] } });
     assert.deepEqual((udp.plan as { stages: unknown }).stages, [{ durationUs: 2e6, from: 0.5, to: 0.5 }, { durationUs: 2e6, from: 0.5, to: 2 }]);
     assert.equal('stages' in (staged({ flows: [{ ...tcp, proto: 'icmp', dst_port: undefined }], load: { target_rps: 5, duration_secs: 2 } }).plan as object), false);
+    // A source range and a DSCP go to the plan; a range not owned is refused by its pointer.
+    const ranged = { ...tcp, src_ip_lo: '198.18.64.10', src_ip_hi: '198.18.64.10', dscp: 46 };
+    assert.deepEqual(staged({ flows: [ranged], load: { requests: 3 } }).plan, {
+      kind: 'tcp_connect', dstIp: PEER, dstPort: 80, connections: 1, requests: 3, rate: 0, close: 'fin', payloadSize: 0, dscp: 46, srcLo: parseIp('198.18.64.10'), srcHi: parseIp('198.18.64.10'),
+    });
+    assert.deepEqual(refused({ flows: [{ ...ranged, src_ip_hi: '198.18.64.11' }], load: { requests: 3 } }), { code: 'VG_ERR_INVALID_PROFILE', pointer: '/flows/0/src_ip_lo' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

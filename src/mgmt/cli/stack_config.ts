@@ -162,10 +162,8 @@ export function parseRunOptions(o: RawRunOptions, ealArgs: string[] = [], env: N
   const mode = parseMode(o, durationS);
   // A profile file carries the run's length.
   if ('profile' in mode && o.config !== undefined) durationS = profileSeconds(mode.profile);
-  if (mode.kind === 'client') {
-    for (const f of mode.flows ?? []) checkReachable(f.dstIp, addrs, routes);
-    checkSources(mode.profile, addrs, o.config !== undefined ? `--config ${o.config}` : 'command line');
-  }
+  if (mode.kind === 'client') for (const f of mode.flows ?? []) checkReachable(f.dstIp, addrs, routes);
+  if ('profile' in mode) checkSources(mode.profile, addrs, o.config !== undefined ? `--config ${o.config}` : 'command line');
   if (mode.kind === 'client' || mode.kind === 'tcp_connect' || mode.kind === 'udp_client' || mode.kind === 'icmp_client') checkReachable(mode.dstIp, addrs, routes);
   if (o.tlsEngine !== undefined && !usesTls(mode)) throw new InvalidOptionError('--tls-engine', 'needs TLS: --server --tls, --listen https:PORT, or --client https://...');
   return {
