@@ -7,7 +7,7 @@
  * when the lower connection closes. Each engine supplies what happens on the
  * lower transport's events and on the upper side's writes.
  */
-import { TlsCloseReason, type ConnectOptions, type StreamHandler, type StreamTransport } from '../net/tcp/stream.js';
+import { TlsCloseReason, type ConnectOptions, type StreamHandler, type StreamTransport, type WireTimes } from '../net/tcp/stream.js';
 import type { KeyLog } from './keylog.js';
 import { BoundedCache, TlsStats } from './session_store.js';
 import type { TlsClientConfig, TlsServerConfig } from './tls_stream.js';
@@ -147,6 +147,11 @@ export abstract class TlsStreamBase implements StreamTransport {
     return this.lower.connectUs?.(conn) ?? -1;
   }
 
+  /** The lower connection's wire times: a request's records leave, and an answer's arrive, in its segments. */
+  get wire(): WireTimes | undefined {
+    return this.lower.wire;
+  }
+
   handshakeUs(conn: number): number {
     return this.secure[conn] === 1 ? (this.handshakeTook[conn] ?? -1) : -1;
   }
@@ -211,6 +216,8 @@ export abstract class TlsStreamBase implements StreamTransport {
         this.start(conn, isServer);
       },
       onData: (conn, u8, off, len) => this.lowerData(conn, u8, off, len),
+      // The network's round trips, the handshake's segments' as well: the upper side times the network.
+      onWireRtt: (conn, us) => this.upper[conn]?.onWireRtt?.(conn, us),
       onWritable: (conn) => this.lowerWritable(conn),
       onPeerClosed: (conn) => {
         // No handshake completes once the peer stopped sending (and Node's ClientHello

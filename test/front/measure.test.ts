@@ -228,8 +228,13 @@ test('the run result: phases, series, --hdr-log, --out ndjson, a stall, the term
     assert.deepEqual([...Value.Errors(RunResult, res)].map((e) => `${e.path}: ${e.message}`), [], 'the result has the schema\'s shape');
     const app = res.app as { requests: number; responses: number; connections: { ok: number }; tls: { handshakes: number } };
     assert.ok(app.responses >= 50, r.out);
-    assert.deepEqual(Object.keys(res.phases).sort(), ['connect', 'response', 'schedule', 'tls', 'ttfb']);
+    assert.deepEqual(Object.keys(res.phases).sort(), ['connect', 'response', 'schedule', 'server', 'tls', 'ttfb', 'wire_rtt']);
     assert.equal(res.phases.tls.count, app.tls.handshakes);
+    // The wire split over TLS: each answer's server time (its request's last record out -> its first in), and the
+    // network's round trips (the handshake's segments' too; a resent segment gives none, Karn).
+    assert.equal(res.phases.server.count, app.responses);
+    assert.ok(res.phases.server.p50 <= res.phases.response.p50, JSON.stringify(res.phases));
+    assert.ok(res.phases.wire_rtt.count > 0 && res.phases.wire_rtt.p50 <= res.phases.tls.p50, JSON.stringify(res.phases));
     assert.equal(res.phases.connect.count, app.connections.ok);
     // Every request sent was scheduled: its delay from its intended start is counted once.
     assert.equal(res.phases.schedule.count, app.requests);

@@ -34,7 +34,7 @@ interface Result {
   seconds: number;
   app: { seconds: number; requests: number; responses: number };
   thresholds?: Entry[];
-  series?: { t: number; rps: number; cps: number; concurrency: number; latency: Record<string, { count: number }> }[];
+  series?: { t: number; rps: number; cps: number; concurrency: number; latency: Record<string, { count: number }>; flows?: { rps: number }[] }[];
   phases?: Record<string, { count: number }>;
   flows: { name: string }[];
 }
@@ -72,12 +72,18 @@ async function checkReport(html: string, r: Result, shot: string): Promise<void>
     assert.ok(series.length >= 2, `a series of ${series.length} seconds`);
     assert.ok(phases.includes('response'), `phases ${phases.join(',')}`);
     const ids = drawn.map((d) => d.id).sort();
-    assert.deepEqual(ids, ['concurrency', 'distribution', 'errors', 'rates', ...phasesOverTime.map((ph) => `latency-${ph}`)].sort());
+    // A load of several flows adds each flow's rate and response p99 over time.
+    const byFlow = r.flows.length > 1 ? ['flow-latency', 'flow-rates'] : [];
+    assert.deepEqual(ids, ['concurrency', 'distribution', 'errors', 'rates', ...byFlow, ...phasesOverTime.map((ph) => `latency-${ph}`)].sort());
     for (const d of drawn) {
       assert.ok(d.canvas, `${d.id}: drawn`);
       assert.equal(d.points, d.id === 'distribution' ? 41 : series.length, `${d.id}: points`);
     }
     assert.deepEqual(drawn.find((d) => d.id === 'rates')?.first, series.map((s) => s.rps), 'the rates chart holds the series');
+    if (byFlow.length > 0) {
+      assert.deepEqual(drawn.find((d) => d.id === 'flow-rates')?.first, series.map((s) => s.flows?.[0].rps), 'the by-flow rates chart holds the first flow\'s series');
+      assert.equal(drawn.find((d) => d.id === 'flow-rates')?.lines, r.flows.length, 'a line per flow');
+    }
     assert.equal(drawn.find((d) => d.id === 'distribution')?.lines, phases.length, 'a distribution line per phase');
     const flows = (await p.page.evaluate(`[...document.querySelectorAll('h3 + table tbody tr td:first-child')].map((td) => td.textContent)`)) as string[];
     assert.deepEqual(flows, r.flows.length > 1 ? r.flows.map((fl) => fl.name) : [], 'the table by flow');
