@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CA_OPEN, CA_RECOVERY } from '../../src/net/tcp/tcb.js';
-import { type Conn, type ScriptRig, bytes, fromPeer, rackConn } from './harness.js';
+import { type Conn, type Seg, ScriptRig, bytes, fromPeer, openConn, rackConn } from './harness.js';
 
 /** The peer's ACK of `una` with SACK blocks, all relative to `base`; returns the offsets of what the node sent back. */
 function acker(rig: ScriptRig, k: Conn, base: number) {
@@ -151,4 +151,39 @@ test('TLP episode (RFC 8985 §7.4): a resent tail acknowledged without a D-SACK 
     assert.equal(rig.tcp.t.cwnd[k.c] < cwnd, !dsack, `dsack ${dsack}: cwnd ${rig.tcp.t.cwnd[k.c]} from ${cwnd}`);
     assert.equal(rig.tcp.counters.rtoFires, 0);
   }
+});
+
+test('an ACK overtaken by a later one (PAWS fails) is not answered, and its D-SACK still undoes a spurious recovery', () => {
+  const rig = new ScriptRig({ cc: 'newreno' });
+  // MSS 1012: 1000 bytes of data beside the timestamp option.
+  const k = openConn(rig, { mss: 1012, sackOk: true, ts: [1000, 0] });
+  const base = k.sndNxt;
+  rig.tcp.write(k.c, bytes(4000, 8), 0, 4000);
+  const sent = rig.sent();
+  assert.equal(sent.length, 4);
+  rig.advance(8000);
+  let ecr = k.nodeTs;
+  const ack = (una: number, ts: number, sack: [number, number][] = []): Seg[] =>
+    rig.exchange(fromPeer(k, { ack: base + una, ts: [ts, ecr], sack: sack.map(([l, r]) => [base + l, base + r] as [number, number]) }));
+  // Segments 1..3 overtook segment 0: three SACKed with no reordering seen, 0 is lost and resent.
+  const [rx] = ack(0, 1010, [[1000, 4000]]);
+  assert.equal(rx.seq, base);
+  assert.equal(rig.tcp.t.ca[k.c], CA_RECOVERY);
+  const undone = rig.tcp.counters.undoneReductions;
+  // The original arrived: the receiver ACKs all and, for the resend, a D-SACK. The ACK of a later
+  // duplicate (TSval 1012) overtakes the one carrying the D-SACK (TSval 1011) on the way back; both
+  // echo the resend's timestamp, so Eifel (RFC 3522) does not tell the episode spurious.
+  ecr = rx.ts![0];
+  ack(4000, 1012);
+  assert.equal(rig.tcp.counters.undoneReductions, undone);
+  // RFC 7323 §5.3 R1 would drop it and answer; as Linux's tcp_disordered_ack it moves nothing and is
+  // not answered, and its D-SACK (RFC 2883, sent once) reaches the scoreboard: the reduction is undone.
+  assert.deepEqual(ack(4000, 1011, [[0, 1000]]), []);
+  assert.equal(rig.tcp.counters.pawsDrops, 1);
+  assert.equal(rig.tcp.counters.dsacksIn, 1);
+  assert.equal(rig.tcp.counters.undoneReductions, undone + 1);
+  // Older than TS.Recent by more than an RTO: a possible old duplicate, dropped and answered as RFC 7323 says.
+  const [a] = ack(4000, 1011 - Math.ceil(rig.tcp.t.rto[k.c] / 1000) - 1, [[0, 1000]]);
+  assert.equal(a.ack, k.peerNxt);
+  assert.equal(rig.tcp.counters.dsacksIn, 1);
 });

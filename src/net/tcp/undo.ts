@@ -96,8 +96,12 @@ export class Undo {
     this.until[c] = sndMax;
   }
 
-  /** SND.UNA is at `una` outside recovery: past the lingering window the episode is over. */
+  /**
+   * SND.UNA is at `una` outside recovery: past the lingering window the
+   * episode is over. At its end it is not (the D-SACK of the last resend
+   * follows the ACK of everything when nothing more was sent).
+   */
   expire(c: number, una: number): void {
-    if (this.armed[c] !== 0 && !seqGt(this.until[c], una)) this.armed[c] = 0;
+    if (this.armed[c] !== 0 && seqGt(una, this.until[c])) this.armed[c] = 0;
   }
 }
