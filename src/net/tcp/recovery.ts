@@ -9,7 +9,7 @@
  * delivered. After an RTO (the loss state) the segments not SACKed are
  * deemed lost and go again under slow start.
  */
-import { armDataTimer } from './rto.js';
+import { TIMER_SLACK_MS, armDataTimer } from './rto.js';
 import { R_SACKED } from './rtx_queue.js';
 import { seqGeq } from './seq.js';
 import { CA_LOSS, CA_OPEN, CA_RECOVERY } from './tcb.js';
@@ -92,7 +92,10 @@ function detect(tcp: TcpLayer, c: number): void {
   const timeout = rack.detectLoss(c, rtx, reo);
   if (rack.newlyLost > 0 && t.ca[c] !== CA_OPEN) tcp.counters.rackLostMarks += rack.newlyLost;
   if (timeout > 0) {
-    const at = Math.ceil((tcp.nowUs + timeout) / 1000);
+    // RFC 8985 §6.3 arms the timer at the earliest time a segment may be deemed lost; as Linux
+    // (tcp_rack_reo_timeout) it fires a little later, so ACKs that the sender's own scheduling or a
+    // burst of reordered ACKs held back are read first, rather than a spurious recovery started.
+    const at = Math.ceil((tcp.nowUs + timeout) / 1000) + TIMER_SLACK_MS;
     rack.reoAt[c] = at;
     tcp.wheel.schedule(c, at);
   } else {
