@@ -188,3 +188,21 @@ test('an ACK overtaken by a later one (PAWS fails) is not answered, and its D-SA
   assert.equal(a.ack, k.peerNxt);
   assert.equal(rig.tcp.counters.dsacksIn, 1);
 });
+
+test('undo: one D-SACK block covering two resent segments accounts for both (RFC 2883 §4: a receiver may report a run of duplicates in one block)', () => {
+  const { rig, k, base } = rackConn(8000);
+  rig.tcp.write(k.c, bytes(6000, 9), 0, 6000);
+  assert.equal(rig.sent().length, 6);
+  const cwnd = rig.tcp.t.cwnd[k.c];
+  rig.advance(8000);
+  const ack = acker(rig, k, base);
+  // Segments 2..5 overtook 0 and 1: both are lost at once (no reordering seen yet) and resent.
+  assert.deepEqual(ack(0, [[2000, 6000]]), [0, 1000]);
+  assert.ok(rig.tcp.t.cwnd[k.c] < cwnd);
+  // The originals arrive; the receiver reports both resends in one D-SACK block [0, 2000).
+  rig.advance(1000);
+  ack(6000, [[0, 2000]]);
+  assert.equal(rig.tcp.counters.dsacksIn, 1);
+  assert.equal(rig.tcp.counters.undoneReductions, 1);
+  assert.equal(rig.tcp.t.cwnd[k.c], cwnd);
+});

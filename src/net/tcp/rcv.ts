@@ -216,7 +216,7 @@ function takeSack(tcp: TcpLayer, c: number, ack: number): boolean {
       if (ours) tcp.counters.spuriousRetransmits++;
       tcp.rack.onDsack(c, t.sndUna[c] | 0, max | 0, ours);
       tcp.rack.tlpDsack(c, r >>> 0);
-      tcp.undo.onDsack(c, r | 0);
+      tcp.undo.onDsack(c, l | 0, r | 0, t.sndMss[c]);
       continue;
     }
     if (seqLeq(r, ack) || seqGt(r, max)) continue;

@@ -57,9 +57,16 @@ export class Undo {
     this.retrans[c] = this.retrans[c] < 0 ? 1 : this.retrans[c] + 1;
   }
 
-  /** A D-SACK ending at `r` arrived. */
-  onDsack(c: number, r: number): void {
-    if (this.armed[c] !== 0 && this.retrans[c] > 0 && seqGt(r, this.marker[c])) this.retrans[c]--;
+  /**
+   * A D-SACK [l, r) arrived. A receiver extends the D-SACK it has not sent yet
+   * over adjacent duplicates (Linux's tcp_dsack_extend), so one block may
+   * report several resent segments of `mss` bytes: each counts (Linux's
+   * dup_segs in tcp_dsack_seen).
+   */
+  onDsack(c: number, l: number, r: number, mss: number): void {
+    if (this.armed[c] === 0 || this.retrans[c] <= 0 || !seqGt(r, this.marker[c])) return;
+    const segs = Math.ceil(((r - l) >>> 0) / mss);
+    this.retrans[c] = this.retrans[c] > segs ? this.retrans[c] - segs : 0;
   }
 
   /** Every retransmission of the episode was a duplicate at the receiver. */
