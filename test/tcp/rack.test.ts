@@ -189,7 +189,7 @@ test('an ACK overtaken by a later one (PAWS fails) is not answered, and its D-SA
   assert.equal(rig.tcp.counters.dsacksIn, 1);
 });
 
-test('undo: one D-SACK block covering two resent segments accounts for both (RFC 2883 §4: a receiver may report a run of duplicates in one block)', () => {
+test('undo: one D-SACK block covering two resent segments accounts for both (RFC 3708 counts resent segments; a receiver reports adjacent duplicates in one block)', () => {
   const { rig, k, base } = rackConn(8000);
   rig.tcp.write(k.c, bytes(6000, 9), 0, 6000);
   assert.equal(rig.sent().length, 6);
@@ -205,4 +205,57 @@ test('undo: one D-SACK block covering two resent segments accounts for both (RFC
   assert.equal(rig.tcp.counters.dsacksIn, 1);
   assert.equal(rig.tcp.counters.undoneReductions, 1);
   assert.equal(rig.tcp.t.cwnd[k.c], cwnd);
+});
+
+/** Six segments sent; 2..5 SACKed first: 0 and 1 are resent (reordering window 0), and the cwnd before is returned. */
+function spuriousRecovery(): { rig: ScriptRig; k: Conn; base: number; ack: ReturnType<typeof acker>; cwnd: number } {
+  const { rig, k, base } = rackConn(8000);
+  rig.tcp.write(k.c, bytes(6000, 10), 0, 6000);
+  rig.sent();
+  const cwnd = rig.tcp.t.cwnd[k.c];
+  rig.advance(8000);
+  const ack = acker(rig, k, base);
+  assert.deepEqual(ack(0, [[2000, 6000]]), [0, 1000]);
+  return { rig, k, base, ack, cwnd };
+}
+
+test('undo: a D-SACK that comes a window after the recovery ended still undoes it (RFC 3708: every resend of the episode reported; Linux keeps undo_marker past the end)', () => {
+  const { rig, k, ack, cwnd } = spuriousRecovery();
+  // The originals arrive: the recovery ends, the D-SACKs are still on their way (no timestamps: no Eifel).
+  rig.advance(1000);
+  ack(6000);
+  assert.equal(rig.tcp.t.ca[k.c], CA_OPEN);
+  const reduced = rig.tcp.t.cwnd[k.c];
+  assert.ok(reduced < cwnd);
+  // A window more is sent and acknowledged: SND.UNA passes SND.MAX of the end.
+  rig.tcp.write(k.c, bytes(2000, 11), 0, 2000);
+  assert.equal(rig.sent().length, 2);
+  rig.advance(8000);
+  ack(8000);
+  assert.equal(rig.tcp.counters.undoneReductions, 0);
+  // The receiver's report of both resends (the ACK carrying it was reordered): the reduction is undone.
+  ack(8000, [[0, 2000]]);
+  assert.equal(rig.tcp.counters.undoneReductions, 1);
+  assert.equal(rig.tcp.t.cwnd[k.c], cwnd);
+});
+
+test('undo: a recovery that starts while the last one awaits its D-SACKs extends it; once every resend of both is reported, the window before the first returns', () => {
+  const { rig, k, base, ack, cwnd } = spuriousRecovery();
+  rig.advance(1000);
+  ack(6000);
+  // The reduced window (half the flight) lets three segments out.
+  rig.tcp.write(k.c, bytes(3000, 12), 0, 3000);
+  assert.equal(rig.sent().length, 3);
+  rig.advance(8000);
+  // Segments 7000 and 8000 overtake 6000: after the reordering window, a second recovery resends 6000.
+  const out = [...ack(6000, [[7000, 9000]]), ...rig.advance(5000).map((s) => s.seq - base)];
+  assert.equal(out[0], 6000);
+  assert.equal(rig.tcp.counters.fastRetransmits, 2);
+  // The first recovery's two resends reported: the second's resend is still unreported.
+  ack(6000, [[0, 2000], [7000, 9000]]);
+  assert.equal(rig.tcp.counters.undoneReductions, 0);
+  ack(9000, [[6000, 7000]]);
+  assert.equal(rig.tcp.counters.undoneReductions, 1);
+  assert.equal(rig.tcp.t.cwnd[k.c], cwnd);
+  assert.equal(rig.tcp.t.sndUna[k.c], base + 9000);
 });

@@ -32,7 +32,7 @@ export function sackAck(tcp: TcpLayer, c: number, advanced: boolean, tsEcr: numb
     if (caRtt < m || m < 0) rack.minRtt[c] = caRtt > 0 ? caRtt : 0;
   }
   const una = t.sndUna[c] | 0;
-  if (t.ca[c] === CA_OPEN) undo.expire(c, una);
+  if (t.ca[c] === CA_OPEN) undo.expire(c, una, t.sndMax[c] | 0);
   if ((rtx.sacked[c] | rtx.lost[c] | rtx.retrans[c]) === 0 && t.ca[c] === CA_OPEN && !rack.tlpOpen(c) && undo.armed[c] === 0) {
     // Nothing SACKed, lost or resent, and no episode open: the ACK delivered in order what
     // was sent first, so no segment was sent before a delivered one and is missing; nothing
