@@ -7,7 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CA_OPEN, CA_RECOVERY } from '../../src/net/tcp/tcb.js';
+import { CA_OPEN, CA_RECOVERY, TcbStore } from '../../src/net/tcp/tcb.js';
+import { Undo } from '../../src/net/tcp/undo.js';
 import { type Conn, type Seg, ScriptRig, bytes, fromPeer, openConn, rackConn } from './harness.js';
 
 /** The peer's ACK of `una` with SACK blocks, all relative to `base`; returns the offsets of what the node sent back. */
@@ -258,4 +259,22 @@ test('undo: a recovery that starts while the last one awaits its D-SACKs extends
   assert.equal(rig.tcp.counters.undoneReductions, 1);
   assert.equal(rig.tcp.t.cwnd[k.c], cwnd);
   assert.equal(rig.tcp.t.sndUna[k.c], base + 9000);
+});
+
+test('undo: a recovery whose end is acknowledged before any resend left (pacing held it) was spurious; one with a resend not reported back was not', () => {
+  const t = new TcbStore(1);
+  const undo = new Undo(1);
+  t.cwnd[0] = 40_000;
+  t.ssthresh[0] = 0x7fffffff;
+  undo.begin(t, 0, 1000);
+  t.cwnd[0] = t.ssthresh[0] = 28_000;
+  // Nothing resent, the recovery point acknowledged: every segment deemed lost arrived as sent.
+  assert.ok(undo.mayUndo(0, 0));
+  undo.undo(t, 0);
+  assert.equal(t.cwnd[0], 40_000);
+  undo.begin(t, 0, 1000);
+  undo.onRetransmit(0, 500);
+  assert.ok(!undo.mayUndo(0, 0));
+  // Eifel (RFC 3522): the ACK echoes a timestamp from before the resend.
+  assert.ok(undo.mayUndo(0, 499));
 });

@@ -90,12 +90,14 @@ export class Undo {
 
   /**
    * Whether the episode can be undone at its end: all its retransmissions
-   * came back as D-SACKs, or the ACK ending it echoes `tsEcr` (0: none) from
+   * came back as D-SACKs, or none was sent (what was deemed lost arrived
+   * before pacing or PRR let its resend out: Linux's tcp_packet_delayed with
+   * no retrans_stamp), or the ACK ending it echoes `tsEcr` (0: none) from
    * before the first retransmission (Linux's tcp_may_undo).
    */
   mayUndo(c: number, tsEcr: number): boolean {
     if (this.armed[c] === 0) return false;
-    if (this.retrans[c] === 0) return true;
+    if (this.retrans[c] <= 0) return true;
     const s = this.stamp[c];
     return s !== 0 && tsEcr !== 0 && ((tsEcr - s) | 0) < 0;
   }
