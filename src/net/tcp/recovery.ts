@@ -52,8 +52,7 @@ export function sackAck(tcp: TcpLayer, c: number, advanced: boolean, tsEcr: numb
   }
   // Every retransmission of the episode came back as a D-SACK, and nothing else is deemed lost: no loss happened.
   if (undo.allDsacked(c) && rtx.lost[c] === 0) {
-    undo.undo(t, c);
-    tcp.counters.undoneReductions++;
+    undoReduction(tcp, c);
     if (t.ca[c] !== CA_OPEN) {
       t.ca[c] = CA_OPEN;
       rack.onRecoveryEnd(c);
@@ -66,8 +65,7 @@ export function sackAck(tcp: TcpLayer, c: number, advanced: boolean, tsEcr: numb
     // unless the episode was spurious (its ACK echoes a timestamp from before the first
     // retransmission, or all retransmissions came back as D-SACKs): then the window returns.
     if (undo.mayUndo(c, tsEcr)) {
-      undo.undo(t, c);
-      tcp.counters.undoneReductions++;
+      undoReduction(tcp, c);
     } else {
       if (ca === CA_RECOVERY) tcp.ccOf(c).exitRecovery(c, true);
       undo.linger(c, t.sndMax[c]);
@@ -81,6 +79,13 @@ export function sackAck(tcp: TcpLayer, c: number, advanced: boolean, tsEcr: numb
   } else if (rtx.delivered > 0) {
     tcp.ccOf(c).onAck(c, rtx.delivered, una, caRtt);
   }
+}
+
+/** The episode's reduction was spurious: the window of before it returns, and the controller's state with it. */
+function undoReduction(tcp: TcpLayer, c: number): void {
+  tcp.undo.undo(tcp.t, c);
+  tcp.ccOf(c).onUndo(c);
+  tcp.counters.undoneReductions++;
 }
 
 /** RACK_detect_loss with the current reordering window; arms or clears the reordering timer. */
