@@ -7,10 +7,10 @@
  */
 import type { TcbStore } from './tcb.js';
 
-/** Congestion controllers by name (`--cc`, TcpOptions.cc). */
 /** The initial ssthresh (RFC 5681 §3.1: arbitrarily high): slow start until the first congestion event. */
 export const SSTHRESH_INIT = 0x7fffffff;
 
+/** Congestion controllers by name (`--cc`, TcpOptions.cc). */
 export const CC_NEWRENO = 0;
 export const CC_CUBIC = 1;
 export const CC_NAMES = ['newreno', 'cubic'] as const;
@@ -147,6 +147,7 @@ export class NewReno implements CongestionControl {
     this.reduce(c);
     this.t.cwnd[c] = this.t.sndMss[c];
   }
-  onUndo(_c: number): void {}
 
+  /** Nothing of New Reno's beyond cwnd and ssthresh depends on the reduction. */
+  onUndo(_c: number): void {}
 }
