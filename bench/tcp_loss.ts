@@ -15,7 +15,8 @@
  * rounds per sender and their ratio, with vaigAI's RTOs and retransmissions.
  *
  * Usage: node dist/bench/tcp_loss.js [MB per run = 20] [rounds = 3] [cc = newreno,cubic] [impairments = all]
- * (impairments: comma-separated labels' first words: 1%loss,5%loss,reorder,delay)
+ * (impairments: comma-separated labels' first words: 1%loss,5%loss,reorder,delay; delay2, the reordering run
+ * without its reordering, only when named)
  * Needs root and the af_packet driver.
  */
 import { readFileSync, rmSync } from 'node:fs';
@@ -45,6 +46,8 @@ interface Imp {
   key: string;
   label: string;
   hop: string[];
+  /** Run only when named (a reference, not one of the issue's impairments). */
+  optional?: boolean;
 }
 
 const IMPAIRMENTS: Imp[] = [
@@ -52,6 +55,8 @@ const IMPAIRMENTS: Imp[] = [
   { key: '5%loss', label: '5% loss', hop: ['--both', 'loss=5%', '--seed', '5'] },
   { key: 'reorder', label: '5% reordering (2 ms delay)', hop: ['--both', 'delay=2ms,reorder=5%', '--seed', '9'] },
   { key: 'delay', label: '20 ms delay + 1% loss', hop: ['--both', 'delay=20ms,loss=1%,limit=20000', '--seed', '7'] },
+  // The reordering run's delay without its reordering: what the hop allows.
+  { key: 'delay2', label: '2 ms delay (reference)', hop: ['--both', 'delay=2ms', '--seed', '9'], optional: true },
 ];
 
 /** The kernel's side: a sender serving BYTES to one client, and the receiver that times the read. */
@@ -86,6 +91,14 @@ else:
     c.close()
     print('got', n, t, flush=True)
 `;
+
+/** The result's `tcpSenders` (cwnd in bytes, SRTT in µs). */
+interface Senders {
+  cwnd: { p50: number; p90: number };
+  srttUs: { p50: number };
+}
+
+const kb = (b: number): string => (b / 1024).toFixed(0);
 
 interface Result {
   mbit: number;
@@ -168,11 +181,14 @@ async function main(): Promise<void> {
         const cpu = procCpuS(v.child.pid) - cpu0;
         if (got.bytes !== BYTES) throw new Error(`vaigAI: received ${got.bytes} of ${BYTES}`);
         await v.stop();
-        const tcp = (JSON.parse(readFileSync(json, 'utf8')) as { tcp: Record<string, number> }).tcp;
+        const res = JSON.parse(readFileSync(json, 'utf8')) as { tcp: Record<string, number>; tcpSenders?: Senders };
+        const tcp = res.tcp;
+        const s = res.tcpSenders;
         const extra =
           `rto ${tcp.rtoFires} retrans ${tcp.retransSegs}` +
           (tcp.rackRetransmits !== undefined ? ` (rack ${tcp.rackRetransmits} tlp ${tcp.tlpRetransmits} rto ${tcp.rtoRetransmits}, spurious ${tcp.spuriousRetransmits})` : '') +
-          (tcp.undoneReductions !== undefined ? ` recoveries ${tcp.fastRetransmits} undone ${tcp.undoneReductions}` : '') +
+          (tcp.undoneReductions !== undefined ? ` recoveries ${tcp.fastRetransmits} undone ${tcp.undoneReductions} dsacks ${tcp.dsacksIn} reo-timeouts ${tcp.reoTimeouts}` : '') +
+          (s !== undefined ? ` cwnd p50/p90 ${kb(s.cwnd.p50)}/${kb(s.cwnd.p90)} KB srtt p50 ${(s.srttUs.p50 / 1000).toFixed(2)} ms` : '') +
           ` probes ${tcp.lossProbes}, CPU ${((cpu / got.s) * 100).toFixed(0)}%`;
         return { mbit: (got.bytes * 8) / got.s / 1e6, extra };
       } finally {
@@ -209,7 +225,7 @@ async function main(): Promise<void> {
     console.log(`bench/tcp_loss: ${MB} MB per run, ${ROUNDS} rounds, alternating vaigAI and Linux; goodput in Mbit/s (median of rounds)`);
     const rows: string[] = [];
     for (const imp of IMPAIRMENTS) {
-      if (ONLY !== null && !ONLY.includes(imp.key)) continue;
+      if (ONLY === null ? imp.optional === true : !ONLY.includes(imp.key)) continue;
       for (const cc of CCS) {
         const vg: number[] = [];
         const lx: number[] = [];

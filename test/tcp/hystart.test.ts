@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Cubic } from '../../src/net/tcp/cubic.js';
 import { CSS_ROUNDS, HY_CSS, HY_DONE, HY_EXIT, HY_GROW, HY_GROW_CSS, HY_SS, HyStart } from '../../src/net/tcp/hystart.js';
+import { SSTHRESH_INIT } from '../../src/net/tcp/reno.js';
 import { TcbStore } from '../../src/net/tcp/tcb.js';
+import { bytes, fromPeer, rackConn } from './harness.js';
 
 /**
  * One round trip: `n` ACKs of 1000 bytes with RTT `rttUs`; returns what onAck
@@ -98,4 +100,23 @@ test('HyStart++ in CUBIC: slow start grows by what is acknowledged (L = 8 SMSS u
   for (let i = 0; i < 5000 && t.ssthresh[0] === 0x7fffffff; i++) ack(2 * mss, rtt);
   assert.equal(t.ssthresh[0], t.cwnd[0]);
   assert.equal(cc.hystart.mode[0], HY_DONE);
+});
+
+test('HyStart++ after an undone recovery in the initial slow start: the rounds are watched again (no loss happened to end it, RFC 9406 §4.2)', () => {
+  const { rig, k, base } = rackConn(8000, { cc: 'cubic' });
+  const cc = rig.tcp.ccOf(k.c) as Cubic;
+  const ack = (una: number, sack: [number, number][] = []): number[] =>
+    rig.exchange(fromPeer(k, { ack: base + una, sack: sack.map(([l, r]) => [base + l, base + r] as [number, number]) })).map((s) => s.seq - base);
+  rig.tcp.write(k.c, bytes(6000, 14), 0, 6000);
+  rig.sent();
+  rig.advance(8000);
+  // Segments 2..5 overtake 0 and 1: both resent, the window reduced, HyStart++ ends with slow start.
+  assert.deepEqual(ack(0, [[2000, 6000]]), [0, 1000]);
+  assert.equal(cc.hystart.mode[k.c], HY_DONE);
+  // The originals arrive, the receiver reports both resends: the reduction is undone, slow start goes on.
+  rig.advance(1000);
+  ack(6000, [[0, 2000]]);
+  assert.equal(rig.tcp.counters.undoneReductions, 1);
+  assert.equal(rig.tcp.t.ssthresh[k.c], SSTHRESH_INIT);
+  assert.notEqual(cc.hystart.mode[k.c], HY_DONE);
 });

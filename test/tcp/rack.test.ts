@@ -7,8 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CA_OPEN, CA_RECOVERY } from '../../src/net/tcp/tcb.js';
-import { type Conn, type ScriptRig, bytes, fromPeer, rackConn } from './harness.js';
+import { CA_OPEN, CA_RECOVERY, TcbStore } from '../../src/net/tcp/tcb.js';
+import { Undo } from '../../src/net/tcp/undo.js';
+import { type Conn, type Seg, ScriptRig, bytes, fromPeer, openConn, rackConn } from './harness.js';
 
 /** The peer's ACK of `una` with SACK blocks, all relative to `base`; returns the offsets of what the node sent back. */
 function acker(rig: ScriptRig, k: Conn, base: number) {
@@ -41,9 +42,10 @@ test('RACK: one SACKed segment above a hole waits the reordering window (min_RTT
   rig.advance(8000);
   const ack = acker(rig, k, base);
   assert.deepEqual(ack(0, [[1000, 2000]]), []);
-  // RACK.rtt = 8 ms (the SACKed segment), reo_wnd = 2 ms: segment 0 is lost 2 ms from now.
+  // RACK.rtt = 8 ms (the SACKed segment), reo_wnd = 2 ms: segment 0 is lost 2 ms from now; the timer
+  // fires 2 ms after that (as Linux's TCP_TIMEOUT_MIN), in case an ACK was only held up.
   assert.ok(rig.tcp.rack.reoAt[k.c] > 0);
-  assert.deepEqual(rig.advance(1000), []);
+  assert.deepEqual(rig.advance(3000), []);
   const [rx, ...more] = rig.advance(2000);
   assert.deepEqual(more, []);
   assert.equal(rx.seq, base);
@@ -69,7 +71,7 @@ test('RACK: once reordering is seen, three SACKed segments no longer zero the re
   // Three SACKed above a hole: with reordering seen the window stays min_RTT / 4.
   assert.deepEqual(ack(4000, [[5000, 8000]]), []);
   assert.equal(rig.tcp.t.ca[k.c], CA_OPEN);
-  const out = rig.advance(3000);
+  const out = rig.advance(5000);
   assert.deepEqual(out.map((s) => s.seq - base), [4000]);
 });
 
@@ -151,4 +153,128 @@ test('TLP episode (RFC 8985 §7.4): a resent tail acknowledged without a D-SACK 
     assert.equal(rig.tcp.t.cwnd[k.c] < cwnd, !dsack, `dsack ${dsack}: cwnd ${rig.tcp.t.cwnd[k.c]} from ${cwnd}`);
     assert.equal(rig.tcp.counters.rtoFires, 0);
   }
+});
+
+test('an ACK overtaken by a later one (PAWS fails) is not answered, and its D-SACK still undoes a spurious recovery', () => {
+  const rig = new ScriptRig({ cc: 'newreno' });
+  // MSS 1012: 1000 bytes of data beside the timestamp option.
+  const k = openConn(rig, { mss: 1012, sackOk: true, ts: [1000, 0] });
+  const base = k.sndNxt;
+  rig.tcp.write(k.c, bytes(4000, 8), 0, 4000);
+  const sent = rig.sent();
+  assert.equal(sent.length, 4);
+  rig.advance(8000);
+  let ecr = k.nodeTs;
+  const ack = (una: number, ts: number, sack: [number, number][] = []): Seg[] =>
+    rig.exchange(fromPeer(k, { ack: base + una, ts: [ts, ecr], sack: sack.map(([l, r]) => [base + l, base + r] as [number, number]) }));
+  // Segments 1..3 overtook segment 0: three SACKed with no reordering seen, 0 is lost and resent.
+  const [rx] = ack(0, 1010, [[1000, 4000]]);
+  assert.equal(rx.seq, base);
+  assert.equal(rig.tcp.t.ca[k.c], CA_RECOVERY);
+  const undone = rig.tcp.counters.undoneReductions;
+  // The original arrived: the receiver ACKs all and, for the resend, a D-SACK. The ACK of a later
+  // duplicate (TSval 1012) overtakes the one carrying the D-SACK (TSval 1011) on the way back; both
+  // echo the resend's timestamp, so Eifel (RFC 3522) does not tell the episode spurious.
+  ecr = rx.ts![0];
+  ack(4000, 1012);
+  assert.equal(rig.tcp.counters.undoneReductions, undone);
+  // RFC 7323 §5.3 R1 would drop it and answer; as Linux's tcp_disordered_ack it moves nothing and is
+  // not answered, and its D-SACK (RFC 2883, sent once) reaches the scoreboard: the reduction is undone.
+  assert.deepEqual(ack(4000, 1011, [[0, 1000]]), []);
+  assert.equal(rig.tcp.counters.pawsDrops, 1);
+  assert.equal(rig.tcp.counters.dsacksIn, 1);
+  assert.equal(rig.tcp.counters.undoneReductions, undone + 1);
+  // Older than TS.Recent by more than an RTO: a possible old duplicate, dropped and answered as RFC 7323 says.
+  const [a] = ack(4000, 1011 - Math.ceil(rig.tcp.t.rto[k.c] / 1000) - 1, [[0, 1000]]);
+  assert.equal(a.ack, k.peerNxt);
+  assert.equal(rig.tcp.counters.dsacksIn, 1);
+});
+
+test('undo: one D-SACK block covering two resent segments accounts for both (RFC 3708 counts resent segments; a receiver reports adjacent duplicates in one block)', () => {
+  const { rig, k, base } = rackConn(8000);
+  rig.tcp.write(k.c, bytes(6000, 9), 0, 6000);
+  assert.equal(rig.sent().length, 6);
+  const cwnd = rig.tcp.t.cwnd[k.c];
+  rig.advance(8000);
+  const ack = acker(rig, k, base);
+  // Segments 2..5 overtook 0 and 1: both are lost at once (no reordering seen yet) and resent.
+  assert.deepEqual(ack(0, [[2000, 6000]]), [0, 1000]);
+  assert.ok(rig.tcp.t.cwnd[k.c] < cwnd);
+  // The originals arrive; the receiver reports both resends in one D-SACK block [0, 2000).
+  rig.advance(1000);
+  ack(6000, [[0, 2000]]);
+  assert.equal(rig.tcp.counters.dsacksIn, 1);
+  assert.equal(rig.tcp.counters.undoneReductions, 1);
+  assert.equal(rig.tcp.t.cwnd[k.c], cwnd);
+});
+
+/** Six segments sent; 2..5 SACKed first: 0 and 1 are resent (reordering window 0), and the cwnd before is returned. */
+function spuriousRecovery(): { rig: ScriptRig; k: Conn; base: number; ack: ReturnType<typeof acker>; cwnd: number } {
+  const { rig, k, base } = rackConn(8000);
+  rig.tcp.write(k.c, bytes(6000, 10), 0, 6000);
+  rig.sent();
+  const cwnd = rig.tcp.t.cwnd[k.c];
+  rig.advance(8000);
+  const ack = acker(rig, k, base);
+  assert.deepEqual(ack(0, [[2000, 6000]]), [0, 1000]);
+  return { rig, k, base, ack, cwnd };
+}
+
+test('undo: a D-SACK that comes a window after the recovery ended still undoes it (RFC 3708: every resend of the episode reported; Linux keeps undo_marker past the end)', () => {
+  const { rig, k, ack, cwnd } = spuriousRecovery();
+  // The originals arrive: the recovery ends, the D-SACKs are still on their way (no timestamps: no Eifel).
+  rig.advance(1000);
+  ack(6000);
+  assert.equal(rig.tcp.t.ca[k.c], CA_OPEN);
+  const reduced = rig.tcp.t.cwnd[k.c];
+  assert.ok(reduced < cwnd);
+  // A window more is sent and acknowledged: SND.UNA passes SND.MAX of the end.
+  rig.tcp.write(k.c, bytes(2000, 11), 0, 2000);
+  assert.equal(rig.sent().length, 2);
+  rig.advance(8000);
+  ack(8000);
+  assert.equal(rig.tcp.counters.undoneReductions, 0);
+  // The receiver's report of both resends (the ACK carrying it was reordered): the reduction is undone.
+  ack(8000, [[0, 2000]]);
+  assert.equal(rig.tcp.counters.undoneReductions, 1);
+  assert.equal(rig.tcp.t.cwnd[k.c], cwnd);
+});
+
+test('undo: a recovery that starts while the last one awaits its D-SACKs extends it; once every resend of both is reported, the window before the first returns', () => {
+  const { rig, k, base, ack, cwnd } = spuriousRecovery();
+  rig.advance(1000);
+  ack(6000);
+  // The reduced window (half the flight) lets three segments out.
+  rig.tcp.write(k.c, bytes(3000, 12), 0, 3000);
+  assert.equal(rig.sent().length, 3);
+  rig.advance(8000);
+  // Segments 7000 and 8000 overtake 6000: after the reordering window, a second recovery resends 6000.
+  const out = [...ack(6000, [[7000, 9000]]), ...rig.advance(5000).map((s) => s.seq - base)];
+  assert.equal(out[0], 6000);
+  assert.equal(rig.tcp.counters.fastRetransmits, 2);
+  // The first recovery's two resends reported: the second's resend is still unreported.
+  ack(6000, [[0, 2000], [7000, 9000]]);
+  assert.equal(rig.tcp.counters.undoneReductions, 0);
+  ack(9000, [[6000, 7000]]);
+  assert.equal(rig.tcp.counters.undoneReductions, 1);
+  assert.equal(rig.tcp.t.cwnd[k.c], cwnd);
+  assert.equal(rig.tcp.t.sndUna[k.c], base + 9000);
+});
+
+test('undo: a recovery whose end is acknowledged before any resend left (pacing held it) was spurious; one with a resend not reported back was not', () => {
+  const t = new TcbStore(1);
+  const undo = new Undo(1);
+  t.cwnd[0] = 40_000;
+  t.ssthresh[0] = 0x7fffffff;
+  undo.begin(t, 0, 1000);
+  t.cwnd[0] = t.ssthresh[0] = 28_000;
+  // Nothing resent, the recovery point acknowledged: every segment deemed lost arrived as sent.
+  assert.ok(undo.mayUndo(0, 0));
+  undo.undo(t, 0);
+  assert.equal(t.cwnd[0], 40_000);
+  undo.begin(t, 0, 1000);
+  undo.onRetransmit(0, 500);
+  assert.ok(!undo.mayUndo(0, 0));
+  // Eifel (RFC 3522): the ACK echoes a timestamp from before the resend.
+  assert.ok(undo.mayUndo(0, 499));
 });

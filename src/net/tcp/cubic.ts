@@ -12,7 +12,7 @@
  * cwnd itself stays in bytes in the TCB store.
  */
 import { HY_EXIT, HyStart } from './hystart.js';
-import { type CcClock, NewReno } from './reno.js';
+import { type CcClock, NewReno, SSTHRESH_INIT } from './reno.js';
 import type { TcbStore } from './tcb.js';
 
 /** RFC 9438 §4.1 / §4.6. */
@@ -142,6 +142,15 @@ export class Cubic extends NewReno {
     const whole = Math.floor(grow);
     this.acc[c] = grow - whole;
     if (whole > 0) t.cwnd[c] = cwnd + whole;
+  }
+
+  /**
+   * Back in the initial slow start (the undone reduction came before its end):
+   * HyStart++ watches the rounds again, as Linux's stays on through an undone
+   * recovery; RFC 9406 ends it on a loss, and there was none.
+   */
+  override onUndo(c: number): void {
+    if (this.t.ssthresh[c] === SSTHRESH_INIT) this.hystart.init(c);
   }
 
   override onRto(c: number): void {

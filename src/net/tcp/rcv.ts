@@ -49,6 +49,7 @@ export function segmentArrives(tcp: TcpLayer, c: number): void {
   // RFC 7323 §5.3 R1: PAWS. (The 24-day idle exemption of R3 is not needed: idle TCBs are this young.)
   if ((t.flags[c] & F_TS) !== 0 && o.hasTimestamps && (flags & TCP_RST) === 0 && seqLt(o.tsVal, t.tsRecent[c])) {
     k.pawsDrops++;
+    if (segLen === 0 && disorderedAck(tcp, c)) return;
     sendAck(tcp, c);
     return;
   }
@@ -99,6 +100,35 @@ export function segmentArrives(tcp: TcpLayer, c: number): void {
   }
   output(tcp, c);
   touchIdle(tcp, c);
+}
+
+/**
+ * A pure ACK that failed PAWS because a later ACK overtook it (ACKs reordered
+ * on the way back): as Linux's tcp_disordered_ack, it is not answered, and
+ * when it moves nothing (its ACK at or below SND.UNA, its sequence RCV.NXT)
+ * and its timestamp is within an RTO of TS.Recent (no old duplicate from a
+ * wrapped sequence space, what PAWS guards against, RFC 7323 §5.3), its SACK
+ * blocks still reach the scoreboard: SACK is advisory (RFC 2018 §4) and a
+ * D-SACK (RFC 2883) is sent once, so one dropped here is a spurious
+ * retransmission never seen and a window reduction never undone. Returns
+ * whether the ACK was taken so (no ACK in reply).
+ */
+function disorderedAck(tcp: TcpLayer, c: number): boolean {
+  const t = tcp.t;
+  const r = tcp.rx;
+  const o = tcp.rxOpt;
+  if ((r.flags & (TCP_ACK | TCP_SYN | TCP_FIN)) !== TCP_ACK || r.seq !== t.rcvNxt[c]) return false;
+  if (seqGt(r.ack, t.sndUna[c]) || seqLt(r.ack, (t.sndUna[c] - t.maxSndWnd[c]) >>> 0)) return false;
+  if (((t.tsRecent[c] - o.tsVal) | 0) * 1000 > t.rto[c]) return false;
+  if ((t.flags[c] & F_SACK) === 0 || o.sackCount === 0) return true;
+  tcp.rtx.beginAck(tcp.rack.minRtt[c]);
+  dsackSeen = false;
+  if (takeSack(tcp, c, r.ack) || dsackSeen) {
+    // No timestamp echo: an older one than the ACKs already taken says nothing of the episode's end (Eifel).
+    sackAck(tcp, c, false, 0);
+    output(tcp, c);
+  }
+  return true;
 }
 
 /** Processes the ACK field; false when the segment must not be processed further (dropped, or the TCB is gone). */
@@ -186,7 +216,7 @@ function takeSack(tcp: TcpLayer, c: number, ack: number): boolean {
       if (ours) tcp.counters.spuriousRetransmits++;
       tcp.rack.onDsack(c, t.sndUna[c] | 0, max | 0, ours);
       tcp.rack.tlpDsack(c, r >>> 0);
-      tcp.undo.onDsack(c, r | 0);
+      tcp.undo.onDsack(c, l | 0, r | 0, t.sndMss[c]);
       continue;
     }
     if (seqLeq(r, ack) || seqGt(r, max)) continue;

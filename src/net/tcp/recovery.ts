@@ -9,7 +9,7 @@
  * delivered. After an RTO (the loss state) the segments not SACKed are
  * deemed lost and go again under slow start.
  */
-import { armDataTimer } from './rto.js';
+import { TIMER_SLACK_MS, armDataTimer } from './rto.js';
 import { R_SACKED } from './rtx_queue.js';
 import { seqGeq } from './seq.js';
 import { CA_LOSS, CA_OPEN, CA_RECOVERY } from './tcb.js';
@@ -32,7 +32,7 @@ export function sackAck(tcp: TcpLayer, c: number, advanced: boolean, tsEcr: numb
     if (caRtt < m || m < 0) rack.minRtt[c] = caRtt > 0 ? caRtt : 0;
   }
   const una = t.sndUna[c] | 0;
-  if (t.ca[c] === CA_OPEN) undo.expire(c, una);
+  if (t.ca[c] === CA_OPEN) undo.expire(c, una, t.sndMax[c] | 0);
   if ((rtx.sacked[c] | rtx.lost[c] | rtx.retrans[c]) === 0 && t.ca[c] === CA_OPEN && !rack.tlpOpen(c) && undo.armed[c] === 0) {
     // Nothing SACKed, lost or resent, and no episode open: the ACK delivered in order what
     // was sent first, so no segment was sent before a delivered one and is missing; nothing
@@ -52,8 +52,7 @@ export function sackAck(tcp: TcpLayer, c: number, advanced: boolean, tsEcr: numb
   }
   // Every retransmission of the episode came back as a D-SACK, and nothing else is deemed lost: no loss happened.
   if (undo.allDsacked(c) && rtx.lost[c] === 0) {
-    undo.undo(t, c);
-    tcp.counters.undoneReductions++;
+    undoReduction(tcp, c);
     if (t.ca[c] !== CA_OPEN) {
       t.ca[c] = CA_OPEN;
       rack.onRecoveryEnd(c);
@@ -66,8 +65,7 @@ export function sackAck(tcp: TcpLayer, c: number, advanced: boolean, tsEcr: numb
     // unless the episode was spurious (its ACK echoes a timestamp from before the first
     // retransmission, or all retransmissions came back as D-SACKs): then the window returns.
     if (undo.mayUndo(c, tsEcr)) {
-      undo.undo(t, c);
-      tcp.counters.undoneReductions++;
+      undoReduction(tcp, c);
     } else {
       if (ca === CA_RECOVERY) tcp.ccOf(c).exitRecovery(c, true);
       undo.linger(c, t.sndMax[c]);
@@ -83,6 +81,13 @@ export function sackAck(tcp: TcpLayer, c: number, advanced: boolean, tsEcr: numb
   }
 }
 
+/** The episode's reduction was spurious: the window of before it returns, and the controller's state with it. */
+function undoReduction(tcp: TcpLayer, c: number): void {
+  tcp.undo.undo(tcp.t, c);
+  tcp.ccOf(c).onUndo(c);
+  tcp.counters.undoneReductions++;
+}
+
 /** RACK_detect_loss with the current reordering window; arms or clears the reordering timer. */
 function detect(tcp: TcpLayer, c: number): void {
   const t = tcp.t;
@@ -92,7 +97,10 @@ function detect(tcp: TcpLayer, c: number): void {
   const timeout = rack.detectLoss(c, rtx, reo);
   if (rack.newlyLost > 0 && t.ca[c] !== CA_OPEN) tcp.counters.rackLostMarks += rack.newlyLost;
   if (timeout > 0) {
-    const at = Math.ceil((tcp.nowUs + timeout) / 1000);
+    // RFC 8985 §6.3 arms the timer at the earliest time a segment may be deemed lost; as Linux
+    // (tcp_rack_reo_timeout) it fires a little later, so ACKs that the sender's own scheduling or a
+    // burst of reordered ACKs held back are read first, rather than a spurious recovery started.
+    const at = Math.ceil((tcp.nowUs + timeout) / 1000) + TIMER_SLACK_MS;
     rack.reoAt[c] = at;
     tcp.wheel.schedule(c, at);
   } else {

@@ -7,6 +7,9 @@
  */
 import type { TcbStore } from './tcb.js';
 
+/** The initial ssthresh (RFC 5681 §3.1: arbitrarily high): slow start until the first congestion event. */
+export const SSTHRESH_INIT = 0x7fffffff;
+
 /** Congestion controllers by name (`--cc`, TcpOptions.cc). */
 export const CC_NEWRENO = 0;
 export const CC_CUBIC = 1;
@@ -46,6 +49,8 @@ export interface CongestionControl {
   exitRecovery(c: number, pipe: boolean): void;
   /** Retransmission timeout. */
   onRto(c: number): void;
+  /** A reduction proven spurious was undone: cwnd and ssthresh are back (undo.ts). */
+  onUndo(c: number): void;
 }
 
 export class NewReno implements CongestionControl {
@@ -71,7 +76,7 @@ export class NewReno implements CongestionControl {
     const mss = this.t.sndMss[c];
     const iw = 2 * mss > 14600 ? 2 * mss : 14600;
     this.t.cwnd[c] = 10 * mss < iw ? 10 * mss : iw;
-    this.t.ssthresh[c] = 0x7fffffff;
+    this.t.ssthresh[c] = SSTHRESH_INIT;
     this.t.caAcked[c] = 0;
   }
 
@@ -142,4 +147,7 @@ export class NewReno implements CongestionControl {
     this.reduce(c);
     this.t.cwnd[c] = this.t.sndMss[c];
   }
+
+  /** Nothing of New Reno's beyond cwnd and ssthresh depends on the reduction. */
+  onUndo(_c: number): void {}
 }

@@ -16,8 +16,12 @@ import type { TcpLayer } from './tcp_layer.js';
 const GRANULARITY_US = 1000;
 /** Backoff exponent ceiling (the RTO is capped at rtoMax anyway). */
 const MAX_BACKOFF_SHIFT = 16;
-/** Added to 2 SRTT in the probe timeout, as Linux's TCP_TIMEOUT_MIN (2 jiffies): room for the peer's burst-end ACK. */
-const PTO_SLACK_MS = 2;
+/**
+ * Slack added to the timers that guess an ACK is late, as Linux's TCP_TIMEOUT_MIN
+ * (2 jiffies): to 2 SRTT in the probe timeout (room for the peer's burst-end
+ * ACK), and to RACK's reordering timer (recovery.ts).
+ */
+export const TIMER_SLACK_MS = 2;
 /** RFC 8985 §7.2 WCDelAckT: a lone segment in flight may wait for the peer's delayed ACK. */
 const PTO_DELACK_MS = 200;
 
@@ -69,7 +73,7 @@ export function armDataTimer(tcp: TcpLayer, c: number): void {
     return;
   }
   const lone = ((t.sndMax[c] - t.sndUna[c]) >>> 0) <= t.sndMss[c];
-  const pto = Math.ceil((2 * t.srtt[c]) / 1000) + (lone ? PTO_DELACK_MS : PTO_SLACK_MS);
+  const pto = Math.ceil((2 * t.srtt[c]) / 1000) + (lone ? PTO_DELACK_MS : TIMER_SLACK_MS);
   const rto = Math.ceil(currentRtoUs(tcp, c) / 1000);
   t.tlp[c] = TLP_ARMED;
   const at = tcp.nowMs + (pto < rto ? pto : rto);
