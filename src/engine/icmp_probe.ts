@@ -33,7 +33,7 @@ export class IcmpProbe extends ProbeLoad implements EchoReplyHandler {
     }
     pool.u8.set(this.template, pool.base(s) + L4_OFF + ICMP_HDR_LEN);
     const c = this.cfg;
-    this.stack.sendEcho(s, this.nextSrc(), c.dstIp, this.ident, seq & 0xffff, c.payloadSize, (c.dscp ?? 0) << 2);
+    this.stack.sendEcho(s, this.src.next(), c.dstIp, this.ident, seq & 0xffff, c.payloadSize, (c.dscp ?? 0) << 2);
     return true;
   }
 

@@ -10,6 +10,7 @@
  * Data layout: tag u32 at 0, sequence u32 at 4, send time (µs, f64) at 8,
  * then the filler pattern.
  */
+import { AddrCycle } from '../common/addr_cycle.js';
 import type { Clock } from '../common/clock.js';
 import type { HdrRecorder } from '../telemetry/histogram.js';
 import { RateBudget } from './rate_budget.js';
@@ -71,12 +72,15 @@ export abstract class ProbeLoad {
   private probeUs = -Infinity;
   /** The sends' pacing (a live change sets its rate). */
   readonly budget: RateBudget;
+  /** The datagrams' source addresses: the range's in turn, else srcIp. */
+  protected readonly src: AddrCycle;
   private readonly seen = new Uint8Array(SEEN_MASK + 1);
   /** The data of every datagram, stamped per send. */
   protected readonly template: Uint8Array;
   private readonly tdv: DataView;
 
   constructor(protected readonly cfg: ProbeConfig) {
+    this.src = new AddrCycle(cfg.srcLo ?? cfg.srcIp, cfg.srcHi ?? cfg.srcIp);
     this.budget = new RateBudget(cfg.rate, cfg.stages?.length ? new Schedule(cfg.stages) : null);
     this.template = new Uint8Array(cfg.payloadSize);
     for (let i = PROBE_HDR; i < cfg.payloadSize; i++) this.template[i] = 0x21 + (i % 94);
@@ -85,17 +89,7 @@ export abstract class ProbeLoad {
     this.startUs = cfg.clock.nowUs();
   }
 
-  /** The next datagram's source: the range's addresses in turn, else srcIp. */
-  private srcAt = 0;
-  protected nextSrc(): number {
-    const c = this.cfg;
-    if (c.srcLo === undefined || c.srcHi === undefined) return c.srcIp;
-    const ip = c.srcLo + this.srcAt;
-    this.srcAt = ip >= c.srcHi ? 0 : this.srcAt + 1;
-    return ip;
-  }
-
-  /** Builds and sends datagram `seq` with the stamped template (from nextSrc()); false when no buffer was free. */
+  /** Builds and sends datagram `seq` with the stamped template (from src); false when no buffer was free. */
   protected abstract emit(seq: number): boolean;
 
   /** Sends what the rate allows, and stops at the count or the time bound. */

@@ -18,6 +18,8 @@ export class RateBudget {
   private owed = 0;
   /** Sends taken since the origin. */
   private issued = 0;
+  /** 1 when a send is due at the origin itself: not when the stage starts the rate at 0. */
+  private first = 1;
   private burst: number;
 
   /** `rate` per second (0 = no limit), scaled over time by `schedule`'s stages when given. */
@@ -44,6 +46,7 @@ export class RateBudget {
       this.originUs = nowUs;
       this.lastUs = nowUs;
       this.owed = 0;
+      this.first = this.schedule === null || this.schedule.scaleAt(nowUs - this.startUs) > 0 ? 1 : 0;
     }
     const sch = this.schedule;
     if (sch === null) this.owed = ((nowUs - this.originUs) * this.rate) / 1e6;
@@ -54,9 +57,7 @@ export class RateBudget {
       this.owed += (((s0 + s1) / 2) * this.rate * (nowUs - this.lastUs)) / 1e6;
     }
     this.lastUs = nowUs;
-    // The first send is due at the origin, unless the stage starts the rate at 0.
-    const first = sch === null || sch.scaleAt(this.originUs - this.startUs) > 0 ? 1 : 0;
-    let n = Math.floor(this.owed) + first - this.issued;
+    let n = Math.floor(this.owed) + this.first - this.issued;
     if (n > this.burst) {
       this.issued += n - this.burst;
       n = this.burst;

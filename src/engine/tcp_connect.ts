@@ -8,6 +8,7 @@
  * stops and closes, so a payload larger than the run makes long-lived
  * streams, as iperf runs them. Every attempt ends under one reason.
  */
+import { AddrCycle } from '../common/addr_cycle.js';
 import type { Clock } from '../common/clock.js';
 import type { ConnectOptions } from '../net/tcp/api.js';
 import { CloseReason, type StreamHandler, type StreamTransport } from '../net/tcp/stream.js';
@@ -82,12 +83,14 @@ export class TcpConnectLoad implements StreamHandler {
   private readonly src: Uint8Array;
 
   /** The next source's place in srcLo..srcHi. */
-  private srcAt = 0;
+  /** Its source addresses: the range's in turn, else srcIp (0: the TCP layer's pool). */
+  private readonly sources: AddrCycle;
   /** Its connections' TOS byte; the layer's controller. */
   private readonly marks: ConnectOptions;
 
   constructor(private readonly cfg: TcpConnectConfig) {
     this.marks = { tos: (cfg.dscp ?? 0) << 2, cc: -1 };
+    this.sources = new AddrCycle(cfg.srcLo ?? cfg.srcIp, cfg.srcHi ?? cfg.srcIp);
     this.budget = new RateBudget(cfg.rate, cfg.stages?.length ? new Schedule(cfg.stages) : null);
     this.synUs = new Float64Array(cfg.maxConns);
     this.left = new Float64Array(cfg.maxConns);
@@ -125,12 +128,7 @@ export class TcpConnectLoad implements StreamHandler {
     const n = this.budget.due(nowUs, room);
     let k = 0;
     for (; k < n; k++) {
-      let src = c.srcIp;
-      if (c.srcLo !== undefined && c.srcHi !== undefined) {
-        src = c.srcLo + this.srcAt;
-        this.srcAt = src >= c.srcHi ? 0 : this.srcAt + 1;
-      }
-      const id = c.transport.connect(src, c.dstIp, c.dstPort, this, 0, this.marks);
+      const id = c.transport.connect(this.sources.next(), c.dstIp, c.dstPort, this, 0, this.marks);
       if (id < 0) break;
       this.attempts++;
       this.open++;

@@ -26,7 +26,7 @@ export class UdpProbe extends ProbeLoad implements UdpHandler {
     if (s < 0) return false;
     udp.pool.u8.set(this.template, udp.payloadOff(s));
     const c = this.cfg;
-    udp.sendSlot(s, this.nextSrc(), this.srcPort, c.dstIp, c.dstPort, c.payloadSize, (c.dscp ?? 0) << 2);
+    udp.sendSlot(s, this.src.next(), this.srcPort, c.dstIp, c.dstPort, c.payloadSize, (c.dscp ?? 0) << 2);
     return true;
   }
 

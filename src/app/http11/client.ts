@@ -20,6 +20,7 @@
  * `maxConcurrent` connections open (and, for a request, none idle) is
  * dropped and counted, never delayed.
  */
+import { AddrCycle } from '../../common/addr_cycle.js';
 import { monotonicClock, type Clock } from '../../common/clock.js';
 import type { Prng } from '../../common/prng.js';
 import { DueQueue } from '../../common/due_queue.js';
@@ -330,8 +331,8 @@ export class Http1Client implements StreamHandler {
   private started = false;
   /** Connections waiting for a time: think time, or their next request's intended start. */
   private readonly due = new DueQueue();
-  /** The next source address of a range (srcIpHi). */
-  private nextSrc = 0;
+  /** Its source addresses srcIp..srcIpHi, in turn. */
+  private readonly src: AddrCycle;
   done = false;
 
   constructor(opt: Partial<ClientOptions> & Pick<ClientOptions, 'transport' | 'dstIp' | 'dstPort' | 'host' | 'requests'>) {
@@ -342,6 +343,7 @@ export class Http1Client implements StreamHandler {
     if (!(o.pipeline >= 1 && o.pipeline <= 1024)) throw new RangeError('pipeline depth must be 1..1024');
     if (!(o.connections >= 1)) throw new RangeError('connections must be >= 1');
     this.t = o.transport;
+    this.src = new AddrCycle(o.srcIp, o.srcIpHi);
     this.w = o.pipeline === 1 ? (o.transport.wire ?? null) : null;
     this.wireClock = this.w?.clock ?? null;
     this.wire = [
@@ -683,12 +685,7 @@ export class Http1Client implements StreamHandler {
   private openConn(): ClientConn | null {
     const o = this.opt;
     this.stats.attempts++;
-    let src = o.srcIp;
-    if (o.srcIpHi > src) {
-      src = o.srcIp + this.nextSrc;
-      this.nextSrc = src >= o.srcIpHi ? 0 : this.nextSrc + 1;
-    }
-    const id = this.t.connect(src, o.dstIp, o.dstPort, this, 0, o.connect);
+    const id = this.t.connect(this.src.next(), o.dstIp, o.dstPort, this, 0, o.connect);
     if (id < 0) {
       // No route, or a next hop that did not answer ARP, is the network's failure; the rest is ours (no TCB, no port).
       const why = id === TcpError.UNREACHABLE || id === TcpError.NO_ROUTE ? Fail.UNREACHABLE : Fail.LOCAL;
