@@ -7,9 +7,12 @@
 //                                       rxSlots, txSlots, rxStamps?, txStamp?, clockOriginNs? }
 //                                     rxStamps (Float64Array, one per slot): each rx burst writes
 //                                     the kernel's receive time of the frame it put in a slot;
-//                                     txStamp[0]: each tx burst's hand-over time. Both in µs of
-//                                     CLOCK_MONOTONIC minus clockOriginNs (the caller's clock)
+//                                     txStamp[0]: each tx burst's time (the device's stamp of
+//                                     its first frame where it gives one, else the hand-over
+//                                     time). Both in µs of CLOCK_MONOTONIC minus clockOriginNs
+//                                     (the caller's clock)
 //   queue.rxTimestamps                whether rx writes rxStamps (the driver has kernel stamps)
+//   queue.txTimestamps                whether txStamp is the device's (else the hand-over time)
 //   queue.rx(n, top)                  one burst received into the pool's free slots
 //                                     freeStack[top-n..top); the k used ones are moved to the
 //                                     RX output array [0..k) and the stack closed up (JS
@@ -91,7 +94,8 @@ class Queue : public Napi::ObjectWrap<Queue> {
                         InstanceMethod<&Queue::BenchTx>("benchTx"), InstanceMethod<&Queue::BenchRx>("benchRx"),
                         InstanceMethod<&Queue::SetRxOut>("setRxOut"),
                         InstanceAccessor<&Queue::WaitFd>("waitFd"),
-                        InstanceAccessor<&Queue::RxTimestamps>("rxTimestamps")});
+                        InstanceAccessor<&Queue::RxTimestamps>("rxTimestamps"),
+                        InstanceAccessor<&Queue::TxTimestamps>("txTimestamps")});
   }
 
   // new Queue(handle, q, reg): only from Port.openQueue.
@@ -192,10 +196,23 @@ class Queue : public Napi::ObjectWrap<Queue> {
     if (n > tx_cap_) n = tx_cap_;
     if (n <= 0) return 0;
     if (!slots_valid(tx_slots_, n)) return -EINVAL;
-    // Before the call, not after: on a veth the call itself runs the peer's
-    // receive path, which may answer (and the answer reach our ring) before it returns.
-    if (tx_us_) tx_us_[0] = double(clock_ns(CLOCK_MONOTONIC) - origin_ns_) * 1e-3;
-    return q_->tx(pool_, tx_slots_, n);
+    if (!tx_us_) return q_->tx(pool_, tx_slots_, n);
+    // The hand-over time is taken before the call, not after: on a veth the
+    // call itself runs the peer's receive path, which may answer (and the
+    // answer reach our ring) before it returns. The device's own stamp, where
+    // it gives one, is later by the send path (10-25 µs on a cold cache) and
+    // replaces it; a conversion that puts it earlier leaves the hand-over time.
+    int64_t before = clock_ns(CLOCK_MONOTONIC);
+    int64_t rt = 0;
+    int r = q_->tx_stamped(pool_, tx_slots_, n, rt);
+    int64_t at = before;
+    if (rt != 0) {
+      KernelStampClock c;
+      int64_t dev = c.mono_ns(rt);
+      if (dev > before) at = dev;
+    }
+    tx_us_[0] = double(at - origin_ns_) * 1e-3;
+    return r;
   }
 
 
@@ -232,6 +249,10 @@ class Queue : public Napi::ObjectWrap<Queue> {
 
   Napi::Value RxTimestamps(const Napi::CallbackInfo& info) {
     return Napi::Boolean::New(info.Env(), q_ != nullptr && q_->rx_timestamps());
+  }
+
+  Napi::Value TxTimestamps(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), q_ != nullptr && q_->tx_timestamps());
   }
 
   Napi::Value WaitFd(const Napi::CallbackInfo& info) {

@@ -32,18 +32,18 @@ inline int64_t clock_ns(clockid_t id) {
   return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
-// Turns the kernel's CLOCK_REALTIME receive stamps of one burst into the
-// caller's clock (PoolRef::rx_us): one REALTIME read between two MONOTONIC
-// reads per burst, at its first frame, so a step of the wall clock between
-// bursts does not skew them. The offset is taken at the pair's midpoint, and
-// a pair the thread was preempted inside is read again: a lone pair would
-// carry the preemption into every stamp of the burst (frames received before
-// the SYN that they answer). A frame without a stamp, or with one from the
-// future, gets the time of the read.
-struct RxStampClock {
+// Turns the kernel's CLOCK_REALTIME packet stamps of one burst (receive
+// stamps, PoolRef::rx_us, or a transmit stamp) into CLOCK_MONOTONIC and the
+// caller's clock: one REALTIME read between two MONOTONIC reads per burst, at
+// its first stamp, so a step of the wall clock between bursts does not skew
+// them. The offset is taken at the pair's midpoint, and a pair the thread was
+// preempted inside is read again: a lone pair would carry the preemption into
+// every stamp of the burst (frames received before the SYN that they answer).
+// A frame without a stamp, or with one from the future, gets the time of the read.
+struct KernelStampClock {
   int64_t mono = 0, off = 0;
   bool ready = false;
-  double us(const PoolRef& pool, int64_t rt_ns) {
+  int64_t mono_ns(int64_t rt_ns) {
     if (!ready) {
       int64_t best = INT64_MAX;
       for (int i = 0; i < 4 && best > 2000; i++) {
@@ -59,9 +59,9 @@ struct RxStampClock {
       ready = true;
     }
     int64_t t = rt_ns + off;
-    if (rt_ns == 0 || t > mono) t = mono;
-    return double(t - pool.clock_origin_ns) * 1e-3;
+    return rt_ns == 0 || t > mono ? mono : t;
   }
+  double us(const PoolRef& pool, int64_t rt_ns) { return double(mono_ns(rt_ns) - pool.clock_origin_ns) * 1e-3; }
 };
 
 // "what: strerror(e)".

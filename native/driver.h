@@ -22,7 +22,7 @@ struct PoolRef {
   uint16_t* data_len = nullptr;
   // When set and the driver has receive timestamps, it writes each received
   // frame's to rx_us[slot], in µs of CLOCK_MONOTONIC minus clock_origin_ns
-  // (the caller's clock; RxStampClock in common.h converts).
+  // (the caller's clock; KernelStampClock in common.h converts).
   double* rx_us = nullptr;
   int64_t clock_origin_ns = 0;
 };
@@ -56,6 +56,14 @@ class QueueDriver {
   // Transmits slots[0..n); returns how many were accepted (a prefix), or -errno.
   // Accepted frames are copied or queued; the caller frees their slots.
   virtual int tx(const PoolRef& pool, const int32_t* slots, int n) = 0;
+  // Whether tx_stamped() can report when the device took the first frame.
+  virtual bool tx_timestamps() const { return false; }
+  // tx(), and the device's software transmit stamp of the first frame sent
+  // (CLOCK_REALTIME ns) in rt_ns, or 0 when none came back.
+  virtual int tx_stamped(const PoolRef& pool, const int32_t* slots, int n, int64_t& rt_ns) {
+    rt_ns = 0;
+    return tx(pool, slots, n);
+  }
   // A file descriptor that becomes readable when frames wait, or -1.
   virtual int wait_fd() const { return -1; }
   virtual QueueStats stats() const = 0;

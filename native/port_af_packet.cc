@@ -2,7 +2,11 @@
 // (which needs no IP address). RX reads a TPACKET_V2 ring (no system call while
 // frames wait) or, with rx=mmsg, recvmmsg with PACKET_AUXDATA; TX is sendmmsg
 // with PACKET_QDISC_BYPASS. The ring's frames carry the kernel's receive time
-// (tp_sec/tp_nsec, CLOCK_REALTIME), written to pool.rx_us per slot. With
+// (tp_sec/tp_nsec, CLOCK_REALTIME), written to pool.rx_us per slot. Where the
+// device stamps transmits in software (veth and most NIC drivers call
+// skb_tx_timestamp), the ring's socket also asks for the first frame of a
+// stamped burst's transmit time, which comes back on the error queue inside the
+// same call. With
 // queues=N the sockets join one PACKET_FANOUT_HASH group: the kernel's flow
 // hash is symmetric, so both directions of a flow land on the same queue, like
 // symmetric RSS. promisc=1 adds a PACKET_MR_PROMISC
@@ -16,8 +20,14 @@
 // - GSO super-frames (a kernel peer with TSO/GSO on veth) are larger than a
 //   slot: they are dropped and counted in rx_dropped. Peers should run
 //   `ethtool -K <veth> tx off` (which also turns off TSO), as the tests do.
+#include <time.h>  // before linux/errqueue.h, which uses struct timespec
+
+#include <linux/errqueue.h>
+#include <linux/ethtool.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/net_tstamp.h>
+#include <linux/sockios.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 
@@ -29,11 +39,12 @@ namespace {
 constexpr uint32_t kRingFrameSize = 2048;  // one RX ring frame: tpacket2_hdr + sockaddr_ll + frame
 constexpr uint32_t kRingPrefetch = 4;  // frames fetched ahead of the one being read
 constexpr uint32_t kRingBlockSize = 1u << 16;
+constexpr int64_t kWarmTxNs = 100000;  // a send within 100 µs of the last one finds the path warm
 
 struct Config {
   std::string iface, netns;
   uint32_t queues = 1, ring_frames = 8192, rcvbuf = 4u << 20, sndbuf = 4u << 20, fanout_group = 0;
-  bool ring = true, bypass = true, promisc = false;
+  bool ring = true, bypass = true, promisc = false, tx_stamps = true;
 };
 
 // Turns a frame received into slot `s` (at the headroom, `len` bytes) into the
@@ -65,9 +76,18 @@ inline bool copy_in(const PoolRef& pool, int32_t s, const uint8_t* data, uint32_
 
 class AfPacketQueue : public QueueDriver {
  public:
-  AfPacketQueue(int fd, uint8_t* ring, size_t ring_size, uint32_t frame_nr)
-      : fd_(fd), ring_(ring), ring_size_(ring_size), frame_nr_(frame_nr) {
+  AfPacketQueue(int fd, uint8_t* ring, size_t ring_size, uint32_t frame_nr, bool tx_stamps)
+      : fd_(fd), ring_(ring), ring_size_(ring_size), frame_nr_(frame_nr), tx_stamps_(tx_stamps) {
     std::memset(tx_msgs_, 0, sizeof tx_msgs_);
+    std::memset(tx_ctl_, 0, sizeof tx_ctl_);
+    // The per-message request: a software transmit stamp of this frame only
+    // (the socket's SO_TIMESTAMPING holds the reporting flags, no record flag).
+    cmsghdr* c = reinterpret_cast<cmsghdr*>(tx_ctl_);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SO_TIMESTAMPING;
+    c->cmsg_len = CMSG_LEN(sizeof(uint32_t));
+    uint32_t rec = SOF_TIMESTAMPING_TX_SOFTWARE;
+    std::memcpy(CMSG_DATA(c), &rec, sizeof rec);
     std::memset(rx_msgs_, 0, sizeof rx_msgs_);
     for (int i = 0; i < kMaxBurst; i++) {
       tx_msgs_[i].msg_hdr.msg_iov = &tx_iov_[i];
@@ -117,6 +137,28 @@ class AfPacketQueue : public QueueDriver {
     return done;
   }
 
+  bool tx_timestamps() const override { return tx_stamps_; }
+
+  int tx_stamped(const PoolRef& pool, const int32_t* slots, int n, int64_t& rt_ns) override {
+    rt_ns = 0;
+    if (!tx_stamps_) return tx(pool, slots, n);
+    int64_t not_before = clock_ns(CLOCK_REALTIME);
+    // Right after another send the path is warm and the hand-over time is
+    // within a few µs of the device's: the stamp (an error-queue read, 3-6%
+    // of a busy client's CPU) is asked for only after a quiet stretch.
+    int64_t quiet = not_before - last_tx_rt_;
+    last_tx_rt_ = not_before;
+    if (quiet < kWarmTxNs) return tx(pool, slots, n);
+    msghdr& first = tx_msgs_[0].msg_hdr;
+    first.msg_control = tx_ctl_;
+    first.msg_controllen = sizeof tx_ctl_;
+    int done = tx(pool, slots, n);
+    first.msg_control = nullptr;
+    first.msg_controllen = 0;
+    if (done > 0) rt_ns = take_tx_stamp(not_before);
+    return done;
+  }
+
   int wait_fd() const override { return fd_; }
 
   // recvmmsg would need SO_TIMESTAMPNS and a control message per frame: only the ring has them.
@@ -140,7 +182,7 @@ class AfPacketQueue : public QueueDriver {
  private:
   int rx_ring(const PoolRef& pool, const int32_t* slots, int n) {
     int got = 0;
-    RxStampClock rc;
+    KernelStampClock rc;
     while (got < n) {
       auto* h = reinterpret_cast<tpacket2_hdr*>(ring_ + size_t(head_) * kRingFrameSize);
       uint32_t status = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
@@ -168,6 +210,27 @@ class AfPacketQueue : public QueueDriver {
     }
     st_.rx_frames += uint64_t(got);
     return got;
+  }
+
+  // The burst's transmit stamp from the error queue, or 0. The device stamps
+  // inside the send call, so it is there already; one an earlier burst left
+  // late is older than `not_before` and skipped.
+  int64_t take_tx_stamp(int64_t not_before) {
+    for (int i = 0; i < 4; i++) {
+      alignas(cmsghdr) uint8_t ctl[CMSG_SPACE(sizeof(scm_timestamping)) + CMSG_SPACE(sizeof(sock_extended_err) + sizeof(sockaddr_ll))];
+      msghdr m{};
+      m.msg_control = ctl;
+      m.msg_controllen = sizeof ctl;
+      if (::recvmsg(fd_, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) break;
+      for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_TIMESTAMPING) continue;
+        scm_timestamping ts;
+        std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+        int64_t t = int64_t(ts.ts[0].tv_sec) * 1000000000 + ts.ts[0].tv_nsec;
+        if (t >= not_before) return t;
+      }
+    }
+    return 0;
   }
 
   int rx_mmsg(const PoolRef& pool, const int32_t* slots, int n) {
@@ -210,7 +273,10 @@ class AfPacketQueue : public QueueDriver {
   size_t ring_size_;
   uint32_t frame_nr_;
   uint32_t head_ = 0;
+  bool tx_stamps_;
+  int64_t last_tx_rt_ = 0;
   mutable QueueStats st_;
+  alignas(cmsghdr) uint8_t tx_ctl_[CMSG_SPACE(sizeof(uint32_t))];
   mmsghdr tx_msgs_[kMaxBurst];
   iovec tx_iov_[kMaxBurst];
   mmsghdr rx_msgs_[kMaxBurst];
@@ -296,12 +362,29 @@ class AfPacketPort : public PortDriver {
       int arg = int(cfg_.fanout_group | ((PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16));
       if (::setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) != 0) return fail("PACKET_FANOUT");
     }
-    return new AfPacketQueue(fd, ring, ring_size, frame_nr);
+    // Transmit stamps pair with the ring's receive stamps; without the ring
+    // there is no kernel clock on the other side of a figure.
+    bool tx_stamps = cfg_.tx_stamps && ring != nullptr && device_stamps_tx(fd);
+    if (tx_stamps) {
+      uint32_t report = SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_TSONLY;
+      tx_stamps = ::setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &report, sizeof report) == 0;
+    }
+    return new AfPacketQueue(fd, ring, ring_size, frame_nr, tx_stamps);
   }
 
   void close() override {}
 
  private:
+  // Whether the device stamps transmits in software (ethtool -T: software-transmit).
+  bool device_stamps_tx(int fd) const {
+    ethtool_ts_info info{};
+    info.cmd = ETHTOOL_GET_TS_INFO;
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, cfg_.iface.c_str(), IFNAMSIZ - 1);
+    ifr.ifr_data = reinterpret_cast<char*>(&info);
+    return ::ioctl(fd, SIOCETHTOOL, &ifr) == 0 && (info.so_timestamping & SOF_TIMESTAMPING_TX_SOFTWARE) != 0;
+  }
+
   Config cfg_;
   int ifindex_;
   PortCaps caps_;
@@ -327,7 +410,8 @@ PortDriver* open_af_packet(const Options& opts, std::string& err) {
       !opt_uint(opts, "ring_frames", 8192, 64, 1u << 20, cfg.ring_frames, err) ||
       !opt_uint(opts, "rcvbuf", 4u << 20, 0, 1u << 30, cfg.rcvbuf, err) ||
       !opt_uint(opts, "sndbuf", 4u << 20, 0, 1u << 30, cfg.sndbuf, err) ||
-      !opt_bool(opts, "qdisc_bypass", true, cfg.bypass, err) || !opt_bool(opts, "promisc", false, cfg.promisc, err)) {
+      !opt_bool(opts, "qdisc_bypass", true, cfg.bypass, err) || !opt_bool(opts, "promisc", false, cfg.promisc, err) ||
+      !opt_bool(opts, "tx_stamps", true, cfg.tx_stamps, err)) {
     err = "af_packet: " + err;
     return nullptr;
   }

@@ -18,10 +18,10 @@ export interface Pipeline {
    */
   inFlight?(): boolean;
   /**
-   * The receive clocks of its wire times ('kernel-rx': the driver's stamps):
+   * The clocks of its wire times ('kernel', 'kernel-rx': the driver's stamps):
    * the TCP layer's (connect, wire_rtt), and its responses' (ttfb, response,
    * server); null when it times nothing so.
    */
-  wireClocks?(): { tcp: 'kernel-rx' | 'stack' | null; http: 'kernel-rx' | 'stack' | null };
+  wireClocks?(): { tcp: 'kernel' | 'kernel-rx' | 'stack' | null; http: 'kernel' | 'kernel-rx' | 'stack' | null };
   close(): void;
 }

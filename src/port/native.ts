@@ -39,6 +39,8 @@ export interface NativeQueueHandle {
   readonly waitFd: number;
   /** Whether rx writes the kernel's receive time of each frame into rxStamps. */
   readonly rxTimestamps: boolean;
+  /** Whether tx writes the device's transmit stamp of each burst's first frame into txStamp (else the hand-over time). */
+  readonly txTimestamps: boolean;
   stats(): QueueStats;
   close(): void;
   benchTx(burst: number, frames: number, timeoutMs: number): NativeBenchResult;
@@ -291,7 +293,7 @@ export class NativePort implements Port {
       txStamp: wire.txUs,
       clockOriginNs: wire.originNs,
     });
-    if (h.rxTimestamps) wire.rxClock = 'kernel-rx';
+    if (h.rxTimestamps) wire.clock = h.txTimestamps ? 'kernel' : 'kernel-rx';
     return new NativeQueue(q, pool, h, rxSlots, txSlots, wire);
   }
 

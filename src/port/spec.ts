@@ -54,7 +54,7 @@ export interface PortSpec {
  * a driver is asked. dpdk's `eal` takes the rest of the spec.
  */
 export const PORT_OPTIONS: Record<DriverName, readonly string[]> = {
-  af_packet: ['iface', 'queues', 'netns', 'rx', 'ring_frames', 'rcvbuf', 'sndbuf', 'qdisc_bypass', 'promisc', 'mac', 'fanout_group'],
+  af_packet: ['iface', 'queues', 'netns', 'rx', 'ring_frames', 'rcvbuf', 'sndbuf', 'qdisc_bypass', 'promisc', 'mac', 'fanout_group', 'tx_stamps'],
   af_xdp: ['iface', 'queue', 'queues', 'mode', 'xdp', 'frames', 'netns'],
   tap: ['name', 'queues', 'netns', 'up', 'mac'],
   dpdk: ['dev', 'port', 'pair', 'side', 'queues', 'rxd', 'txd', 'mbufs', 'promisc', 'netns', 'eal'],

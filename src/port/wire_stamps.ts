@@ -11,27 +11,34 @@
  * polls it (each worker thread's performance.now() has its own origin;
  * process.hrtime is CLOCK_MONOTONIC).
  *
- * TX is stamped just before the driver call: a software timestamp after the
- * call would include, on a veth, the peer's whole receive path (the call runs
- * it), and SO_TIMESTAMPING's TX stamps come back one error-queue message per
- * frame, a system call the burst design exists to avoid.
+ * A TX burst's time is the device's software transmit stamp of its first
+ * frame where the driver has one (af_packet's ring socket on a device that
+ * stamps transmits: one error-queue message per burst, read in the same
+ * call), else the time just before the driver call. A stamp after the call
+ * would include, on a veth, the peer's whole receive path (the call runs it);
+ * the one before it includes our own send path, 10-25 µs when its cache is
+ * cold (a low rate).
  */
 
-/** Which clock a figure was measured with: the kernel's receive stamp, or the poll loop's. */
-export type WireClock = 'kernel-rx' | 'stack';
+/**
+ * Which clocks a figure was measured with: the kernel's stamps at both ends
+ * ('kernel'), the kernel's receive stamp and the TX hand-over time
+ * ('kernel-rx'), or the poll loop's ('stack').
+ */
+export type WireClock = 'kernel' | 'kernel-rx' | 'stack';
 
 export class WireStamps {
-  /** Receive time (stack µs) of the frame last received into each slot; meaningful when `rxClock` is 'kernel-rx'. */
+  /** Receive time (stack µs) of the frame last received into each slot; meaningful unless `clock` is 'stack'. */
   readonly rxUs: Float64Array;
-  /** [0]: the last TX burst's hand-over time (stack µs). */
+  /** [0]: the last TX burst's time (stack µs): the device's stamp when `clock` is 'kernel', else the hand-over time. */
   readonly txUs = new Float64Array(1);
   /** CLOCK_MONOTONIC ns at the stack clock's zero, in this thread. */
   readonly originNs: number;
 
   constructor(
     slots: number,
-    /** 'kernel-rx' when the driver stamps received frames, else 'stack'. */
-    public rxClock: WireClock = 'stack',
+    /** What the driver stamps: see WireClock. */
+    public clock: WireClock = 'stack',
   ) {
     this.rxUs = new Float64Array(slots);
     this.originNs = monotonicOriginNs();

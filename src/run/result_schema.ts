@@ -28,7 +28,8 @@ export type PhaseStats = Static<typeof PhaseStats>;
 export const PhaseMap = Type.Record(Type.String(), PhaseStats);
 export type PhaseMap = Static<typeof PhaseMap>;
 
-export const ClockKind = Type.Union([Type.Literal('stack'), Type.Literal('kernel-rx')]);
+/** See WireClock: kernel stamps at both ends, the kernel's receive stamp only, or the poll loop's clock. */
+export const ClockKind = Type.Union([Type.Literal('stack'), Type.Literal('kernel-rx'), Type.Literal('kernel')]);
 
 export const ResultMeta = Type.Object({
   tool: Type.Literal('vaigai'),

@@ -514,7 +514,7 @@ class StackPipeline implements Pipeline {
   }
 
   /**
-   * The TCP layer's receive clock, and a client load's responses' (every flow
+   * The TCP layer's wire clock, and a client load's responses' (every flow
    * shares the transport). Frames other workers pass here carry no kernel
    * stamp (takeSteered): with steering, both are the stack's.
    */

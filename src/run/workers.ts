@@ -85,7 +85,7 @@ interface Handle {
   thread: Worker;
   mgmt: MgmtEnd;
   pinnedCpu: number;
-  /** The receive clocks of the pipeline's wire times (null: none timed so). */
+  /** The clocks of the pipeline's wire times (null: none timed so). */
   clocks: { tcp: WireClock | null; http: WireClock | null };
   result: WorkerResult | null;
   exited: Promise<void>;
@@ -236,11 +236,12 @@ export class WorkerSet {
 
   /**
    * The clock of each phase timed on the wire: the TCP layer's (connect,
-   * wire_rtt) is its queue's receive clock; a client's responses (ttfb,
+   * wire_rtt) is its queue's; a client's responses (ttfb,
    * response, server) use it only when they are timed on the wire at all.
    */
   wireClocks(): { tcp: WireClock; http: WireClock } {
-    const kernel = (cs: (WireClock | null)[]): WireClock => (cs.length > 0 && cs.every((c) => c === 'kernel-rx') ? 'kernel-rx' : 'stack');
+    const kernel = (cs: (WireClock | null)[]): WireClock =>
+      cs.length === 0 || cs.some((c) => c === 'stack') ? 'stack' : cs.every((c) => c === 'kernel') ? 'kernel' : 'kernel-rx';
     const of = (k: 'tcp' | 'http'): (WireClock | null)[] => this.handles.map((h) => h.clocks[k]).filter((c) => c !== null);
     return { tcp: kernel(of('tcp')), http: kernel(of('http')) };
   }

@@ -6,15 +6,16 @@
  * the same connections where nginx sees them: SYN -> SYN-ACK, each request
  * -> the first segment acknowledging it, request -> response (`http.time`).
  *
- * vaigAI times them from its own packets' stamps: a TX burst's hand-over to
- * the driver, and the kernel's receive time of the answer (the TPACKET_V2
- * ring's). What stays between the two sides is the two veth crossings, which
- * the server's side cannot see, so ours is never below tshark's and above it
- * by the crossings. Measured on this 2-core VM: a SYN's 5-10 µs under a load
- * of 10 and 19-22 µs when it is idle (the whole exchange runs in our send
- * call's softirq; an idle VM runs it slower), a request's 12-25 µs loaded
- * and 15-28 µs idle (the answer leaves from nginx's process context). The
- * issue asks 20 µs; what holds here robustly is 40.
+ * vaigAI times them from its own packets' stamps: the device's transmit
+ * stamp of a burst's first frame (veth's, read from the error queue) and the
+ * kernel's receive time of the answer (the TPACKET_V2 ring's). What stays
+ * between the two sides is the two veth crossings, which the server's side
+ * cannot see, so ours is never below tshark's and above it by the crossings.
+ * Measured on this 2-core VM, idle: a SYN's 18-20 µs (the whole exchange runs
+ * in our send call's softirq, and the SYN-ACK reaches our socket only after
+ * the server's SYN handling unwinds), a request's ACK 10-13 µs and its
+ * response 7-12 µs; under a load of 3: 2-6, 4-14 and 6-12 µs. The issue asks
+ * 20 µs; the bound here keeps 10 µs of margin for a loaded CI machine.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -27,11 +28,11 @@ import { median, ServerCapture } from './server_capture.js';
 const NGINX_IP = '198.18.120.1';
 const GEN_IP = '198.18.120.10';
 /** How far above the server side's p50 ours may be: the two veth crossings (see above). */
-const ABOVE_US = 40;
+const ABOVE_US = 30;
 /** Below it only by the histogram's rounding: a clock that is off shows here. */
 const BELOW_US = 2;
 
-test('wire split against tshark on the server side: connect, wire_rtt and server p50 at most 40 µs above the server side\'s', { timeout: 120_000 }, async (t) => {
+test('wire split against tshark on the server side: connect, wire_rtt and server p50 at most 30 µs above the server side\'s', { timeout: 120_000 }, async (t) => {
   const skip = await frontSkipReason(['nginx', 'tshark', 'ethtool']);
   if (skip !== null) return t.skip(skip);
   const f = new FrontLab('vgwr-');
@@ -58,10 +59,10 @@ test('wire split against tshark on the server side: connect, wire_rtt and server
     .filter(([acked]) => requests.has(acked))
     .map(([, rtt]) => Number(rtt) * 1e6);
 
-  await t.test('every connection and answer is timed, on the kernel receive clock', () => {
+  await t.test('every connection and answer is timed, on the kernel stamps at both ends', () => {
     // 200 connections at 50/s for 4 s; a loaded machine may open fewer.
     assert.ok(app.responses >= 100, `about 200 connections at 50/s for 4 s: ${app.responses}\n${r.out}`);
-    assert.deepEqual(res.meta.clocks, { connect: 'kernel-rx', ttfb: 'kernel-rx', response: 'kernel-rx', wire_rtt: 'kernel-rx', server: 'kernel-rx' });
+    assert.deepEqual(res.meta.clocks, { connect: 'kernel', ttfb: 'kernel', response: 'kernel', wire_rtt: 'kernel', server: 'kernel' });
     assert.equal(ph.connect.count, app.connections.ok);
     assert.equal(ph.server.count, app.responses);
     // A SYN and a request per connection, each acknowledged once.

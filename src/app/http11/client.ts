@@ -289,7 +289,7 @@ export class Http1Client implements StreamHandler {
    * af_packet's ring), not by the poll loop's clock.
    */
   private readonly w: WireTimes | null;
-  /** The receive clock its responses are timed with on the wire, or null (the poll loop's clock, no wire split). */
+  /** The clocks its responses are timed with on the wire, or null (the poll loop's clock, no wire split). */
   readonly wireClock: WireClock | null;
   /** Prebuilt request bytes: [i] keep-alive, [n + i] with Connection: close. */
   private readonly wire: Uint8Array[];

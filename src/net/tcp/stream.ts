@@ -29,7 +29,7 @@ export const TlsCloseReason = {
  * wire_rtt.ts): µs on the stack clock, -1 when unknown.
  */
 export interface WireTimes {
-  /** Whether rxUs is the kernel's receive stamp ('kernel-rx') or the poll burst's time ('stack'). */
+  /** Whether rxUs is the kernel's receive stamp ('kernel', 'kernel-rx') or the poll burst's time ('stack'), and the TX times the device's ('kernel'). */
   readonly clock: WireClock;
   /** When the frame being processed now was received (inside onData: the frame that carried the bytes). */
   rxUs(): number;

@@ -80,7 +80,7 @@ export class WireRtt implements WireTimes {
   /** The queue's stamps (native ports); until then, and for software ports, the stack's clock. */
   attach(stamps: WireStamps | undefined): void {
     this.stamps = stamps ?? null;
-    this.clock = stamps?.rxClock ?? 'stack';
+    this.clock = stamps?.clock ?? 'stack';
   }
 
   /** A new incarnation of `c`: nothing timed, no run. */
@@ -96,7 +96,7 @@ export class WireRtt implements WireTimes {
   rxUs(): number {
     const s = this.stamps;
     const slot = this.host.rxSlot;
-    return s !== null && this.clock === 'kernel-rx' && slot >= 0 ? s.rxUs[slot] : this.host.nowUs;
+    return s !== null && this.clock !== 'stack' && slot >= 0 ? s.rxUs[slot] : this.host.nowUs;
   }
 
   /** connect() is about to send `c`'s first SYN: the next flush stamps it. */
