@@ -316,7 +316,10 @@ std::string configure(Ctx& c, const Napi::Object& o) {
     SSL_CTX_set_tlsext_servername_callback(ctx, servername_cb);
     SSL_CTX_set_tlsext_servername_arg(ctx, &c);
   } else {
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    // A client that does not resume keeps no session: OpenSSL then skips the
+    // callback, and no session is serialized and copied to JS per handshake.
+    bool resume = bool_opt(o, "resume");
+    SSL_CTX_set_session_cache_mode(ctx, resume ? SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE : SSL_SESS_CACHE_OFF);
   }
   SSL_CTX_sess_set_new_cb(ctx, new_session_cb);
   c.keylog = bool_opt(o, "keylog");
@@ -334,7 +337,7 @@ class TlsContext : public Napi::ObjectWrap<TlsContext> {
   }
 
   // new TlsContext({ server, minVersion, maxVersion, ciphers, groups, cert, key, passphrase,
-  //                  ca, verify, verifyRequired, alpn, sessionCache, ticketKeys, keylog, sessionsFrom })
+  //                  ca, verify, verifyRequired, alpn, sessionCache, ticketKeys, keylog, sessionsFrom, resume })
   // sessionsFrom: an earlier server context (before a certificate reload) whose session-ID cache this one shares.
   explicit TlsContext(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TlsContext>(info) {
     Napi::Env env = info.Env();

@@ -42,6 +42,8 @@ export interface NativeTlsContextOptions {
   alpn?: Uint8Array;
   /** Server: session-ID cache entries (0: tickets only). */
   sessionCache?: number;
+  /** Client: hand each new session to JS for resumption (events().session); off, the client keeps none. */
+  resume?: boolean;
   /** Server: ticket keys, 80 bytes (name, HMAC and AES keys). */
   ticketKeys?: Uint8Array;
   /** Collect key log lines (NSS format) into `conn.events()`. */

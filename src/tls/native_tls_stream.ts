@@ -76,7 +76,7 @@ export class NativeTlsStream extends TlsStreamBase {
     super(lower, opts);
     const c = this.client;
     if (c !== null) {
-      const o: NativeTlsContextOptions = { server: false, ...policyOf(c), verify: c.verify, keylog: this.keylog !== null };
+      const o: NativeTlsContextOptions = { server: false, ...policyOf(c), verify: c.verify, keylog: this.keylog !== null, resume: c.resume };
       // Without a bundle, Node's roots (what TlsStream verifies against).
       const ca = pem(c.ca) ?? (c.verify ? tls.rootCertificates.join('\n') : undefined);
       if (ca !== undefined) o.ca = ca;

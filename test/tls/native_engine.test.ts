@@ -209,6 +209,7 @@ describe('native TLS engine surface', { skip }, () => {
   });
 
   it('resumes from an exported session; a garbage session falls back to a full handshake', () => {
+    const client = newTlsContext({ server: false, verify: true, ca: fs.readFileSync(pki.ca, 'latin1'), alpn: alpnWire(['http/1.1']), resume: true });
     let session: Buffer | undefined;
     const s1 = newTlsConn(server, {});
     const c1 = newTlsConn(client, { servername: 'localhost' });
@@ -231,6 +232,22 @@ describe('native TLS engine surface', { skip }, () => {
     assert.equal(c3.info().handshakeDone, true);
     assert.equal(c3.info().reused, false);
     for (const x of [s1, c1, s2, c2, s3, c3]) x.close();
+  });
+
+  it('a client context without resume hands over no session: the tickets are read and dropped', () => {
+    const s = newTlsConn(server, {});
+    const c = newTlsConn(client, { servername: 'localhost' });
+    let sessions = 0;
+    let got = false;
+    shuttle(c, s, [], (name, e) => {
+      if (name === 'a') sessions += e.sessionsNew;
+      if (name === 'a' && e.session) got = true;
+    });
+    assert.equal(c.info().handshakeDone, true);
+    assert.equal(sessions, 0);
+    assert.equal(got, false);
+    c.close();
+    s.close();
   });
 
   it('SNI picks the context by name; contexts and connections may be dropped in any order', () => {
