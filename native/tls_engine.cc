@@ -12,7 +12,7 @@
 //   conn.pending()                   ciphertext waiting to be pulled
 //   conn.shutdown()                  close_notify; conn.close() frees the SSL (idempotent)
 //   conn.events(), info(), reused(), lastError()  handshake by-products, off the data path
-//     events(): { keylog?, session? (the newest, DER), sessionsNew, sessionsAdded }; clears them
+//     events(): { keylog?, sessionsNew, sessionsAdded }; clears them
 // Data-path calls take a Uint8Array range and return one int32: no object
 // crosses, nothing is allocated. Codes (kept in sync with native_engine.ts):
 //   >= 0 bytes; -1 fatal error (lastError()); -2 peer sent close_notify;
@@ -66,35 +66,45 @@ Napi::Error type_error(Napi::Env env, const std::string& msg) { return Napi::Typ
 using BioPtr = std::unique_ptr<BIO, decltype(&BIO_free)>;
 BioPtr mem_buf(const std::string& s) { return BioPtr(BIO_new_mem_buf(s.data(), int(s.size())), &BIO_free); }
 
-// The server's session-ID cache, outside the SSL_CTX so that the context a
-// certificate reload builds keeps the sessions issued before it (as node:tls,
-// whose cache lives in the stream). Sessions as DER by ID, least recently used
-// dropped first; one worker thread uses it.
-struct SessionStore {
-  explicit SessionStore(size_t cap) : cap(cap) {}
-  void put(std::string id, std::string der) {
-    auto it = by_id.find(id);
-    if (it != by_id.end()) {
+// Values by key, least recently used dropped first; one worker thread uses it.
+template <typename V>
+struct LruStore {
+  explicit LruStore(size_t cap) : cap(cap) {}
+  void put(std::string key, V v) {
+    auto it = by_key.find(key);
+    if (it != by_key.end()) {
       lru.erase(it->second.second);
-      by_id.erase(it);
+      by_key.erase(it);
     }
-    lru.push_front(id);
-    by_id.emplace(std::move(id), std::make_pair(std::move(der), lru.begin()));
-    if (by_id.size() > cap) {
-      by_id.erase(lru.back());
+    lru.push_front(key);
+    by_key.emplace(std::move(key), std::make_pair(std::move(v), lru.begin()));
+    if (by_key.size() > cap) {
+      by_key.erase(lru.back());
       lru.pop_back();
     }
   }
-  const std::string* get(const std::string& id) {
-    auto it = by_id.find(id);
-    if (it == by_id.end()) return nullptr;
+  const V* get(const std::string& key) {
+    auto it = by_key.find(key);
+    if (it == by_key.end()) return nullptr;
     lru.splice(lru.begin(), lru, it->second.second);
     return &it->second.first;
   }
   size_t cap;
   std::list<std::string> lru;
-  std::unordered_map<std::string, std::pair<std::string, std::list<std::string>::iterator>> by_id;
+  std::unordered_map<std::string, std::pair<V, std::list<std::string>::iterator>> by_key;
 };
+
+// The server's session-ID cache, outside the SSL_CTX so that the context a
+// certificate reload builds keeps the sessions issued before it (as node:tls,
+// whose cache lives in the stream): sessions as DER by ID.
+using SessionStore = LruStore<std::string>;
+
+// The client's sessions by server key, kept as OpenSSL's objects: a DER round
+// trip would parse the server's certificate again for each resumption
+// (d2i_SSL_SESSION, OpenSSL 3.0's key decoder: more than the handshake's own work).
+using SessionPtr = std::unique_ptr<SSL_SESSION, decltype(&SSL_SESSION_free)>;
+using ResumeStore = LruStore<SessionPtr>;
+constexpr size_t kResumeKeys = 4096;
 
 // An SSL_CTX and what its callbacks read. Immutable once connections use it:
 // a certificate reload builds a new one (live connections keep theirs).
@@ -102,6 +112,7 @@ struct Ctx {
   SSL_CTX* ctx = nullptr;
   bool server = false;
   std::shared_ptr<SessionStore> sessions;  // server with a session-ID cache
+  std::shared_ptr<ResumeStore> resumable;  // client that resumes
   bool keylog = false;
   std::string alpn;  // wire format: length-prefixed names
   std::map<std::string, std::shared_ptr<Ctx>> sni;
@@ -113,10 +124,11 @@ struct Ctx {
 // Per-connection state reachable from OpenSSL callbacks (SSL app data).
 struct ConnState {
   std::string keylog;               // lines not yet taken, each with its newline
-  std::vector<unsigned char> session;  // client: latest session (DER)
   int sessions_new = 0;             // client: sessions received, not yet counted
   int sessions_added = 0;           // server: sessions put in the cache, not yet counted
   std::shared_ptr<SessionStore> sessions;  // server: the cache of the context it started on
+  std::shared_ptr<ResumeStore> resumable;  // client: its context's sessions, stored under session_key
+  std::string session_key;
   bool events() const { return !keylog.empty() || sessions_new > 0 || sessions_added > 0; }
 };
 
@@ -150,13 +162,11 @@ int new_session_cb(SSL* ssl, SSL_SESSION* sess) {
     st->sessions_added++;
     return 0;
   }
-  int n = i2d_SSL_SESSION(sess, nullptr);
-  if (n <= 0) return 0;
-  st->session.resize(size_t(n));
-  unsigned char* p = st->session.data();
-  i2d_SSL_SESSION(sess, &p);
+  if (!st->resumable || st->session_key.empty()) return 0;
+  SSL_SESSION_up_ref(sess);
+  st->resumable->put(st->session_key, SessionPtr(sess, &SSL_SESSION_free));
   st->sessions_new++;
-  return 0;  // no reference kept
+  return 0;  // the reference kept is our own
 }
 
 // Server: a session ID the client offered, from the store (OpenSSL checks its age and context).
@@ -320,6 +330,7 @@ std::string configure(Ctx& c, const Napi::Object& o) {
     // callback, and no session is serialized and copied to JS per handshake.
     bool resume = bool_opt(o, "resume");
     SSL_CTX_set_session_cache_mode(ctx, resume ? SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE : SSL_SESS_CACHE_OFF);
+    if (resume) c.resumable = std::make_shared<ResumeStore>(kResumeKeys);
   }
   SSL_CTX_sess_set_new_cb(ctx, new_session_cb);
   c.keylog = bool_opt(o, "keylog");
@@ -395,14 +406,17 @@ class TlsConn : public Napi::ObjectWrap<TlsConn> {
                         InstanceMethod<&TlsConn::LastError>("lastError")});
   }
 
-  // new TlsConn(ctx, { servername?, verifyHost?, verifyIp?, session? })
+  // new TlsConn(ctx, { servername?, verifyHost?, verifyIp?, sessionKey? })
+  // sessionKey: the server's key in the context's session store (a resuming
+  // client): the newest session stored under it is offered, and the ones this
+  // connection receives are stored under it.
   explicit TlsConn(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TlsConn>(info) {
     Napi::Env env = info.Env();
     TlsContext* tc = info.Length() >= 1 ? TlsContext::from(info[0]) : nullptr;
     if (!tc) throw type_error(env, "TlsConn(ctx: TlsContext, options)");
     Napi::Object o = info.Length() >= 2 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
     std::string sni = str_opt(o, "servername"), host = str_opt(o, "verifyHost"), ip = str_opt(o, "verifyIp");
-    std::string sess = bytes_opt(o, "session");
+    std::string key = str_opt(o, "sessionKey");
     tc->used = true;
     ctx_ = tc->ctx();
     ERR_clear_error();
@@ -422,6 +436,7 @@ class TlsConn : public Napi::ObjectWrap<TlsConn> {
     SSL_set_bio(ssl_, in, out);
     SSL_set_ex_data(ssl_, g_conn_index, &st_);
     st_.sessions = ctx_->sessions;
+    st_.resumable = ctx_->resumable;
     if (ctx_->server) {
       SSL_set_accept_state(ssl_);
     } else {
@@ -429,15 +444,9 @@ class TlsConn : public Napi::ObjectWrap<TlsConn> {
       if (!sni.empty() && !SSL_set_tlsext_host_name(ssl_, sni.c_str())) fail_setup(env, "bad servername");
       if (!host.empty() && !SSL_set1_host(ssl_, host.c_str())) fail_setup(env, "bad verifyHost");
       if (!ip.empty() && !X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), ip.c_str())) fail_setup(env, "bad verifyIp");
-      if (!sess.empty()) {
-        // A session that does not parse is not offered: a full handshake follows.
-        const unsigned char* p = reinterpret_cast<const unsigned char*>(sess.data());
-        SSL_SESSION* s = d2i_SSL_SESSION(nullptr, &p, long(sess.size()));
-        if (s) {
-          SSL_set_session(ssl_, s);
-          SSL_SESSION_free(s);
-        }
-        ERR_clear_error();
+      if (st_.resumable && !key.empty()) {
+        st_.session_key = key;
+        if (const SessionPtr* s = st_.resumable->get(key)) SSL_set_session(ssl_, s->get());
       }
     }
   }
@@ -568,7 +577,6 @@ class TlsConn : public Napi::ObjectWrap<TlsConn> {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
     if (!st_.keylog.empty()) o.Set("keylog", Napi::String::New(env, st_.keylog));
-    if (st_.sessions_new > 0) o.Set("session", Napi::Buffer<uint8_t>::Copy(env, st_.session.data(), st_.session.size()));
     o.Set("sessionsNew", st_.sessions_new);
     o.Set("sessionsAdded", st_.sessions_added);
     st_.keylog.clear();

@@ -5,15 +5,15 @@
  */
 import type { StreamTransport } from '../net/tcp/stream.js';
 import { NativeTlsStream } from './native_tls_stream.js';
-import type { BoundedCache, TlsStats } from './session_store.js';
+import type { TlsStats } from './session_store.js';
 import type { TlsStreamOptions } from './stream_base.js';
 import { TlsStream } from './tls_stream.js';
 
 export type TlsEngine = 'node' | 'native';
 export const TLS_ENGINES: readonly TlsEngine[] = ['node', 'native'];
 
-/** What callers use of either engine: the transport, its counters and its client sessions. */
-export type TlsTransport = StreamTransport & { readonly stats: TlsStats; readonly sessions: BoundedCache };
+/** What callers use of either engine: the transport and its counters. */
+export type TlsTransport = StreamTransport & { readonly stats: TlsStats };
 
 export type { TlsStreamOptions };
 

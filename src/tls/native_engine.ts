@@ -42,7 +42,7 @@ export interface NativeTlsContextOptions {
   alpn?: Uint8Array;
   /** Server: session-ID cache entries (0: tickets only). */
   sessionCache?: number;
-  /** Client: hand each new session to JS for resumption (events().session); off, the client keeps none. */
+  /** Client: keep the sessions received, by server key (`sessionKey`), to resume; off, the client keeps none. */
   resume?: boolean;
   /** Server: ticket keys, 80 bytes (name, HMAC and AES keys). */
   ticketKeys?: Uint8Array;
@@ -63,14 +63,17 @@ export interface NativeTlsConnOptions {
   /** Client: the name (or IP) the server's certificate must carry when verifying. */
   verifyHost?: string;
   verifyIp?: string;
-  /** Client: a session (DER) to resume. */
-  session?: Uint8Array;
+  /**
+   * Client, with a context that resumes: the server's key in the context's
+   * session store; its newest session is offered, and those this connection
+   * receives are stored under it.
+   */
+  sessionKey?: string;
 }
 
 export interface NativeTlsEvents {
   keylog?: string;
-  /** Client: the newest session (DER, as Node's 'session' event gives it) and how many came. */
-  session?: Buffer;
+  /** Client: sessions received (and stored, with a context that resumes). */
   sessionsNew: number;
   /** Server: sessions put in the session cache. */
   sessionsAdded: number;

@@ -177,10 +177,8 @@ export class NativeTlsStream extends TlsStreamBase {
       if (cl.servername) o.verifyHost = cl.servername;
       else o.verifyIp = ipToString(this.dstIp[conn]);
     }
-    if (cl.resume) {
-      const sess = this.sessions.get(this.sessionKey[conn]);
-      if (sess) o.session = sess;
-    }
+    // The sessions stay in the context as OpenSSL's objects (native/tls_engine.cc).
+    if (cl.resume) o.sessionKey = this.sessionKey[conn];
     return o;
   }
 
@@ -251,7 +249,7 @@ export class NativeTlsStream extends TlsStreamBase {
       } else if (r === 0) {
         break;
       } else if (r === TLS_EVENTS) {
-        this.takeEvents(conn, c);
+        this.takeEvents(c);
       } else if (r === TLS_HANDSHAKE_DONE) {
         this.handshakeDone(conn, c.reused());
         if (this.conns[conn] !== c) return;
@@ -267,14 +265,13 @@ export class NativeTlsStream extends TlsStreamBase {
     this.flush(conn, c, true);
   }
 
-  private takeEvents(conn: number, c: NativeTlsConn): void {
+  private takeEvents(c: NativeTlsConn): void {
     const e = c.events();
     if (e.keylog !== undefined && this.keylog !== null) {
       // One write per line, as Node's 'keylog' event gives them.
       for (const line of e.keylog.split('\n')) if (line !== '') this.keylog.write(Buffer.from(line + '\n', 'latin1'));
     }
-    if (e.session !== undefined && this.client?.resume) this.storeSession(this.sessionKey[conn], e.session, e.sessionsNew);
-    this.stats.sessionsStored += e.sessionsAdded;
+    this.stats.sessionsStored += e.sessionsNew + e.sessionsAdded;
   }
 
   /**

@@ -9,12 +9,11 @@
  */
 import { TlsCloseReason, type ConnectOptions, type StreamHandler, type StreamTransport, type WireTimes } from '../net/tcp/stream.js';
 import type { KeyLog } from './keylog.js';
-import { BoundedCache, TlsStats } from './session_store.js';
+import { TlsStats } from './session_store.js';
 import type { TlsClientConfig, TlsServerConfig } from './tls_stream.js';
 
 /** Bytes queued in the TLS layer (plaintext or ciphertext) before write() pushes back. */
 export const TLS_SEND_BUFFER = 256 * 1024;
-const SESSIONS_PER_WORKER = 4096;
 
 /** A handshake not done by then is aborted and counted as a failure (a peer that connects and stays silent). */
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
@@ -41,14 +40,12 @@ export interface TlsStreamOptions {
 
 export abstract class TlsStreamBase implements StreamTransport {
   readonly stats = new TlsStats();
-  /** Client sessions by server (per worker), DER as Node's: the two engines' are interchangeable. */
-  readonly sessions = new BoundedCache(SESSIONS_PER_WORKER);
   protected readonly lower: StreamTransport;
   protected readonly client: TlsClientConfig | null;
   protected readonly server: TlsServerConfig | null;
   protected readonly keylog: KeyLog | null;
   protected readonly upper: (StreamHandler | null)[] = [];
-  /** Client: the key of the server's session in `sessions` (captured at connect). */
+  /** Client: the key its sessions are kept under (the server's address, port and SNI name; captured at connect). */
   protected readonly sessionKey: string[] = [];
   protected readonly dstIp: number[] = [];
   /** 1 when write() pushed back: onWritable is owed. */
@@ -164,12 +161,6 @@ export abstract class TlsStreamBase implements StreamTransport {
   protected countAbandoned(conn: number): void {
     if (this.secure[conn] === 0 && (this.handshakeStart[conn] ?? -1) >= 0) this.stats.abandoned++;
     this.handshakeEnded(conn);
-  }
-
-  /** Client: a session (ticket or ID) from the server of `key`, for the next connection to it. */
-  protected storeSession(key: string, sess: Buffer, count: number): void {
-    this.sessions.set(key, sess);
-    this.stats.sessionsStored += count;
   }
 
   private handshakeStarted(conn: number): void {

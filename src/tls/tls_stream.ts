@@ -45,7 +45,12 @@ export interface TlsServerConfig {
   sni?: Map<string, CertManager>;
 }
 
+/** Client sessions kept per worker, by server key. */
+const SESSIONS_PER_WORKER = 4096;
+
 export class TlsStream extends TlsStreamBase {
+  /** Client sessions by server key, DER as node:tls gives them (the native engine keeps its own, in its context). */
+  private readonly sessions = new BoundedCache(SESSIONS_PER_WORKER);
   private readonly clientCtx: tls.SecureContext | null;
   /** Holds the server's session-ID cache listeners; never listens itself. */
   private readonly sessionServer: tls.Server;
@@ -155,7 +160,10 @@ export class TlsStream extends TlsStreamBase {
         if (sess) o.session = sess;
         s = tls.connect(o);
         // Captured key: a ticket may arrive after this connection's id went to another one.
-        s.on('session', (sess: Buffer) => this.storeSession(key, sess, 1));
+        s.on('session', (sess: Buffer) => {
+          this.sessions.set(key, sess);
+          this.stats.sessionsStored++;
+        });
       } else {
         s = tls.connect(o);
       }
