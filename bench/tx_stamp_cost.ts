@@ -1,9 +1,10 @@
 /**
  * What the device's TX stamps cost: vaigAI's client over af_packet against
  * nginx (bench/suite/lab.ts's network, generator on core 0, nginx on core 1),
- * with the ring socket asking for a transmit stamp per burst (`tx_stamps=1`,
- * the default: one error-queue read per burst) and without (`tx_stamps=0`:
- * the hand-over time before the send call), interleaved round by round.
+ * with the ring socket asking for the device's transmit stamp of a burst that
+ * follows 100 µs without a send (`tx_stamps=1`, the default: one error-queue
+ * read for such a burst) and without (`tx_stamps=0`: the hand-over time before
+ * the send call), interleaved round by round.
  * Keep-alive and one connection per request, 64 connections; prints each
  * side's rate and CPU per request (medians), and the ratio with stamps to
  * without.
@@ -38,15 +39,15 @@ async function main(): Promise<void> {
     await sl.startNginx();
     console.log(`${SECONDS} s per run, ${ROUNDS} rounds interleaved; vaigAI on af_packet (core 0) against nginx (core 1), ${CONNS} connections`);
     for (const cpr of [false, true]) {
-      const with_: Figure[] = [];
-      const without: Figure[] = [];
+      const stamped: Figure[] = [];
+      const unstamped: Figure[] = [];
       for (let i = 0; i < ROUNDS; i++) {
-        with_.push(await run(sl, true, cpr));
-        without.push(await run(sl, false, cpr));
+        stamped.push(await run(sl, true, cpr));
+        unstamped.push(await run(sl, false, cpr));
       }
       const f = (xs: Figure[]): Figure => ({ rate: median(xs.map((x) => x.rate)), cpuUsPerReq: median(xs.map((x) => x.cpuUsPerReq)) });
-      const a = f(with_);
-      const b = f(without);
+      const a = f(stamped);
+      const b = f(unstamped);
       const name = cpr ? 'conn per request' : 'keep-alive';
       console.log(`${name.padEnd(17)} tx_stamps=1 ${a.rate.toFixed(0)}/s ${a.cpuUsPerReq.toFixed(1)} µs CPU/req | tx_stamps=0 ${b.rate.toFixed(0)}/s ${b.cpuUsPerReq.toFixed(1)} µs CPU/req | rate ratio ${(a.rate / b.rate).toFixed(3)}x, CPU/req ratio ${(a.cpuUsPerReq / b.cpuUsPerReq).toFixed(3)}x`);
     }

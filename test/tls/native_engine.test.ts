@@ -208,44 +208,39 @@ describe('native TLS engine surface', { skip }, () => {
     assert.match(s.lastError(), /alert/i);
   });
 
-  it('resumes by server key from the sessions its context kept; another key has none: a full handshake', () => {
-    const client = newTlsContext({ server: false, verify: true, ca: fs.readFileSync(pki.ca, 'latin1'), alpn: alpnWire(['http/1.1']), resume: true });
-    const s1 = newTlsConn(server, {});
-    const c1 = newTlsConn(client, { servername: 'localhost', sessionKey: 'a' });
-    let count = 0;
-    // TLS 1.3 tickets come after the handshake, read as application data would be.
-    shuttle(c1, s1, [], (name, e) => {
-      if (name === 'a') count += e.sessionsNew;
-    });
-    assert.equal(c1.info().reused, false);
-    assert.equal(count, 2, "OpenSSL's server sends two TLS 1.3 tickets, both kept");
-    const s2 = newTlsConn(server, {});
-    const c2 = newTlsConn(client, { servername: 'localhost', sessionKey: 'a' });
-    shuttle(c2, s2);
-    assert.equal(c2.info().reused, true);
-    assert.equal(s2.info().reused, true);
-    const s3 = newTlsConn(server, {});
-    const c3 = newTlsConn(client, { servername: 'localhost', sessionKey: 'b' });
-    shuttle(c3, s3);
-    assert.equal(c3.info().handshakeDone, true);
-    assert.equal(c3.info().reused, false);
-    for (const x of [s1, c1, s2, c2, s3, c3]) x.close();
-  });
-
-  it('a client context without resume keeps no session: the tickets are read and dropped', () => {
+  /** A new client connection on `ctx` under session key `key`, shuttled through its handshake with the server; the sessions it was handed. */
+  function handshake(ctx: NativeTlsContext, key: string): { c: NativeTlsConn; s: NativeTlsConn; sessions: number } {
     const s = newTlsConn(server, {});
-    const c = newTlsConn(client, { servername: 'localhost', sessionKey: 'a' });
+    const c = newTlsConn(ctx, { servername: 'localhost', sessionKey: key });
     let sessions = 0;
+    // TLS 1.3 tickets come after the handshake, read as application data would be.
     shuttle(c, s, [], (name, e) => {
       if (name === 'a') sessions += e.sessionsNew;
     });
-    assert.equal(c.info().handshakeDone, true);
-    assert.equal(sessions, 0);
-    const s2 = newTlsConn(server, {});
-    const c2 = newTlsConn(client, { servername: 'localhost', sessionKey: 'a' });
-    shuttle(c2, s2);
-    assert.equal(c2.info().reused, false);
-    for (const x of [s, c, s2, c2]) x.close();
+    return { c, s, sessions };
+  }
+
+  it('resumes by server key from the sessions its context kept; another key has none: a full handshake', () => {
+    const resuming = newTlsContext({ server: false, verify: true, ca: fs.readFileSync(pki.ca, 'latin1'), alpn: alpnWire(['http/1.1']), resume: true });
+    const first = handshake(resuming, 'a');
+    assert.equal(first.c.info().reused, false);
+    assert.equal(first.sessions, 2, "OpenSSL's server sends two TLS 1.3 tickets, both kept");
+    const again = handshake(resuming, 'a');
+    assert.equal(again.c.info().reused, true);
+    assert.equal(again.s.info().reused, true);
+    const other = handshake(resuming, 'b');
+    assert.equal(other.c.info().handshakeDone, true);
+    assert.equal(other.c.info().reused, false);
+    for (const h of [first, again, other]) for (const x of [h.s, h.c]) x.close();
+  });
+
+  it('a client context without resume keeps no session: the tickets are read and dropped', () => {
+    const first = handshake(client, 'a');
+    assert.equal(first.c.info().handshakeDone, true);
+    assert.equal(first.sessions, 0);
+    const again = handshake(client, 'a');
+    assert.equal(again.c.info().reused, false);
+    for (const h of [first, again]) for (const x of [h.s, h.c]) x.close();
   });
 
   it('SNI picks the context by name; contexts and connections may be dropped in any order', () => {
